@@ -1,0 +1,187 @@
+//! JSON Web Keys (RFC 7517) for EC keys, and RFC 7638 thumbprints.
+
+use std::fmt;
+
+use aws_lc_rs::digest;
+use serde::{Deserialize, Serialize};
+
+use crate::b64;
+use crate::key::{Algorithm, KeyError, VerifyingKey};
+
+/// An EC JSON Web Key. Only the members this workspace uses are typed; `d` is present only on
+/// private test keys and is never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    /// Key type; `EC` for every key this workspace accepts.
+    pub kty: String,
+    /// Curve name (`P-256`, `P-384`, `P-521`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// Affine x coordinate, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// Affine y coordinate, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// Private scalar, base64url. Only for published test keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<String>,
+    /// Key identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Intended algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// Intended use (`sig`, `enc`).
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+}
+
+impl fmt::Debug for Jwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwk")
+            .field("kty", &self.kty)
+            .field("crv", &self.crv)
+            .field("x", &self.x)
+            .field("y", &self.y)
+            .field("kid", &self.kid)
+            .field("private", &self.d.is_some())
+            .finish()
+    }
+}
+
+/// A JWK Set (RFC 7517 §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+impl Jwk {
+    /// A public EC JWK from its members.
+    pub fn ec(crv: &str, x: String, y: String) -> Self {
+        Self {
+            kty: "EC".into(),
+            crv: Some(crv.into()),
+            x: Some(x),
+            y: Some(y),
+            d: None,
+            kid: None,
+            alg: None,
+            use_: None,
+        }
+    }
+
+    /// The same key without its private part and without optional members.
+    pub fn public(&self) -> Self {
+        Self {
+            d: None,
+            ..self.clone()
+        }
+    }
+
+    /// The algorithm implied by the curve.
+    pub fn algorithm(&self) -> Result<Algorithm, KeyError> {
+        if self.kty != "EC" {
+            return Err(KeyError::InvalidKey("JWK `kty` is not `EC`"));
+        }
+        let crv = self
+            .crv
+            .as_deref()
+            .ok_or(KeyError::InvalidKey("JWK has no `crv`"))?;
+        Algorithm::from_curve(crv).ok_or(KeyError::InvalidKey("JWK `crv` is not supported"))
+    }
+
+    /// Parses the public key, checking that the point is on the curve.
+    pub fn to_verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        let alg = self.algorithm()?;
+        let coord = |v: &Option<String>, name: &'static str| -> Result<Vec<u8>, KeyError> {
+            let text = v.as_deref().ok_or(KeyError::InvalidKey(name))?;
+            let bytes = b64::decode(text).map_err(|_| KeyError::InvalidKey(name))?;
+            if bytes.len() != alg.field_len() {
+                return Err(KeyError::InvalidKey(name));
+            }
+            Ok(bytes)
+        };
+        let x = coord(&self.x, "JWK `x` is missing or malformed")?;
+        let y = coord(&self.y, "JWK `y` is missing or malformed")?;
+        let mut point = Vec::with_capacity(1 + 2 * alg.field_len());
+        point.push(4);
+        point.extend_from_slice(&x);
+        point.extend_from_slice(&y);
+        VerifyingKey::from_sec1(alg, &point)
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint, base64url encoded.
+    ///
+    /// For EC keys the hash input is exactly `{"crv":…,"kty":…,"x":…,"y":…}` with the members in
+    /// lexicographic order and no white space (RFC 7638 §3.2).
+    pub fn thumbprint(&self) -> String {
+        let mut input = String::with_capacity(160);
+        input.push_str("{\"crv\":");
+        push_json_string(&mut input, self.crv.as_deref().unwrap_or_default());
+        input.push_str(",\"kty\":");
+        push_json_string(&mut input, &self.kty);
+        input.push_str(",\"x\":");
+        push_json_string(&mut input, self.x.as_deref().unwrap_or_default());
+        input.push_str(",\"y\":");
+        push_json_string(&mut input, self.y.as_deref().unwrap_or_default());
+        input.push('}');
+        b64::encode(digest::digest(&digest::SHA256, input.as_bytes()))
+    }
+}
+
+fn push_json_string(out: &mut String, value: &str) {
+    // serde_json's string escaping is exactly what RFC 7638 §3.3 asks for.
+    match serde_json::to_string(value) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_the_openid4vci_example_key_id() {
+        // OpenID4VCI 1.0 examples/issuer_jwks.json: its kid is the RFC 7638 thumbprint of the key.
+        let jwk: Jwk = serde_json::from_str(
+            r#"{"kty":"EC","crv":"P-256","alg":"ES256","x":"_LC1FTUl0MltKAOQzXNsofVMpWFV2obLGrNCat_CQ-g","y":"kBjoyjNuMVAOq--qVUgylDoLKuMdk4imS-Kk5ahuYIU"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            jwk.thumbprint(),
+            "mlUpog7vEewFBem6Ul09c2dtTwc8dFzVpIDX3sqGWW0"
+        );
+    }
+
+    #[test]
+    fn parses_and_rejects() {
+        let good: Jwk = serde_json::from_str(
+            r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,
+        )
+        .unwrap();
+        let key = good.to_verifying_key().unwrap();
+        assert_eq!(key.to_jwk().thumbprint(), good.thumbprint());
+
+        let mut bad = good.clone();
+        bad.kty = "oct".into();
+        assert!(bad.to_verifying_key().is_err());
+        let mut bad = good.clone();
+        bad.x = Some("AAAA".into());
+        assert!(bad.to_verifying_key().is_err());
+        let mut bad = good;
+        bad.crv = Some("secp256k1".into());
+        assert!(bad.to_verifying_key().is_err());
+    }
+
+    #[test]
+    fn debug_hides_d() {
+        let jwk = Jwk {
+            d: Some("SECRET".into()),
+            ..Jwk::ec("P-256", "x".into(), "y".into())
+        };
+        assert!(!format!("{jwk:?}").contains("SECRET"));
+    }
+}

@@ -1,0 +1,332 @@
+//! Compact JWS (RFC 7515 §7.1) with the checks RFC 8725 asks of every JWT consumer.
+//!
+//! Parsing is separate from verification: [`CompactJws::parse`] splits and decodes the token so
+//! the caller can pick the key (from `x5c`, `kid`, `jwk` or configuration); only
+//! [`CompactJws::verify`] says the signature is good. `alg` is checked against an explicit
+//! [`AlgorithmPolicy`] and against the key, never taken from the token alone.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::b64;
+use crate::jwk::Jwk;
+use crate::key::{Algorithm, AlgorithmPolicy, KeyError, Signer, VerifyingKey};
+
+/// Why a JWS was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwsError {
+    /// The token is not three base64url parts separated by dots, or a part does not decode.
+    #[error("malformed JWS: {0}")]
+    Malformed(&'static str),
+    /// The header is not a JSON object of the expected shape.
+    #[error("malformed JWS header: {0}")]
+    MalformedHeader(String),
+    /// `alg` is `none`, an HMAC algorithm, or otherwise not supported.
+    #[error("JWS algorithm `{0}` is not accepted")]
+    UnsupportedAlgorithm(String),
+    /// `alg` is supported but not allowed by the verifier's policy.
+    #[error("JWS algorithm {0} is not allowed by policy")]
+    AlgorithmNotAllowed(Algorithm),
+    /// `alg` does not match the key that must verify it.
+    #[error("JWS algorithm {header} does not match the {key} key")]
+    AlgorithmKeyMismatch {
+        /// Algorithm in the header.
+        header: Algorithm,
+        /// Algorithm of the key.
+        key: Algorithm,
+    },
+    /// The header has a `crit` member; no extension is understood here (RFC 7515 §4.1.11).
+    #[error("JWS header has critical extensions this verifier does not understand: {0}")]
+    UnsupportedCritical(String),
+    /// `typ` is not the one the profile requires.
+    #[error("JWS `typ` is {found:?}, expected {expected}")]
+    WrongType {
+        /// What the header said.
+        found: Option<String>,
+        /// What was required.
+        expected: String,
+    },
+    /// The signature does not verify.
+    #[error("JWS signature does not verify")]
+    BadSignature,
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Signing(#[from] KeyError),
+}
+
+/// The protected header members this workspace reads. Others are kept in `extra`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Signature algorithm.
+    pub alg: String,
+    /// Media type of the whole token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+    /// Key identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// X.509 chain, leaf first, each entry standard base64 DER (RFC 7515 §4.1.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// Embedded public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwk: Option<Jwk>,
+    /// Critical extensions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<Vec<String>>,
+    /// Every other member.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Header {
+    /// A header for `alg` and `typ`.
+    pub fn new(alg: Algorithm, typ: Option<&str>) -> Self {
+        Self {
+            alg: alg.jose_name().into(),
+            typ: typ.map(Into::into),
+            ..Self::default()
+        }
+    }
+
+    /// The parsed algorithm; `none`, HMAC and unknown algorithms are errors.
+    pub fn algorithm(&self) -> Result<Algorithm, JwsError> {
+        Algorithm::from_jose(&self.alg)
+            .ok_or_else(|| JwsError::UnsupportedAlgorithm(self.alg.clone()))
+    }
+
+    /// Requires `typ` to be one of `accepted` (compared case-insensitively, RFC 7515 §4.1.9).
+    pub fn require_typ(&self, accepted: &[&str]) -> Result<(), JwsError> {
+        match &self.typ {
+            Some(typ) if accepted.iter().any(|a| a.eq_ignore_ascii_case(typ)) => Ok(()),
+            found => Err(JwsError::WrongType {
+                found: found.clone(),
+                expected: accepted.join(" or "),
+            }),
+        }
+    }
+}
+
+/// A parsed, not yet verified, compact JWS.
+#[derive(Debug, Clone)]
+pub struct CompactJws<'a> {
+    signing_input: &'a str,
+    payload_b64: &'a str,
+    header: Header,
+    signature: Vec<u8>,
+}
+
+impl<'a> CompactJws<'a> {
+    /// Splits and decodes a compact JWS. Nothing is trusted yet.
+    pub fn parse(token: &'a str) -> Result<Self, JwsError> {
+        let (signing_input, signature_b64) = token
+            .rsplit_once('.')
+            .ok_or(JwsError::Malformed("expected three dot-separated parts"))?;
+        let (header_b64, payload_b64) = signing_input
+            .split_once('.')
+            .ok_or(JwsError::Malformed("expected three dot-separated parts"))?;
+        if payload_b64.contains('.') {
+            return Err(JwsError::Malformed("expected three dot-separated parts"));
+        }
+        let header_bytes =
+            b64::decode(header_b64).map_err(|_| JwsError::Malformed("header is not base64url"))?;
+        let header: Header = serde_json::from_slice(&header_bytes)
+            .map_err(|e| JwsError::MalformedHeader(e.to_string()))?;
+        if let Some(crit) = &header.crit {
+            return Err(JwsError::UnsupportedCritical(crit.join(", ")));
+        }
+        let signature = b64::decode(signature_b64)
+            .map_err(|_| JwsError::Malformed("signature is not base64url"))?;
+        Ok(Self {
+            signing_input,
+            payload_b64,
+            header,
+            signature,
+        })
+    }
+
+    /// The protected header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`.
+    pub fn signing_input(&self) -> &'a str {
+        self.signing_input
+    }
+
+    /// The payload, still base64url encoded.
+    pub fn payload_b64(&self) -> &'a str {
+        self.payload_b64
+    }
+
+    /// The decoded payload bytes.
+    pub fn payload(&self) -> Result<Vec<u8>, JwsError> {
+        b64::decode(self.payload_b64).map_err(|_| JwsError::Malformed("payload is not base64url"))
+    }
+
+    /// The decoded payload parsed as a JSON object.
+    pub fn payload_json(&self) -> Result<Map<String, Value>, JwsError> {
+        serde_json::from_slice(&self.payload()?)
+            .map_err(|_| JwsError::Malformed("payload is not a JSON object"))
+    }
+
+    /// Verifies the signature with `key`, checking `alg` against the key and `policy` first.
+    pub fn verify(&self, key: &VerifyingKey, policy: &AlgorithmPolicy) -> Result<(), JwsError> {
+        verify_parts(
+            &self.header,
+            self.signing_input.as_bytes(),
+            &self.signature,
+            key,
+            policy,
+        )
+    }
+}
+
+/// Checks `alg` and the signature over `signing_input`; shared by the compact and JSON forms.
+pub fn verify_parts(
+    header: &Header,
+    signing_input: &[u8],
+    signature: &[u8],
+    key: &VerifyingKey,
+    policy: &AlgorithmPolicy,
+) -> Result<(), JwsError> {
+    let alg = header.algorithm()?;
+    if !policy.allows(alg) {
+        return Err(JwsError::AlgorithmNotAllowed(alg));
+    }
+    if alg != key.algorithm() {
+        return Err(JwsError::AlgorithmKeyMismatch {
+            header: alg,
+            key: key.algorithm(),
+        });
+    }
+    key.verify(signing_input, signature)
+        .map_err(|_| JwsError::BadSignature)
+}
+
+/// Signs `payload` under `header` (whose `alg` is set from the signer) as a compact JWS.
+pub fn sign_compact(
+    header: &Header,
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, JwsError> {
+    let mut header = header.clone();
+    header.alg = signer.algorithm().jose_name().into();
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| JwsError::MalformedHeader(e.to_string()))?;
+    sign_compact_raw(&header_json, payload, signer)
+}
+
+/// Signs already-serialized header and payload JSON. The caller guarantees `header_json` names
+/// the signer's algorithm; this is the allocation-lean path used when issuing.
+pub fn sign_compact_raw(
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, JwsError> {
+    let sig_len = 2 * signer.algorithm().field_len();
+    let mut out = String::with_capacity((header_json.len() + payload.len() + sig_len) * 4 / 3 + 8);
+    b64::encode_into(header_json, &mut out);
+    out.push('.');
+    b64::encode_into(payload, &mut out);
+    let signature = signer.sign(out.as_bytes())?;
+    out.push('.');
+    b64::encode_into(&signature, &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::SoftwareKey;
+
+    fn token(key: &SoftwareKey) -> String {
+        sign_compact(
+            &Header::new(Algorithm::Es256, Some("JWT")),
+            br#"{"a":1}"#,
+            key,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sign_parse_verify() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let t = token(&key);
+        let jws = CompactJws::parse(&t).unwrap();
+        assert_eq!(jws.header().typ.as_deref(), Some("JWT"));
+        assert_eq!(jws.payload_json().unwrap()["a"], 1);
+        jws.verify(key.verifying_key(), &AlgorithmPolicy::default())
+            .unwrap();
+    }
+
+    #[test]
+    fn tampered_payload_fails() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let t = token(&key);
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let other = b64::encode(br#"{"a":2}"#);
+        parts[1] = &other;
+        let tampered = parts.join(".");
+        let jws = CompactJws::parse(&tampered).unwrap();
+        assert_eq!(
+            jws.verify(key.verifying_key(), &AlgorithmPolicy::default()),
+            Err(JwsError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn alg_none_and_hmac_are_rejected() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        for alg in ["none", "HS256", "RS256"] {
+            let header = b64::encode(format!(r#"{{"alg":"{alg}"}}"#));
+            let t = format!("{header}.{}.", b64::encode(b"{}"));
+            let jws = CompactJws::parse(&t).unwrap();
+            assert_eq!(
+                jws.verify(key.verifying_key(), &AlgorithmPolicy::default()),
+                Err(JwsError::UnsupportedAlgorithm(alg.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn algorithm_must_match_key_and_policy() {
+        let key384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
+        let t = sign_compact(&Header::new(Algorithm::Es384, None), b"{}", &key384).unwrap();
+        let jws = CompactJws::parse(&t).unwrap();
+        assert_eq!(
+            jws.verify(key384.verifying_key(), &AlgorithmPolicy::default()),
+            Err(JwsError::AlgorithmNotAllowed(Algorithm::Es384))
+        );
+        let key256 = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let all = AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]);
+        assert!(matches!(
+            jws.verify(key256.verifying_key(), &all),
+            Err(JwsError::AlgorithmKeyMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        for bad in ["", "a", "a.b", "a.b.c.d", "!!.e30.", "e30.e30.!!"] {
+            assert!(CompactJws::parse(bad).is_err(), "{bad:?} must not parse");
+        }
+        let crit = format!("{}.e30.", b64::encode(r#"{"alg":"ES256","crit":["b64"]}"#));
+        assert!(matches!(
+            CompactJws::parse(&crit),
+            Err(JwsError::UnsupportedCritical(_))
+        ));
+    }
+
+    #[test]
+    fn typ_check_is_case_insensitive_and_strict() {
+        let h = Header::new(Algorithm::Es256, Some("DC+SD-JWT"));
+        h.require_typ(&["dc+sd-jwt", "vc+sd-jwt"]).unwrap();
+        let h = Header::new(Algorithm::Es256, Some("JWT"));
+        assert!(h.require_typ(&["dc+sd-jwt"]).is_err());
+        let h = Header::new(Algorithm::Es256, None);
+        assert!(h.require_typ(&["dc+sd-jwt"]).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Trust primitives shared by every credential format in this workspace.
+//!
+//! * [`key`]: ECDSA signing behind the [`key::Signer`] abstraction (software keys here, HSM keys
+//!   later) and signature verification with [`key::VerifyingKey`]. ES256 (RFC 7518 §3.4) is the
+//!   default and the only algorithm accepted unless a caller widens the [`key::AlgorithmPolicy`].
+//! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys and RFC 7638 thumbprints.
+//! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
+//! * [`x509`]: X.509 certificate chains validated to configured trust anchors (RFC 5280 path
+//!   validation restricted to what credential issuers use), with a cache of validated chains so a
+//!   chain is verified once, not once per presentation.
+//!
+//! All cryptography is done by `aws-lc-rs`; see `docs/dependencies.md` for the measurement that
+//! chose it.
+#![forbid(unsafe_code)]
+
+pub mod b64;
+pub mod jwk;
+pub mod jws;
+pub mod key;
+pub mod x509;
+
+pub use jwk::Jwk;
+pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};

@@ -1,0 +1,1 @@
+//! X.509 chain validation (placeholder module; being written).
