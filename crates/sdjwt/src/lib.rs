@@ -1,1 +1,62 @@
-//! wip
+//! SD-JWT ([RFC 9901]) and SD-JWT VC ([draft-ietf-oauth-sd-jwt-vc]) for the EUDI wallet
+//! ecosystem: issue, disclose, present with key binding, verify.
+//!
+//! * Issuing: [`SdJwtBuilder`] makes any claim, nested object member or array element
+//!   selectively disclosable by [`ClaimPath`] (recursively, with decoys), binds a holder key and
+//!   signs; [`vc::builder`] starts an SD-JWT VC with every claim disclosable (PID rulebook PID_21).
+//! * Holding: [`holder::select`] keeps the disclosures for chosen claim paths (parents included),
+//!   [`holder::add_key_binding`] appends the KB-JWT (`typ` `kb+jwt`, `sd_hash` over the
+//!   presentation including the trailing `~`).
+//! * Verifying: [`verifier::verify`] runs every check of RFC 9901 §7.1 and §7.3 and
+//!   [`vc::verify`] the SD-JWT VC rules on top. Each failure is one [`SdJwtError`] variant.
+//!
+//! Both the compact and the JWS JSON serializations (§8) are read and written by [`SdJwt`].
+//!
+//! ```
+//! use eudi_sdjwt::{holder, vc, verifier, ClaimPath, SdJwt};
+//! use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
+//! use serde_json::json;
+//!
+//! let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
+//! let wallet = SoftwareKey::generate(Algorithm::Es256).unwrap();
+//! let claims = json!({"given_name": "Karen", "address": {"locality": "Aarhus", "postal_code": "8000"}});
+//! let issued = vc::builder("urn:eudi:pid:1", "https://issuer.example", 1_700_000_000, claims.as_object().unwrap().clone())
+//!     .holder_key(&wallet.verifying_key().to_jwk()).unwrap()
+//!     .sign(&issuer).unwrap()
+//!     .to_compact();
+//!
+//! // The holder discloses only the locality.
+//! let sd = SdJwt::parse(&issued).unwrap();
+//! let chosen = holder::select(&sd, &[ClaimPath::keys(["address", "locality"])]).unwrap();
+//! let params = holder::KeyBindingParams { audience: "x509_hash:abc".into(), nonce: "n-1".into(), iat: 1_700_000_100 };
+//! let presentation = holder::add_key_binding(chosen, &wallet, &params).unwrap().to_compact();
+//!
+//! // The verifier checks everything, including the KB-JWT.
+//! let mut options = verifier::VerifyOptions::new(1_700_000_120);
+//! options.key_binding = verifier::KeyBindingPolicy::required("x509_hash:abc", "n-1");
+//! let verified = vc::verify(&SdJwt::parse(&presentation).unwrap(),
+//!     &mut |_, _| Ok(issuer.verifying_key().clone()), &options).unwrap();
+//! assert_eq!(verified.user_claims()["address"], json!({"locality": "Aarhus"}));
+//! assert!(verified.user_claims().get("given_name").is_none());
+//! ```
+//!
+//! [RFC 9901]: https://www.rfc-editor.org/rfc/rfc9901
+//! [draft-ietf-oauth-sd-jwt-vc]: https://datatracker.ietf.org/doc/draft-ietf-oauth-sd-jwt-vc/
+#![forbid(unsafe_code)]
+
+pub mod disclosure;
+mod error;
+mod hash;
+pub mod holder;
+mod issuer;
+pub mod path;
+pub mod process;
+mod serialization;
+pub mod vc;
+pub mod verifier;
+
+pub use error::SdJwtError;
+pub use hash::SdAlg;
+pub use issuer::SdJwtBuilder;
+pub use path::{ClaimPath, PathElement};
+pub use serialization::{Format, JwsSignature, SdJwt, MAX_DISCLOSURES, MAX_SD_JWT_LEN};

@@ -1,0 +1,232 @@
+//! Disclosures (RFC 9901 §4.2): `base64url(JSON([salt, name, value]))` for object properties and
+//! `base64url(JSON([salt, value]))` for array elements.
+
+use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+use eudi_trust::b64;
+use serde_json::Value;
+
+use crate::SdJwtError;
+
+/// Bytes of entropy in a generated salt: 128 bits, as RFC 9901 §9.3 recommends.
+pub const SALT_BYTES: usize = 16;
+
+/// A decoded Disclosure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Disclosure {
+    encoded: String,
+    salt: String,
+    name: Option<String>,
+    value: Value,
+}
+
+impl Disclosure {
+    /// Decodes and checks the shape of the disclosure at `index` of a presentation.
+    pub fn parse(encoded: &str, index: usize) -> Result<Self, SdJwtError> {
+        let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
+        let json = b64::decode(encoded).map_err(|_| malformed("not base64url"))?;
+        let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&json) else {
+            return Err(malformed("not a JSON array"));
+        };
+        let (salt, name, value) = match items.len() {
+            2 => {
+                let value = items.pop().unwrap_or(Value::Null);
+                let salt = items.pop().unwrap_or(Value::Null);
+                (salt, None, value)
+            }
+            3 => {
+                let value = items.pop().unwrap_or(Value::Null);
+                let name = items.pop().unwrap_or(Value::Null);
+                let salt = items.pop().unwrap_or(Value::Null);
+                let Value::String(name) = name else {
+                    return Err(malformed("claim name is not a string"));
+                };
+                if name == "_sd" || name == "..." {
+                    return Err(SdJwtError::ReservedClaimName { index, name });
+                }
+                (salt, Some(name), value)
+            }
+            _ => return Err(malformed("not an array of 2 or 3 elements")),
+        };
+        let Value::String(salt) = salt else {
+            return Err(malformed("salt is not a string"));
+        };
+        Ok(Self {
+            encoded: encoded.to_owned(),
+            salt,
+            name,
+            value,
+        })
+    }
+
+    /// A new object-property disclosure.
+    pub fn property(salt: &str, name: &str, value: &Value) -> Result<Self, SdJwtError> {
+        Ok(Self {
+            encoded: encode_property(salt, name, value)?,
+            salt: salt.to_owned(),
+            name: Some(name.to_owned()),
+            value: value.clone(),
+        })
+    }
+
+    /// A new array-element disclosure.
+    pub fn element(salt: &str, value: &Value) -> Result<Self, SdJwtError> {
+        Ok(Self {
+            encoded: encode_element(salt, value)?,
+            salt: salt.to_owned(),
+            name: None,
+            value: value.clone(),
+        })
+    }
+
+    /// The base64url string, exactly as it was issued or presented.
+    pub fn encoded(&self) -> &str {
+        &self.encoded
+    }
+
+    /// The salt.
+    pub fn salt(&self) -> &str {
+        &self.salt
+    }
+
+    /// The claim name, or `None` for an array element.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The disclosed value (which may itself contain digests).
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    pub(crate) fn into_parts(self) -> (String, Option<String>, Value) {
+        (self.encoded, self.name, self.value)
+    }
+}
+
+/// `base64url(JSON([salt, name, value]))`, written without building an intermediate array.
+pub(crate) fn encode_property(salt: &str, name: &str, value: &Value) -> Result<String, SdJwtError> {
+    let mut json = Vec::with_capacity(64);
+    json.push(b'[');
+    write_json(&mut json, salt)?;
+    json.push(b',');
+    write_json(&mut json, name)?;
+    json.push(b',');
+    write_json(&mut json, value)?;
+    json.push(b']');
+    Ok(b64::encode(&json))
+}
+
+/// `base64url(JSON([salt, value]))`.
+pub(crate) fn encode_element(salt: &str, value: &Value) -> Result<String, SdJwtError> {
+    let mut json = Vec::with_capacity(48);
+    json.push(b'[');
+    write_json(&mut json, salt)?;
+    json.push(b',');
+    write_json(&mut json, value)?;
+    json.push(b']');
+    Ok(b64::encode(&json))
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
+    serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
+}
+
+/// Makes salts: 128 random bits each, base64url, drawn in batches to keep issuance cheap.
+#[derive(Debug)]
+pub(crate) struct SaltSource {
+    rng: SystemRandom,
+    buf: [u8; 512],
+    pos: usize,
+}
+
+impl SaltSource {
+    pub(crate) fn new() -> Self {
+        Self {
+            rng: SystemRandom::new(),
+            buf: [0; 512],
+            pos: 512,
+        }
+    }
+
+    /// Fresh random bytes, never reused.
+    pub(crate) fn next_bytes(&mut self) -> Result<[u8; SALT_BYTES], SdJwtError> {
+        if self.pos + SALT_BYTES > self.buf.len() {
+            self.rng
+                .fill(&mut self.buf)
+                .map_err(|_| SdJwtError::Creation("random generator failed".into()))?;
+            self.pos = 0;
+        }
+        let mut out = [0u8; SALT_BYTES];
+        out.copy_from_slice(&self.buf[self.pos..self.pos + SALT_BYTES]);
+        // Wipe what was handed out so the buffer never holds a salt twice.
+        self.buf[self.pos..self.pos + SALT_BYTES].fill(0);
+        self.pos += SALT_BYTES;
+        Ok(out)
+    }
+
+    /// A fresh salt string.
+    pub(crate) fn next_salt(&mut self) -> Result<String, SdJwtError> {
+        Ok(b64::encode(self.next_bytes()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parses_spec_unit_vectors() {
+        let d = Disclosure::parse(
+            "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0",
+            0,
+        )
+        .unwrap();
+        assert_eq!(d.salt(), "_26bc4LT-ac6q2KI6cBW5es");
+        assert_eq!(d.name(), Some("family_name"));
+        assert_eq!(d.value(), &json!("Möbius"));
+        let e = Disclosure::parse("WyJsa2x4RjVqTVlsR1RQVW92TU5JdkNBIiwgIkZSIl0", 1).unwrap();
+        assert_eq!(e.name(), None);
+        assert_eq!(e.value(), &json!("FR"));
+    }
+
+    #[test]
+    fn round_trip() {
+        let d = Disclosure::property("salt", "n", &json!({"a": [1, "ü"]})).unwrap();
+        assert_eq!(Disclosure::parse(d.encoded(), 0).unwrap(), d);
+        let e = Disclosure::element("salt", &json!(null)).unwrap();
+        assert_eq!(Disclosure::parse(e.encoded(), 0).unwrap(), e);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let enc = |v: Value| b64::encode(serde_json::to_vec(&v).unwrap());
+        for (bad, why) in [
+            (enc(json!(["s"])), "one element"),
+            (enc(json!(["s", "n", 1, 2])), "four elements"),
+            (enc(json!([1, "n", 1])), "numeric salt"),
+            (enc(json!(["s", 1, 1])), "numeric name"),
+            (enc(json!({"s": 1})), "object"),
+            ("!!!".to_owned(), "bad base64"),
+            (b64::encode("[not json"), "bad json"),
+        ] {
+            assert!(Disclosure::parse(&bad, 0).is_err(), "{why}");
+        }
+        for name in ["_sd", "..."] {
+            assert!(matches!(
+                Disclosure::parse(&enc(json!(["s", name, 1])), 3),
+                Err(SdJwtError::ReservedClaimName { index: 3, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn salts_are_fresh() {
+        let mut s = SaltSource::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            assert!(seen.insert(s.next_salt().unwrap()));
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Processing of the Issuer-signed JWT payload with Disclosures (RFC 9901 §7.1 step 3-5).
+//!
+//! One pass replaces every digest that has a Disclosure with the disclosed claim, drops the rest,
+//! and enforces the structural rules: `_sd` is an array of strings, `...` is the only key of an
+//! array-element object, no digest occurs twice, every Disclosure is referenced exactly once and
+//! has the shape its reference requires, no disclosed name collides with a plain one.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::disclosure::Disclosure;
+use crate::hash::SdAlg;
+use crate::path::{ClaimPath, PathElement};
+use crate::SdJwtError;
+
+/// Deepest nesting of objects/arrays/disclosures processed. Deeper input is rejected, so hostile
+/// input cannot exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Where a Disclosure ended up in the processed payload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisclosureNode {
+    /// Path of the disclosed claim or array element in the processed payload.
+    pub path: ClaimPath,
+    /// The Disclosure whose value contains this one's digest, if any.
+    pub parent: Option<usize>,
+}
+
+pub(crate) struct Processed {
+    pub(crate) sd_alg: SdAlg,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) nodes: Vec<DisclosureNode>,
+}
+
+struct Entry {
+    name: Option<String>,
+    value: Option<Value>,
+}
+
+struct Processor {
+    entries: Vec<Entry>,
+    by_digest: HashMap<String, usize>,
+    seen: HashSet<String>,
+    nodes: Vec<Option<DisclosureNode>>,
+    path: Vec<PathElement>,
+    parent: Option<usize>,
+}
+
+/// Decodes `disclosures` and processes `payload` with them.
+pub(crate) fn process(
+    mut payload: Map<String, Value>,
+    disclosures: &[String],
+) -> Result<Processed, SdJwtError> {
+    let sd_alg = match payload.remove("_sd_alg") {
+        None => SdAlg::Sha256,
+        Some(Value::String(name)) => SdAlg::from_name(&name)?,
+        Some(_) => {
+            return Err(SdJwtError::InvalidSdStructure {
+                key: "_sd_alg",
+                reason: "not a string",
+            });
+        }
+    };
+    let mut entries = Vec::with_capacity(disclosures.len());
+    let mut by_digest = HashMap::with_capacity(disclosures.len());
+    for (index, encoded) in disclosures.iter().enumerate() {
+        let digest = sd_alg.digest_b64(encoded.as_bytes());
+        if by_digest.insert(digest, index).is_some() {
+            return Err(SdJwtError::DuplicateDisclosure { index });
+        }
+        let (_, name, value) = Disclosure::parse(encoded, index)?.into_parts();
+        entries.push(Entry {
+            name,
+            value: Some(value),
+        });
+    }
+    let mut p = Processor {
+        nodes: vec![None; entries.len()],
+        entries,
+        by_digest,
+        seen: HashSet::new(),
+        path: Vec::new(),
+        parent: None,
+    };
+    p.object(&mut payload, 0)?;
+    let mut nodes = Vec::with_capacity(p.nodes.len());
+    for (index, node) in p.nodes.into_iter().enumerate() {
+        nodes.push(node.ok_or(SdJwtError::UnreferencedDisclosure { index })?);
+    }
+    Ok(Processed {
+        sd_alg,
+        claims: payload,
+        nodes,
+    })
+}
+
+impl Processor {
+    fn value(&mut self, value: &mut Value, depth: usize) -> Result<(), SdJwtError> {
+        match value {
+            Value::Object(map) => self.object(map, depth + 1),
+            Value::Array(items) => self.array(items, depth + 1),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_depth(depth: usize) -> Result<(), SdJwtError> {
+        if depth > MAX_DEPTH {
+            return Err(SdJwtError::TooLarge {
+                what: "nesting depth",
+                actual: depth,
+                limit: MAX_DEPTH,
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes the disclosure a digest refers to, if one was presented; `None` for decoys and
+    /// undisclosed claims. Enforces "no digest twice" (RFC 9901 §7.1 step 4).
+    fn take(&mut self, digest: &str) -> Result<Option<usize>, SdJwtError> {
+        if !self.seen.insert(digest.to_owned()) {
+            return Err(SdJwtError::DuplicateDigest(digest.to_owned()));
+        }
+        Ok(self.by_digest.get(digest).copied())
+    }
+
+    fn object(&mut self, map: &mut Map<String, Value>, depth: usize) -> Result<(), SdJwtError> {
+        Self::check_depth(depth)?;
+        if map.contains_key("...") {
+            return Err(SdJwtError::InvalidSdStructure {
+                key: "...",
+                reason: "only allowed as the single key of an array element",
+            });
+        }
+        if depth > 0 && map.contains_key("_sd_alg") {
+            return Err(SdJwtError::InvalidSdStructure {
+                key: "_sd_alg",
+                reason: "only allowed at the top level of the payload",
+            });
+        }
+        let sd = map.remove("_sd");
+        for (key, v) in map.iter_mut() {
+            self.path.push(PathElement::Key(key.clone()));
+            self.value(v, depth)?;
+            self.path.pop();
+        }
+        let Some(sd) = sd else { return Ok(()) };
+        let Value::Array(digests) = sd else {
+            return Err(SdJwtError::InvalidSdStructure {
+                key: "_sd",
+                reason: "not an array",
+            });
+        };
+        for digest in digests {
+            let Value::String(digest) = digest else {
+                return Err(SdJwtError::InvalidSdStructure {
+                    key: "_sd",
+                    reason: "contains a value that is not a string",
+                });
+            };
+            let Some(index) = self.take(&digest)? else {
+                continue;
+            };
+            let (name, mut value) = self.entry(index)?;
+            let Some(name) = name else {
+                return Err(SdJwtError::DisclosureShapeMismatch {
+                    index,
+                    reason: "an array-element disclosure is referenced from `_sd`",
+                });
+            };
+            if map.contains_key(&name) {
+                return Err(SdJwtError::ClaimNameCollision(name));
+            }
+            self.path.push(PathElement::Key(name.clone()));
+            self.descend(index, &mut value, depth)?;
+            self.path.pop();
+            map.insert(name, value);
+        }
+        Ok(())
+    }
+
+    fn array(&mut self, items: &mut Vec<Value>, depth: usize) -> Result<(), SdJwtError> {
+        Self::check_depth(depth)?;
+        let old = std::mem::take(items);
+        items.reserve(old.len());
+        for mut item in old {
+            let digest = match &item {
+                Value::Object(m) if m.contains_key("...") => {
+                    if m.len() != 1 {
+                        return Err(SdJwtError::InvalidSdStructure {
+                            key: "...",
+                            reason: "an array-element digest object must have no other key",
+                        });
+                    }
+                    match m.get("...") {
+                        Some(Value::String(d)) => Some(d.clone()),
+                        _ => {
+                            return Err(SdJwtError::InvalidSdStructure {
+                                key: "...",
+                                reason: "not a string",
+                            });
+                        }
+                    }
+                }
+                _ => None,
+            };
+            self.path.push(PathElement::Index(items.len()));
+            match digest {
+                None => {
+                    self.value(&mut item, depth)?;
+                    items.push(item);
+                }
+                Some(digest) => {
+                    if let Some(index) = self.take(&digest)? {
+                        let (name, mut value) = self.entry(index)?;
+                        if name.is_some() {
+                            return Err(SdJwtError::DisclosureShapeMismatch {
+                                index,
+                                reason: "an object-property disclosure is referenced from an array",
+                            });
+                        }
+                        self.descend(index, &mut value, depth)?;
+                        items.push(value);
+                    }
+                }
+            }
+            self.path.pop();
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, index: usize) -> Result<(Option<String>, Value), SdJwtError> {
+        let entry = self
+            .entries
+            .get_mut(index)
+            .ok_or(SdJwtError::UnreferencedDisclosure { index })?;
+        // `take` already guarantees each digest once, and digests are unique per disclosure,
+        // so a disclosure can only be taken once.
+        let value = entry
+            .value
+            .take()
+            .ok_or(SdJwtError::DuplicateDisclosure { index })?;
+        Ok((entry.name.take(), value))
+    }
+
+    fn descend(&mut self, index: usize, value: &mut Value, depth: usize) -> Result<(), SdJwtError> {
+        if let Some(node) = self.nodes.get_mut(index) {
+            *node = Some(DisclosureNode {
+                path: ClaimPath(self.path.clone()),
+                parent: self.parent,
+            });
+        }
+        let outer = self.parent.replace(index);
+        let result = self.value(value, depth + 1);
+        self.parent = outer;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eudi_trust::b64;
+    use serde_json::json;
+
+    use super::*;
+
+    fn disc(v: Value) -> (String, String) {
+        let enc = b64::encode(serde_json::to_vec(&v).unwrap());
+        let digest = SdAlg::Sha256.digest_b64(enc.as_bytes());
+        (enc, digest)
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn recursive_and_arrays() {
+        let (street, street_d) = disc(json!(["s1", "street", "Main"]));
+        let (addr, addr_d) = disc(json!(["s2", "address", {"_sd": [street_d], "country": "DK"}]));
+        let (dk, dk_d) = disc(json!(["s3", "DK"]));
+        let payload = obj(json!({
+            "_sd": [addr_d, "decoydecoydecoy"],
+            "_sd_alg": "sha-256",
+            "nat": [{"...": dk_d}, {"...": "undisclosed"}, "SE"],
+        }));
+        let p = process(payload, &[street, addr, dk]).unwrap();
+        assert_eq!(
+            Value::Object(p.claims),
+            json!({"nat": ["DK", "SE"], "address": {"country": "DK", "street": "Main"}})
+        );
+        assert_eq!(p.nodes[0].path, ClaimPath::keys(["address", "street"]));
+        assert_eq!(p.nodes[0].parent, Some(1));
+        assert_eq!(p.nodes[1].parent, None);
+        assert_eq!(p.nodes[2].path, ClaimPath::keys(["nat"]).index(0));
+    }
+
+    #[test]
+    fn unreferenced_disclosure() {
+        let (d, _) = disc(json!(["s", "a", 1]));
+        let err = process(obj(json!({"_sd": []})), &[d]).err();
+        assert_eq!(err, Some(SdJwtError::UnreferencedDisclosure { index: 0 }));
+    }
+
+    #[test]
+    fn duplicate_disclosure() {
+        let (d, digest) = disc(json!(["s", "a", 1]));
+        let err = process(obj(json!({"_sd": [digest]})), &[d.clone(), d]).err();
+        assert_eq!(err, Some(SdJwtError::DuplicateDisclosure { index: 1 }));
+    }
+
+    #[test]
+    fn duplicate_digest() {
+        let (d, digest) = disc(json!(["s", "a", 1]));
+        let err = process(obj(json!({"_sd": [digest.clone()], "x": {"_sd": [digest]}})), &[d]);
+        assert!(matches!(err, Err(SdJwtError::DuplicateDigest(_))));
+        // Decoys count too.
+        let err = process(obj(json!({"_sd": ["same", "same"]})), &[]);
+        assert!(matches!(err, Err(SdJwtError::DuplicateDigest(_))));
+    }
+
+    #[test]
+    fn shape_mismatches() {
+        let (el, el_d) = disc(json!(["s", "v"]));
+        let err = process(obj(json!({"_sd": [el_d]})), &[el]).err();
+        assert!(matches!(err, Some(SdJwtError::DisclosureShapeMismatch { .. })));
+        let (prop, prop_d) = disc(json!(["s", "k", "v"]));
+        let err = process(obj(json!({"a": [{"...": prop_d}]})), &[prop]).err();
+        assert!(matches!(err, Some(SdJwtError::DisclosureShapeMismatch { .. })));
+    }
+
+    #[test]
+    fn name_collision() {
+        let (d, digest) = disc(json!(["s", "a", 1]));
+        let err = process(obj(json!({"_sd": [digest], "a": 2})), &[d]).err();
+        assert_eq!(err, Some(SdJwtError::ClaimNameCollision("a".into())));
+    }
+
+    #[test]
+    fn structural_misuse() {
+        for bad in [
+            json!({"_sd": "x"}),
+            json!({"_sd": [1]}),
+            json!({"a": {"...": "x"}}),
+            json!({"a": [{"...": "x", "b": 1}]}),
+            json!({"a": [{"...": 1}]}),
+            json!({"a": {"_sd_alg": "sha-256"}}),
+            json!({"_sd_alg": 5}),
+            json!({"_sd_alg": "md5"}),
+        ] {
+            assert!(process(obj(bad.clone()), &[]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn depth_limit() {
+        let mut v = json!(1);
+        for _ in 0..(MAX_DEPTH + 2) {
+            v = json!({ "a": v });
+        }
+        assert!(matches!(
+            process(obj(v), &[]),
+            Err(SdJwtError::TooLarge { what: "nesting depth", .. })
+        ));
+    }
+}

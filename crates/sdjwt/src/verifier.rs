@@ -1,0 +1,310 @@
+//! Verification of SD-JWT and SD-JWT+KB (RFC 9901 §7.1 and §7.3).
+
+use eudi_trust::jws::{self, CompactJws, Header, JwsError};
+use eudi_trust::{b64, AlgorithmPolicy, Jwk, VerifyingKey};
+use serde_json::{Map, Value};
+
+use crate::process::{self, DisclosureNode};
+use crate::serialization::SdJwt;
+use crate::SdJwtError;
+
+/// The `typ` of a Key Binding JWT (RFC 9901 §4.3).
+pub const KB_JWT_TYP: &str = "kb+jwt";
+
+/// What the verifier requires of key binding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyBindingPolicy {
+    /// Reject a presentation without a KB-JWT. Implied by `audience` or `nonce`.
+    pub required: bool,
+    /// The `aud` the KB-JWT must carry (the verifier's identifier).
+    pub audience: Option<String>,
+    /// The `nonce` the KB-JWT must carry (the transaction's nonce).
+    pub nonce: Option<String>,
+}
+
+impl KeyBindingPolicy {
+    /// Key binding required, for this audience and nonce.
+    pub fn required(audience: &str, nonce: &str) -> Self {
+        Self {
+            required: true,
+            audience: Some(audience.to_owned()),
+            nonce: Some(nonce.to_owned()),
+        }
+    }
+
+    fn is_required(&self) -> bool {
+        self.required || self.audience.is_some() || self.nonce.is_some()
+    }
+}
+
+/// Verification settings. Every limit is explicit.
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    /// The current time, in seconds since the epoch.
+    pub now: i64,
+    /// Tolerated clock difference for `exp`, `nbf`, `iat`, in seconds.
+    pub clock_skew: i64,
+    /// Accepted signature algorithms (issuer-signed JWT and KB-JWT).
+    pub algorithms: AlgorithmPolicy,
+    /// Accepted `typ` values of the Issuer-signed JWT; `None` does not check `typ`.
+    pub accepted_typ: Option<Vec<String>>,
+    /// Key binding requirements.
+    pub key_binding: KeyBindingPolicy,
+    /// Oldest acceptable KB-JWT `iat`, in seconds before `now`.
+    pub kb_max_age: i64,
+    /// Reject an SD-JWT+KB (a holder receiving from an issuer, RFC 9901 §7.2).
+    pub forbid_key_binding: bool,
+}
+
+impl VerifyOptions {
+    /// Defaults: ES256 only, 60 s clock skew, KB-JWT at most 5 minutes old, no `typ` check.
+    pub fn new(now: i64) -> Self {
+        Self {
+            now,
+            clock_skew: 60,
+            algorithms: AlgorithmPolicy::default(),
+            accepted_typ: None,
+            key_binding: KeyBindingPolicy::default(),
+            kb_max_age: 300,
+            forbid_key_binding: false,
+        }
+    }
+}
+
+/// The claims of a verified Key Binding JWT.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedKeyBinding {
+    /// Issued-at of the KB-JWT.
+    pub iat: i64,
+    /// Audience.
+    pub aud: String,
+    /// Nonce.
+    pub nonce: String,
+}
+
+/// A verified SD-JWT: its processed payload and what was disclosed.
+#[derive(Clone, Debug)]
+pub struct VerifiedSdJwt {
+    /// The protected header of the (first) issuer signature.
+    pub header: Header,
+    /// The Processed SD-JWT Payload (RFC 9901 §7.1): `_sd`, `_sd_alg` and `...` removed.
+    pub claims: Map<String, Value>,
+    /// Where each presented Disclosure landed, in presentation order.
+    pub disclosed: Vec<DisclosureNode>,
+    /// The verified key binding, if a KB-JWT was presented.
+    pub key_binding: Option<VerifiedKeyBinding>,
+}
+
+/// Decodes the protected header of each issuer signature.
+pub fn issuer_headers(sd_jwt: &SdJwt) -> Result<Vec<Header>, SdJwtError> {
+    sd_jwt
+        .signatures()
+        .iter()
+        .map(|s| decode_header(&s.protected))
+        .collect()
+}
+
+fn decode_header(protected: &str) -> Result<Header, SdJwtError> {
+    let bytes = b64::decode(protected)
+        .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("header is not base64url")))?;
+    let header: Header = serde_json::from_slice(&bytes)
+        .map_err(|e| SdJwtError::IssuerJws(JwsError::MalformedHeader(e.to_string())))?;
+    if let Some(crit) = &header.crit {
+        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(crit.join(", "))));
+    }
+    Ok(header)
+}
+
+/// Decodes the Issuer-signed JWT payload without verifying anything, e.g. to read `iss` for
+/// key resolution.
+pub fn unverified_payload(sd_jwt: &SdJwt) -> Result<Map<String, Value>, SdJwtError> {
+    let bytes = b64::decode(sd_jwt.payload_b64())
+        .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("payload is not base64url")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(SdJwtError::PayloadNotObject),
+    }
+}
+
+/// Verifies an SD-JWT or SD-JWT+KB.
+///
+/// `resolve_key` is called once per issuer signature with its header and the (unverified)
+/// payload, and returns the key that must have made it, or a reason why none is trusted. Every
+/// signature must verify.
+pub fn verify(
+    sd_jwt: &SdJwt,
+    resolve_key: &mut dyn FnMut(&Header, &Map<String, Value>) -> Result<VerifyingKey, String>,
+    options: &VerifyOptions,
+) -> Result<VerifiedSdJwt, SdJwtError> {
+    // 1. The Issuer-signed JWT (RFC 9901 §7.1 step 2).
+    let payload = unverified_payload(sd_jwt)?;
+    let mut first_header = None;
+    for sig in sd_jwt.signatures() {
+        let header = decode_header(&sig.protected)?;
+        if first_header.is_none() {
+            if let Some(accepted) = &options.accepted_typ {
+                let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+                header.require_typ(&accepted)?;
+            }
+        }
+        let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
+        let signature = b64::decode(&sig.signature)
+            .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("signature is not base64url")))?;
+        let mut signing_input =
+            String::with_capacity(sig.protected.len() + 1 + sd_jwt.payload_b64().len());
+        signing_input.push_str(&sig.protected);
+        signing_input.push('.');
+        signing_input.push_str(sd_jwt.payload_b64());
+        jws::verify_parts(
+            &header,
+            signing_input.as_bytes(),
+            &signature,
+            &key,
+            &options.algorithms,
+        )?;
+        first_header.get_or_insert(header);
+    }
+    let header = first_header.ok_or_else(|| SdJwtError::Malformed("no issuer signature".into()))?;
+
+    // 2. Disclosures (step 3-5).
+    let processed = process::process(payload, sd_jwt.disclosures())?;
+    let claims = processed.claims;
+
+    // 3. Validity claims (step 6).
+    check_times(&claims, options)?;
+
+    // 4. Key binding (RFC 9901 §7.3).
+    let key_binding = match sd_jwt.kb_jwt() {
+        Some(_) if options.forbid_key_binding => return Err(SdJwtError::UnexpectedKeyBinding),
+        None if options.key_binding.is_required() => return Err(SdJwtError::MissingKeyBinding),
+        None => None,
+        Some(kb) => Some(verify_kb(
+            kb,
+            &claims,
+            &processed.sd_alg.digest_b64(sd_jwt.sd_jwt_compact().as_bytes()),
+            options,
+        )?),
+    };
+
+    Ok(VerifiedSdJwt {
+        header,
+        claims,
+        disclosed: processed.nodes,
+        key_binding,
+    })
+}
+
+fn number(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, SdJwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).map(Some).ok_or(
+            SdJwtError::Time {
+                claim: name,
+                reason: "not a number".into(),
+            },
+        ),
+    }
+}
+
+fn check_times(claims: &Map<String, Value>, options: &VerifyOptions) -> Result<(), SdJwtError> {
+    let now = options.now;
+    let skew = options.clock_skew;
+    if let Some(exp) = number(claims, "exp")? {
+        if now > exp.saturating_add(skew) {
+            return Err(SdJwtError::Time {
+                claim: "exp",
+                reason: format!("expired at {exp}, now is {now}"),
+            });
+        }
+    }
+    if let Some(nbf) = number(claims, "nbf")? {
+        if now.saturating_add(skew) < nbf {
+            return Err(SdJwtError::Time {
+                claim: "nbf",
+                reason: format!("not valid before {nbf}, now is {now}"),
+            });
+        }
+    }
+    if let Some(iat) = number(claims, "iat")? {
+        if iat > now.saturating_add(skew) {
+            return Err(SdJwtError::Time {
+                claim: "iat",
+                reason: format!("issued in the future ({iat}), now is {now}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The holder key from `cnf.jwk` (RFC 7800 §3.2), if the SD-JWT has one.
+pub fn holder_key(claims: &Map<String, Value>) -> Result<Option<VerifyingKey>, SdJwtError> {
+    let Some(cnf) = claims.get("cnf") else {
+        return Ok(None);
+    };
+    let jwk = cnf
+        .get("jwk")
+        .ok_or_else(|| SdJwtError::KeyBinding("`cnf` has no `jwk`".into()))?;
+    let jwk: Jwk = serde_json::from_value(jwk.clone())
+        .map_err(|e| SdJwtError::KeyBinding(format!("`cnf.jwk` is not a JWK: {e}")))?;
+    jwk.to_verifying_key()
+        .map(Some)
+        .map_err(|e| SdJwtError::KeyBinding(format!("`cnf.jwk`: {e}")))
+}
+
+fn verify_kb(
+    kb: &str,
+    claims: &Map<String, Value>,
+    expected_sd_hash: &str,
+    options: &VerifyOptions,
+) -> Result<VerifiedKeyBinding, SdJwtError> {
+    let kb_err = |m: String| SdJwtError::KeyBinding(m);
+    let key = holder_key(claims)?.ok_or(SdJwtError::MissingHolderKey)?;
+    let jws = CompactJws::parse(kb).map_err(|e| kb_err(e.to_string()))?;
+    jws.header()
+        .require_typ(&[KB_JWT_TYP])
+        .map_err(|e| kb_err(e.to_string()))?;
+    jws.verify(&key, &options.algorithms)
+        .map_err(|e| kb_err(e.to_string()))?;
+    let payload = jws.payload_json().map_err(|e| kb_err(e.to_string()))?;
+
+    let iat = payload
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| kb_err("`iat` is missing or not an integer".into()))?;
+    let now = options.now;
+    if iat > now.saturating_add(options.clock_skew) {
+        return Err(kb_err(format!("`iat` {iat} is in the future (now {now})")));
+    }
+    if iat < now.saturating_sub(options.kb_max_age.saturating_add(options.clock_skew)) {
+        return Err(kb_err(format!(
+            "`iat` {iat} is older than the allowed {} seconds (now {now})",
+            options.kb_max_age
+        )));
+    }
+    let string = |name: &str| -> Result<String, SdJwtError> {
+        payload
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| kb_err(format!("`{name}` is missing or not a string")))
+    };
+    let aud = string("aud")?;
+    let nonce = string("nonce")?;
+    let sd_hash = string("sd_hash")?;
+    if let Some(expected) = &options.key_binding.audience {
+        if &aud != expected {
+            return Err(kb_err(format!("`aud` is {aud:?}, expected {expected:?}")));
+        }
+    }
+    if let Some(expected) = &options.key_binding.nonce {
+        if &nonce != expected {
+            return Err(kb_err(format!("`nonce` is {nonce:?}, expected {expected:?}")));
+        }
+    }
+    if sd_hash != expected_sd_hash {
+        return Err(kb_err(
+            "`sd_hash` does not match the presented SD-JWT and disclosures".into(),
+        ));
+    }
+    Ok(VerifiedKeyBinding { iat, aud, nonce })
+}
