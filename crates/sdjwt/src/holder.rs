@@ -31,7 +31,12 @@ pub fn disclosable_claims(
     let root = Value::Object(processed.claims);
     let mut list = Vec::with_capacity(processed.nodes.len());
     for (disclosure, node) in processed.nodes.into_iter().enumerate() {
-        let value = node.path.select(&root).first().map(|v| (*v).clone()).unwrap_or(Value::Null);
+        let value = node
+            .path
+            .select(&root)
+            .first()
+            .map(|v| (*v).clone())
+            .unwrap_or(Value::Null);
         list.push(DisclosableClaim {
             path: node.path,
             value,

@@ -7,11 +7,11 @@ use eudi_trust::jws::{self, Header};
 use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
 
+use crate::SdJwtError;
 use crate::disclosure::{self, SaltSource};
 use crate::hash::SdAlg;
 use crate::path::{ClaimPath, PathElement};
 use crate::serialization::SdJwt;
-use crate::SdJwtError;
 
 /// What the issuer makes selectively disclosable.
 #[derive(Clone, Debug)]
@@ -117,8 +117,8 @@ impl SdJwtBuilder {
 
     /// Binds the credential to the holder's key (`cnf.jwk`, RFC 7800).
     pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, SdJwtError> {
-        let public = serde_json::to_value(jwk.public())
-            .map_err(|e| SdJwtError::Creation(e.to_string()))?;
+        let public =
+            serde_json::to_value(jwk.public()).map_err(|e| SdJwtError::Creation(e.to_string()))?;
         let mut cnf = Map::new();
         cnf.insert("jwk".into(), public);
         self.claims.insert("cnf".into(), Value::Object(cnf));
@@ -134,10 +134,7 @@ impl SdJwtBuilder {
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
     /// §8.3); each signer's `kid` header is taken from `kids`.
-    pub fn sign_general(
-        self,
-        signers: &[(&dyn Signer, &str)],
-    ) -> Result<SdJwt, SdJwtError> {
+    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, SdJwtError> {
         let (first, rest) = signers
             .split_first()
             .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
@@ -213,7 +210,12 @@ fn sign_one(
 
 /// All concrete paths a (possibly wildcard) path selects in `claims`.
 fn expand(claims: &Map<String, Value>, path: &ClaimPath) -> Vec<Vec<PathElement>> {
-    fn walk(v: &Value, rest: &[PathElement], prefix: &mut Vec<PathElement>, out: &mut Vec<Vec<PathElement>>) {
+    fn walk(
+        v: &Value,
+        rest: &[PathElement],
+        prefix: &mut Vec<PathElement>,
+        out: &mut Vec<Vec<PathElement>>,
+    ) {
         let Some((first, rest_tail)) = rest.split_first() else {
             out.push(prefix.clone());
             return;
@@ -244,7 +246,12 @@ fn expand(claims: &Map<String, Value>, path: &ClaimPath) -> Vec<Vec<PathElement>
         }
     }
     let mut out = Vec::new();
-    walk(&Value::Object(claims.clone()), &path.0, &mut Vec::new(), &mut out);
+    walk(
+        &Value::Object(claims.clone()),
+        &path.0,
+        &mut Vec::new(),
+        &mut out,
+    );
     out
 }
 
@@ -327,7 +334,10 @@ impl Encoder<'_> {
                 let salt = self.salts.next_salt()?;
                 let d = disclosure::encode_element(&salt, &encoded)?;
                 let mut digest = Map::new();
-                digest.insert("...".into(), Value::String(self.sd_alg.digest_b64(d.as_bytes())));
+                digest.insert(
+                    "...".into(),
+                    Value::String(self.sd_alg.digest_b64(d.as_bytes())),
+                );
                 self.disclosures.push(d);
                 out.push(Value::Object(digest));
             } else {

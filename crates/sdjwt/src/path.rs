@@ -52,7 +52,11 @@ impl ClaimPath {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self(keys.into_iter().map(|k| PathElement::Key(k.into())).collect())
+        Self(
+            keys.into_iter()
+                .map(|k| PathElement::Key(k.into()))
+                .collect(),
+        )
     }
 
     /// This path extended by one member name.
@@ -86,13 +90,21 @@ impl ClaimPath {
     /// `pattern` may contain [`PathElement::All`]; `self` is concrete.
     pub fn starts_with_pattern(&self, pattern: &ClaimPath) -> bool {
         pattern.0.len() <= self.0.len()
-            && pattern.0.iter().zip(&self.0).all(|(p, c)| element_matches(p, c))
+            && pattern
+                .0
+                .iter()
+                .zip(&self.0)
+                .all(|(p, c)| element_matches(p, c))
     }
 
     /// Whether `self` (concrete) is an ancestor of, or equal to, something `pattern` selects.
     pub fn is_prefix_of_pattern(&self, pattern: &ClaimPath) -> bool {
         self.0.len() <= pattern.0.len()
-            && self.0.iter().zip(&pattern.0).all(|(c, p)| element_matches(p, c))
+            && self
+                .0
+                .iter()
+                .zip(&pattern.0)
+                .all(|(c, p)| element_matches(p, c))
     }
 
     /// Looks the path up in `value`; with wildcards, returns every match.
@@ -162,7 +174,10 @@ mod tests {
                 PathElement::Key("x".into())
             ]
         );
-        assert_eq!(serde_json::to_value(&p).unwrap(), json!(["nationalities", null, 0, "x"]));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!(["nationalities", null, 0, "x"])
+        );
         assert!(serde_json::from_value::<ClaimPath>(json!([1.5])).is_err());
         assert!(serde_json::from_value::<ClaimPath>(json!([-1])).is_err());
     }
@@ -170,7 +185,10 @@ mod tests {
     #[test]
     fn matching() {
         let concrete = ClaimPath::keys(["a"]).index(2).key("b");
-        let pattern = ClaimPath(vec![PathElement::Key("a".into()), PathElement::All(AllElements)]);
+        let pattern = ClaimPath(vec![
+            PathElement::Key("a".into()),
+            PathElement::All(AllElements),
+        ]);
         assert!(concrete.starts_with_pattern(&pattern));
         assert!(!pattern.starts_with_pattern(&concrete));
         assert!(ClaimPath::keys(["a"]).is_prefix_of_pattern(&pattern));

@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::SdJwtError;
 use crate::disclosure::Disclosure;
 use crate::hash::SdAlg;
 use crate::path::{ClaimPath, PathElement};
-use crate::SdJwtError;
 
 /// Deepest nesting of objects/arrays/disclosures processed. Deeper input is rejected, so hostile
 /// input cannot exhaust the stack.
@@ -315,7 +315,10 @@ mod tests {
     #[test]
     fn duplicate_digest() {
         let (d, digest) = disc(json!(["s", "a", 1]));
-        let err = process(obj(json!({"_sd": [digest.clone()], "x": {"_sd": [digest]}})), &[d]);
+        let err = process(
+            obj(json!({"_sd": [digest.clone()], "x": {"_sd": [digest]}})),
+            &[d],
+        );
         assert!(matches!(err, Err(SdJwtError::DuplicateDigest(_))));
         // Decoys count too.
         let err = process(obj(json!({"_sd": ["same", "same"]})), &[]);
@@ -326,10 +329,16 @@ mod tests {
     fn shape_mismatches() {
         let (el, el_d) = disc(json!(["s", "v"]));
         let err = process(obj(json!({"_sd": [el_d]})), &[el]).err();
-        assert!(matches!(err, Some(SdJwtError::DisclosureShapeMismatch { .. })));
+        assert!(matches!(
+            err,
+            Some(SdJwtError::DisclosureShapeMismatch { .. })
+        ));
         let (prop, prop_d) = disc(json!(["s", "k", "v"]));
         let err = process(obj(json!({"a": [{"...": prop_d}]})), &[prop]).err();
-        assert!(matches!(err, Some(SdJwtError::DisclosureShapeMismatch { .. })));
+        assert!(matches!(
+            err,
+            Some(SdJwtError::DisclosureShapeMismatch { .. })
+        ));
     }
 
     #[test]
@@ -363,7 +372,10 @@ mod tests {
         }
         assert!(matches!(
             process(obj(v), &[]),
-            Err(SdJwtError::TooLarge { what: "nesting depth", .. })
+            Err(SdJwtError::TooLarge {
+                what: "nesting depth",
+                ..
+            })
         ));
     }
 }

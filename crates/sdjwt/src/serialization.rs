@@ -385,7 +385,10 @@ mod tests {
         assert!(SdJwt::parse("a.b~d~").is_err(), "two-part JWT");
         assert!(SdJwt::parse("a.b.c~d1~~d2~").is_err(), "empty disclosure");
         let huge = "a".repeat(MAX_SD_JWT_LEN + 1);
-        assert!(matches!(SdJwt::parse(&huge), Err(SdJwtError::TooLarge { .. })));
+        assert!(matches!(
+            SdJwt::parse(&huge),
+            Err(SdJwtError::TooLarge { .. })
+        ));
     }
 
     #[test]

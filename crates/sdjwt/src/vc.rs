@@ -84,7 +84,10 @@ pub fn builder(vct: &str, iss: &str, iat: i64, mut claims: Map<String, Value>) -
 /// (or `vc+sd-jwt`) required unless `options` says otherwise, then the SD-JWT VC rules.
 pub fn verify(
     sd_jwt: &SdJwt,
-    resolve_key: &mut dyn FnMut(&eudi_trust::jws::Header, &Map<String, Value>) -> Result<VerifyingKey, String>,
+    resolve_key: &mut dyn FnMut(
+        &eudi_trust::jws::Header,
+        &Map<String, Value>,
+    ) -> Result<VerifyingKey, String>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwtVc, SdJwtError> {
     let mut options = options.clone();

@@ -1,12 +1,12 @@
 //! Verification of SD-JWT and SD-JWT+KB (RFC 9901 §7.1 and §7.3).
 
 use eudi_trust::jws::{self, CompactJws, Header, JwsError};
-use eudi_trust::{b64, AlgorithmPolicy, Jwk, VerifyingKey};
+use eudi_trust::{AlgorithmPolicy, Jwk, VerifyingKey, b64};
 use serde_json::{Map, Value};
 
+use crate::SdJwtError;
 use crate::process::{self, DisclosureNode};
 use crate::serialization::SdJwt;
-use crate::SdJwtError;
 
 /// The `typ` of a Key Binding JWT (RFC 9901 §4.3).
 pub const KB_JWT_TYP: &str = "kb+jwt";
@@ -110,7 +110,45 @@ fn decode_header(protected: &str) -> Result<Header, SdJwtError> {
     let header: Header = serde_json::from_slice(&bytes)
         .map_err(|e| SdJwtError::IssuerJws(JwsError::MalformedHeader(e.to_string())))?;
     if let Some(crit) = &header.crit {
-        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(crit.join(", "))));
+        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(
+            crit.join(", "),
+        )));
+    }
+    Ok(header)
+}
+
+/// The JOSE Header of one signature: the protected header plus the unprotected members, which
+/// must be disjoint (RFC 7515 §7.2.1). Only `alg`/`typ`/`crit` are required to be protected;
+/// the key a `kid` or `x5c` leads to is validated like any other.
+fn jose_header(protected: &str, unprotected: &Map<String, Value>) -> Result<Header, SdJwtError> {
+    if unprotected.is_empty() {
+        return decode_header(protected);
+    }
+    let bytes = b64::decode(protected)
+        .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("header is not base64url")))?;
+    let Ok(Value::Object(mut merged)) = serde_json::from_slice::<Value>(&bytes) else {
+        return Err(SdJwtError::IssuerJws(JwsError::MalformedHeader(
+            "not a JSON object".into(),
+        )));
+    };
+    for (k, v) in unprotected {
+        if matches!(k.as_str(), "alg" | "typ" | "crit") {
+            return Err(SdJwtError::IssuerJws(JwsError::MalformedHeader(format!(
+                "`{k}` must be in the protected header"
+            ))));
+        }
+        if merged.insert(k.clone(), v.clone()).is_some() {
+            return Err(SdJwtError::IssuerJws(JwsError::MalformedHeader(format!(
+                "`{k}` is in both the protected and the unprotected header"
+            ))));
+        }
+    }
+    let header: Header = serde_json::from_value(Value::Object(merged))
+        .map_err(|e| SdJwtError::IssuerJws(JwsError::MalformedHeader(e.to_string())))?;
+    if let Some(crit) = &header.crit {
+        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(
+            crit.join(", "),
+        )));
     }
     Ok(header)
 }
@@ -140,7 +178,7 @@ pub fn verify(
     let payload = unverified_payload(sd_jwt)?;
     let mut first_header = None;
     for sig in sd_jwt.signatures() {
-        let header = decode_header(&sig.protected)?;
+        let header = jose_header(&sig.protected, &sig.unprotected)?;
         if first_header.is_none() {
             if let Some(accepted) = &options.accepted_typ {
                 let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
@@ -148,8 +186,9 @@ pub fn verify(
             }
         }
         let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
-        let signature = b64::decode(&sig.signature)
-            .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("signature is not base64url")))?;
+        let signature = b64::decode(&sig.signature).map_err(|_| {
+            SdJwtError::IssuerJws(JwsError::Malformed("signature is not base64url"))
+        })?;
         let mut signing_input =
             String::with_capacity(sig.protected.len() + 1 + sd_jwt.payload_b64().len());
         signing_input.push_str(&sig.protected);
@@ -181,7 +220,9 @@ pub fn verify(
         Some(kb) => Some(verify_kb(
             kb,
             &claims,
-            &processed.sd_alg.digest_b64(sd_jwt.sd_jwt_compact().as_bytes()),
+            &processed
+                .sd_alg
+                .digest_b64(sd_jwt.sd_jwt_compact().as_bytes()),
             options,
         )?),
     };
@@ -197,12 +238,14 @@ pub fn verify(
 fn number(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, SdJwtError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(v) => v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).map(Some).ok_or(
-            SdJwtError::Time {
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or(SdJwtError::Time {
                 claim: name,
                 reason: "not a number".into(),
-            },
-        ),
+            }),
     }
 }
 
@@ -298,7 +341,9 @@ fn verify_kb(
     }
     if let Some(expected) = &options.key_binding.nonce {
         if &nonce != expected {
-            return Err(kb_err(format!("`nonce` is {nonce:?}, expected {expected:?}")));
+            return Err(kb_err(format!(
+                "`nonce` is {nonce:?}, expected {expected:?}"
+            )));
         }
     }
     if sd_hash != expected_sd_hash {

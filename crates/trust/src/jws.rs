@@ -63,8 +63,13 @@ pub struct Header {
     /// Media type of the whole token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typ: Option<String>,
-    /// Key identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Key identifier. RFC 7515 §4.1.4 makes it a string; some issuers send a number, which is
+    /// read as its decimal string since `kid` is only a hint for choosing a key.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
     pub kid: Option<String>,
     /// X.509 chain, leaf first, each entry standard base64 DER (RFC 7515 §4.1.6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +83,15 @@ pub struct Header {
     /// Every other member.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(serde::de::Error::custom("`kid` must be a string")),
+    }
 }
 
 impl Header {
