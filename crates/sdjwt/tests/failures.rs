@@ -1,0 +1,543 @@
+//! Every way a presentation can be wrong, each its own test: the verifier must say exactly which
+//! check failed.
+
+use aws_lc_rs::hmac;
+use eudi_sdjwt::holder::{self, KeyBindingParams};
+use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
+use eudi_sdjwt::{ClaimPath, SdJwt, SdJwtBuilder, SdJwtError, vc};
+use eudi_trust::jws::{Header, JwsError};
+use eudi_trust::{Algorithm, Signer as _, SoftwareKey, b64};
+use serde_json::{Map, Value, json};
+
+const IAT: i64 = 1_700_000_000;
+const NOW: i64 = IAT + 100;
+const AUD: &str = "x509_san_dns:verifier.example";
+const NONCE: &str = "nonce-123";
+
+struct Fixture {
+    issuer: SoftwareKey,
+    holder: SoftwareKey,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            issuer: SoftwareKey::generate(Algorithm::Es256).unwrap(),
+            holder: SoftwareKey::generate(Algorithm::Es256).unwrap(),
+        }
+    }
+
+    fn claims(extra: Value) -> Map<String, Value> {
+        let mut claims = json!({
+            "given_name": "Karen",
+            "family_name": "Hansen",
+            "birthdate": "1990-04-01",
+            "address": {"locality": "Aarhus", "postal_code": "8000"},
+            "nationalities": ["DK", "SE"],
+            "exp": IAT + 3600,
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        claims.as_object().unwrap().clone()
+    }
+
+    fn issue_with(&self, extra: Value) -> SdJwt {
+        vc::builder(
+            "urn:eudi:pid:1",
+            "https://issuer.example",
+            IAT,
+            Self::claims(extra),
+        )
+        .holder_key(&self.holder.verifying_key().to_jwk())
+        .unwrap()
+        .sign(&self.issuer)
+        .unwrap()
+    }
+
+    fn issue(&self) -> SdJwt {
+        self.issue_with(json!({}))
+    }
+
+    fn present(&self, sd: &SdJwt, params: &KeyBindingParams) -> SdJwt {
+        let chosen = holder::select(
+            sd,
+            &[
+                ClaimPath::keys(["given_name"]),
+                ClaimPath::keys(["address", "locality"]),
+            ],
+        )
+        .unwrap();
+        holder::add_key_binding(chosen, &self.holder, params).unwrap()
+    }
+
+    fn params() -> KeyBindingParams {
+        KeyBindingParams {
+            audience: AUD.into(),
+            nonce: NONCE.into(),
+            iat: NOW - 10,
+        }
+    }
+
+    fn options() -> VerifyOptions {
+        let mut o = VerifyOptions::new(NOW);
+        o.key_binding = KeyBindingPolicy::required(AUD, NONCE);
+        o
+    }
+
+    fn verify(&self, sd: &SdJwt) -> Result<vc::VerifiedSdJwtVc, SdJwtError> {
+        self.verify_opts(sd, &Self::options())
+    }
+
+    fn verify_opts(
+        &self,
+        sd: &SdJwt,
+        options: &VerifyOptions,
+    ) -> Result<vc::VerifiedSdJwtVc, SdJwtError> {
+        let key = self.issuer.verifying_key().clone();
+        // Through the wire format, as a verifier would receive it.
+        let sd = SdJwt::parse(&sd.serialize())?;
+        vc::verify(&sd, &mut |_, _| Ok(key.clone()), options)
+    }
+}
+
+/// Replaces the Issuer-signed JWT payload, keeping its signature.
+fn with_payload(sd: &SdJwt, f: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
+    let compact = sd.to_compact();
+    let (jwt, rest) = compact.split_once('~').unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let mut payload: Map<String, Value> =
+        serde_json::from_slice(&b64::decode(parts[1]).unwrap()).unwrap();
+    f(&mut payload);
+    let payload = b64::encode(serde_json::to_vec(&payload).unwrap());
+    SdJwt::parse(&format!("{}.{payload}.{}~{rest}", parts[0], parts[2])).unwrap()
+}
+
+fn compact_with_disclosures(sd: &SdJwt, disclosures: &[String]) -> SdJwt {
+    let mut s = sd.issuer_jwt();
+    s.push('~');
+    for d in disclosures {
+        s.push_str(d);
+        s.push('~');
+    }
+    SdJwt::parse(&s).unwrap()
+}
+
+#[test]
+fn the_happy_path_verifies() {
+    let f = Fixture::new();
+    let p = f.present(&f.issue(), &Fixture::params());
+    let v = f.verify(&p).unwrap();
+    assert_eq!(
+        Value::Object(v.user_claims()),
+        json!({"given_name": "Karen", "address": {"locality": "Aarhus"}})
+    );
+    assert_eq!(v.vct, "urn:eudi:pid:1");
+    let kb = v.sd_jwt.key_binding.unwrap();
+    assert_eq!((kb.aud.as_str(), kb.nonce.as_str()), (AUD, NONCE));
+}
+
+#[test]
+fn tampered_payload_is_rejected() {
+    let f = Fixture::new();
+    let p = with_payload(&f.issue(), |p| {
+        p.insert("iss".into(), json!("https://evil.example"));
+    });
+    assert_eq!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::IssuerJws(JwsError::BadSignature))
+    );
+}
+
+#[test]
+fn tampered_disclosure_is_not_referenced() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let mut disclosures = sd.disclosures().to_vec();
+    // Same claim, other value: its digest is nowhere in the payload.
+    let forged =
+        eudi_sdjwt::disclosure::Disclosure::property("salt", "given_name", &json!("Eve")).unwrap();
+    disclosures[0] = forged.encoded().to_owned();
+    let p = compact_with_disclosures(&sd, &disclosures);
+    assert_eq!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::UnreferencedDisclosure { index: 0 })
+    );
+}
+
+#[test]
+fn disclosure_from_another_credential_is_not_referenced() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let other = f.issue();
+    let mut disclosures = sd.disclosures().to_vec();
+    disclosures.push(other.disclosures()[0].clone());
+    let p = compact_with_disclosures(&sd, &disclosures);
+    let index = disclosures.len() - 1;
+    assert_eq!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::UnreferencedDisclosure { index })
+    );
+}
+
+#[test]
+fn duplicate_disclosure_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let mut disclosures = sd.disclosures().to_vec();
+    disclosures.push(disclosures[0].clone());
+    let p = compact_with_disclosures(&sd, &disclosures);
+    assert!(matches!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)),
+        Err(SdJwtError::DuplicateDisclosure { .. })
+    ));
+}
+
+#[test]
+fn alg_none_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let compact = sd.to_compact();
+    let (jwt, rest) = compact.split_once('~').unwrap();
+    let payload = jwt.split('.').nth(1).unwrap();
+    let header = b64::encode(br#"{"alg":"none","typ":"dc+sd-jwt"}"#);
+    let p = SdJwt::parse(&format!("{header}.{payload}.~{rest}")).unwrap();
+    assert_eq!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::IssuerJws(JwsError::UnsupportedAlgorithm(
+            "none".into()
+        )))
+    );
+}
+
+#[test]
+fn hs256_with_the_public_key_as_secret_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let compact = sd.to_compact();
+    let (jwt, rest) = compact.split_once('~').unwrap();
+    let payload = jwt.split('.').nth(1).unwrap();
+    let header = b64::encode(br#"{"alg":"HS256","typ":"dc+sd-jwt"}"#);
+    let signing_input = format!("{header}.{payload}");
+    // The classic key-confusion attack: HMAC keyed with the issuer's public key.
+    let secret = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        f.issuer.verifying_key().sec1_uncompressed(),
+    );
+    let mac = hmac::sign(&secret, signing_input.as_bytes());
+    let p = SdJwt::parse(&format!("{signing_input}.{}~{rest}", b64::encode(mac))).unwrap();
+    assert_eq!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::IssuerJws(JwsError::UnsupportedAlgorithm(
+            "HS256".into()
+        )))
+    );
+}
+
+#[test]
+fn wrong_typ_is_rejected() {
+    let f = Fixture::new();
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .typ("JWT")
+    .sign(&f.issuer)
+    .unwrap();
+    assert!(matches!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)),
+        Err(SdJwtError::IssuerJws(JwsError::WrongType { .. }))
+    ));
+}
+
+#[test]
+fn legacy_vc_typ_is_accepted() {
+    let f = Fixture::new();
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .typ("vc+sd-jwt")
+    .sign(&f.issuer)
+    .unwrap();
+    f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
+}
+
+#[test]
+fn expired_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue_with(json!({"exp": NOW - 3600}));
+    assert!(matches!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)),
+        Err(SdJwtError::Time { claim: "exp", .. })
+    ));
+}
+
+#[test]
+fn not_yet_valid_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue_with(json!({"nbf": NOW + 3600}));
+    assert!(matches!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)),
+        Err(SdJwtError::Time { claim: "nbf", .. })
+    ));
+}
+
+#[test]
+fn kb_with_wrong_nonce_is_rejected() {
+    let f = Fixture::new();
+    let params = KeyBindingParams {
+        nonce: "other-nonce".into(),
+        ..Fixture::params()
+    };
+    let p = f.present(&f.issue(), &params);
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("`nonce`"), "{err}");
+}
+
+#[test]
+fn kb_with_wrong_aud_is_rejected() {
+    let f = Fixture::new();
+    let params = KeyBindingParams {
+        audience: "x509_san_dns:other.example".into(),
+        ..Fixture::params()
+    };
+    let p = f.present(&f.issue(), &params);
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("`aud`"), "{err}");
+}
+
+#[test]
+fn kb_with_wrong_sd_hash_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    // KB-JWT made over one selection, then a disclosure is dropped.
+    let p = f.present(&sd, &Fixture::params());
+    let kb = p.kb_jwt().unwrap().to_owned();
+    let fewer = &p.disclosures()[1..];
+    let mut s = compact_with_disclosures(&sd, fewer).to_compact();
+    s.push_str(&kb);
+    let err = f.verify(&SdJwt::parse(&s).unwrap()).err().unwrap();
+    assert!(err.to_string().contains("`sd_hash`"), "{err}");
+}
+
+#[test]
+fn stale_kb_is_rejected() {
+    let f = Fixture::new();
+    let params = KeyBindingParams {
+        iat: NOW - 3600,
+        ..Fixture::params()
+    };
+    let p = f.present(&f.issue(), &params);
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("older than"), "{err}");
+}
+
+#[test]
+fn kb_from_the_future_is_rejected() {
+    let f = Fixture::new();
+    let params = KeyBindingParams {
+        iat: NOW + 3600,
+        ..Fixture::params()
+    };
+    let p = f.present(&f.issue(), &params);
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("in the future"), "{err}");
+}
+
+#[test]
+fn kb_signed_by_another_key_is_rejected() {
+    let f = Fixture::new();
+    let thief = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let sd = f.issue();
+    let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
+    let p = holder::add_key_binding(chosen, &thief, &Fixture::params()).unwrap();
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("signature"), "{err}");
+}
+
+#[test]
+fn kb_with_wrong_typ_is_rejected() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
+    let sd_hash = eudi_sdjwt::SdAlg::Sha256.digest_b64(chosen.sd_jwt_compact().as_bytes());
+    let payload = json!({"iat": NOW, "aud": AUD, "nonce": NONCE, "sd_hash": sd_hash});
+    let kb = eudi_trust::jws::sign_compact(
+        &Header::new(Algorithm::Es256, Some("JWT")),
+        payload.to_string().as_bytes(),
+        &f.holder,
+    )
+    .unwrap();
+    let p = SdJwt::parse(&format!("{}{kb}", chosen.sd_jwt_compact())).unwrap();
+    let err = f.verify(&p).err().unwrap();
+    assert!(err.to_string().contains("typ"), "{err}");
+}
+
+#[test]
+fn missing_kb_is_rejected_when_required() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let p = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
+    assert_eq!(f.verify(&p).err(), Some(SdJwtError::MissingKeyBinding));
+}
+
+#[test]
+fn kb_without_cnf_is_rejected() {
+    let f = Fixture::new();
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sign(&f.issuer)
+    .unwrap();
+    let p = holder::add_key_binding(sd, &f.holder, &Fixture::params()).unwrap();
+    assert_eq!(f.verify(&p).err(), Some(SdJwtError::MissingHolderKey));
+}
+
+#[test]
+fn a_present_kb_is_checked_even_when_not_required() {
+    let f = Fixture::new();
+    let params = KeyBindingParams {
+        iat: NOW - 3600,
+        ..Fixture::params()
+    };
+    let p = f.present(&f.issue(), &params);
+    assert!(matches!(
+        f.verify_opts(&p, &VerifyOptions::new(NOW)),
+        Err(SdJwtError::KeyBinding(_))
+    ));
+}
+
+#[test]
+fn holder_rejects_an_issuance_with_kb() {
+    let f = Fixture::new();
+    let p = f.present(&f.issue(), &Fixture::params());
+    let mut o = VerifyOptions::new(NOW);
+    o.forbid_key_binding = true;
+    assert_eq!(
+        f.verify_opts(&p, &o).err(),
+        Some(SdJwtError::UnexpectedKeyBinding)
+    );
+}
+
+#[test]
+fn selectively_disclosed_registered_claims_are_rejected() {
+    let f = Fixture::new();
+    for claim in ["iss", "vct", "cnf", "exp", "status"] {
+        let mut claims = Fixture::claims(
+            json!({"status": {"status_list": {"idx": 1, "uri": "https://s.example/1"}}}),
+        );
+        claims.insert("vct".into(), json!("urn:eudi:pid:1"));
+        claims.insert("iss".into(), json!("https://issuer.example"));
+        claims.insert(
+            "cnf".into(),
+            json!({"jwk": f.holder.verifying_key().to_jwk()}),
+        );
+        let sd = SdJwtBuilder::new(claims)
+            .typ(vc::TYP)
+            .sd(ClaimPath::keys([claim]))
+            .sign(&f.issuer)
+            .unwrap();
+        let err = f.verify_opts(&sd, &VerifyOptions::new(NOW)).err().unwrap();
+        assert_eq!(
+            err,
+            SdJwtError::Vc(format!("`{claim}` must not be selectively disclosed")),
+            "{claim}"
+        );
+    }
+}
+
+#[test]
+fn missing_vct_is_rejected() {
+    let f = Fixture::new();
+    let sd = SdJwtBuilder::new(Fixture::claims(json!({})))
+        .typ(vc::TYP)
+        .sign(&f.issuer)
+        .unwrap();
+    assert_eq!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::Vc("`vct` is missing".into()))
+    );
+}
+
+#[test]
+fn es384_is_rejected_by_default_and_accepted_when_configured() {
+    let f = Fixture::new();
+    let issuer = SoftwareKey::generate(Algorithm::Es384).unwrap();
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sign(&issuer)
+    .unwrap();
+    let key = issuer.verifying_key().clone();
+    let err = vc::verify(&sd, &mut |_, _| Ok(key.clone()), &VerifyOptions::new(NOW)).err();
+    assert_eq!(
+        err,
+        Some(SdJwtError::IssuerJws(JwsError::AlgorithmNotAllowed(
+            Algorithm::Es384
+        )))
+    );
+    let mut o = VerifyOptions::new(NOW);
+    o.algorithms = eudi_trust::AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]);
+    vc::verify(&sd, &mut |_, _| Ok(key.clone()), &o).unwrap();
+    let _ = f;
+}
+
+#[test]
+fn unknown_claim_path_is_a_holder_error() {
+    let f = Fixture::new();
+    assert!(matches!(
+        holder::select(&f.issue(), &[ClaimPath::keys(["no_such_claim"])]),
+        Err(SdJwtError::UnknownClaimPath(_))
+    ));
+}
+
+#[test]
+fn issuer_rejects_reserved_and_unknown_paths() {
+    let f = Fixture::new();
+    let err = SdJwtBuilder::new(Fixture::claims(json!({"_sd": 1}))).sign(&f.issuer);
+    assert!(matches!(err, Err(SdJwtError::InvalidSdPath { .. })));
+    let err = SdJwtBuilder::new(Fixture::claims(json!({})))
+        .sd(ClaimPath::keys(["nope"]))
+        .sign(&f.issuer);
+    assert!(matches!(err, Err(SdJwtError::InvalidSdPath { .. })));
+}
+
+#[test]
+fn holder_selection_includes_parents_and_children() {
+    let f = Fixture::new();
+    let sd = f.issue();
+    let (all, disclosable) = holder::disclosable_claims(&sd).unwrap();
+    assert_eq!(all["address"]["postal_code"], "8000");
+    assert!(
+        disclosable
+            .iter()
+            .any(|c| c.path == ClaimPath::keys(["address", "locality"]))
+    );
+    // Selecting a child brings its parent.
+    let p = holder::select(&sd, &[ClaimPath::keys(["address", "postal_code"])]).unwrap();
+    assert_eq!(p.disclosures().len(), 2);
+    // Selecting the parent brings every child.
+    let p = holder::select(&sd, &[ClaimPath::keys(["address"])]).unwrap();
+    assert_eq!(p.disclosures().len(), 3);
+    // A wildcard over an array brings every element.
+    let path: ClaimPath = serde_json::from_value(json!(["nationalities", null])).unwrap();
+    let p = holder::select(&sd, &[path]).unwrap();
+    let v = f.verify_opts(&p, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.user_claims()["nationalities"], json!(["DK", "SE"]));
+    // One element only.
+    let p = holder::select(&sd, &[ClaimPath::keys(["nationalities"]).index(1)]).unwrap();
+    let v = f.verify_opts(&p, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.user_claims()["nationalities"], json!(["SE"]));
+}
