@@ -5,6 +5,7 @@
 //!   default and the only algorithm accepted unless a caller widens the [`key::AlgorithmPolicy`].
 //! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys and RFC 7638 thumbprints.
 //! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
+//! * [`loa`]: NSIS/eIDAS levels of assurance, parsed from every spelling brokers use.
 //! * [`x509`]: X.509 certificate chains validated to configured trust anchors (RFC 5280 path
 //!   validation restricted to what credential issuers use), with a cache of validated chains so a
 //!   chain is verified once, not once per presentation.
@@ -17,7 +18,10 @@ pub mod b64;
 pub mod jwk;
 pub mod jws;
 pub mod key;
+pub mod loa;
 pub mod x509;
 
 pub use jwk::Jwk;
+pub use loa::AssuranceLevel;
 pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};
+pub use x509::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors, ValidatedChain, X509Error};

@@ -1,0 +1,321 @@
+//! The SD-JWT / SD-JWT VC verification pipeline: key resolution, format checks, status.
+
+use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
+use eudi_sdjwt::{SdJwt, SdJwtError, vc};
+use eudi_status_list::UnverifiedStatusListJwt;
+use eudi_status_list::{Status, StatusReference};
+use eudi_trust::jws::{Header, JwsError};
+use eudi_trust::{AlgorithmPolicy, AssuranceLevel, LeafProfile, VerifyingKey};
+use serde_json::{Map, Value};
+
+use crate::report::{ErrorCode, Report, ReportError};
+use crate::{Expectations, Inner};
+
+/// The key that signed a credential and what trusting it implies.
+#[derive(Clone)]
+struct ResolvedKey {
+    key: VerifyingKey,
+    ceiling: Option<AssuranceLevel>,
+    /// Issuer name from the trust source (certificate subject), used when there is no `iss`.
+    subject: Option<String>,
+}
+
+type Failure = (&'static str, ReportError);
+
+pub(crate) async fn verify(inner: &Inner, input: &str, expect: &Expectations, now: i64) -> Report {
+    match run(inner, input, expect, now).await {
+        Ok(report) => report,
+        Err((format, error)) => Report::invalid(format, error),
+    }
+}
+
+async fn run(
+    inner: &Inner,
+    input: &str,
+    expect: &Expectations,
+    now: i64,
+) -> Result<Report, Failure> {
+    let sd = SdJwt::parse(input).map_err(|e| ("sd-jwt", map_error(e)))?;
+    let headers = verifier::issuer_headers(&sd).map_err(|e| ("sd-jwt", map_error(e)))?;
+    let payload = verifier::unverified_payload(&sd).map_err(|e| ("sd-jwt", map_error(e)))?;
+    let first = headers.first().ok_or_else(|| {
+        (
+            "sd-jwt",
+            ReportError::new(ErrorCode::Malformed, "no issuer signature"),
+        )
+    })?;
+    // A token that names a credential type, or says it is one, must pass as an SD-JWT VC
+    // (`typ` included); only a plain SD-JWT is verified by RFC 9901 alone.
+    let is_vc = payload.contains_key("vct")
+        || first.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(vc::TYP) || t.eq_ignore_ascii_case(vc::LEGACY_TYP)
+        });
+    let format = if is_vc { "dc+sd-jwt" } else { "sd-jwt" };
+    let fail = |e: ReportError| (format, e);
+
+    let mut options = VerifyOptions::new(now);
+    options.key_binding = KeyBindingPolicy {
+        required: expect.nonce.is_some() || expect.audience.is_some(),
+        audience: expect.audience.clone(),
+        nonce: expect.nonce.clone(),
+    };
+
+    let candidates = resolve_keys(inner, first, &payload, now).map_err(fail)?;
+    let mut last_error = None;
+    let mut outcome = None;
+    for candidate in &candidates {
+        let key = candidate.key.clone();
+        let result = if is_vc {
+            vc::verify(&sd, &mut |_, _| Ok(key.clone()), &options).map(|v| {
+                let claims = v.user_claims();
+                (v.sd_jwt, claims, Some(v.vct), v.issuer, v.status)
+            })
+        } else {
+            verifier::verify(&sd, &mut |_, _| Ok(key.clone()), &options).map(|v| {
+                let claims = user_claims(&v.claims);
+                let iss = v
+                    .claims
+                    .get("iss")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                (v, claims, None, iss, None)
+            })
+        };
+        match result {
+            Ok(ok) => {
+                outcome = Some((candidate.clone(), ok));
+                break;
+            }
+            // Several configured keys may fit: try the next only when the signature was wrong.
+            Err(SdJwtError::IssuerJws(JwsError::BadSignature)) if candidates.len() > 1 => {
+                last_error = Some(SdJwtError::IssuerJws(JwsError::BadSignature));
+            }
+            Err(e) => return Err(fail(map_error(e))),
+        }
+    }
+    let Some((resolved, (verified, claims, vct, iss, status_claim))) = outcome else {
+        let e = last_error.unwrap_or(SdJwtError::IssuerKey("no candidate key".into()));
+        return Err(fail(map_error(e)));
+    };
+
+    let mut report = Report {
+        valid: true,
+        format: format.to_owned(),
+        issuer: iss.or(resolved.subject.clone()),
+        credential_type: vct,
+        claims,
+        assurance_level: resolved.ceiling,
+        holder_binding: verified.key_binding.is_some(),
+        status: None,
+        errors: Vec::new(),
+    };
+
+    if let (Some(_), false) = (&status_claim, expect.skip_status) {
+        let status = check_status(inner, &verified.claims, &resolved, expect, now)
+            .await
+            .map_err(fail)?;
+        report.status = Some(status.to_string());
+        match status {
+            Status::Valid => {}
+            Status::Invalid => {
+                return Err(fail(ReportError::new(
+                    ErrorCode::Revoked,
+                    "the issuer has revoked this credential",
+                )));
+            }
+            Status::Suspended => {
+                return Err(fail(ReportError::new(
+                    ErrorCode::Suspended,
+                    "the issuer has suspended this credential",
+                )));
+            }
+            other => {
+                return Err(fail(ReportError::new(
+                    ErrorCode::InvalidCredential,
+                    format!("the status list gives status {other}, which is not valid"),
+                )));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The claims of a plain SD-JWT minus JWT registered claims about the token itself.
+fn user_claims(claims: &Map<String, Value>) -> Map<String, Value> {
+    claims
+        .iter()
+        .filter(|(k, _)| !vc::CREDENTIAL_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Keys that may have signed a token with this header: from a validated `x5c` chain, else from
+/// the configured keys (by `kid` when it matches one).
+fn resolve_keys(
+    inner: &Inner,
+    header: &Header,
+    _payload: &Map<String, Value>,
+    now: i64,
+) -> Result<Vec<ResolvedKey>, ReportError> {
+    if let Some(x5c) = &header.x5c {
+        let chain = inner
+            .chains
+            .validate_x5c(x5c, now, LeafProfile::DigitalSignature)
+            .map_err(|e| {
+                ReportError::new(
+                    ErrorCode::UntrustedIssuer,
+                    format!("the issuer's certificate chain is not trusted: {e}"),
+                )
+            })?;
+        return Ok(vec![ResolvedKey {
+            key: chain.leaf_key.clone(),
+            ceiling: inner.trust.anchor_ceiling(chain.anchor_index),
+            subject: Some(chain.leaf_subject.clone()),
+        }]);
+    }
+    let keys = inner.trust.keys();
+    let by_kid: Vec<_> = match &header.kid {
+        Some(kid) => keys
+            .iter()
+            .filter(|k| k.kid.as_deref() == Some(kid))
+            .collect(),
+        None => Vec::new(),
+    };
+    let chosen: Vec<_> = if by_kid.is_empty() {
+        keys.iter().collect()
+    } else {
+        by_kid
+    };
+    if chosen.is_empty() {
+        return Err(ReportError::new(
+            ErrorCode::UntrustedIssuer,
+            "no trust anchor or key is configured for this issuer (the token has no `x5c` chain and no trusted key matches)",
+        ));
+    }
+    Ok(chosen
+        .into_iter()
+        .map(|k| ResolvedKey {
+            key: k.key.clone(),
+            ceiling: k.ceiling,
+            subject: None,
+        })
+        .collect())
+}
+
+/// Looks the credential up in its status list (Token Status List §8): a supplied token, the
+/// cache, or a fetch, verified with a trusted key before use.
+async fn check_status(
+    inner: &Inner,
+    claims: &Map<String, Value>,
+    issuer: &ResolvedKey,
+    expect: &Expectations,
+    now: i64,
+) -> Result<Status, ReportError> {
+    let unavailable = |m: String| ReportError::new(ErrorCode::StatusUnavailable, m);
+    let reference = StatusReference::from_jwt_claims(claims)
+        .map_err(|e| ReportError::new(ErrorCode::InvalidCredential, format!("`status`: {e}")))?;
+    let policy = AlgorithmPolicy::default();
+
+    let verify_token = |token: &str| -> Result<eudi_status_list::VerifiedStatusList, String> {
+        let parsed = UnverifiedStatusListJwt::parse(token).map_err(|e| e.to_string())?;
+        let key = match resolve_keys(inner, parsed.header(), &Map::new(), now) {
+            // A status list signed with the credential's own issuer key is common; keys from
+            // configuration or a validated chain are accepted too.
+            _ if parsed.header().x5c.is_none() && parsed.header().kid.is_none() => {
+                issuer.key.clone()
+            }
+            Ok(found) => found
+                .into_iter()
+                .next()
+                .map(|k| k.key)
+                .unwrap_or_else(|| issuer.key.clone()),
+            Err(e) => return Err(e.message),
+        };
+        parsed
+            .verify(&key, &policy, &reference.uri, now)
+            .map_err(|e| e.to_string())
+    };
+
+    // 1. Tokens supplied out of band.
+    let mut supplied_errors = Vec::new();
+    for token in &expect.status_lists {
+        match verify_token(token.trim()) {
+            Ok(list) => {
+                return list
+                    .status_of(&reference)
+                    .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)));
+            }
+            Err(e) => supplied_errors.push(e),
+        }
+    }
+    let with_supplied = |m: String| {
+        if supplied_errors.is_empty() {
+            unavailable(m)
+        } else {
+            unavailable(format!(
+                "{m}; no supplied status list token fits: {}",
+                supplied_errors.join("; ")
+            ))
+        }
+    };
+
+    // 2. The cache, 3. the network.
+    let list = match inner.status_cache.get(&reference.uri, now) {
+        Some(list) => list,
+        None => {
+            let body = inner
+                .fetcher
+                .get(&reference.uri, "application/statuslist+jwt")
+                .await
+                .map_err(|e| with_supplied(e.to_string()))?;
+            let text = String::from_utf8(body)
+                .map_err(|_| unavailable(format!("status list {} is not text", reference.uri)))?;
+            let verified = verify_token(text.trim())
+                .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)))?;
+            let verified = std::sync::Arc::new(verified);
+            inner
+                .status_cache
+                .insert(reference.uri.clone(), verified.clone(), now);
+            verified
+        }
+    };
+    list.status_of(&reference)
+        .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)))
+}
+
+/// Maps every SD-JWT failure to a stable code; the message is the library's exact reason.
+fn map_error(e: SdJwtError) -> ReportError {
+    let code = match &e {
+        SdJwtError::Malformed(_)
+        | SdJwtError::PayloadNotObject
+        | SdJwtError::UnsupportedHashAlgorithm(_)
+        | SdJwtError::InvalidSdStructure { .. } => ErrorCode::Malformed,
+        SdJwtError::TooLarge { .. } => ErrorCode::TooLarge,
+        SdJwtError::IssuerJws(j) => match j {
+            JwsError::UnsupportedAlgorithm(_)
+            | JwsError::AlgorithmNotAllowed(_)
+            | JwsError::AlgorithmKeyMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
+            JwsError::WrongType { .. } => ErrorCode::WrongType,
+            JwsError::BadSignature => ErrorCode::InvalidSignature,
+            _ => ErrorCode::Malformed,
+        },
+        SdJwtError::IssuerKey(_) => ErrorCode::UntrustedIssuer,
+        SdJwtError::MalformedDisclosure { .. }
+        | SdJwtError::DuplicateDisclosure { .. }
+        | SdJwtError::DuplicateDigest(_)
+        | SdJwtError::UnreferencedDisclosure { .. }
+        | SdJwtError::DisclosureShapeMismatch { .. }
+        | SdJwtError::ReservedClaimName { .. }
+        | SdJwtError::ClaimNameCollision(_) => ErrorCode::InvalidDisclosure,
+        SdJwtError::Time { claim: "exp", .. } => ErrorCode::Expired,
+        SdJwtError::Time { claim: "nbf", .. } => ErrorCode::NotYetValid,
+        SdJwtError::Time { .. } => ErrorCode::InvalidCredential,
+        SdJwtError::MissingKeyBinding => ErrorCode::KeyBindingRequired,
+        SdJwtError::MissingHolderKey
+        | SdJwtError::KeyBinding(_)
+        | SdJwtError::UnexpectedKeyBinding => ErrorCode::InvalidKeyBinding,
+        SdJwtError::Vc(_) => ErrorCode::InvalidCredential,
+        _ => ErrorCode::Malformed,
+    };
+    ReportError::new(code, e.to_string())
+}
