@@ -22,6 +22,6 @@ pub mod loa;
 pub mod x509;
 
 pub use jwk::Jwk;
-pub use loa::AssuranceLevel;
 pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};
+pub use loa::AssuranceLevel;
 pub use x509::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors, ValidatedChain, X509Error};

@@ -1,1 +1,2212 @@
-//! X.509 chain validation (placeholder module; being written).
+//! X.509 certificate chains validated to configured trust anchors.
+//!
+//! Credential issuers sign with a key whose certificate travels with the credential: in the JWS
+//! `x5c` header of an SD-JWT VC (RFC 7515 §4.1.6, leaf first, the root usually left out) and in
+//! the COSE `x5chain` of an ISO/IEC 18013-5 mdoc (a document signer certificate issued by an
+//! IACA root). [`ChainValidator`] checks such a chain against the [`TrustAnchors`] the operator
+//! configured and hands back the leaf's key as a [`ValidatedChain`].
+//!
+//! # What is checked
+//!
+//! This is RFC 5280 §6 path validation restricted to what credential issuers use:
+//!
+//! * each certificate's issuer name equals the next certificate's subject (compared as DER, see
+//!   [`ChainValidator::validate_der`]) and its signature verifies under that certificate's key
+//!   (§6.1.3 (a)(1), (a)(4));
+//! * the path ends in a configured anchor: a certificate in the chain *is* an anchor (same
+//!   subject and public key), or the last certificate needed was issued by one;
+//! * every certificate in the path, the anchor included, is within its validity period (§6.1.3
+//!   (a)(2), §4.1.2.5; both ends inclusive);
+//! * every issuing certificate has `basicConstraints` with `cA` true (§4.2.1.9, §6.1.4 (k)),
+//!   `keyCertSign` if it has `keyUsage` (§4.2.1.3, §6.1.4 (n)), and its `pathLenConstraint`
+//!   allows the intermediates below it (§6.1.4 (l), (m)); a trust anchor without
+//!   `basicConstraints` (an old v1 root) is accepted as an issuer, one with it must say `cA`;
+//! * no certificate carries a critical extension this module does not process (§4.2);
+//! * the leaf satisfies the [`LeafProfile`] asked for, and has an EC P-256/P-384/P-521 key.
+//!
+//! Not checked: revocation (CRLs, OCSP; credential revocation goes through status lists),
+//! certificate policies and name constraints (a certificate marking either as critical is
+//! rejected, as §4.2 requires of extensions a validator cannot process), and the anchor's own
+//! self-signature (an anchor is trusted because it is configured, §6.1.1 (d)).
+//!
+//! # Limits
+//!
+//! A chain longer than [`MAX_CHAIN_LEN`] or a certificate larger than [`MAX_CERT_SIZE`] is
+//! rejected before anything is parsed, so hostile input costs bounded work.
+//!
+//! # Cache
+//!
+//! Verifying a chain costs one signature check per certificate, as much as verifying the
+//! credential itself. The validator therefore remembers validated chains, keyed by a SHA-256
+//! digest of the exact input, so a wallet or verifier that sees the same issuer chain on every
+//! presentation pays for it once. Only time-independent results are cached: a hit still checks
+//! `now` against every certificate's validity period, so an expired chain is never accepted from
+//! the cache. Failed validations are not cached.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use const_oid::ObjectIdentifier;
+use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
+use der::asn1::Any;
+use der::{Decode, Encode, Header, Reader, SliceReader};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::spki::AlgorithmIdentifierOwned;
+use x509_cert::time::Time;
+
+use crate::key::{Algorithm, VerifyingKey};
+
+/// Longest chain accepted, counting every certificate given (leaf, intermediates and an
+/// included anchor). Credential chains have two or three certificates; the limit bounds the
+/// signature checks a hostile chain can trigger.
+pub const MAX_CHAIN_LEN: usize = 8;
+
+/// Largest DER certificate accepted, in bytes. Issuer certificates are around 1 KiB; the limit
+/// bounds parsing work and cache memory.
+pub const MAX_CERT_SIZE: usize = 16 * 1024;
+
+/// Longest `x5c` entry accepted, in base64 characters: the padded encoding of
+/// [`MAX_CERT_SIZE`] bytes.
+pub const MAX_X5C_ENTRY_LEN: usize = MAX_CERT_SIZE.div_ceil(3) * 4;
+
+/// Validated chains a [`ChainValidator`] remembers by default.
+pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
+
+/// Extended key usage `id-mdlDS` (1.0.18013.5.1.2) that ISO/IEC 18013-5:2021 Annex B requires in
+/// a document signer certificate.
+pub const MDL_DS_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.0.18013.5.1.2");
+
+/// Errors from parsing trust anchors and validating certificate chains.
+///
+/// Positions (`index`) count from the leaf, which is 0. A trust anchor that was not included in
+/// the chain gets the position after the last certificate taken from the chain.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum X509Error {
+    /// No certificates were given.
+    #[error("the certificate chain is empty")]
+    EmptyChain,
+    /// More than [`MAX_CHAIN_LEN`] certificates were given.
+    #[error("the certificate chain has {len} certificates, more than the limit of {max}")]
+    ChainTooLong {
+        /// Certificates given.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A certificate is larger than [`MAX_CERT_SIZE`] bytes (or, for `x5c`, its base64 text is
+    /// longer than [`MAX_X5C_ENTRY_LEN`] characters).
+    #[error("certificate {index} is {len} bytes long, more than the limit of {max}")]
+    TooLarge {
+        /// Position in the chain.
+        index: usize,
+        /// Size given (DER bytes, or base64 characters for `x5c`).
+        len: usize,
+        /// The limit in the same unit.
+        max: usize,
+    },
+    /// An `x5c` entry is not standard, padded base64 (RFC 7515 §4.1.6).
+    #[error("certificate {index} is not standard padded base64 (RFC 7515 §4.1.6): {reason}")]
+    Base64 {
+        /// Position in the chain.
+        index: usize,
+        /// What the decoder rejected.
+        reason: String,
+    },
+    /// A certificate is not a DER X.509 certificate this module can use.
+    #[error("certificate {index} is malformed: {reason}")]
+    Malformed {
+        /// Position in the chain (or PEM block for trust anchors).
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Trust anchor PEM text could not be split into certificates.
+    #[error("trust anchor PEM is unusable: {0}")]
+    Pem(String),
+    /// A certificate offered as a trust anchor cannot be used.
+    #[error("invalid trust anchor: {0}")]
+    InvalidAnchor(Box<X509Error>),
+    /// A certificate's issuer name is not the subject of the next certificate (RFC 5280 §6.1.3
+    /// (a)(4)).
+    #[error(
+        "certificate {index} ({subject}) names its issuer {issuer}, but the next certificate is {next_subject}"
+    )]
+    IssuerMismatch {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Its issuer name.
+        issuer: String,
+        /// Subject of the next certificate in the chain.
+        next_subject: String,
+    },
+    /// A certificate's signature does not verify under its issuer's key (RFC 5280 §6.1.3
+    /// (a)(1)).
+    #[error("certificate {index} ({subject}): signature does not verify under the key of {issuer}")]
+    BadSignature {
+        /// Position of the certificate whose signature failed.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// The issuer whose key was used.
+        issuer: String,
+    },
+    /// A certificate is signed with an algorithm this module does not verify, or one that does
+    /// not fit the issuer's key.
+    #[error("certificate {index} ({subject}) cannot be verified: {reason}")]
+    SignatureAlgorithm {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Which algorithm and why.
+        reason: String,
+    },
+    /// A certificate's public key is of a type or curve this module does not support, or the
+    /// leaf's key is not an EC P-256/P-384/P-521 key.
+    #[error("certificate {index} ({subject}) has an unsupported key: {reason}")]
+    UnsupportedKey {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Which key and why.
+        reason: String,
+    },
+    /// No configured trust anchor is, or issued, the chain's last certificate.
+    #[error("the chain does not lead to a trust anchor: {0}")]
+    UntrustedChain(String),
+    /// A certificate in the path has expired (RFC 5280 §6.1.3 (a)(2)).
+    #[error("certificate {index} ({subject}) expired at {}", unix_text(.not_after))]
+    Expired {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Its `notAfter`, in Unix seconds.
+        not_after: i64,
+    },
+    /// A certificate in the path is not valid yet (RFC 5280 §6.1.3 (a)(2)).
+    #[error("certificate {index} ({subject}) is not valid before {}", unix_text(.not_before))]
+    NotYetValid {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Its `notBefore`, in Unix seconds.
+        not_before: i64,
+    },
+    /// A certificate that issued another is not a CA (RFC 5280 §4.2.1.9, §6.1.4 (k)).
+    #[error(
+        "certificate {index} ({subject}) issued the certificate below it but is not a CA (no basicConstraints with cA true, RFC 5280 §4.2.1.9)"
+    )]
+    NotACa {
+        /// Position of the issuing certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+    },
+    /// A CA's `pathLenConstraint` is smaller than the intermediates below it (RFC 5280 §6.1.4
+    /// (l), (m)).
+    #[error(
+        "certificate {index} ({subject}) allows {path_len} intermediate certificates below it (pathLenConstraint) but has {below}"
+    )]
+    PathLength {
+        /// Position of the constraining CA.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Its `pathLenConstraint`.
+        path_len: u8,
+        /// Non-self-issued intermediates below it in the path.
+        below: usize,
+    },
+    /// A certificate's `keyUsage` does not allow what it is used for (RFC 5280 §4.2.1.3).
+    #[error("certificate {index} ({subject}): {reason}")]
+    KeyUsage {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Which usage is missing.
+        reason: String,
+    },
+    /// The leaf's `extendedKeyUsage` does not allow what it is used for (RFC 5280 §4.2.1.12).
+    #[error("certificate {index} ({subject}): {reason}")]
+    ExtendedKeyUsage {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// Which purpose is missing.
+        reason: String,
+    },
+    /// The leaf is a CA certificate, which must not sign credentials.
+    #[error("leaf certificate ({subject}) is a CA certificate (basicConstraints cA true)")]
+    LeafIsCa {
+        /// The leaf's subject.
+        subject: String,
+    },
+    /// A certificate has a critical extension this module does not process (RFC 5280 §4.2).
+    #[error(
+        "certificate {index} ({subject}) has critical extensions this validator does not process: {oids}"
+    )]
+    UnknownCriticalExtension {
+        /// Position of the certificate.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// The extensions' OIDs (with names where known), comma separated.
+        oids: String,
+    },
+}
+
+/// What the leaf certificate of a chain must be fit for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LeafProfile {
+    /// No check on the leaf beyond an EC key: it may even be a CA. For callers that apply their
+    /// own policy.
+    Any,
+    /// Signing data, such as an SD-JWT VC issuer key: the leaf is not a CA and, if it has
+    /// `keyUsage`, that includes `digitalSignature`.
+    DigitalSignature,
+    /// An ISO/IEC 18013-5 document signer (Annex B): the leaf is not a CA, has `keyUsage` with
+    /// `digitalSignature`, and has `extendedKeyUsage` with [`MDL_DS_EKU`].
+    MdocDocumentSigner,
+}
+
+impl LeafProfile {
+    /// A distinct byte per profile for the cache key: a chain validated for one profile must not
+    /// be a cache hit for another.
+    fn cache_tag(self) -> u8 {
+        match self {
+            Self::Any => 0,
+            Self::DigitalSignature => 1,
+            Self::MdocDocumentSigner => 2,
+        }
+    }
+}
+
+/// A certificate configured as trusted: a root, or an intermediate the operator chose to trust
+/// directly.
+///
+/// Only its subject, public key, validity and CA constraints are used; its self-signature is not
+/// checked (RFC 5280 §6.1.1 (d) treats trust anchor information as an input to validation).
+#[derive(Clone)]
+pub struct TrustAnchor {
+    cert: CertInfo,
+    label: Option<String>,
+}
+
+impl fmt::Debug for TrustAnchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustAnchor")
+            .field("subject", &self.cert.subject_text)
+            .field("label", &self.label)
+            .field("not_before", &self.cert.not_before)
+            .field("not_after", &self.cert.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrustAnchor {
+    /// Parses a DER certificate as a trust anchor. Its key must be one this module can verify
+    /// with (EC P-256/P-384/P-521, RSA or Ed25519), so a useless anchor fails at configuration
+    /// time rather than at the first presentation.
+    pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
+        Self::parse(0, der).map_err(|e| X509Error::InvalidAnchor(Box::new(e)))
+    }
+
+    fn parse(index: usize, der: &[u8]) -> Result<Self, X509Error> {
+        if der.len() > MAX_CERT_SIZE {
+            return Err(X509Error::TooLarge {
+                index,
+                len: der.len(),
+                max: MAX_CERT_SIZE,
+            });
+        }
+        let cert = CertInfo::parse(index, der)?;
+        if let Err(reason) = &cert.key {
+            return Err(X509Error::UnsupportedKey {
+                index,
+                subject: cert.subject_text.clone(),
+                reason: reason.clone(),
+            });
+        }
+        Ok(Self { cert, label: None })
+    }
+
+    /// Attaches a name for logs and configuration (for example the trusted list entry).
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The label given with [`with_label`](Self::with_label), if any.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The subject, displayed as in RFC 4514.
+    pub fn subject(&self) -> &str {
+        &self.cert.subject_text
+    }
+
+    /// The certificate, DER encoded.
+    pub fn der(&self) -> &[u8] {
+        &self.cert.der
+    }
+
+    /// Start of the validity period, in Unix seconds.
+    pub fn not_before(&self) -> i64 {
+        self.cert.not_before
+    }
+
+    /// End of the validity period (inclusive), in Unix seconds.
+    pub fn not_after(&self) -> i64 {
+        self.cert.not_after
+    }
+}
+
+/// The configured trust anchors. Entries keep their order; [`ValidatedChain::anchor_index`]
+/// points into it. Duplicates are kept, and the first matching entry wins.
+#[derive(Clone, Debug, Default)]
+pub struct TrustAnchors {
+    anchors: Vec<Arc<TrustAnchor>>,
+}
+
+impl TrustAnchors {
+    /// No anchors: every chain is untrusted until some are added.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every `CERTIFICATE` block of PEM text (RFC 7468 §5) and returns how many were
+    /// added. Text outside blocks (such as `openssl x509 -text` output) and blocks of other
+    /// types are ignored. Either all certificates are added or, on an error, none.
+    pub fn add_pem(&mut self, pem: &str) -> Result<usize, X509Error> {
+        let ders = pem_certificates(pem)?;
+        let parsed = ders
+            .iter()
+            .enumerate()
+            .map(|(block, der)| TrustAnchor::parse(block, der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| X509Error::InvalidAnchor(Box::new(e)))?;
+        let added = parsed.len();
+        self.anchors.extend(parsed.into_iter().map(Arc::new));
+        Ok(added)
+    }
+
+    /// Adds one DER certificate.
+    pub fn add_der(&mut self, der: &[u8]) -> Result<(), X509Error> {
+        self.push(TrustAnchor::from_der(der)?);
+        Ok(())
+    }
+
+    /// Adds a parsed anchor (for example one with a label).
+    pub fn push(&mut self, anchor: TrustAnchor) {
+        self.anchors.push(Arc::new(anchor));
+    }
+
+    /// Number of anchors.
+    pub fn len(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// Whether there are no anchors.
+    pub fn is_empty(&self) -> bool {
+        self.anchors.is_empty()
+    }
+
+    /// The anchor at `index`, as in [`ValidatedChain::anchor_index`].
+    pub fn get(&self, index: usize) -> Option<&TrustAnchor> {
+        self.anchors.get(index).map(|a| &**a)
+    }
+
+    /// The anchors in order.
+    pub fn iter(&self) -> impl Iterator<Item = &TrustAnchor> {
+        self.anchors.iter().map(|a| &**a)
+    }
+
+    /// The first anchor that is `cert`: same subject and same public key (the same DER
+    /// certificate in particular, but also a re-issued copy of the root).
+    fn position_of(&self, cert: &CertInfo) -> Option<usize> {
+        self.anchors
+            .iter()
+            .position(|a| a.cert.subject == cert.subject && a.cert.spki == cert.spki)
+    }
+
+    /// Anchors whose subject is `name`, with their indices.
+    fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = (usize, &'a TrustAnchor)> {
+        self.anchors
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| a.cert.subject == name)
+            .map(|(i, a)| (i, &**a))
+    }
+}
+
+/// A chain that passed validation: the leaf's key can be trusted for what the [`LeafProfile`]
+/// allows, from `not_before` to `not_after`.
+///
+/// Only [`ChainValidator`] makes these.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ValidatedChain {
+    /// The leaf's public key.
+    pub leaf_key: VerifyingKey,
+    /// The leaf's subject, displayed as in RFC 4514.
+    pub leaf_subject: String,
+    /// `dNSName` entries of the leaf's `subjectAltName` (RFC 5280 §4.2.1.6).
+    pub leaf_san_dns: Vec<String>,
+    /// `uniformResourceIdentifier` entries of the leaf's `subjectAltName`.
+    pub leaf_san_uri: Vec<String>,
+    /// The trust anchor's subject, displayed as in RFC 4514.
+    pub anchor_subject: String,
+    /// Position of the trust anchor in the validator's [`TrustAnchors`].
+    pub anchor_index: usize,
+    /// Latest `notBefore` in the path, anchor included, in Unix seconds.
+    pub not_before: i64,
+    /// Earliest `notAfter` in the path, anchor included (inclusive), in Unix seconds.
+    pub not_after: i64,
+    /// The leaf certificate, DER encoded. When the leaf is itself a trust anchor this is the
+    /// configured copy, which is what was checked.
+    pub leaf_der: Vec<u8>,
+}
+
+impl fmt::Debug for ValidatedChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatedChain")
+            .field("leaf_key", &self.leaf_key)
+            .field("leaf_subject", &self.leaf_subject)
+            .field("leaf_san_dns", &self.leaf_san_dns)
+            .field("leaf_san_uri", &self.leaf_san_uri)
+            .field("anchor_subject", &self.anchor_subject)
+            .field("anchor_index", &self.anchor_index)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Validates certificate chains against a fixed set of trust anchors and caches the results.
+///
+/// Share one validator (it is `Send + Sync`) so the cache is shared too.
+pub struct ChainValidator {
+    anchors: TrustAnchors,
+    cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
+    max_entries: usize,
+}
+
+impl fmt::Debug for ChainValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainValidator")
+            .field("anchors", &self.anchors.len())
+            .field("cached", &self.cache_len())
+            .field("max_entries", &self.max_entries)
+            .finish()
+    }
+}
+
+/// Cache key domain of [`ChainValidator::validate_der`] input.
+const KEY_DER: u8 = 0;
+/// Cache key domain of [`ChainValidator::validate_x5c`] input, so the two forms never collide.
+const KEY_X5C: u8 = 1;
+
+impl ChainValidator {
+    /// A validator with a cache of [`DEFAULT_CACHE_ENTRIES`] chains.
+    pub fn new(anchors: TrustAnchors) -> Self {
+        Self::with_cache_capacity(anchors, DEFAULT_CACHE_ENTRIES)
+    }
+
+    /// A validator that caches up to `max_entries` chains; 0 disables the cache.
+    ///
+    /// When the cache is full it is cleared rather than evicting one entry at a time: the
+    /// number of distinct issuer chains a deployment sees is small, so a full cache means churn
+    /// (or someone feeding distinct chains), and clearing is O(1) amortised with no bookkeeping
+    /// on the hit path.
+    pub fn with_cache_capacity(anchors: TrustAnchors, max_entries: usize) -> Self {
+        Self {
+            anchors,
+            cache: Mutex::new(HashMap::new()),
+            max_entries,
+        }
+    }
+
+    /// The trust anchors chains are validated against.
+    pub fn anchors(&self) -> &TrustAnchors {
+        &self.anchors
+    }
+
+    /// Number of cached chains.
+    pub fn cache_len(&self) -> usize {
+        self.lock_cache().len()
+    }
+
+    /// Forgets every cached chain.
+    pub fn clear_cache(&self) {
+        self.lock_cache().clear();
+    }
+
+    /// Validates a chain of DER certificates, leaf first, each issued by the next; the trust
+    /// anchor itself may or may not be included at the end. `now` is the time to check
+    /// validity at, in Unix seconds.
+    ///
+    /// Certificates after the first one that is a trust anchor are ignored, as are certificates
+    /// after one issued by an anchor: only the path to the anchor matters.
+    ///
+    /// Names are compared as (canonical) DER, not with the RFC 5280 §7.1 string preparation
+    /// rules: a CA must encode its subject identically in the certificates it issues
+    /// (§4.1.2.4), and credential issuers do.
+    pub fn validate_der(
+        &self,
+        chain: &[&[u8]],
+        now: i64,
+        profile: LeafProfile,
+    ) -> Result<Arc<ValidatedChain>, X509Error> {
+        check_chain_len(chain.len())?;
+        for (index, der) in chain.iter().enumerate() {
+            if der.len() > MAX_CERT_SIZE {
+                return Err(X509Error::TooLarge {
+                    index,
+                    len: der.len(),
+                    max: MAX_CERT_SIZE,
+                });
+            }
+        }
+        let key = cache_key(KEY_DER, profile, chain.iter().copied());
+        if let Some(hit) = self.lookup(&key, now) {
+            return hit;
+        }
+        let entry = self.validate_uncached(chain, now, profile)?;
+        Ok(self.insert(key, entry))
+    }
+
+    /// Validates an `x5c` JOSE header value (RFC 7515 §4.1.6): standard base64 with padding,
+    /// not base64url, leaf first. Otherwise as [`validate_der`](Self::validate_der).
+    ///
+    /// This is the hot path: on a cache hit it hashes the strings and compares times, without
+    /// decoding base64 or parsing DER.
+    pub fn validate_x5c(
+        &self,
+        x5c: &[String],
+        now: i64,
+        profile: LeafProfile,
+    ) -> Result<Arc<ValidatedChain>, X509Error> {
+        check_chain_len(x5c.len())?;
+        for (index, text) in x5c.iter().enumerate() {
+            if text.len() > MAX_X5C_ENTRY_LEN {
+                return Err(X509Error::TooLarge {
+                    index,
+                    len: text.len(),
+                    max: MAX_X5C_ENTRY_LEN,
+                });
+            }
+        }
+        let key = cache_key(KEY_X5C, profile, x5c.iter().map(String::as_bytes));
+        if let Some(hit) = self.lookup(&key, now) {
+            return hit;
+        }
+        let ders = x5c
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                STANDARD.decode(text).map_err(|e| X509Error::Base64 {
+                    index,
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let chain: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+        let entry = self.validate_uncached(&chain, now, profile)?;
+        Ok(self.insert(key, entry))
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], CacheEntry>> {
+        // The map is only ever inserted into or cleared, so it is consistent even if a thread
+        // panicked while holding the lock.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A cached answer for `key` at `now`, if the chain is cached.
+    fn lookup(&self, key: &[u8; 32], now: i64) -> Option<Result<Arc<ValidatedChain>, X509Error>> {
+        if self.max_entries == 0 {
+            return None;
+        }
+        let mut cache = self.lock_cache();
+        let entry = cache.get(key)?;
+        if entry.chain.not_before <= now && now <= entry.chain.not_after {
+            return Some(Ok(Arc::clone(&entry.chain)));
+        }
+        // Outside the path's common window: name the certificate at fault.
+        let answer = check_windows(&entry.windows, now).map(|()| Arc::clone(&entry.chain));
+        let expired = now > entry.chain.not_after;
+        if expired {
+            // Expired chains cannot become valid again; do not let them occupy the cache.
+            cache.remove(key);
+        }
+        Some(answer)
+    }
+
+    fn insert(&self, key: [u8; 32], entry: CacheEntry) -> Arc<ValidatedChain> {
+        if self.max_entries == 0 {
+            return entry.chain;
+        }
+        let mut cache = self.lock_cache();
+        if cache.len() >= self.max_entries && !cache.contains_key(&key) {
+            cache.clear();
+        }
+        // If another thread validated the same chain meanwhile, hand out its `Arc` so every
+        // caller of one cached chain sees the same object.
+        Arc::clone(&cache.entry(key).or_insert(entry).chain)
+    }
+
+    fn validate_uncached(
+        &self,
+        chain: &[&[u8]],
+        now: i64,
+        profile: LeafProfile,
+    ) -> Result<CacheEntry, X509Error> {
+        let certs = chain
+            .iter()
+            .enumerate()
+            .map(|(index, der)| CertInfo::parse(index, der))
+            .collect::<Result<Vec<_>, _>>()?;
+        let entry = self.build_path(&certs, profile)?;
+        check_windows(&entry.windows, now)?;
+        Ok(entry)
+    }
+
+    /// Finds the path from the leaf to an anchor and checks everything but time.
+    fn build_path(
+        &self,
+        certs: &[CertInfo],
+        profile: LeafProfile,
+    ) -> Result<CacheEntry, X509Error> {
+        let (taken, anchor_index) = self.find_anchor(certs)?;
+        let anchor = self
+            .anchors
+            .get(anchor_index)
+            .ok_or_else(|| X509Error::UntrustedChain("trust anchor index out of range".into()))?;
+
+        // The path, leaf first: the chain's certificates up to the anchor, then the anchor's
+        // configured certificate (which replaces a copy of it in the chain, so a re-issued copy
+        // cannot smuggle in different extensions).
+        let mut path: Vec<&CertInfo> = certs.iter().take(taken).collect();
+        path.push(&anchor.cert);
+
+        let leaf = path
+            .first()
+            .copied()
+            .ok_or_else(|| X509Error::UntrustedChain("empty path".into()))?;
+
+        // RFC 5280 §4.2: reject critical extensions we do not process, on every certificate
+        // whose extensions we act on: all but an anchor that only issues.
+        for (index, cert) in path.iter().enumerate().take(taken.max(1)) {
+            if !cert.unknown_critical.is_empty() {
+                return Err(X509Error::UnknownCriticalExtension {
+                    index,
+                    subject: cert.subject_text.clone(),
+                    oids: cert
+                        .unknown_critical
+                        .iter()
+                        .map(oid_text)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+
+        // Issuers: intermediates at 1..taken, and the anchor at `taken` if it issued anything.
+        for (index, cert) in path.iter().enumerate().skip(1) {
+            let is_anchor = index == taken;
+            check_issuer(index, cert, is_anchor, &path)?;
+        }
+
+        check_leaf(leaf, profile)?;
+
+        let leaf_key = leaf_key(leaf)?;
+        let (leaf_san_dns, leaf_san_uri) = leaf.san()?;
+
+        let windows: Box<[Window]> = path
+            .iter()
+            .enumerate()
+            .map(|(index, cert)| Window {
+                index,
+                subject: cert.subject_text.clone(),
+                not_before: cert.not_before,
+                not_after: cert.not_after,
+            })
+            .collect();
+        let not_before = windows
+            .iter()
+            .map(|w| w.not_before)
+            .max()
+            .unwrap_or(i64::MAX);
+        let not_after = windows
+            .iter()
+            .map(|w| w.not_after)
+            .min()
+            .unwrap_or(i64::MIN);
+
+        let chain = ValidatedChain {
+            leaf_key,
+            leaf_subject: leaf.subject_text.clone(),
+            leaf_san_dns,
+            leaf_san_uri,
+            anchor_subject: anchor.cert.subject_text.clone(),
+            anchor_index,
+            not_before,
+            not_after,
+            leaf_der: leaf.der.clone(),
+        };
+        Ok(CacheEntry {
+            chain: Arc::new(chain),
+            windows,
+        })
+    }
+
+    /// Walks the chain from the leaf until it reaches a trust anchor, checking names and
+    /// signatures on the way (RFC 5280 §6.1.3 (a)(1), (a)(4)). Returns how many of the chain's
+    /// certificates precede the anchor, and the anchor's index.
+    fn find_anchor(&self, certs: &[CertInfo]) -> Result<(usize, usize), X509Error> {
+        for (index, cert) in certs.iter().enumerate() {
+            if let Some(anchor) = self.anchors.position_of(cert) {
+                return Ok((index, anchor));
+            }
+
+            // Issued by an anchor? Several anchors may share a subject (key rollover): try each.
+            let mut anchor_failure = None;
+            for (anchor_index, anchor) in self.anchors.named(&cert.issuer) {
+                let issuer_text = format!("trust anchor {}", anchor.cert.subject_text);
+                match verify_issued_by(cert, index, &anchor.cert, index + 1, &issuer_text) {
+                    Ok(()) => return Ok((index + 1, anchor_index)),
+                    Err(e) => {
+                        anchor_failure.get_or_insert(e);
+                    }
+                }
+            }
+
+            match certs.get(index + 1) {
+                Some(next) if next.subject == cert.issuer => {
+                    verify_issued_by(cert, index, next, index + 1, &next.subject_text)?;
+                }
+                Some(next) => {
+                    return Err(anchor_failure.unwrap_or_else(|| X509Error::IssuerMismatch {
+                        index,
+                        subject: cert.subject_text.clone(),
+                        issuer: cert.issuer_text.clone(),
+                        next_subject: next.subject_text.clone(),
+                    }));
+                }
+                None => {
+                    return Err(anchor_failure.unwrap_or_else(|| {
+                        X509Error::UntrustedChain(self.untrusted_reason(index, cert))
+                    }));
+                }
+            }
+        }
+        Err(X509Error::EmptyChain)
+    }
+
+    fn untrusted_reason(&self, index: usize, cert: &CertInfo) -> String {
+        if self.anchors.is_empty() {
+            return "no trust anchors are configured".into();
+        }
+        format!(
+            "certificate {index} ({}) is not a trust anchor and its issuer {} is not the subject of any of the {} configured trust anchors",
+            cert.subject_text,
+            cert.issuer_text,
+            self.anchors.len()
+        )
+    }
+}
+
+/// A cached validation: the result, and the validity period of each certificate in the path so
+/// a time failure on a hit names the certificate at fault.
+struct CacheEntry {
+    chain: Arc<ValidatedChain>,
+    windows: Box<[Window]>,
+}
+
+struct Window {
+    index: usize,
+    subject: String,
+    not_before: i64,
+    not_after: i64,
+}
+
+/// RFC 5280 §4.1.2.5: valid from `notBefore` to `notAfter`, both inclusive. Checked leaf first.
+fn check_windows(windows: &[Window], now: i64) -> Result<(), X509Error> {
+    for w in windows {
+        if now < w.not_before {
+            return Err(X509Error::NotYetValid {
+                index: w.index,
+                subject: w.subject.clone(),
+                not_before: w.not_before,
+            });
+        }
+        if now > w.not_after {
+            return Err(X509Error::Expired {
+                index: w.index,
+                subject: w.subject.clone(),
+                not_after: w.not_after,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_chain_len(len: usize) -> Result<(), X509Error> {
+    if len == 0 {
+        return Err(X509Error::EmptyChain);
+    }
+    if len > MAX_CHAIN_LEN {
+        return Err(X509Error::ChainTooLong {
+            len,
+            max: MAX_CHAIN_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// SHA-256 over the input form, the profile and each element length-prefixed, so no two
+/// different inputs share a key (a plain separator could be forged inside an element).
+fn cache_key<'a>(
+    form: u8,
+    profile: LeafProfile,
+    items: impl Iterator<Item = &'a [u8]>,
+) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(&[form, profile.cache_tag()]);
+    for item in items {
+        ctx.update(&(item.len() as u64).to_be_bytes());
+        ctx.update(item);
+    }
+    let mut key = [0u8; 32];
+    // SHA-256 output is always 32 bytes.
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
+}
+
+/// Checks a certificate at `index` > 0 that issued the one below it.
+fn check_issuer(
+    index: usize,
+    cert: &CertInfo,
+    is_anchor: bool,
+    path: &[&CertInfo],
+) -> Result<(), X509Error> {
+    let subject = || cert.subject_text.clone();
+    // §4.2.1.9 / §6.1.4 (k): an issuer must be a CA. A trust anchor is trusted by
+    // configuration, so one without basicConstraints (v1 root) is accepted; one that has the
+    // extension must not deny being a CA.
+    match &cert.basic_constraints {
+        Some(bc) if bc.ca => {}
+        None if is_anchor => {}
+        _ => {
+            return Err(X509Error::NotACa {
+                index,
+                subject: subject(),
+            });
+        }
+    }
+    // §4.2.1.3 / §6.1.4 (n): keyUsage, if present, must allow certificate signing.
+    if let Some(ku) = &cert.key_usage
+        && !ku.key_cert_sign()
+    {
+        return Err(X509Error::KeyUsage {
+            index,
+            subject: subject(),
+            reason:
+                "keyUsage lacks keyCertSign, so it may not issue certificates (RFC 5280 §4.2.1.3)"
+                    .into(),
+        });
+    }
+    // §6.1.4 (l), (m): pathLenConstraint bounds the non-self-issued intermediates below.
+    if let Some(path_len) = cert
+        .basic_constraints
+        .as_ref()
+        .and_then(|bc| bc.path_len_constraint)
+    {
+        let below = path
+            .iter()
+            .take(index)
+            .skip(1)
+            .filter(|c| !c.is_self_issued())
+            .count();
+        if below > usize::from(path_len) {
+            return Err(X509Error::PathLength {
+                index,
+                subject: subject(),
+                path_len,
+                below,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the leaf against the profile it is used for.
+fn check_leaf(leaf: &CertInfo, profile: LeafProfile) -> Result<(), X509Error> {
+    let subject = || leaf.subject_text.clone();
+    let needs_digital_signature = match profile {
+        LeafProfile::Any => return Ok(()),
+        LeafProfile::DigitalSignature => false,
+        LeafProfile::MdocDocumentSigner => true,
+    };
+    if leaf.basic_constraints.as_ref().is_some_and(|bc| bc.ca) {
+        return Err(X509Error::LeafIsCa { subject: subject() });
+    }
+    match &leaf.key_usage {
+        Some(ku) if !ku.digital_signature() => {
+            return Err(X509Error::KeyUsage {
+                index: 0,
+                subject: subject(),
+                reason: "keyUsage lacks digitalSignature, so the key may not sign credentials (RFC 5280 §4.2.1.3)".into(),
+            });
+        }
+        None if needs_digital_signature => {
+            return Err(X509Error::KeyUsage {
+                index: 0,
+                subject: subject(),
+                reason: "keyUsage is missing; an ISO/IEC 18013-5 document signer must have digitalSignature".into(),
+            });
+        }
+        _ => {}
+    }
+    if profile == LeafProfile::MdocDocumentSigner {
+        match &leaf.ext_key_usage {
+            Some(eku) if eku.contains(&MDL_DS_EKU) => {}
+            Some(_) => {
+                return Err(X509Error::ExtendedKeyUsage {
+                    index: 0,
+                    subject: subject(),
+                    reason: format!(
+                        "extendedKeyUsage lacks id-mdlDS ({MDL_DS_EKU}), required of an ISO/IEC 18013-5 document signer"
+                    ),
+                });
+            }
+            None => {
+                return Err(X509Error::ExtendedKeyUsage {
+                    index: 0,
+                    subject: subject(),
+                    reason: format!(
+                        "extendedKeyUsage is missing; an ISO/IEC 18013-5 document signer must have id-mdlDS ({MDL_DS_EKU})"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn leaf_key(leaf: &CertInfo) -> Result<VerifyingKey, X509Error> {
+    let unsupported = |reason: String| X509Error::UnsupportedKey {
+        index: 0,
+        subject: leaf.subject_text.clone(),
+        reason,
+    };
+    match &leaf.key {
+        Ok(PublicKey {
+            kind: KeyKind::Ec(alg),
+            bytes,
+        }) => VerifyingKey::from_sec1(*alg, bytes).map_err(|e| unsupported(e.to_string())),
+        Ok(PublicKey { kind, .. }) => Err(unsupported(format!(
+            "the leaf key is {kind}; credentials are signed with EC P-256, P-384 or P-521 keys"
+        ))),
+        Err(reason) => Err(unsupported(reason.clone())),
+    }
+}
+
+/// Verifies that `child` (at `index`) is signed by the key of `issuer` (at `issuer_index`),
+/// with the signature algorithm `child` names (RFC 5280 §4.1.1.2, §6.1.3 (a)(1)).
+fn verify_issued_by(
+    child: &CertInfo,
+    index: usize,
+    issuer: &CertInfo,
+    issuer_index: usize,
+    issuer_text: &str,
+) -> Result<(), X509Error> {
+    let key = issuer
+        .key
+        .as_ref()
+        .map_err(|reason| X509Error::UnsupportedKey {
+            index: issuer_index,
+            subject: issuer.subject_text.clone(),
+            reason: reason.clone(),
+        })?;
+    let algorithm =
+        verification_algorithm(&child.signature_algorithm, key.kind).map_err(|reason| {
+            X509Error::SignatureAlgorithm {
+                index,
+                subject: child.subject_text.clone(),
+                reason,
+            }
+        })?;
+    UnparsedPublicKey::new(algorithm, &key.bytes)
+        .verify(&child.tbs, &child.signature)
+        .map_err(|_| X509Error::BadSignature {
+            index,
+            subject: child.subject_text.clone(),
+            issuer: issuer_text.to_owned(),
+        })
+}
+
+/// The aws-lc-rs verifier for a certificate signature algorithm under an issuer key.
+///
+/// ECDSA with SHA-256/384/512 on any supported curve (RFC 5758 §3.2, parameters absent),
+/// RSA PKCS#1 v1.5 with SHA-256/384/512 and at least 2048-bit keys (RFC 4055 §5, parameters NULL
+/// or absent), and Ed25519 (RFC 8410 §3, parameters absent). SHA-1, RSA-PSS and anything else
+/// are refused.
+fn verification_algorithm(
+    sig: &AlgorithmIdentifierOwned,
+    key: KeyKind,
+) -> Result<&'static dyn VerificationAlgorithm, String> {
+    let oid = sig.oid;
+    let params_absent = sig.parameters.is_none();
+    let params_null_or_absent = sig.parameters.as_ref().is_none_or(Any::is_null);
+    let mismatch = || {
+        format!(
+            "signature algorithm {} does not fit the issuer's {key} key",
+            oid_text(&oid)
+        )
+    };
+
+    if [
+        rfc5912::ECDSA_WITH_SHA_256,
+        rfc5912::ECDSA_WITH_SHA_384,
+        rfc5912::ECDSA_WITH_SHA_512,
+    ]
+    .contains(&oid)
+    {
+        if !params_absent {
+            return Err(format!("{} has parameters (RFC 5758 §3.2)", oid_text(&oid)));
+        }
+        let KeyKind::Ec(curve) = key else {
+            return Err(mismatch());
+        };
+        let hash = if oid == rfc5912::ECDSA_WITH_SHA_256 {
+            256
+        } else if oid == rfc5912::ECDSA_WITH_SHA_384 {
+            384
+        } else {
+            512
+        };
+        return Ok(match (curve, hash) {
+            (Algorithm::Es256, 256) => &signature::ECDSA_P256_SHA256_ASN1,
+            (Algorithm::Es256, 384) => &signature::ECDSA_P256_SHA384_ASN1,
+            (Algorithm::Es256, _) => &signature::ECDSA_P256_SHA512_ASN1,
+            (Algorithm::Es384, 256) => &signature::ECDSA_P384_SHA256_ASN1,
+            (Algorithm::Es384, 384) => &signature::ECDSA_P384_SHA384_ASN1,
+            (Algorithm::Es384, _) => &signature::ECDSA_P384_SHA512_ASN1,
+            (Algorithm::Es512, 256) => &signature::ECDSA_P521_SHA256_ASN1,
+            (Algorithm::Es512, 384) => &signature::ECDSA_P521_SHA384_ASN1,
+            (Algorithm::Es512, _) => &signature::ECDSA_P521_SHA512_ASN1,
+        });
+    }
+
+    let rsa: Option<&'static dyn VerificationAlgorithm> =
+        if oid == rfc5912::SHA_256_WITH_RSA_ENCRYPTION {
+            Some(&signature::RSA_PKCS1_2048_8192_SHA256)
+        } else if oid == rfc5912::SHA_384_WITH_RSA_ENCRYPTION {
+            Some(&signature::RSA_PKCS1_2048_8192_SHA384)
+        } else if oid == rfc5912::SHA_512_WITH_RSA_ENCRYPTION {
+            Some(&signature::RSA_PKCS1_2048_8192_SHA512)
+        } else {
+            None
+        };
+    if let Some(rsa) = rsa {
+        if !params_null_or_absent {
+            return Err(format!(
+                "{} has parameters other than NULL (RFC 4055 §5)",
+                oid_text(&oid)
+            ));
+        }
+        return match key {
+            KeyKind::Rsa => Ok(rsa),
+            _ => Err(mismatch()),
+        };
+    }
+
+    if oid == rfc8410::ID_ED_25519 {
+        if !params_absent {
+            return Err(format!("{} has parameters (RFC 8410 §3)", oid_text(&oid)));
+        }
+        return match key {
+            KeyKind::Ed25519 => Ok(&signature::ED25519),
+            _ => Err(mismatch()),
+        };
+    }
+
+    Err(format!(
+        "signature algorithm {} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or Ed25519)",
+        oid_text(&oid)
+    ))
+}
+
+/// The public key types certificates in a path may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyKind {
+    /// ECDSA on the curve of this algorithm.
+    Ec(Algorithm),
+    Rsa,
+    Ed25519,
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ec(alg) => write!(f, "EC {}", alg.curve()),
+            Self::Rsa => f.write_str("RSA"),
+            Self::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
+/// A subject public key: its type and the contents of the `subjectPublicKey` BIT STRING (a SEC1
+/// point, an RSAPublicKey, or 32 Ed25519 bytes), the form aws-lc-rs takes.
+#[derive(Clone)]
+struct PublicKey {
+    kind: KeyKind,
+    bytes: Vec<u8>,
+}
+
+/// What validation needs from one certificate, extracted once.
+#[derive(Clone)]
+struct CertInfo {
+    der: Vec<u8>,
+    /// The `tbsCertificate` exactly as encoded: the signed bytes.
+    tbs: Vec<u8>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: Vec<u8>,
+    /// Canonical DER of the subject and issuer names, for comparison.
+    subject: Vec<u8>,
+    issuer: Vec<u8>,
+    subject_text: String,
+    issuer_text: String,
+    /// DER of the SubjectPublicKeyInfo, for matching anchors.
+    spki: Vec<u8>,
+    /// The key, or why it cannot be used.
+    key: Result<PublicKey, String>,
+    not_before: i64,
+    not_after: i64,
+    basic_constraints: Option<BasicConstraints>,
+    key_usage: Option<KeyUsage>,
+    ext_key_usage: Option<Vec<ObjectIdentifier>>,
+    /// Raw `subjectAltName` value, decoded only for the leaf.
+    subject_alt_name: Option<Vec<u8>>,
+    unknown_critical: Vec<ObjectIdentifier>,
+}
+
+impl CertInfo {
+    fn parse(index: usize, der: &[u8]) -> Result<Self, X509Error> {
+        let malformed = |reason: String| X509Error::Malformed { index, reason };
+        let cert =
+            Certificate::from_der(der).map_err(|e| malformed(format!("not DER X.509: {e}")))?;
+        let tbs = tbs_bytes(der)
+            .map_err(|e| malformed(format!("cannot locate tbsCertificate: {e}")))?
+            .to_vec();
+        let tbs_cert = &cert.tbs_certificate;
+
+        // §4.1.1.2: the outer signatureAlgorithm must equal the signed one, or the algorithm
+        // could be swapped without breaking the signature.
+        if tbs_cert.signature != cert.signature_algorithm {
+            return Err(malformed(
+                "signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 §4.1.1.2)"
+                    .into(),
+            ));
+        }
+        let signature = cert
+            .signature
+            .as_bytes()
+            .ok_or_else(|| malformed("signature BIT STRING has unused bits".into()))?
+            .to_vec();
+
+        let subject = tbs_cert
+            .subject
+            .to_der()
+            .map_err(|e| malformed(format!("subject: {e}")))?;
+        let issuer = tbs_cert
+            .issuer
+            .to_der()
+            .map_err(|e| malformed(format!("issuer: {e}")))?;
+        let spki = tbs_cert
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| malformed(format!("subjectPublicKeyInfo: {e}")))?;
+        let key = public_key(&tbs_cert.subject_public_key_info);
+
+        let mut basic_constraints = None;
+        let mut key_usage = None;
+        let mut ext_key_usage = None;
+        let mut subject_alt_name = None;
+        let mut unknown_critical = Vec::new();
+        let mut seen: Vec<ObjectIdentifier> = Vec::new();
+        for ext in tbs_cert.extensions.as_deref().unwrap_or_default() {
+            let id = ext.extn_id;
+            // §4.2: "A certificate MUST NOT include more than one instance of a particular
+            // extension." Two copies could be read differently by different validators.
+            if seen.contains(&id) {
+                return Err(malformed(format!(
+                    "extension {} appears twice (RFC 5280 §4.2)",
+                    oid_text(&id)
+                )));
+            }
+            seen.push(id);
+            let value = ext.extn_value.as_bytes();
+            let bad = |e: der::Error| malformed(format!("extension {}: {e}", oid_text(&id)));
+            if id == rfc5280::ID_CE_BASIC_CONSTRAINTS {
+                basic_constraints = Some(BasicConstraints::from_der(value).map_err(bad)?);
+            } else if id == rfc5280::ID_CE_KEY_USAGE {
+                key_usage = Some(KeyUsage::from_der(value).map_err(bad)?);
+            } else if id == rfc5280::ID_CE_EXT_KEY_USAGE {
+                ext_key_usage = Some(ExtendedKeyUsage::from_der(value).map_err(bad)?.0);
+            } else if id == rfc5280::ID_CE_SUBJECT_ALT_NAME {
+                subject_alt_name = Some(value.to_vec());
+            } else if ext.critical {
+                unknown_critical.push(id);
+            }
+        }
+
+        Ok(Self {
+            der: der.to_vec(),
+            tbs,
+            signature_algorithm: cert.signature_algorithm.clone(),
+            signature,
+            subject,
+            issuer,
+            subject_text: name_text(&tbs_cert.subject),
+            issuer_text: name_text(&tbs_cert.issuer),
+            spki,
+            key,
+            not_before: unix_seconds(tbs_cert.validity.not_before),
+            not_after: unix_seconds(tbs_cert.validity.not_after),
+            basic_constraints,
+            key_usage,
+            ext_key_usage,
+            subject_alt_name,
+            unknown_critical,
+        })
+    }
+
+    /// §6.1: self-issued when subject and issuer are the same name (a root, or a CA's key
+    /// rollover certificate); those do not count against pathLenConstraint.
+    fn is_self_issued(&self) -> bool {
+        self.subject == self.issuer
+    }
+
+    /// The DNS and URI entries of `subjectAltName` (RFC 5280 §4.2.1.6).
+    fn san(&self) -> Result<(Vec<String>, Vec<String>), X509Error> {
+        let mut dns = Vec::new();
+        let mut uri = Vec::new();
+        if let Some(value) = &self.subject_alt_name {
+            let san = SubjectAltName::from_der(value).map_err(|e| X509Error::Malformed {
+                index: 0,
+                reason: format!("subjectAltName: {e}"),
+            })?;
+            for name in san.0 {
+                match name {
+                    GeneralName::DnsName(n) => dns.push(n.to_string()),
+                    GeneralName::UniformResourceIdentifier(n) => uri.push(n.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        Ok((dns, uri))
+    }
+}
+
+/// The raw `tbsCertificate` TLV: the first element inside the outer `Certificate` SEQUENCE.
+/// Signatures are over these exact bytes, so they are taken from the input, not re-encoded.
+fn tbs_bytes(der: &[u8]) -> der::Result<&[u8]> {
+    let mut reader = SliceReader::new(der)?;
+    let _certificate = Header::decode(&mut reader)?;
+    reader.tlv_bytes()
+}
+
+/// The key type of a SubjectPublicKeyInfo (RFC 5480 §2 for EC, RFC 3279 §2.3.1 for RSA,
+/// RFC 8410 §4 for Ed25519), or why it is not supported.
+fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, String> {
+    let oid = spki.algorithm.oid;
+    let bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| "subjectPublicKey BIT STRING has unused bits".to_owned())?
+        .to_vec();
+    let kind = if oid == rfc5912::ID_EC_PUBLIC_KEY {
+        // RFC 5480 §2.1.1: only namedCurve is allowed.
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .ok_or_else(|| "EC key without a named curve".to_owned())?
+            .decode_as::<ObjectIdentifier>()
+            .map_err(|_| "EC key parameters are not a named curve (RFC 5480 §2.1.1)".to_owned())?;
+        let alg = if curve == rfc5912::SECP_256_R_1 {
+            Algorithm::Es256
+        } else if curve == rfc5912::SECP_384_R_1 {
+            Algorithm::Es384
+        } else if curve == rfc5912::SECP_521_R_1 {
+            Algorithm::Es512
+        } else {
+            return Err(format!(
+                "EC curve {} is not supported (P-256, P-384, P-521)",
+                oid_text(&curve)
+            ));
+        };
+        KeyKind::Ec(alg)
+    } else if oid == rfc5912::RSA_ENCRYPTION {
+        KeyKind::Rsa
+    } else if oid == rfc8410::ID_ED_25519 {
+        KeyKind::Ed25519
+    } else {
+        return Err(format!(
+            "key type {} is not supported (EC, RSA, Ed25519)",
+            oid_text(&oid)
+        ));
+    };
+    Ok(PublicKey { kind, bytes })
+}
+
+/// RFC 4514 display of a name; an empty name says so instead of printing nothing.
+fn name_text(name: &x509_cert::name::Name) -> String {
+    let text = name.to_string();
+    if text.is_empty() {
+        "empty name".into()
+    } else {
+        text
+    }
+}
+
+/// An OID with its registered name, for error messages.
+fn oid_text(oid: &ObjectIdentifier) -> String {
+    match DB.by_oid(oid) {
+        Some(name) => format!("{oid} ({name})"),
+        None => oid.to_string(),
+    }
+}
+
+fn unix_seconds(time: Time) -> i64 {
+    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A Unix time as `YYYY-MM-DDTHH:MM:SSZ` for error messages.
+fn unix_text(seconds: &i64) -> String {
+    u64::try_from(*seconds)
+        .ok()
+        .and_then(|s| der::DateTime::from_unix_duration(Duration::from_secs(s)).ok())
+        .map_or_else(|| format!("unix time {seconds}"), |t| t.to_string())
+}
+
+/// The DER of every `CERTIFICATE` block in PEM text (RFC 7468 §2, §5), decoded laxly as §3
+/// allows: whitespace anywhere in the base64 body is skipped.
+fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, X509Error> {
+    let mut ders = Vec::new();
+    let mut rest = pem;
+    while let Some((_, after_begin)) = rest.split_once("-----BEGIN ") {
+        let (label, after_label) = after_begin
+            .split_once("-----")
+            .ok_or_else(|| X509Error::Pem("a BEGIN line is not terminated by -----".into()))?;
+        let end = format!("-----END {label}-----");
+        let (body, after_end) = after_label
+            .split_once(&end)
+            .ok_or_else(|| X509Error::Pem(format!("no `{end}` line")))?;
+        rest = after_end;
+        if label != "CERTIFICATE" {
+            continue;
+        }
+        let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = STANDARD.decode(text).map_err(|e| {
+            X509Error::Pem(format!(
+                "CERTIFICATE block {} is not base64: {e}",
+                ders.len()
+            ))
+        })?;
+        ders.push(der);
+    }
+    if ders.is_empty() {
+        return Err(X509Error::Pem("no CERTIFICATE block found".into()));
+    }
+    Ok(ders)
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{
+        BasicConstraints as RcBasicConstraints, CertificateParams, DistinguishedName, DnType,
+        ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+        PKCS_ECDSA_P384_SHA384, date_time_ymd,
+    };
+
+    use super::*;
+
+    /// 2025-06-01T00:00:00Z, inside every test certificate's validity.
+    const NOW: i64 = 1_748_736_000;
+
+    struct Ca {
+        params: CertificateParams,
+        key: KeyPair,
+        der: Vec<u8>,
+    }
+
+    impl Ca {
+        fn issuer(&self) -> Issuer<'_, &KeyPair> {
+            Issuer::from_params(&self.params, &self.key)
+        }
+    }
+
+    fn params(cn: &str, ca: IsCa, from: (i32, u8, u8), to: (i32, u8, u8)) -> CertificateParams {
+        let mut params = CertificateParams::new(vec![]).unwrap();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        dn.push(DnType::CountryName, "DK");
+        params.distinguished_name = dn;
+        params.is_ca = ca;
+        params.not_before = date_time_ymd(from.0, from.1, from.2);
+        params.not_after = date_time_ymd(to.0, to.1, to.2);
+        params
+    }
+
+    fn ca_params(cn: &str) -> CertificateParams {
+        let mut p = params(
+            cn,
+            IsCa::Ca(RcBasicConstraints::Unconstrained),
+            (2024, 1, 1),
+            (2034, 1, 1),
+        );
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p
+    }
+
+    fn root(cn: &str) -> Ca {
+        let params = ca_params(cn);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        Ca { params, key, der }
+    }
+
+    fn signed(params: CertificateParams, by: &Ca) -> Ca {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = params.signed_by(&key, &by.issuer()).unwrap().der().to_vec();
+        Ca { params, key, der }
+    }
+
+    fn leaf_params() -> CertificateParams {
+        let mut p = params("issuer leaf", IsCa::NoCa, (2025, 1, 1), (2026, 1, 1));
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.subject_alt_names = vec![
+            rcgen::SanType::DnsName("issuer.example".try_into().unwrap()),
+            rcgen::SanType::URI("https://issuer.example/pid".try_into().unwrap()),
+        ];
+        p
+    }
+
+    fn mdoc_leaf_params() -> CertificateParams {
+        let mut p = leaf_params();
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![1, 0, 18013, 5, 1, 2])];
+        p
+    }
+
+    /// root → intermediate → leaf, all P-256.
+    struct Pki {
+        root: Ca,
+        inter: Ca,
+        leaf: Ca,
+    }
+
+    fn pki() -> Pki {
+        let root = root("test root");
+        let inter = signed(ca_params("test intermediate"), &root);
+        let leaf = signed(leaf_params(), &inter);
+        Pki { root, inter, leaf }
+    }
+
+    fn validator(anchor: &[u8]) -> ChainValidator {
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(anchor).unwrap();
+        ChainValidator::new(anchors)
+    }
+
+    fn x5c(ders: &[&[u8]]) -> Vec<String> {
+        ders.iter().map(|d| STANDARD.encode(d)).collect()
+    }
+
+    fn unix(y: i32, m: u8, d: u8) -> i64 {
+        date_time_ymd(y, m, d).unix_timestamp()
+    }
+
+    #[test]
+    fn valid_chain_without_the_anchor() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let chain = v
+            .validate_der(
+                &[&p.leaf.der, &p.inter.der],
+                NOW,
+                LeafProfile::DigitalSignature,
+            )
+            .unwrap();
+        assert_eq!(chain.leaf_subject, "C=DK,CN=issuer leaf");
+        assert_eq!(chain.anchor_subject, "C=DK,CN=test root");
+        assert_eq!(chain.anchor_index, 0);
+        assert_eq!(chain.leaf_san_dns, ["issuer.example"]);
+        assert_eq!(chain.leaf_san_uri, ["https://issuer.example/pid"]);
+        assert_eq!(chain.leaf_der, p.leaf.der);
+        assert_eq!(chain.not_before, unix(2025, 1, 1));
+        assert_eq!(chain.not_after, unix(2026, 1, 1));
+        assert_eq!(
+            chain.leaf_key.sec1_uncompressed(),
+            p.leaf.key.public_key_raw()
+        );
+    }
+
+    #[test]
+    fn valid_chain_with_the_anchor_included() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let chain = v
+            .validate_x5c(
+                &x5c(&[&p.leaf.der, &p.inter.der, &p.root.der]),
+                NOW,
+                LeafProfile::DigitalSignature,
+            )
+            .unwrap();
+        assert_eq!(chain.anchor_subject, "C=DK,CN=test root");
+    }
+
+    #[test]
+    fn intermediate_configured_as_anchor_ends_the_path() {
+        let p = pki();
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(&p.root.der).unwrap();
+        anchors.add_der(&p.inter.der).unwrap();
+        let v = ChainValidator::new(anchors);
+        let chain = v
+            .validate_der(
+                &[&p.leaf.der, &p.inter.der],
+                NOW,
+                LeafProfile::DigitalSignature,
+            )
+            .unwrap();
+        assert_eq!(chain.anchor_index, 1);
+    }
+
+    #[test]
+    fn cache_hit_returns_the_same_arc_and_still_checks_time() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let x5c = x5c(&[&p.leaf.der, &p.inter.der]);
+        let first = v
+            .validate_x5c(&x5c, NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+        let second = v
+            .validate_x5c(&x5c, NOW + 60, LeafProfile::DigitalSignature)
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(v.cache_len(), 1);
+
+        // Another profile is a different cache entry.
+        let any = v.validate_x5c(&x5c, NOW, LeafProfile::Any).unwrap();
+        assert!(!Arc::ptr_eq(&first, &any));
+
+        let later = unix(2026, 1, 1) + 1;
+        let err = v
+            .validate_x5c(&x5c, later, LeafProfile::DigitalSignature)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::Expired {
+                index: 0,
+                subject: "C=DK,CN=issuer leaf".into(),
+                not_after: unix(2026, 1, 1),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "certificate 0 (C=DK,CN=issuer leaf) expired at 2026-01-01T00:00:00Z"
+        );
+        // The last second of validity is still valid (RFC 5280 §4.1.2.5: inclusive).
+        let der_chain: [&[u8]; 2] = [&p.leaf.der, &p.inter.der];
+        v.validate_der(&der_chain, unix(2026, 1, 1), LeafProfile::DigitalSignature)
+            .unwrap();
+    }
+
+    #[test]
+    fn failures_are_not_cached() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let x5c = x5c(&[&p.leaf.der, &p.inter.der]);
+        assert!(
+            v.validate_x5c(&x5c, unix(2030, 1, 1), LeafProfile::Any)
+                .is_err()
+        );
+        assert_eq!(v.cache_len(), 0);
+        v.validate_x5c(&x5c, NOW, LeafProfile::Any).unwrap();
+        assert_eq!(v.cache_len(), 1);
+    }
+
+    #[test]
+    fn full_cache_is_cleared() {
+        let p = pki();
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(&p.root.der).unwrap();
+        let v = ChainValidator::with_cache_capacity(anchors, 2);
+        let chain: [&[u8]; 2] = [&p.leaf.der, &p.inter.der];
+        v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+        v.validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+        assert_eq!(v.cache_len(), 2);
+        v.validate_x5c(&x5c(&chain), NOW, LeafProfile::Any).unwrap();
+        assert_eq!(v.cache_len(), 1);
+    }
+
+    #[test]
+    fn untrusted_root_fails() {
+        let p = pki();
+        let other = root("other root");
+        let v = validator(&other.der);
+        let err = v
+            .validate_der(&[&p.leaf.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::UntrustedChain(_)), "{err}");
+        let err = v
+            .validate_der(
+                &[&p.leaf.der, &p.inter.der, &p.root.der],
+                NOW,
+                LeafProfile::Any,
+            )
+            .unwrap_err();
+        assert!(matches!(err, X509Error::UntrustedChain(_)), "{err}");
+    }
+
+    #[test]
+    fn same_name_different_key_anchor_fails_with_bad_signature() {
+        let p = pki();
+        let impostor = root("test root");
+        let v = validator(&impostor.der);
+        let err = v
+            .validate_der(&[&p.leaf.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::BadSignature { index: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_anchors_configured() {
+        let p = pki();
+        let v = ChainValidator::new(TrustAnchors::new());
+        let err = v
+            .validate_der(&[&p.leaf.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::UntrustedChain("no trust anchors are configured".into())
+        );
+    }
+
+    #[test]
+    fn expired_leaf() {
+        let p = pki();
+        let leaf = signed(
+            params("old leaf", IsCa::NoCa, (2024, 1, 1), (2025, 1, 1)),
+            &p.inter,
+        );
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::Expired { index: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn not_yet_valid_leaf() {
+        let p = pki();
+        let leaf = signed(
+            params("future leaf", IsCa::NoCa, (2026, 1, 1), (2027, 1, 1)),
+            &p.inter,
+        );
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::NotYetValid {
+                index: 0,
+                subject: "C=DK,CN=future leaf".into(),
+                not_before: unix(2026, 1, 1),
+            }
+        );
+    }
+
+    #[test]
+    fn expired_intermediate() {
+        let root = root("test root");
+        let mut inter_params = ca_params("old intermediate");
+        inter_params.not_before = date_time_ymd(2020, 1, 1);
+        inter_params.not_after = date_time_ymd(2025, 3, 1);
+        let inter = signed(inter_params, &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::Expired { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn expired_anchor() {
+        let mut root_params = ca_params("old root");
+        root_params.not_after = date_time_ymd(2025, 3, 1);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = root_params.self_signed(&key).unwrap().der().to_vec();
+        let root = Ca {
+            params: root_params,
+            key,
+            der,
+        };
+        let leaf = signed(leaf_params(), &root);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::Expired { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn intermediate_without_ca_fails() {
+        let root = root("test root");
+        let mut inter_params = ca_params("not a ca");
+        inter_params.is_ca = IsCa::ExplicitNoCa;
+        let inter = signed(inter_params, &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::NotACa { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn leaf_used_as_issuer_fails() {
+        let p = pki();
+        let mut params = leaf_params();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "sub leaf");
+        let sub = signed(params, &p.leaf);
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(
+                &[&sub.der, &p.leaf.der, &p.inter.der],
+                NOW,
+                LeafProfile::Any,
+            )
+            .unwrap_err();
+        assert!(matches!(err, X509Error::NotACa { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn intermediate_without_key_cert_sign_fails() {
+        let root = root("test root");
+        let mut inter_params = ca_params("crl only");
+        inter_params.key_usages = vec![KeyUsagePurpose::CrlSign];
+        let inter = signed(inter_params, &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::KeyUsage { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn path_length_constraint_is_enforced() {
+        let mut root_params = ca_params("constrained root");
+        root_params.is_ca = IsCa::Ca(RcBasicConstraints::Constrained(0));
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = root_params.self_signed(&key).unwrap().der().to_vec();
+        let root = Ca {
+            params: root_params,
+            key,
+            der,
+        };
+        let inter = signed(ca_params("test intermediate"), &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::PathLength {
+                index: 2,
+                subject: "C=DK,CN=constrained root".into(),
+                path_len: 0,
+                below: 1,
+            }
+        );
+        // Directly under the root is fine.
+        let direct = signed(leaf_params(), &root);
+        v.validate_der(&[&direct.der], NOW, LeafProfile::Any)
+            .unwrap();
+    }
+
+    #[test]
+    fn tampered_leaf_signature_fails() {
+        let p = pki();
+        let mut leaf = p.leaf.der.clone();
+        // The signature BIT STRING is the last element; flip a byte inside the ECDSA `s`.
+        let last = leaf.len() - 2;
+        leaf[last] ^= 0x01;
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&leaf, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::BadSignature {
+                index: 0,
+                subject: "C=DK,CN=issuer leaf".into(),
+                issuer: "C=DK,CN=test intermediate".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn leaf_for_cert_signing_only_is_not_a_signer() {
+        let p = pki();
+        let mut params = leaf_params();
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let leaf = signed(params, &p.inter);
+        let v = validator(&p.root.der);
+        let chain: [&[u8]; 2] = [&leaf.der, &p.inter.der];
+        let err = v
+            .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::KeyUsage { index: 0, .. }), "{err}");
+        v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+    }
+
+    #[test]
+    fn ca_leaf_is_refused_unless_any() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let chain: [&[u8]; 1] = [&p.inter.der];
+        let err = v
+            .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
+        v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+    }
+
+    #[test]
+    fn mdoc_signer_requires_the_mdl_ds_eku() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(
+                &[&p.leaf.der, &p.inter.der],
+                NOW,
+                LeafProfile::MdocDocumentSigner,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::ExtendedKeyUsage { index: 0, .. }),
+            "{err}"
+        );
+
+        let mut wrong = leaf_params();
+        wrong.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let wrong = signed(wrong, &p.inter);
+        let err = v
+            .validate_der(
+                &[&wrong.der, &p.inter.der],
+                NOW,
+                LeafProfile::MdocDocumentSigner,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::ExtendedKeyUsage { index: 0, .. }),
+            "{err}"
+        );
+
+        let ds = signed(mdoc_leaf_params(), &p.inter);
+        v.validate_der(
+            &[&ds.der, &p.inter.der],
+            NOW,
+            LeafProfile::MdocDocumentSigner,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn mdoc_signer_requires_key_usage() {
+        let p = pki();
+        let mut params = mdoc_leaf_params();
+        params.key_usages = vec![];
+        let ds = signed(params, &p.inter);
+        let v = validator(&p.root.der);
+        let chain: [&[u8]; 2] = [&ds.der, &p.inter.der];
+        let err = v
+            .validate_der(&chain, NOW, LeafProfile::MdocDocumentSigner)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::KeyUsage { index: 0, .. }), "{err}");
+        // Without keyUsage the key is unrestricted, which is enough for DigitalSignature.
+        v.validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+    }
+
+    #[test]
+    fn unknown_critical_extension_is_rejected() {
+        let p = pki();
+        let mut params = leaf_params();
+        let mut ext = rcgen::CustomExtension::from_oid_content(&[1, 2, 3, 4, 5], vec![0x05, 0x00]);
+        ext.set_criticality(true);
+        params.custom_extensions = vec![ext];
+        let leaf = signed(params, &p.inter);
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::UnknownCriticalExtension {
+                index: 0,
+                subject: "C=DK,CN=issuer leaf".into(),
+                oids: "1.2.3.4.5".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn names_must_chain() {
+        let p = pki();
+        let other = pki();
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&p.leaf.der, &other.root.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::IssuerMismatch { index: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        for garbage in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x82\xff\xff",
+            b"\x30\x03\x02\x01\x01",
+            &p.leaf.der[..p.leaf.der.len() - 1],
+        ] {
+            let err = v
+                .validate_der(&[garbage], NOW, LeafProfile::Any)
+                .unwrap_err();
+            assert!(
+                matches!(err, X509Error::Malformed { index: 0, .. }),
+                "{err}"
+            );
+        }
+        let mut trailing = p.leaf.der.clone();
+        trailing.push(0);
+        assert!(matches!(
+            v.validate_der(&[&trailing], NOW, LeafProfile::Any),
+            Err(X509Error::Malformed { index: 0, .. })
+        ));
+
+        let err = v
+            .validate_x5c(&["not base64!".into()], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::Base64 { index: 0, .. }), "{err}");
+        // base64url is not the x5c alphabet (RFC 7515 §4.1.6).
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&p.leaf.der);
+        assert!(v.validate_x5c(&[url], NOW, LeafProfile::Any).is_err());
+
+        assert_eq!(
+            v.validate_der(&[], NOW, LeafProfile::Any).unwrap_err(),
+            X509Error::EmptyChain
+        );
+        assert_eq!(
+            v.validate_x5c(&[], NOW, LeafProfile::Any).unwrap_err(),
+            X509Error::EmptyChain
+        );
+    }
+
+    #[test]
+    fn limits_are_enforced_before_parsing() {
+        let p = pki();
+        let v = validator(&p.root.der);
+        let long: Vec<&[u8]> = vec![&p.leaf.der; MAX_CHAIN_LEN + 1];
+        assert!(matches!(
+            v.validate_der(&long, NOW, LeafProfile::Any),
+            Err(X509Error::ChainTooLong { len: 9, max: 8 })
+        ));
+        let big = vec![0u8; MAX_CERT_SIZE + 1];
+        assert!(matches!(
+            v.validate_der(&[&big], NOW, LeafProfile::Any),
+            Err(X509Error::TooLarge { index: 0, .. })
+        ));
+        let big = "A".repeat(MAX_X5C_ENTRY_LEN + 4);
+        assert!(matches!(
+            v.validate_x5c(&[big], NOW, LeafProfile::Any),
+            Err(X509Error::TooLarge { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn self_signed_leaf_configured_as_anchor() {
+        let mut params = leaf_params();
+        params.not_before = date_time_ymd(2025, 1, 1);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let v = validator(&der);
+        let chain = v
+            .validate_x5c(&x5c(&[&der]), NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+        assert_eq!(chain.anchor_index, 0);
+        assert_eq!(chain.leaf_subject, chain.anchor_subject);
+    }
+
+    #[test]
+    fn non_ec_leaf_key_is_refused() {
+        let root = root("test root");
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let leaf = leaf_params()
+            .signed_by(&key, &root.issuer())
+            .unwrap()
+            .der()
+            .to_vec();
+        let v = validator(&root.der);
+        let err = v.validate_der(&[&leaf], NOW, LeafProfile::Any).unwrap_err();
+        assert!(
+            matches!(err, X509Error::UnsupportedKey { index: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ed25519_and_p384_issuers_verify() {
+        // Ed25519 root → P-384 intermediate (signed with Ed25519) → P-256 leaf (ecdsa-with-SHA384).
+        let params = ca_params("ed root");
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let ed_root = Ca { params, key, der };
+        let inter_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let inter_params = ca_params("p384 intermediate");
+        let inter_der = inter_params
+            .signed_by(&inter_key, &ed_root.issuer())
+            .unwrap()
+            .der()
+            .to_vec();
+        let inter = Ca {
+            params: inter_params,
+            key: inter_key,
+            der: inter_der,
+        };
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&ed_root.der);
+        v.validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+    }
+
+    #[test]
+    fn rsa_root_verifies() {
+        // Real-world IACAs and trusted-list roots are often RSA (PKCS#1 v1.5, SHA-256).
+        let params = ca_params("rsa root");
+        let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let rsa_root = Ca { params, key, der };
+        let leaf = signed(leaf_params(), &rsa_root);
+        let v = validator(&rsa_root.der);
+        v.validate_der(&[&leaf.der], NOW, LeafProfile::DigitalSignature)
+            .unwrap();
+    }
+
+    #[test]
+    fn validator_is_shareable() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<ChainValidator>();
+        shareable::<Arc<ValidatedChain>>();
+    }
+
+    #[test]
+    fn pem_anchors() {
+        let a = root("root a");
+        let b = root("root b");
+        let pem = format!(
+            "text before\n{}\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{}",
+            pem_of(&a.der),
+            pem_of(&b.der)
+        );
+        let mut anchors = TrustAnchors::new();
+        assert_eq!(anchors.add_pem(&pem).unwrap(), 2);
+        assert_eq!(anchors.len(), 2);
+        assert_eq!(anchors.get(1).unwrap().subject(), "C=DK,CN=root b");
+        assert!(matches!(
+            anchors.add_pem("nothing here"),
+            Err(X509Error::Pem(_))
+        ));
+        let broken = format!(
+            "{}\n-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
+            pem_of(&a.der)
+        );
+        assert!(matches!(
+            anchors.add_pem(&broken),
+            Err(X509Error::InvalidAnchor(_))
+        ));
+        assert_eq!(anchors.len(), 2, "a failed add_pem adds nothing");
+        assert!(TrustAnchors::new().add_der(b"junk").is_err());
+        let labelled = TrustAnchor::from_der(&a.der).unwrap().with_label("DK test");
+        assert_eq!(labelled.label(), Some("DK test"));
+    }
+
+    fn pem_of(der: &[u8]) -> String {
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
+            STANDARD.encode(der)
+        )
+    }
+
+    /// ISO/IEC 18013-5 Annex D document signer certificate (issued by "utopia iaca", which is
+    /// not published), configured directly as the anchor.
+    #[test]
+    fn iso_18013_5_annex_d_ds_cert() {
+        const PEM: &str = include_str!("../../../../shared/vectors/mdoc/annex-d/ds_cert.pem");
+        let mut anchors = TrustAnchors::new();
+        assert_eq!(anchors.add_pem(PEM).unwrap(), 1);
+        let der = anchors.get(0).unwrap().der().to_vec();
+        let v = ChainValidator::new(anchors);
+        // notBefore 2020-10-01, notAfter 2021-10-01 (openssl x509 -noout -dates).
+        let inside = unix(2021, 1, 1);
+        let chain = v
+            .validate_der(&[&der], inside, LeafProfile::MdocDocumentSigner)
+            .unwrap();
+        assert_eq!(chain.leaf_subject, "C=US,CN=utopia ds");
+        assert_eq!(chain.not_before, unix(2020, 10, 1));
+        assert_eq!(chain.not_after, unix(2021, 10, 1));
+        assert_eq!(chain.leaf_key.algorithm(), Algorithm::Es256);
+        assert!(matches!(
+            v.validate_der(&[&der], unix(2021, 10, 2), LeafProfile::MdocDocumentSigner),
+            Err(X509Error::Expired { index: 0, .. })
+        ));
+    }
+}
