@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::path::PathElement;
 use crate::serialization::SdJwt;
-use crate::verifier::{self, VerifiedSdJwt, VerifyOptions};
+use crate::verifier::{self, KeyResolver, VerifiedSdJwt, VerifyOptions};
 use crate::{SdJwtBuilder, SdJwtError};
 
 /// The media type of SD-JWT VCs.
@@ -84,10 +84,7 @@ pub fn builder(vct: &str, iss: &str, iat: i64, mut claims: Map<String, Value>) -
 /// (or `vc+sd-jwt`) required unless `options` says otherwise, then the SD-JWT VC rules.
 pub fn verify(
     sd_jwt: &SdJwt,
-    resolve_key: &mut dyn FnMut(
-        &eudi_trust::jws::Header,
-        &Map<String, Value>,
-    ) -> Result<VerifyingKey, String>,
+    resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwtVc, SdJwtError> {
     let mut options = options.clone();
@@ -100,12 +97,12 @@ pub fn verify(
 
 fn check_vc(verified: VerifiedSdJwt) -> Result<VerifiedSdJwtVc, SdJwtError> {
     for node in &verified.disclosed {
-        if let Some(PathElement::Key(top)) = node.path.0.first() {
-            if NEVER_DISCLOSABLE.contains(&top.as_str()) {
-                return Err(SdJwtError::Vc(format!(
-                    "`{top}` must not be selectively disclosed"
-                )));
-            }
+        if let Some(PathElement::Key(top)) = node.path.0.first()
+            && NEVER_DISCLOSABLE.contains(&top.as_str())
+        {
+            return Err(SdJwtError::Vc(format!(
+                "`{top}` must not be selectively disclosed"
+            )));
         }
     }
     let vct = match verified.claims.get("vct") {
@@ -122,10 +119,10 @@ fn check_vc(verified: VerifiedSdJwt) -> Result<VerifiedSdJwtVc, SdJwtError> {
         verifier::holder_key(&verified.claims)?;
     }
     let status = verified.claims.get("status").cloned();
-    if let Some(status) = &status {
-        if !status.is_object() {
-            return Err(SdJwtError::Vc("`status` is not an object".into()));
-        }
+    if let Some(status) = &status
+        && !status.is_object()
+    {
+        return Err(SdJwtError::Vc("`status` is not an object".into()));
     }
     Ok(VerifiedSdJwtVc {
         sd_jwt: verified,

@@ -37,6 +37,11 @@ impl KeyBindingPolicy {
     }
 }
 
+/// Finds the key that must have made an issuer signature: given the signature's JOSE header and
+/// the (unverified) payload, returns the key, or the reason no key is trusted.
+pub type KeyResolver<'a> =
+    dyn FnMut(&Header, &Map<String, Value>) -> Result<VerifyingKey, String> + 'a;
+
 /// Verification settings. Every limit is explicit.
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
@@ -171,7 +176,7 @@ pub fn unverified_payload(sd_jwt: &SdJwt) -> Result<Map<String, Value>, SdJwtErr
 /// signature must verify.
 pub fn verify(
     sd_jwt: &SdJwt,
-    resolve_key: &mut dyn FnMut(&Header, &Map<String, Value>) -> Result<VerifyingKey, String>,
+    resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     // 1. The Issuer-signed JWT (RFC 9901 §7.1 step 2).
@@ -179,11 +184,11 @@ pub fn verify(
     let mut first_header = None;
     for sig in sd_jwt.signatures() {
         let header = jose_header(&sig.protected, &sig.unprotected)?;
-        if first_header.is_none() {
-            if let Some(accepted) = &options.accepted_typ {
-                let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
-                header.require_typ(&accepted)?;
-            }
+        if first_header.is_none()
+            && let Some(accepted) = &options.accepted_typ
+        {
+            let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+            header.require_typ(&accepted)?;
         }
         let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
         let signature = b64::decode(&sig.signature).map_err(|_| {
@@ -252,29 +257,29 @@ fn number(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>
 fn check_times(claims: &Map<String, Value>, options: &VerifyOptions) -> Result<(), SdJwtError> {
     let now = options.now;
     let skew = options.clock_skew;
-    if let Some(exp) = number(claims, "exp")? {
-        if now > exp.saturating_add(skew) {
-            return Err(SdJwtError::Time {
-                claim: "exp",
-                reason: format!("expired at {exp}, now is {now}"),
-            });
-        }
+    if let Some(exp) = number(claims, "exp")?
+        && now > exp.saturating_add(skew)
+    {
+        return Err(SdJwtError::Time {
+            claim: "exp",
+            reason: format!("expired at {exp}, now is {now}"),
+        });
     }
-    if let Some(nbf) = number(claims, "nbf")? {
-        if now.saturating_add(skew) < nbf {
-            return Err(SdJwtError::Time {
-                claim: "nbf",
-                reason: format!("not valid before {nbf}, now is {now}"),
-            });
-        }
+    if let Some(nbf) = number(claims, "nbf")?
+        && now.saturating_add(skew) < nbf
+    {
+        return Err(SdJwtError::Time {
+            claim: "nbf",
+            reason: format!("not valid before {nbf}, now is {now}"),
+        });
     }
-    if let Some(iat) = number(claims, "iat")? {
-        if iat > now.saturating_add(skew) {
-            return Err(SdJwtError::Time {
-                claim: "iat",
-                reason: format!("issued in the future ({iat}), now is {now}"),
-            });
-        }
+    if let Some(iat) = number(claims, "iat")?
+        && iat > now.saturating_add(skew)
+    {
+        return Err(SdJwtError::Time {
+            claim: "iat",
+            reason: format!("issued in the future ({iat}), now is {now}"),
+        });
     }
     Ok(())
 }
@@ -334,17 +339,17 @@ fn verify_kb(
     let aud = string("aud")?;
     let nonce = string("nonce")?;
     let sd_hash = string("sd_hash")?;
-    if let Some(expected) = &options.key_binding.audience {
-        if &aud != expected {
-            return Err(kb_err(format!("`aud` is {aud:?}, expected {expected:?}")));
-        }
+    if let Some(expected) = &options.key_binding.audience
+        && &aud != expected
+    {
+        return Err(kb_err(format!("`aud` is {aud:?}, expected {expected:?}")));
     }
-    if let Some(expected) = &options.key_binding.nonce {
-        if &nonce != expected {
-            return Err(kb_err(format!(
-                "`nonce` is {nonce:?}, expected {expected:?}"
-            )));
-        }
+    if let Some(expected) = &options.key_binding.nonce
+        && &nonce != expected
+    {
+        return Err(kb_err(format!(
+            "`nonce` is {nonce:?}, expected {expected:?}"
+        )));
     }
     if sd_hash != expected_sd_hash {
         return Err(kb_err(

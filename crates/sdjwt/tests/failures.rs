@@ -1,9 +1,13 @@
 //! Every way a presentation can be wrong, each its own test: the verifier must say exactly which
 //! check failed.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup failures should abort the test"
+)]
 
 use aws_lc_rs::hmac;
 use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
+use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
 use eudi_sdjwt::{ClaimPath, SdJwt, SdJwtBuilder, SdJwtError, vc};
 use eudi_trust::jws::{Header, JwsError};
 use eudi_trust::{Algorithm, Signer as _, SoftwareKey, b64};

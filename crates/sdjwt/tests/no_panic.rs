@@ -1,5 +1,9 @@
 //! No input makes the SD-JWT parser, processor or verifier panic. Random strings, random
 //! mutations of a valid presentation, and structurally hostile payloads.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup failures should abort the test"
+)]
 
 use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{self, VerifyOptions};

@@ -1,5 +1,10 @@
 //! Public test vectors: RFC 9901 rendered examples, SD-JWT VC examples and the sd-jwt-python
 //! test case specifications (../shared/vectors, see its README for provenance).
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test setup failures should abort the test"
+)]
 
 use std::path::{Path, PathBuf};
 
