@@ -1,0 +1,460 @@
+//! Black-box tests of `eudi-verifier verify`: the contract in DESIGN.md (one JSON report, exit 0
+//! valid / 1 invalid / 2 usage error), with an X.509 issuer chain, key binding and status lists.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup failures should abort the test"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use eudi_sdjwt::holder::{self, KeyBindingParams};
+use eudi_sdjwt::{ClaimPath, SdJwt, vc};
+use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder};
+use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
+};
+use serde_json::{Value, json};
+
+const NOW: &str = "2026-06-01T00:00:00Z";
+const NOW_UNIX: i64 = 1_780_272_000;
+const AUD: &str = "x509_san_dns:rp.example";
+const NONCE: &str = "n-0S6_WzA2Mj";
+const STATUS_URI: &str = "http://127.0.0.1:9/status/1";
+
+struct Pki {
+    root_pem: String,
+    leaf_der: Vec<u8>,
+    leaf_key: SoftwareKey,
+}
+
+fn name(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn.push(DnType::CountryName, "DK");
+    dn
+}
+
+/// A root CA and a document-signing leaf valid 2026-01-01 .. `leaf_to`.
+fn pki(leaf_to: (i32, u8, u8)) -> Pki {
+    let mut root = CertificateParams::new(vec![]).unwrap();
+    root.distinguished_name = name("Test PID Root");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    root.not_before = date_time_ymd(2025, 1, 1);
+    root.not_after = date_time_ymd(2035, 1, 1);
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let root_cert = root.self_signed(&root_key).unwrap();
+
+    let mut leaf = CertificateParams::new(vec!["issuer.example".into()]).unwrap();
+    leaf.distinguished_name = name("Test PID Issuer");
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.not_before = date_time_ymd(2026, 1, 1);
+    leaf.not_after = date_time_ymd(leaf_to.0, leaf_to.1, leaf_to.2);
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let issuer = Issuer::from_params(&root, &root_key);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    Pki {
+        root_pem: root_cert.pem(),
+        leaf_der: leaf_cert.der().to_vec(),
+        leaf_key: SoftwareKey::from_pkcs8_der(Algorithm::Es256, &leaf_key.serialize_der()).unwrap(),
+    }
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "eudi-verifier-cli-{tag}-{}-{}",
+            std::process::id(),
+            NOW_UNIX
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Issued {
+    pki: Pki,
+    holder: SoftwareKey,
+    sd: SdJwt,
+}
+
+fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
+    let pki = pki(leaf_to);
+    let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let mut claims = json!({
+        "given_name": "Karen",
+        "family_name": "Hansen",
+        "birthdate": "1990-04-01",
+        "address": {"locality": "Aarhus", "postal_code": "8000"},
+        "exp": NOW_UNIX + 86_400,
+    });
+    if let Some(idx) = status_idx {
+        claims["status"] = json!({"status_list": {"idx": idx, "uri": STATUS_URI}});
+    }
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        NOW_UNIX - 3600,
+        claims.as_object().unwrap().clone(),
+    )
+    .holder_key(&holder.verifying_key().to_jwk())
+    .unwrap()
+    .x5c(&[&pki.leaf_der])
+    .sign(&pki.leaf_key)
+    .unwrap();
+    Issued { pki, holder, sd }
+}
+
+fn present(issued: &Issued, nonce: &str) -> String {
+    let chosen = holder::select(
+        &issued.sd,
+        &[
+            ClaimPath::keys(["given_name"]),
+            ClaimPath::keys(["address", "locality"]),
+        ],
+    )
+    .unwrap();
+    let params = KeyBindingParams {
+        audience: AUD.into(),
+        nonce: nonce.into(),
+        iat: NOW_UNIX - 5,
+    };
+    holder::add_key_binding(chosen, &issued.holder, &params)
+        .unwrap()
+        .to_compact()
+}
+
+fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
+    let mut list = StatusList::new(Bits::Two, 64).unwrap();
+    for (idx, s) in statuses {
+        list.set_status(*idx, *s).unwrap();
+    }
+    StatusListTokenBuilder::new(STATUS_URI, &list, NOW_UNIX - 60)
+        .ttl(3600)
+        .x5c(vec![issued.pki.leaf_der.clone()])
+        .sign_jwt(&issued.pki.leaf_key)
+        .unwrap()
+}
+
+fn run(args: &[&str], input: &Path) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_eudi-verifier"))
+        .arg("verify")
+        .args(args)
+        .arg(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+fn first_error_code(report: &Value) -> &str {
+    report["errors"][0]["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn valid_presentation_with_x5c_chain_key_binding_and_status() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let dir = Dir::new("valid");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let status = dir.write(
+        "status.jwt",
+        &status_list_token(&issued, &[(4, Status::Invalid)]),
+    );
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let trust = format!("{}=substantial", root.display());
+    let (code, report, stderr) = run(
+        &[
+            "--trust",
+            &trust,
+            "--nonce",
+            NONCE,
+            "--aud",
+            AUD,
+            "--now",
+            NOW,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["format"], "dc+sd-jwt");
+    assert_eq!(report["issuer"], "https://issuer.example");
+    assert_eq!(
+        report["claims"],
+        json!({"given_name": "Karen", "address": {"locality": "Aarhus"}})
+    );
+    assert_eq!(report["assurance_level"], "substantial");
+    assert_eq!(report["holder_binding"], true);
+    assert_eq!(report["errors"], json!([]));
+    assert!(report["status"].is_string());
+}
+
+#[test]
+fn untrusted_chain_is_rejected() {
+    let issued = issue((2027, 1, 1), None);
+    let other = pki((2027, 1, 1));
+    let dir = Dir::new("untrusted");
+    let root = dir.write("other-root.pem", &other.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+    assert_eq!(code, 1);
+    assert_eq!(report["valid"], false);
+    assert_eq!(first_error_code(&report), "untrusted_issuer");
+}
+
+#[test]
+fn expired_chain_is_rejected() {
+    // The leaf certificate expired before NOW, although the credential itself has not.
+    let issued = issue((2026, 3, 1), None);
+    let dir = Dir::new("expired-chain");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "untrusted_issuer");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{report}"
+    );
+}
+
+#[test]
+fn revoked_credential_is_rejected() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let dir = Dir::new("revoked");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let status = dir.write(
+        "status.jwt",
+        &status_list_token(&issued, &[(3, Status::Invalid)]),
+    );
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &p,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "revoked");
+}
+
+#[test]
+fn suspended_credential_is_rejected() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let dir = Dir::new("suspended");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let status = dir.write(
+        "status.jwt",
+        &status_list_token(&issued, &[(3, Status::Suspended)]),
+    );
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &p,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "suspended");
+}
+
+#[test]
+fn unreachable_status_list_is_reported_and_no_status_skips_it() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let dir = Dir::new("status-unavailable");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    // Port 9 on loopback: nothing listens, the fetch fails fast.
+    let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "status_unavailable");
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--no-status",
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn status_list_signed_by_an_untrusted_key_is_not_used() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let forger = issue((2027, 1, 1), None);
+    let dir = Dir::new("status-forged");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    // A "valid" status list, but made under another root.
+    let status = dir.write("status.jwt", &status_list_token(&forger, &[]));
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &p,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "status_unavailable");
+}
+
+#[test]
+fn wrong_nonce_is_rejected() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("nonce");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, "replayed-nonce"));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--nonce",
+            NONCE,
+            "--aud",
+            AUD,
+            "--now",
+            NOW,
+        ],
+        &p,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "invalid_key_binding");
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nonce")
+    );
+}
+
+#[test]
+fn tampered_signature_is_rejected() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("tampered");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let presentation = present(&issued, NONCE);
+    // Flip one character of the issuer signature.
+    let sig_end = presentation.find('~').unwrap();
+    let mut bytes = presentation.into_bytes();
+    bytes[sig_end - 2] = if bytes[sig_end - 2] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let p = dir.write("p.txt", &String::from_utf8(bytes).unwrap());
+    let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "invalid_signature");
+}
+
+#[test]
+fn jwk_trust_file_and_published_vector() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt-vc");
+    let key = vectors.join("spec-examples/keys/issuer_key.public.jwk.json");
+    let p = vectors.join("spec-rendered/02/sd_jwt_presentation.txt");
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            &format!("{}=high", key.display()),
+            "--now",
+            "2025-06-01T00:00:00Z",
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["assurance_level"], "high");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(vectors.join("spec-rendered/02/verified_contents.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["claims"]["address"], expected["address"]);
+    assert!(
+        report["claims"].get("vct").is_none(),
+        "credential metadata is not a user claim"
+    );
+    assert!(!report.to_string().contains("_sd"));
+}
+
+#[test]
+fn nothing_trusted_is_untrusted() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("no-trust");
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(&["--now", NOW], &p);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "untrusted_issuer");
+}
+
+#[test]
+fn garbage_input_is_an_invalid_report_not_a_crash() {
+    let dir = Dir::new("garbage");
+    for (i, junk) in ["", "~~~", "{\"payload\":1}", "a.b.c~", "\u{0}\u{1}binary"]
+        .iter()
+        .enumerate()
+    {
+        let p = dir.write(&format!("junk{i}.txt"), junk);
+        let (code, report, _) = run(&["--now", NOW], &p);
+        assert_eq!(code, 1, "{junk:?}");
+        assert_eq!(report["valid"], false);
+        assert!(!first_error_code(&report).is_empty());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_reason() {
+    let dir = Dir::new("usage");
+    let p = dir.write("p.txt", "x~");
+    let (code, _, stderr) = run(&["--trust", "/nonexistent/trust.pem"], &p);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/trust.pem"), "{stderr}");
+    let (code, _, stderr) = run(&["--now", "yesterday"], &p);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("RFC 3339"), "{stderr}");
+    let (code, _, _) = run(&[], Path::new("/nonexistent/presentation"));
+    assert_eq!(code, 2);
+    let trust = dir.write("k.pem", "not a key");
+    let (code, _, stderr) = run(&["--trust", &format!("{}=medium", trust.display())], &p);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("medium"), "{stderr}");
+}
