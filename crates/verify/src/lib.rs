@@ -15,7 +15,7 @@
 pub mod fetch;
 mod report;
 mod sd_jwt;
-mod trust;
+pub mod trust;
 
 use std::sync::Arc;
 
