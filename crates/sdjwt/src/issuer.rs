@@ -59,13 +59,7 @@ impl SdJwtBuilder {
 
     /// Puts an X.509 chain (leaf first, DER) in the `x5c` header.
     pub fn x5c(mut self, chain: &[impl AsRef<[u8]>]) -> Self {
-        use base64::Engine as _;
-        self.header.x5c = Some(
-            chain
-                .iter()
-                .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
-                .collect(),
-        );
+        self.header.x5c = Some(chain.iter().map(eudi_trust::b64::encode_std).collect());
         self
     }
 

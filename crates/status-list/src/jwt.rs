@@ -27,12 +27,7 @@ impl StatusListTokenBuilder<'_> {
         let mut header = Header::new(signer.algorithm(), Some(JWT_TYPE));
         header.kid.clone_from(&self.kid);
         if !self.x5c.is_empty() {
-            header.x5c = Some(
-                self.x5c
-                    .iter()
-                    .map(|der| crate::token::std_base64(der))
-                    .collect(),
-            );
+            header.x5c = Some(self.x5c.iter().map(eudi_trust::b64::encode_std).collect());
         }
         let mut claims = Map::new();
         claims.insert("sub".into(), Value::from(self.uri.as_str()));

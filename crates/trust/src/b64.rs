@@ -1,7 +1,7 @@
 //! Unpadded base64url (RFC 4648 §5), the only base64 flavour JOSE uses.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 /// Encodes bytes as unpadded base64url.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
@@ -18,6 +18,16 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
     URL_SAFE_NO_PAD.decode(text)
 }
 
+/// Encodes bytes as standard, padded base64: the form of JWS `x5c` entries (RFC 7515 §4.1.6).
+pub fn encode_std(bytes: impl AsRef<[u8]>) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard, padded base64 (`x5c` entries).
+pub fn decode_std(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
+    STANDARD.decode(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +38,17 @@ mod tests {
         assert_eq!(decode("-_8").unwrap(), b"\xfb\xff");
         assert!(decode("+/8").is_err(), "standard alphabet must be rejected");
         assert!(decode("-_8=").is_err(), "padding must be rejected");
+        // RFC 4648 §10 vectors for the standard alphabet.
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(encode_std(input), want);
+            assert_eq!(decode_std(want).unwrap(), input.as_bytes());
+        }
+        assert_eq!(encode_std([0xfb, 0xff]), "+/8=");
+        assert!(decode_std("-_8").is_err());
     }
 }

@@ -51,7 +51,6 @@ use std::time::Duration;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use const_oid::ObjectIdentifier;
 use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
 use der::asn1::Any;
@@ -623,7 +622,7 @@ impl ChainValidator {
             .iter()
             .enumerate()
             .map(|(index, text)| {
-                STANDARD.decode(text).map_err(|e| X509Error::Base64 {
+                crate::b64::decode_std(text).map_err(|e| X509Error::Base64 {
                     index,
                     reason: e.to_string(),
                 })
@@ -1428,7 +1427,7 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, X509Error> {
             continue;
         }
         let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let der = STANDARD.decode(text).map_err(|e| {
+        let der = crate::b64::decode_std(text).map_err(|e| {
             X509Error::Pem(format!(
                 "CERTIFICATE block {} is not base64: {e}",
                 ders.len()
@@ -1540,7 +1539,7 @@ mod tests {
     }
 
     fn x5c(ders: &[&[u8]]) -> Vec<String> {
-        ders.iter().map(|d| STANDARD.encode(d)).collect()
+        ders.iter().map(|d| crate::b64::encode_std(d)).collect()
     }
 
     fn unix(y: i32, m: u8, d: u8) -> i64 {
@@ -2182,7 +2181,7 @@ mod tests {
     fn pem_of(der: &[u8]) -> String {
         format!(
             "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
-            STANDARD.encode(der)
+            crate::b64::encode_std(der)
         )
     }
 
