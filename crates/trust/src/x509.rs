@@ -50,7 +50,6 @@ use std::time::Duration;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use base64::Engine as _;
 use const_oid::ObjectIdentifier;
 use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
 use der::asn1::Any;
