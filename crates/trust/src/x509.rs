@@ -1538,7 +1538,7 @@ mod tests {
     }
 
     fn x5c(ders: &[&[u8]]) -> Vec<String> {
-        ders.iter().map(|d| crate::b64::encode_std(d)).collect()
+        ders.iter().map(crate::b64::encode_std).collect()
     }
 
     fn unix(y: i32, m: u8, d: u8) -> i64 {
