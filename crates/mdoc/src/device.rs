@@ -1,0 +1,452 @@
+//! `DeviceResponse`, `Document` and `DeviceSigned` (ISO/IEC 18013-5 §8.3.2.1.2.2), and device
+//! authentication (§9.1.3).
+//!
+//! ```cddl
+//! DeviceResponse = {
+//!   "version" : tstr,                    ; "1.0"
+//!   ? "documents" : [ + Document ],
+//!   ? "documentErrors" : [ + DocumentError ],
+//!   "status" : uint                      ; 0 = OK (§8.3.2.1.2.3)
+//! }
+//! Document = {
+//!   "docType" : DocType,
+//!   "issuerSigned" : IssuerSigned,
+//!   "deviceSigned" : DeviceSigned,
+//!   ? "errors" : Errors
+//! }
+//! DeviceSigned = { "nameSpaces" : DeviceNameSpacesBytes, "deviceAuth" : DeviceAuth }
+//! DeviceNameSpacesBytes = #6.24(bstr .cbor DeviceNameSpaces)
+//! DeviceNameSpaces = { * NameSpace => DeviceSignedItems }
+//! DeviceSignedItems = { + DataElementIdentifier => DataElementValue }
+//! DeviceAuth = { "deviceSignature" : COSE_Sign1 // "deviceMac" : COSE_Mac0 }
+//!
+//! DeviceAuthentication = [ "DeviceAuthentication", SessionTranscript, DocType, DeviceNameSpacesBytes ]
+//! DeviceAuthenticationBytes = #6.24(bstr .cbor DeviceAuthentication)
+//! ```
+//!
+//! Both COSE structures have a detached payload: DeviceAuthenticationBytes, which the reader
+//! rebuilds from its own SessionTranscript.
+
+use ciborium::Value;
+use coset::iana;
+use coset::{AsCborValue as _, CoseMac0, CoseSign1, CoseSign1Builder, HeaderBuilder};
+use eudi_trust::{Algorithm, Signer};
+
+use crate::cbor::{self, Budget, Item};
+use crate::enc::{self, MapEncoder};
+use crate::error::{DecodeError, IssueError};
+use crate::issuer_signed::{IssuerSigned, decode_sign1};
+use crate::mso::{check_map, opt_field, req_field, text_field};
+use crate::text;
+use crate::transcript::SessionTranscript;
+
+/// COSE tag of COSE_Mac0 (RFC 9052 §6.2).
+const TAG_COSE_MAC0: u64 = 17;
+
+/// `DeviceNameSpacesBytes` for no device-signed elements: `#6.24(bstr .cbor {})`.
+const EMPTY_DEVICE_NAMESPACES: [u8; 4] = [0xd8, 0x18, 0x41, 0xa0];
+
+/// How a document's device authentication is done (ISO/IEC 18013-5 §9.1.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceAuthMethod {
+    /// `deviceSignature`: ECDSA with the MSO device key.
+    Signature,
+    /// `deviceMac`: HMAC-SHA256 with EMacKey from ECDH with the reader's ephemeral key.
+    Mac,
+}
+
+/// `deviceAuth` as received.
+#[derive(Clone, Debug)]
+pub(crate) enum DeviceAuth {
+    Signature { raw: Vec<u8>, sign1: CoseSign1 },
+    Mac { raw: Vec<u8>, mac0: CoseMac0 },
+}
+
+/// What the mdoc signed with its device key for one presentation.
+#[derive(Clone)]
+pub struct DeviceSigned {
+    namespaces_bytes: Vec<u8>,
+    namespaces: Vec<(String, Vec<(String, Value)>)>,
+    pub(crate) auth: Option<DeviceAuth>,
+}
+
+impl std::fmt::Debug for DeviceSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceSigned")
+            .field("namespaces", &self.namespaces.len())
+            .field("auth", &self.auth_method())
+            .finish()
+    }
+}
+
+impl DeviceSigned {
+    /// `DeviceNameSpacesBytes`, exactly as received.
+    pub fn namespaces_bytes(&self) -> &[u8] {
+        &self.namespaces_bytes
+    }
+
+    /// The device-signed elements by namespace. Unauthenticated until verified.
+    pub fn namespaces(&self) -> &[(String, Vec<(String, Value)>)] {
+        &self.namespaces
+    }
+
+    /// Which device authentication the document carries, if any.
+    pub fn auth_method(&self) -> Option<DeviceAuthMethod> {
+        self.auth.as_ref().map(|a| match a {
+            DeviceAuth::Signature { .. } => DeviceAuthMethod::Signature,
+            DeviceAuth::Mac { .. } => DeviceAuthMethod::Mac,
+        })
+    }
+
+    fn decode(item: &Item<'_>, at: &str, budget: &mut Budget) -> Result<Self, DecodeError> {
+        check_map(item, at)?;
+        let ns_at = format!("{at}.nameSpaces");
+        let ns_item = req_field(item, "nameSpaces", at)?;
+        let inner = ns_item.as_tag24().ok_or_else(|| {
+            DecodeError::malformed(&ns_at, "not DeviceNameSpacesBytes (#6.24 bstr)")
+        })?;
+        let ns_map = cbor::decode(inner, budget)?;
+        let mut namespaces = Vec::new();
+        for (ns, elements) in check_map(&ns_map, &ns_at)? {
+            let ns = ns
+                .as_text()
+                .ok_or_else(|| DecodeError::malformed(&ns_at, "a namespace is not text"))?;
+            let el_at = format!("{ns_at}.{ns}");
+            let elements = check_map(elements, &el_at)?
+                .iter()
+                .map(|(id, value)| {
+                    let id = id.as_text().ok_or_else(|| {
+                        DecodeError::malformed(&el_at, "an element identifier is not text")
+                    })?;
+                    cbor::check_unique_keys_deep(value).map_err(|_| {
+                        DecodeError::malformed(
+                            format!("{el_at}.{id}"),
+                            "a map in the element value has a key twice",
+                        )
+                    })?;
+                    let value = value.to_value().map_err(|reason| {
+                        DecodeError::malformed(format!("{el_at}.{id}"), reason)
+                    })?;
+                    Ok((id.to_owned(), value))
+                })
+                .collect::<Result<Vec<_>, DecodeError>>()?;
+            namespaces.push((ns.to_owned(), elements));
+        }
+
+        let auth_at = format!("{at}.deviceAuth");
+        let auth = match opt_field(item, "deviceAuth", at)? {
+            None => None,
+            Some(auth) => {
+                check_map(auth, &auth_at)?;
+                let signature = opt_field(auth, "deviceSignature", &auth_at)?;
+                let mac = opt_field(auth, "deviceMac", &auth_at)?;
+                match (signature, mac) {
+                    (Some(_), Some(_)) => {
+                        return Err(DecodeError::malformed(
+                            &auth_at,
+                            "has both deviceSignature and deviceMac",
+                        ));
+                    }
+                    (Some(sig), None) => Some(DeviceAuth::Signature {
+                        raw: sig.raw.to_vec(),
+                        sign1: decode_sign1(sig, &format!("{auth_at}.deviceSignature"))?,
+                    }),
+                    (None, Some(mac)) => Some(DeviceAuth::Mac {
+                        raw: mac.raw.to_vec(),
+                        mac0: decode_mac0(mac, &format!("{auth_at}.deviceMac"))?,
+                    }),
+                    (None, None) => None,
+                }
+            }
+        };
+        Ok(Self {
+            namespaces_bytes: ns_item.raw.to_vec(),
+            namespaces,
+            auth,
+        })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut auth = MapEncoder::new();
+        match &self.auth {
+            Some(DeviceAuth::Signature { raw, .. }) => {
+                auth.text("deviceSignature", raw.clone());
+            }
+            Some(DeviceAuth::Mac { raw, .. }) => {
+                auth.text("deviceMac", raw.clone());
+            }
+            None => {}
+        }
+        let mut map = MapEncoder::new();
+        map.text("nameSpaces", self.namespaces_bytes.clone())
+            .text("deviceAuth", auth.finish_distinct());
+        map.finish_distinct()
+    }
+}
+
+fn decode_mac0(item: &Item<'_>, at: &str) -> Result<CoseMac0, DecodeError> {
+    let item = match item.as_tag() {
+        Some((TAG_COSE_MAC0, inner)) => inner,
+        _ => item,
+    };
+    let value = item
+        .to_value()
+        .map_err(|reason| DecodeError::malformed(at, reason))?;
+    CoseMac0::from_cbor_value(value)
+        .map_err(|e| DecodeError::malformed(at, format!("not a COSE_Mac0: {e}")))
+}
+
+/// `DeviceAuthenticationBytes` = `#6.24(bstr .cbor ["DeviceAuthentication", SessionTranscript,
+/// DocType, DeviceNameSpacesBytes])` (ISO/IEC 18013-5 §9.1.3.4), built from the exact bytes of
+/// the transcript and of DeviceNameSpacesBytes.
+pub(crate) fn device_authentication_bytes(
+    transcript: &SessionTranscript,
+    doc_type: &str,
+    namespaces_bytes: &[u8],
+) -> Vec<u8> {
+    let inner = enc::array(&[
+        enc::text("DeviceAuthentication").as_slice(),
+        transcript.as_cbor(),
+        enc::text(doc_type).as_slice(),
+        namespaces_bytes,
+    ]);
+    enc::tag24(&inner)
+}
+
+/// One document of a DeviceResponse.
+#[derive(Clone, Debug)]
+pub struct Document {
+    doc_type: String,
+    issuer_signed: IssuerSigned,
+    device_signed: Option<DeviceSigned>,
+    /// `errors`, kept as received.
+    errors: Option<Vec<u8>>,
+}
+
+impl Document {
+    /// Presents `issuer_signed` (usually after [`IssuerSigned::select`]) with a device signature
+    /// over DeviceAuthenticationBytes for `transcript` (ISO/IEC 18013-5 §9.1.3.6), no
+    /// device-signed elements. `signer` must hold the MSO device key.
+    pub fn with_device_signature(
+        issuer_signed: IssuerSigned,
+        transcript: &SessionTranscript,
+        signer: &dyn Signer,
+    ) -> Result<Self, IssueError> {
+        if signer.verifying_key() != issuer_signed.mso().device_key() {
+            return Err(IssueError::DeviceKeyMismatch);
+        }
+        let doc_type = issuer_signed.doc_type().to_owned();
+        let namespaces_bytes = EMPTY_DEVICE_NAMESPACES.to_vec();
+        let payload = device_authentication_bytes(transcript, &doc_type, &namespaces_bytes);
+        let sign1 = CoseSign1Builder::new()
+            .protected(
+                HeaderBuilder::new()
+                    .algorithm(cose_algorithm(signer.algorithm()))
+                    .build(),
+            )
+            .try_create_detached_signature(&payload, b"", |tbs| signer.sign(tbs))?
+            .build();
+        let value = sign1
+            .clone()
+            .to_cbor_value()
+            .map_err(|e| IssueError::Invalid(format!("COSE_Sign1: {e}")))?;
+        let raw = enc::value(&value)?;
+        Ok(Self {
+            doc_type,
+            issuer_signed,
+            device_signed: Some(DeviceSigned {
+                namespaces_bytes,
+                namespaces: Vec::new(),
+                auth: Some(DeviceAuth::Signature { raw, sign1 }),
+            }),
+            errors: None,
+        })
+    }
+
+    /// `docType`.
+    pub fn doc_type(&self) -> &str {
+        &self.doc_type
+    }
+
+    /// DeviceAuthenticationBytes for `transcript`: what deviceSignature or deviceMac covers
+    /// (ISO/IEC 18013-5 §9.1.3.4). For interoperability debugging.
+    pub fn device_authentication_bytes(&self, transcript: &SessionTranscript) -> Vec<u8> {
+        let namespaces = self
+            .device_signed
+            .as_ref()
+            .map_or(&EMPTY_DEVICE_NAMESPACES[..], DeviceSigned::namespaces_bytes);
+        device_authentication_bytes(transcript, &self.doc_type, namespaces)
+    }
+
+    /// `issuerSigned`.
+    pub fn issuer_signed(&self) -> &IssuerSigned {
+        &self.issuer_signed
+    }
+
+    /// `deviceSigned`; `None` only when the received document lacked it.
+    pub fn device_signed(&self) -> Option<&DeviceSigned> {
+        self.device_signed.as_ref()
+    }
+
+    fn decode(item: &Item<'_>, at: &str, budget: &mut Budget) -> Result<Self, DecodeError> {
+        check_map(item, at)?;
+        let doc_type = text_field(item, "docType", at)?;
+        let issuer_signed = IssuerSigned::decode(
+            req_field(item, "issuerSigned", at)?,
+            &format!("{at}.issuerSigned"),
+            budget,
+        )?;
+        // Missing deviceSigned is reported by verification (device authentication required),
+        // not here, so that issuer data can still be checked on its own.
+        let device_signed = opt_field(item, "deviceSigned", at)?
+            .map(|ds| DeviceSigned::decode(ds, &format!("{at}.deviceSigned"), budget))
+            .transpose()?;
+        let errors = opt_field(item, "errors", at)?.map(|e| e.raw.to_vec());
+        Ok(Self {
+            doc_type,
+            issuer_signed,
+            device_signed,
+            errors,
+        })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut map = MapEncoder::new();
+        map.text("docType", enc::text(&self.doc_type))
+            .text("issuerSigned", self.issuer_signed.to_bytes());
+        if let Some(ds) = &self.device_signed {
+            map.text("deviceSigned", ds.encode());
+        }
+        if let Some(errors) = &self.errors {
+            map.text("errors", errors.clone());
+        }
+        map.finish_distinct()
+    }
+}
+
+/// The COSE algorithm of a signer.
+pub(crate) fn cose_algorithm(alg: Algorithm) -> iana::Algorithm {
+    match alg {
+        Algorithm::Es384 => iana::Algorithm::ES384,
+        Algorithm::Es512 => iana::Algorithm::ES512,
+        _ => iana::Algorithm::ES256,
+    }
+}
+
+/// What an mdoc returns to a reader (ISO/IEC 18013-5 §8.3.2.1.2.2), and what an OpenID4VP
+/// `vp_token` carries for `mso_mdoc` (base64url).
+///
+/// Parsed from bytes it is *unverified*; [`DeviceResponse::verify`] yields a
+/// [`VerifiedDeviceResponse`](crate::VerifiedDeviceResponse).
+#[derive(Clone, Debug)]
+pub struct DeviceResponse {
+    version: String,
+    documents: Vec<Document>,
+    document_errors: Option<Vec<u8>>,
+    status: u64,
+}
+
+impl DeviceResponse {
+    /// A response with status 0 (OK), version `1.0`.
+    pub fn new(documents: Vec<Document>) -> Self {
+        Self {
+            version: "1.0".into(),
+            documents,
+            document_errors: None,
+            status: 0,
+        }
+    }
+
+    /// Decodes `DeviceResponse` CBOR (at most [`MAX_INPUT_LEN`](crate::MAX_INPUT_LEN) bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        const AT: &str = "DeviceResponse";
+        let mut budget = Budget::new();
+        let item = cbor::decode(bytes, &mut budget)?;
+        check_map(&item, AT)?;
+        let version = text_field(&item, "version", AT)?;
+        if !version.starts_with("1.") {
+            return Err(DecodeError::UnsupportedVersion { at: AT, version });
+        }
+        let documents = match opt_field(&item, "documents", AT)? {
+            None => Vec::new(),
+            Some(docs) => docs
+                .as_array()
+                .ok_or_else(|| DecodeError::malformed(AT, "`documents` is not an array"))?
+                .iter()
+                .enumerate()
+                .map(|(i, d)| Document::decode(d, &format!("{AT}.documents[{i}]"), &mut budget))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let document_errors = opt_field(&item, "documentErrors", AT)?.map(|e| e.raw.to_vec());
+        let status = req_field(&item, "status", AT)?
+            .as_uint()
+            .ok_or_else(|| DecodeError::malformed(AT, "`status` is not a uint"))?;
+        Ok(Self {
+            version,
+            documents,
+            document_errors,
+            status,
+        })
+    }
+
+    /// Decodes base64url (padded or not), as in an OpenID4VP `vp_token`.
+    pub fn from_base64url(text: &str) -> Result<Self, DecodeError> {
+        Self::from_bytes(&text::from_base64url(text)?)
+    }
+
+    /// Decodes hex.
+    pub fn from_hex(text: &str) -> Result<Self, DecodeError> {
+        Self::from_bytes(&text::from_hex(text)?)
+    }
+
+    /// Decodes hex or base64url, whichever `text` is.
+    pub fn from_text(text: &str) -> Result<Self, DecodeError> {
+        Self::from_bytes(&text::from_text(text)?)
+    }
+
+    /// The deterministic encoding (RFC 8949 §4.2.1); embedded items keep their exact bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut map = MapEncoder::new();
+        map.text("version", enc::text(&self.version));
+        if !self.documents.is_empty() {
+            let docs: Vec<Vec<u8>> = self.documents.iter().map(Document::encode).collect();
+            map.text("documents", enc::array(&docs));
+        }
+        if let Some(errors) = &self.document_errors {
+            map.text("documentErrors", errors.clone());
+        }
+        map.text("status", enc::uint(self.status));
+        map.finish_distinct()
+    }
+
+    /// [`to_bytes`](Self::to_bytes) as unpadded base64url (an OpenID4VP `vp_token` entry).
+    pub fn to_base64url(&self) -> String {
+        text::to_base64url(&self.to_bytes())
+    }
+
+    /// [`to_bytes`](Self::to_bytes) as lowercase hex.
+    pub fn to_hex(&self) -> String {
+        text::to_hex(&self.to_bytes())
+    }
+
+    /// `version`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// `documents`.
+    pub fn documents(&self) -> &[Document] {
+        &self.documents
+    }
+
+    /// `status` (0 = OK).
+    pub fn status(&self) -> u64 {
+        self.status
+    }
+
+    /// Whether the response has a `documentErrors` member.
+    pub fn has_document_errors(&self) -> bool {
+        self.document_errors.is_some()
+    }
+}
