@@ -22,34 +22,7 @@ pub struct Disclosure {
 impl Disclosure {
     /// Decodes and checks the shape of the disclosure at `index` of a presentation.
     pub fn parse(encoded: &str, index: usize) -> Result<Self, SdJwtError> {
-        let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
-        let json = b64::decode(encoded).map_err(|_| malformed("not base64url"))?;
-        let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&json) else {
-            return Err(malformed("not a JSON array"));
-        };
-        let (salt, name, value) = match items.len() {
-            2 => {
-                let value = items.pop().unwrap_or(Value::Null);
-                let salt = items.pop().unwrap_or(Value::Null);
-                (salt, None, value)
-            }
-            3 => {
-                let value = items.pop().unwrap_or(Value::Null);
-                let name = items.pop().unwrap_or(Value::Null);
-                let salt = items.pop().unwrap_or(Value::Null);
-                let Value::String(name) = name else {
-                    return Err(malformed("claim name is not a string"));
-                };
-                if name == "_sd" || name == "..." {
-                    return Err(SdJwtError::ReservedClaimName { index, name });
-                }
-                (salt, Some(name), value)
-            }
-            _ => return Err(malformed("not an array of 2 or 3 elements")),
-        };
-        let Value::String(salt) = salt else {
-            return Err(malformed("salt is not a string"));
-        };
+        let (salt, name, value) = decode(encoded, index)?;
         Ok(Self {
             encoded: encoded.to_owned(),
             salt,
@@ -97,10 +70,43 @@ impl Disclosure {
     pub fn value(&self) -> &Value {
         &self.value
     }
+}
 
-    pub(crate) fn into_parts(self) -> (String, Option<String>, Value) {
-        (self.encoded, self.name, self.value)
-    }
+/// Decodes the disclosure at `index` into (salt, name, value), checking its shape
+/// (RFC 9901 §4.2.1, §4.2.2) and the reserved names (§7.1 step 3.3.2.2).
+pub(crate) fn decode(
+    encoded: &str,
+    index: usize,
+) -> Result<(String, Option<String>, Value), SdJwtError> {
+    let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
+    let json = b64::decode(encoded).map_err(|_| malformed("not base64url"))?;
+    let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&json) else {
+        return Err(malformed("not a JSON array"));
+    };
+    let (salt, name, value) = match items.len() {
+        2 => {
+            let value = items.pop().unwrap_or(Value::Null);
+            let salt = items.pop().unwrap_or(Value::Null);
+            (salt, None, value)
+        }
+        3 => {
+            let value = items.pop().unwrap_or(Value::Null);
+            let name = items.pop().unwrap_or(Value::Null);
+            let salt = items.pop().unwrap_or(Value::Null);
+            let Value::String(name) = name else {
+                return Err(malformed("claim name is not a string"));
+            };
+            if name == "_sd" || name == "..." {
+                return Err(SdJwtError::ReservedClaimName { index, name });
+            }
+            (salt, Some(name), value)
+        }
+        _ => return Err(malformed("not an array of 2 or 3 elements")),
+    };
+    let Value::String(salt) = salt else {
+        return Err(malformed("salt is not a string"));
+    };
+    Ok((salt, name, value))
 }
 
 /// `base64url(JSON([salt, name, value]))`, written without building an intermediate array.
@@ -163,11 +169,6 @@ impl SaltSource {
         self.pos += SALT_BYTES;
         Ok(out)
     }
-
-    /// A fresh salt string.
-    pub(crate) fn next_salt(&mut self) -> Result<String, SdJwtError> {
-        Ok(b64::encode(self.next_bytes()?))
-    }
 }
 
 #[cfg(test)]
@@ -226,7 +227,7 @@ mod tests {
         let mut s = SaltSource::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            assert!(seen.insert(s.next_salt().unwrap()));
+            assert!(seen.insert(s.next_bytes().unwrap()));
         }
     }
 }

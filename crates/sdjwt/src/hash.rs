@@ -47,6 +47,20 @@ impl SdAlg {
         }
     }
 
+    /// The raw digest of `input`.
+    pub fn digest(self, input: &[u8]) -> digest::Digest {
+        digest::digest(self.algorithm(), input)
+    }
+
+    /// `base64url(hash(part_1 || part_2 || …))`, without concatenating the parts first.
+    pub fn digest_parts_b64<'a>(self, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+        let mut ctx = digest::Context::new(self.algorithm());
+        for part in parts {
+            ctx.update(part);
+        }
+        b64::encode(ctx.finish())
+    }
+
     /// `base64url(hash(ASCII(input)))`, the digest of a disclosure or of a presentation.
     pub fn digest_b64(self, input: &[u8]) -> String {
         b64::encode(digest::digest(self.algorithm(), input))

@@ -8,7 +8,7 @@ use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
 
 use crate::SdJwtError;
-use crate::disclosure::{self, SaltSource};
+use crate::disclosure::SaltSource;
 use crate::hash::SdAlg;
 use crate::path::{ClaimPath, PathElement};
 use crate::serialization::SdJwt;
@@ -120,10 +120,10 @@ impl SdJwtBuilder {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
-        let header = self.header.clone();
+    pub fn sign(mut self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+        let header = std::mem::take(&mut self.header);
         let (payload, disclosures) = self.encode()?;
-        sign_one(&header, &payload, signer, disclosures)
+        sign_one(header, &payload, signer, disclosures)
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
@@ -135,11 +135,11 @@ impl SdJwtBuilder {
         let builder = self.kid(first.1);
         let header = builder.header.clone();
         let (payload, disclosures) = builder.encode()?;
-        let mut sd = sign_one(&header, &payload, first.0, disclosures)?;
+        let mut sd = sign_one(header.clone(), &payload, first.0, disclosures)?;
         for (signer, kid) in rest {
             let mut h = header.clone();
             h.kid = Some((*kid).to_owned());
-            let other = sign_one(&h, &payload, *signer, Vec::new())?;
+            let other = sign_one(h, &payload, *signer, Vec::new())?;
             if let Some(sig) = other.signatures().first() {
                 sd.push_signature(sig.clone());
             }
@@ -175,29 +175,33 @@ impl SdJwtBuilder {
                 }
             }
         }
-        let mut enc = Encoder {
-            selection: &self.selection,
-            decoys: self.decoys,
-            sd_alg: self.sd_alg,
-            salts: SaltSource::new(),
-            disclosures: Vec::new(),
-            path: Vec::new(),
-        };
-        let mut payload = enc.object(self.claims)?;
-        payload.insert("_sd_alg".into(), Value::String(self.sd_alg.name().into()));
-        let bytes =
-            serde_json::to_vec(&payload).map_err(|e| SdJwtError::Creation(e.to_string()))?;
-        Ok((bytes, enc.disclosures))
+        let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg);
+        let mut payload = Vec::with_capacity(2048);
+        enc.object(&self.claims, &mut payload)?;
+        // Append `_sd_alg` as the last member of the top-level object.
+        if payload.last() == Some(&b'}') {
+            payload.pop();
+            if payload.len() > 1 {
+                payload.push(b',');
+            }
+            payload.extend_from_slice(b"\"_sd_alg\":\"");
+            payload.extend_from_slice(self.sd_alg.name().as_bytes());
+            payload.extend_from_slice(b"\"}");
+        }
+        Ok((payload, enc.disclosures))
     }
 }
 
 fn sign_one(
-    header: &Header,
+    mut header: Header,
     payload: &[u8],
     signer: &dyn Signer,
     disclosures: Vec<String>,
 ) -> Result<SdJwt, SdJwtError> {
-    let jwt = jws::sign_compact(header, payload, signer)
+    header.alg = signer.algorithm().jose_name().into();
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| SdJwtError::Creation(e.to_string()))?;
+    let jwt = jws::sign_compact_raw(&header_json, payload, signer)
         .map_err(|e| SdJwtError::Creation(e.to_string()))?;
     SdJwt::from_parts(&jwt, disclosures, None)
 }
@@ -249,95 +253,220 @@ fn expand(claims: &Map<String, Value>, path: &ClaimPath) -> Vec<Vec<PathElement>
     out
 }
 
+/// Writes the payload JSON directly, bottom-up: a claim's value is encoded first, then either
+/// embedded in its parent or wrapped in a Disclosure whose digest the parent lists. Scratch
+/// buffers are reused, so issuing allocates little beyond the output itself.
 struct Encoder<'a> {
     selection: &'a SdSelection,
     decoys: usize,
     sd_alg: SdAlg,
     salts: SaltSource,
     disclosures: Vec<String>,
+    /// Current path; maintained only for [`SdSelection::Paths`].
     path: Vec<PathElement>,
+    /// Nesting depth below the root object.
+    depth: usize,
+    /// Under a top-level claim that [`SdSelection::All`] excepts.
+    excepted: bool,
+    pool: Vec<Vec<u8>>,
+    disclosure_json: Vec<u8>,
 }
 
-impl Encoder<'_> {
-    fn is_sd(&self) -> bool {
+/// A base64url digest kept on the stack (SHA-512 gives 86 characters).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Digest {
+    len: u8,
+    text: [u8; 86],
+}
+
+impl Digest {
+    fn of(alg: SdAlg, input: &[u8]) -> Self {
+        let mut text = [0u8; 86];
+        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut text);
+        Self {
+            len: u8::try_from(len).unwrap_or(0),
+            text,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+}
+
+enum Child<'k> {
+    Key(&'k str),
+    Index(usize),
+}
+
+impl<'a> Encoder<'a> {
+    fn new(selection: &'a SdSelection, decoys: usize, sd_alg: SdAlg) -> Self {
+        Self {
+            selection,
+            decoys,
+            sd_alg,
+            salts: SaltSource::new(),
+            disclosures: Vec::with_capacity(32),
+            path: Vec::new(),
+            depth: 0,
+            excepted: false,
+            pool: Vec::new(),
+            disclosure_json: Vec::with_capacity(256),
+        }
+    }
+
+    /// Enters a child; returns whether it is selectively disclosable.
+    fn enter(&mut self, child: Child<'_>) -> bool {
         match self.selection {
-            SdSelection::Paths(paths) => paths.contains(self.path.as_slice()),
+            SdSelection::Paths(paths) => {
+                self.path.push(match child {
+                    Child::Key(k) => PathElement::Key(k.to_owned()),
+                    Child::Index(i) => PathElement::Index(i),
+                });
+                paths.contains(self.path.as_slice())
+            }
             // The exceptions cover their sub-claims too (SD-JWT VC §3.2.2.2: "including any of
             // their sub-claims").
-            SdSelection::All { except } => match self.path.first() {
-                Some(PathElement::Key(k)) => !except.contains(k),
-                _ => true,
-            },
+            SdSelection::All { except } => {
+                if self.depth == 0 {
+                    self.excepted = match child {
+                        Child::Key(k) => except.contains(k),
+                        Child::Index(_) => false,
+                    };
+                }
+                !self.excepted
+            }
         }
     }
 
-    fn value(&mut self, value: Value) -> Result<Value, SdJwtError> {
-        match value {
-            Value::Object(map) => Ok(Value::Object(self.object(map)?)),
-            Value::Array(items) => self.array(items).map(Value::Array),
-            other => Ok(other),
+    fn leave(&mut self) {
+        if let SdSelection::Paths(_) = self.selection {
+            self.path.pop();
+        }
+        if self.depth == 0 {
+            self.excepted = false;
         }
     }
 
-    fn object(&mut self, map: Map<String, Value>) -> Result<Map<String, Value>, SdJwtError> {
-        let mut out = Map::new();
-        let mut digests = Vec::new();
+    fn value(&mut self, value: &Value, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+        self.depth += 1;
+        let result = match value {
+            Value::Object(map) => self.object(map, out),
+            Value::Array(items) => self.array(items, out),
+            scalar => write_json(out, scalar),
+        };
+        self.depth -= 1;
+        result
+    }
+
+    /// Encodes a child into a scratch buffer and wraps it in a Disclosure.
+    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<Digest, SdJwtError> {
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.clear();
+        let result = self.value(value, &mut buf);
+        let digest = result.and_then(|()| self.wrap(name, &buf));
+        self.pool.push(buf);
+        digest
+    }
+
+    /// `base64url(["salt","name",value])` appended to the disclosures; returns its digest.
+    fn wrap(&mut self, name: Option<&str>, value_json: &[u8]) -> Result<Digest, SdJwtError> {
+        let salt = self.salts.next_bytes()?;
+        let json = &mut self.disclosure_json;
+        json.clear();
+        json.extend_from_slice(b"[\"");
+        eudi_trust::b64::encode_into_vec(salt, json);
+        json.extend_from_slice(b"\",");
+        if let Some(name) = name {
+            write_json(json, name)?;
+            json.push(b',');
+        }
+        json.extend_from_slice(value_json);
+        json.push(b']');
+        let encoded = eudi_trust::b64::encode(&json[..]);
+        let digest = Digest::of(self.sd_alg, encoded.as_bytes());
+        self.disclosures.push(encoded);
+        Ok(digest)
+    }
+
+    fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+        out.push(b'{');
+        let mut first = true;
+        let mut digests: Vec<Digest> = Vec::new();
         for (key, value) in map {
-            if key == "_sd" || key == "..." || (key == "_sd_alg" && !self.path.is_empty()) {
+            if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
+                let mut path = self.path.clone();
+                path.push(PathElement::Key(key.clone()));
                 return Err(SdJwtError::InvalidSdPath {
-                    path: ClaimPath(self.path.clone()).key(&key).to_string(),
+                    path: ClaimPath(path).to_string(),
                     reason: "the claim name is reserved by RFC 9901",
                 });
             }
-            self.path.push(PathElement::Key(key.clone()));
-            let sd = self.is_sd();
-            let encoded = self.value(value)?;
-            self.path.pop();
-            if sd {
-                let salt = self.salts.next_salt()?;
-                let d = disclosure::encode_property(&salt, &key, &encoded)?;
-                digests.push(self.sd_alg.digest_b64(d.as_bytes()));
-                self.disclosures.push(d);
+            let sd = self.enter(Child::Key(key));
+            let result = if sd {
+                self.disclose(Some(key), value).map(|d| digests.push(d))
             } else {
-                out.insert(key, encoded);
-            }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_json(out, key.as_str()).and_then(|()| {
+                    out.push(b':');
+                    self.value(value, out)
+                })
+            };
+            self.leave();
+            result?;
         }
         if !digests.is_empty() || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                digests.push(self.sd_alg.digest_b64(&random));
+                digests.push(Digest::of(self.sd_alg, &random));
             }
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
             digests.sort_unstable();
-            out.insert(
-                "_sd".into(),
-                Value::Array(digests.into_iter().map(Value::String).collect()),
-            );
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"_sd\":[");
+            for (i, d) in digests.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(d.as_bytes());
+                out.push(b'"');
+            }
+            out.push(b']');
         }
-        Ok(out)
+        out.push(b'}');
+        Ok(())
     }
 
-    fn array(&mut self, items: Vec<Value>) -> Result<Vec<Value>, SdJwtError> {
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            self.path.push(PathElement::Index(i));
-            let sd = self.is_sd();
-            let encoded = self.value(item)?;
-            self.path.pop();
-            if sd {
-                let salt = self.salts.next_salt()?;
-                let d = disclosure::encode_element(&salt, &encoded)?;
-                let mut digest = Map::new();
-                digest.insert(
-                    "...".into(),
-                    Value::String(self.sd_alg.digest_b64(d.as_bytes())),
-                );
-                self.disclosures.push(d);
-                out.push(Value::Object(digest));
-            } else {
-                out.push(encoded);
+    fn array(&mut self, items: &[Value], out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
+            let sd = self.enter(Child::Index(i));
+            let result = if sd {
+                self.disclose(None, item).map(|d| {
+                    out.extend_from_slice(b"{\"...\":\"");
+                    out.extend_from_slice(d.as_bytes());
+                    out.extend_from_slice(b"\"}");
+                })
+            } else {
+                self.value(item, out)
+            };
+            self.leave();
+            result?;
         }
-        Ok(out)
+        out.push(b']');
+        Ok(())
     }
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
+    serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::SdJwtError;
-use crate::disclosure::Disclosure;
+use crate::disclosure;
 use crate::hash::SdAlg;
 use crate::path::{ClaimPath, PathElement};
 
@@ -69,7 +69,7 @@ pub(crate) fn process(
         if by_digest.insert(digest, index).is_some() {
             return Err(SdJwtError::DuplicateDisclosure { index });
         }
-        let (_, name, value) = Disclosure::parse(encoded, index)?.into_parts();
+        let (_, name, value) = disclosure::decode(encoded, index)?;
         entries.push(Entry {
             name,
             value: Some(value),
@@ -79,7 +79,7 @@ pub(crate) fn process(
         nodes: vec![None; entries.len()],
         entries,
         by_digest,
-        seen: HashSet::new(),
+        seen: HashSet::with_capacity(64),
         path: Vec::new(),
         parent: None,
     };
@@ -117,11 +117,12 @@ impl Processor {
 
     /// Takes the disclosure a digest refers to, if one was presented; `None` for decoys and
     /// undisclosed claims. Enforces "no digest twice" (RFC 9901 §7.1 step 4).
-    fn take(&mut self, digest: &str) -> Result<Option<usize>, SdJwtError> {
-        if !self.seen.insert(digest.to_owned()) {
-            return Err(SdJwtError::DuplicateDigest(digest.to_owned()));
+    fn take(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
+        let found = self.by_digest.get(&digest).copied();
+        if let Some(dup) = self.seen.replace(digest) {
+            return Err(SdJwtError::DuplicateDigest(dup));
         }
-        Ok(self.by_digest.get(digest).copied())
+        Ok(found)
     }
 
     fn object(&mut self, map: &mut Map<String, Value>, depth: usize) -> Result<(), SdJwtError> {
@@ -140,9 +141,12 @@ impl Processor {
         }
         let sd = map.remove("_sd");
         for (key, v) in map.iter_mut() {
-            self.path.push(PathElement::Key(key.clone()));
-            self.value(v, depth)?;
-            self.path.pop();
+            // Only containers can hold digests; scalars need no path and no visit.
+            if v.is_object() || v.is_array() {
+                self.path.push(PathElement::Key(key.clone()));
+                self.value(v, depth)?;
+                self.path.pop();
+            }
         }
         let Some(sd) = sd else { return Ok(()) };
         let Value::Array(digests) = sd else {
@@ -158,7 +162,7 @@ impl Processor {
                     reason: "contains a value that is not a string",
                 });
             };
-            let Some(index) = self.take(&digest)? else {
+            let Some(index) = self.take(digest)? else {
                 continue;
             };
             let (name, mut value) = self.entry(index)?;
@@ -184,7 +188,7 @@ impl Processor {
         let old = std::mem::take(items);
         items.reserve(old.len());
         for mut item in old {
-            let digest = match &item {
+            let digest = match &mut item {
                 Value::Object(m) if m.contains_key("...") => {
                     if m.len() != 1 {
                         return Err(SdJwtError::InvalidSdStructure {
@@ -192,8 +196,8 @@ impl Processor {
                             reason: "an array-element digest object must have no other key",
                         });
                     }
-                    match m.get("...") {
-                        Some(Value::String(d)) => Some(d.clone()),
+                    match m.remove("...") {
+                        Some(Value::String(d)) => Some(d),
                         _ => {
                             return Err(SdJwtError::InvalidSdStructure {
                                 key: "...",
@@ -211,7 +215,7 @@ impl Processor {
                     items.push(item);
                 }
                 Some(digest) => {
-                    if let Some(index) = self.take(&digest)? {
+                    if let Some(index) = self.take(digest)? {
                         let (name, mut value) = self.entry(index)?;
                         if name.is_some() {
                             return Err(SdJwtError::DisclosureShapeMismatch {

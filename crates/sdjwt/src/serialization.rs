@@ -273,6 +273,25 @@ impl SdJwt {
         out
     }
 
+    /// `sd_hash` of this SD-JWT (RFC 9901 §4.3.1): the digest of [`Self::sd_jwt_compact`],
+    /// computed without building that string.
+    pub fn sd_hash(&self, alg: crate::SdAlg) -> String {
+        let sig = self.first_signature();
+        let head: [&[u8]; 6] = [
+            sig.protected.as_bytes(),
+            b".",
+            self.payload.as_bytes(),
+            b".",
+            sig.signature.as_bytes(),
+            b"~",
+        ];
+        let tail = self
+            .disclosures
+            .iter()
+            .flat_map(|d| [d.as_bytes(), b"~".as_slice()]);
+        alg.digest_parts_b64(head.into_iter().chain(tail))
+    }
+
     /// Serializes in the format this SD-JWT has.
     pub fn serialize(&self) -> String {
         match self.format {

@@ -115,9 +115,6 @@ fn check_vc(verified: VerifiedSdJwt) -> Result<VerifiedSdJwtVc, SdJwtError> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(SdJwtError::Vc("`iss` is not a string".into())),
     };
-    if verified.claims.contains_key("cnf") {
-        verifier::holder_key(&verified.claims)?;
-    }
     let status = verified.claims.get("status").cloned();
     if let Some(status) = &status
         && !status.is_object()

@@ -2,6 +2,7 @@
 
 use eudi_trust::jws::{self, CompactJws, Header, JwsError};
 use eudi_trust::{AlgorithmPolicy, Jwk, VerifyingKey, b64};
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 use crate::SdJwtError;
@@ -98,6 +99,8 @@ pub struct VerifiedSdJwt {
     pub disclosed: Vec<DisclosureNode>,
     /// The verified key binding, if a KB-JWT was presented.
     pub key_binding: Option<VerifiedKeyBinding>,
+    /// The holder key from `cnf.jwk`, when the SD-JWT has one.
+    pub holder_key: Option<VerifyingKey>,
 }
 
 /// Decodes the protected header of each issuer signature.
@@ -218,18 +221,20 @@ pub fn verify(
     check_times(&claims, options)?;
 
     // 4. Key binding (RFC 9901 §7.3).
+    let holder_key = holder_key(&claims)?;
     let key_binding = match sd_jwt.kb_jwt() {
         Some(_) if options.forbid_key_binding => return Err(SdJwtError::UnexpectedKeyBinding),
         None if options.key_binding.is_required() => return Err(SdJwtError::MissingKeyBinding),
         None => None,
-        Some(kb) => Some(verify_kb(
-            kb,
-            &claims,
-            &processed
-                .sd_alg
-                .digest_b64(sd_jwt.sd_jwt_compact().as_bytes()),
-            options,
-        )?),
+        Some(kb) => {
+            let key = holder_key.as_ref().ok_or(SdJwtError::MissingHolderKey)?;
+            Some(verify_kb(
+                kb,
+                key,
+                &sd_jwt.sd_hash(processed.sd_alg),
+                options,
+            )?)
+        }
     };
 
     Ok(VerifiedSdJwt {
@@ -237,6 +242,7 @@ pub fn verify(
         claims,
         disclosed: processed.nodes,
         key_binding,
+        holder_key,
     })
 }
 
@@ -292,7 +298,7 @@ pub fn holder_key(claims: &Map<String, Value>) -> Result<Option<VerifyingKey>, S
     let jwk = cnf
         .get("jwk")
         .ok_or_else(|| SdJwtError::KeyBinding("`cnf` has no `jwk`".into()))?;
-    let jwk: Jwk = serde_json::from_value(jwk.clone())
+    let jwk = Jwk::deserialize(jwk)
         .map_err(|e| SdJwtError::KeyBinding(format!("`cnf.jwk` is not a JWK: {e}")))?;
     jwk.to_verifying_key()
         .map(Some)
@@ -301,17 +307,16 @@ pub fn holder_key(claims: &Map<String, Value>) -> Result<Option<VerifyingKey>, S
 
 fn verify_kb(
     kb: &str,
-    claims: &Map<String, Value>,
+    key: &VerifyingKey,
     expected_sd_hash: &str,
     options: &VerifyOptions,
 ) -> Result<VerifiedKeyBinding, SdJwtError> {
     let kb_err = |m: String| SdJwtError::KeyBinding(m);
-    let key = holder_key(claims)?.ok_or(SdJwtError::MissingHolderKey)?;
     let jws = CompactJws::parse(kb).map_err(|e| kb_err(e.to_string()))?;
     jws.header()
         .require_typ(&[KB_JWT_TYP])
         .map_err(|e| kb_err(e.to_string()))?;
-    jws.verify(&key, &options.algorithms)
+    jws.verify(key, &options.algorithms)
         .map_err(|e| kb_err(e.to_string()))?;
     let payload = jws.payload_json().map_err(|e| kb_err(e.to_string()))?;
 
