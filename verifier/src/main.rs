@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use eudi_verify::fetch::{Fetcher, HttpFetcher};
-use eudi_verify::{CredentialVerifier, Expectations, TrustConfig, load_trust_file};
+use eudi_verify::{CredentialVerifier, Expectations, Handover, TrustConfig, load_trust_file};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,7 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Verify one SD-JWT / SD-JWT VC presentation and print a JSON report.
+    /// Verify one presentation (SD-JWT VC, or mdoc DeviceResponse / IssuerSigned) and print a
+    /// JSON report.
     ///
     /// Exit status: 0 valid, 1 invalid, 2 usage error.
     Verify(VerifyArgs),
@@ -51,13 +52,20 @@ struct VerifyArgs {
     /// Require holder binding to this audience (the verifier's client_id).
     #[arg(long)]
     aud: Option<String>,
+    /// mdoc: build the OpenID4VP 1.0 SessionTranscript from this handover; JWK_THUMBPRINT is the
+    /// base64url RFC 7638 SHA-256 thumbprint of the response encryption key.
+    #[arg(long, value_name = "CLIENT_ID,NONCE,RESPONSE_URI[,JWK_THUMBPRINT]")]
+    handover: Option<String>,
+    /// mdoc: the SessionTranscript CBOR, hex, for any other handover.
+    #[arg(long, value_name = "HEX", conflicts_with = "handover")]
+    session_transcript: Option<String>,
     /// Verify as of this time (RFC 3339), e.g. for old test vectors.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
     /// Do not check the credential's status list.
     #[arg(long)]
     no_status: bool,
-    /// A Status List Token (JWT) to use instead of fetching. Repeatable.
+    /// A Status List Token (JWT, or CWT as bytes or hex) to use instead of fetching. Repeatable.
     #[arg(long = "status-list", value_name = "FILE")]
     status_lists: Vec<PathBuf>,
     /// The presentation: a file, or `-` (the default) for standard input.
@@ -100,8 +108,7 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         .status_lists
         .iter()
         .map(|p| {
-            std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read status list {}", p.display()))
+            std::fs::read(p).with_context(|| format!("cannot read status list {}", p.display()))
         })
         .collect::<Result<Vec<_>>>()?;
     let input = if args.input == "-" {
@@ -115,6 +122,17 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot read the presentation from {}", args.input))?
     };
 
+    let handover = args
+        .handover
+        .as_deref()
+        .map(|h| h.parse::<Handover>().context("--handover"))
+        .transpose()?;
+    let session_transcript = args
+        .session_transcript
+        .as_deref()
+        .map(|hex| eudi_verify::decode_hex(hex).context("--session-transcript"))
+        .transpose()?;
+
     let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new()?);
     let verifier = CredentialVerifier::new(trust, fetcher);
     let expect = Expectations {
@@ -123,6 +141,8 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         now,
         skip_status: args.no_status,
         status_lists,
+        handover,
+        session_transcript,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

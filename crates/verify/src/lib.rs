@@ -4,7 +4,8 @@
 //! with an optional assurance-level ceiling), a cache of validated certificate chains and a
 //! ttl-bounded cache of verified status lists. [`CredentialVerifier::verify`] takes one
 //! presentation as text, detects its format, resolves and validates the issuer key, runs the
-//! format's checks (SD-JWT VC: RFC 9901 + draft-ietf-oauth-sd-jwt-vc), checks the Token Status
+//! format's checks (SD-JWT VC: RFC 9901 + draft-ietf-oauth-sd-jwt-vc; mdoc: ISO/IEC 18013-5
+//! with the OpenID4VP 1.0 Annex B session transcript), checks the Token Status
 //! List (draft-ietf-oauth-status-list §8) and answers with one [`Report`]: valid with the
 //! disclosed claims, or invalid with machine-readable error codes and human-readable messages.
 //!
@@ -13,8 +14,10 @@
 #![forbid(unsafe_code)]
 
 pub mod fetch;
+mod mdoc;
 mod report;
 mod sd_jwt;
+mod status;
 pub mod trust;
 
 use std::sync::Arc;
@@ -36,9 +39,26 @@ pub struct Expectations {
     pub now: Option<i64>,
     /// Skip the status list check (offline use).
     pub skip_status: bool,
-    /// Status List Tokens supplied out of band (JWT form); used instead of fetching when their
-    /// `sub` matches the credential's status URI.
-    pub status_lists: Vec<String>,
+    /// Status List Tokens supplied out of band (JWT text, or CWT bytes); used instead of
+    /// fetching when their `sub` matches the credential's status URI.
+    pub status_lists: Vec<Vec<u8>>,
+    /// mdoc: the OpenID4VP 1.0 handover the SessionTranscript is built from (Annex B).
+    pub handover: Option<Handover>,
+    /// mdoc: the SessionTranscript CBOR itself, for any other handover.
+    pub session_transcript: Option<Vec<u8>>,
+}
+
+/// The OpenID4VP 1.0 `OpenID4VPHandover` inputs (OpenID4VP 1.0 Annex B.2.6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// The verifier's `client_id`, with its prefix.
+    pub client_id: String,
+    /// The request nonce.
+    pub nonce: String,
+    /// The `response_uri`.
+    pub response_uri: String,
+    /// SHA-256 JWK thumbprint of the response encryption key, when the response is encrypted.
+    pub jwk_thumbprint: Option<[u8; 32]>,
 }
 
 /// Verifies presentations against one trust configuration. Cheap to share (`Arc` inside).
@@ -80,13 +100,7 @@ impl CredentialVerifier {
         let input = input.trim();
         match detect(input) {
             Detected::SdJwt => sd_jwt::verify(&self.inner, input, expect, now).await,
-            Detected::Binary => Report::invalid(
-                "mso_mdoc",
-                ReportError::new(
-                    ErrorCode::UnsupportedFormat,
-                    "this looks like an ISO mdoc (hex or base64url CBOR); mdoc verification is not available in this build",
-                ),
-            ),
+            Detected::Binary => mdoc::verify(&self.inner, input, expect, now).await,
             Detected::Unknown => Report::invalid(
                 "unknown",
                 ReportError::new(
@@ -96,6 +110,68 @@ impl CredentialVerifier {
             ),
         }
     }
+}
+
+/// Why a `--handover` or hex argument is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgumentError(String);
+
+impl std::str::FromStr for Handover {
+    type Err = ArgumentError;
+
+    /// `CLIENT_ID,NONCE,RESPONSE_URI[,JWK_THUMBPRINT]`, the thumbprint base64url. Client IDs
+    /// contain `:` (their prefix) but never `,`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = text.split(',').collect();
+        let (client_id, nonce, response_uri, thumbprint) = match parts.as_slice() {
+            [c, n, r] => (*c, *n, *r, None),
+            [c, n, r, t] => (*c, *n, *r, Some(*t)),
+            _ => {
+                return Err(ArgumentError(format!(
+                    "expected CLIENT_ID,NONCE,RESPONSE_URI[,JWK_THUMBPRINT], got {} parts",
+                    parts.len()
+                )));
+            }
+        };
+        if client_id.is_empty() || nonce.is_empty() || response_uri.is_empty() {
+            return Err(ArgumentError(
+                "client_id, nonce and response_uri must not be empty".into(),
+            ));
+        }
+        let jwk_thumbprint = thumbprint
+            .map(|t| {
+                let bytes = eudi_trust::b64::decode(t)
+                    .map_err(|_| ArgumentError("JWK_THUMBPRINT is not base64url".into()))?;
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| ArgumentError("JWK_THUMBPRINT is not 32 bytes".into()))
+            })
+            .transpose()?;
+        Ok(Self {
+            client_id: client_id.to_owned(),
+            nonce: nonce.to_owned(),
+            response_uri: response_uri.to_owned(),
+            jwk_thumbprint,
+        })
+    }
+}
+
+/// Decodes hex (white space ignored).
+pub fn decode_hex(text: &str) -> Result<Vec<u8>, ArgumentError> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return Err(ArgumentError("odd number of hex digits".into()));
+    }
+    digits
+        .chunks(2)
+        .enumerate()
+        .map(|(i, pair)| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| ArgumentError(format!("invalid hex digit at byte {}", 2 * i)))
+        })
+        .collect()
 }
 
 enum Detected {
@@ -123,4 +199,41 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handover_parsing() {
+        let h: Handover = "x509_san_dns:rp.example,n-1,https://rp.example/post"
+            .parse()
+            .unwrap();
+        assert_eq!(h.client_id, "x509_san_dns:rp.example");
+        assert_eq!(h.jwk_thumbprint, None);
+        let t = eudi_trust::b64::encode([7u8; 32]);
+        let h: Handover = format!("c,n,https://r,{t}").parse().unwrap();
+        assert_eq!(h.jwk_thumbprint, Some([7u8; 32]));
+        for bad in ["a,b", "a,b,c,d,e", ",n,r", "c,n,r,!!", "c,n,r,AAAA"] {
+            assert!(bad.parse::<Handover>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hex() {
+        assert_eq!(decode_hex("00ff 10").unwrap(), vec![0, 255, 16]);
+        assert!(decode_hex("0").is_err());
+        assert!(decode_hex("zz").is_err());
+    }
+
+    #[test]
+    fn detection() {
+        assert!(matches!(detect("a.b.c~"), Detected::SdJwt));
+        assert!(matches!(detect("{\"payload\":1}"), Detected::SdJwt));
+        assert!(matches!(detect("a36776"), Detected::Binary));
+        assert!(matches!(detect("o2d2ZXJzaW9u"), Detected::Binary));
+        assert!(matches!(detect(""), Detected::Unknown));
+        assert!(matches!(detect("not an mdoc!"), Detected::Unknown));
+    }
 }

@@ -2,22 +2,22 @@
 
 use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
 use eudi_sdjwt::{SdJwt, SdJwtError, vc};
-use eudi_status_list::UnverifiedStatusListJwt;
-use eudi_status_list::{Status, StatusReference};
+use eudi_status_list::StatusReference;
 use eudi_trust::jws::{Header, JwsError};
-use eudi_trust::{AlgorithmPolicy, AssuranceLevel, LeafProfile, VerifyingKey};
+use eudi_trust::{AssuranceLevel, LeafProfile, VerifyingKey};
 use serde_json::{Map, Value};
 
 use crate::report::{ErrorCode, Report, ReportError};
+use crate::status::{self, StatusForm};
 use crate::{Expectations, Inner};
 
 /// The key that signed a credential and what trusting it implies.
 #[derive(Clone)]
-struct ResolvedKey {
-    key: VerifyingKey,
-    ceiling: Option<AssuranceLevel>,
+pub(crate) struct ResolvedKey {
+    pub(crate) key: VerifyingKey,
+    pub(crate) ceiling: Option<AssuranceLevel>,
     /// Issuer name from the trust source (certificate subject), used when there is no `iss`.
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
 }
 
 type Failure = (&'static str, ReportError);
@@ -111,31 +111,23 @@ async fn run(
     };
 
     if let (Some(_), false) = (&status_claim, expect.skip_status) {
-        let status = check_status(inner, &verified.claims, &resolved, expect, now)
-            .await
-            .map_err(fail)?;
-        report.status = Some(status.to_string());
-        match status {
-            Status::Valid => {}
-            Status::Invalid => {
-                return Err(fail(ReportError::new(
-                    ErrorCode::Revoked,
-                    "the issuer has revoked this credential",
-                )));
-            }
-            Status::Suspended => {
-                return Err(fail(ReportError::new(
-                    ErrorCode::Suspended,
-                    "the issuer has suspended this credential",
-                )));
-            }
-            other => {
-                return Err(fail(ReportError::new(
-                    ErrorCode::InvalidCredential,
-                    format!("the status list gives status {other}, which is not valid"),
-                )));
-            }
-        }
+        let reference = StatusReference::from_jwt_claims(&verified.claims).map_err(|e| {
+            fail(ReportError::new(
+                ErrorCode::InvalidCredential,
+                format!("`status`: {e}"),
+            ))
+        })?;
+        let status = status::check(
+            inner,
+            &reference,
+            &resolved.key,
+            StatusForm::Jwt,
+            expect,
+            now,
+        )
+        .await
+        .map_err(fail)?;
+        report.status = Some(status::outcome(status).map_err(fail)?);
     }
     Ok(report)
 }
@@ -151,7 +143,7 @@ fn user_claims(claims: &Map<String, Value>) -> Map<String, Value> {
 
 /// Keys that may have signed a token with this header: from a validated `x5c` chain, else from
 /// the configured keys (by `kid` when it matches one).
-fn resolve_keys(
+pub(crate) fn resolve_keys(
     inner: &Inner,
     header: &Header,
     _payload: &Map<String, Value>,
@@ -200,87 +192,6 @@ fn resolve_keys(
             subject: None,
         })
         .collect())
-}
-
-/// Looks the credential up in its status list (Token Status List §8): a supplied token, the
-/// cache, or a fetch, verified with a trusted key before use.
-async fn check_status(
-    inner: &Inner,
-    claims: &Map<String, Value>,
-    issuer: &ResolvedKey,
-    expect: &Expectations,
-    now: i64,
-) -> Result<Status, ReportError> {
-    let unavailable = |m: String| ReportError::new(ErrorCode::StatusUnavailable, m);
-    let reference = StatusReference::from_jwt_claims(claims)
-        .map_err(|e| ReportError::new(ErrorCode::InvalidCredential, format!("`status`: {e}")))?;
-    let policy = AlgorithmPolicy::default();
-
-    let verify_token = |token: &str| -> Result<eudi_status_list::VerifiedStatusList, String> {
-        let parsed = UnverifiedStatusListJwt::parse(token).map_err(|e| e.to_string())?;
-        let key = match resolve_keys(inner, parsed.header(), &Map::new(), now) {
-            // A status list signed with the credential's own issuer key is common; keys from
-            // configuration or a validated chain are accepted too.
-            _ if parsed.header().x5c.is_none() && parsed.header().kid.is_none() => {
-                issuer.key.clone()
-            }
-            Ok(found) => found
-                .into_iter()
-                .next()
-                .map(|k| k.key)
-                .unwrap_or_else(|| issuer.key.clone()),
-            Err(e) => return Err(e.message),
-        };
-        parsed
-            .verify(&key, &policy, &reference.uri, now)
-            .map_err(|e| e.to_string())
-    };
-
-    // 1. Tokens supplied out of band.
-    let mut supplied_errors = Vec::new();
-    for token in &expect.status_lists {
-        match verify_token(token.trim()) {
-            Ok(list) => {
-                return list
-                    .status_of(&reference)
-                    .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)));
-            }
-            Err(e) => supplied_errors.push(e),
-        }
-    }
-    let with_supplied = |m: String| {
-        if supplied_errors.is_empty() {
-            unavailable(m)
-        } else {
-            unavailable(format!(
-                "{m}; no supplied status list token fits: {}",
-                supplied_errors.join("; ")
-            ))
-        }
-    };
-
-    // 2. The cache, 3. the network.
-    let list = match inner.status_cache.get(&reference.uri, now) {
-        Some(list) => list,
-        None => {
-            let body = inner
-                .fetcher
-                .get(&reference.uri, "application/statuslist+jwt")
-                .await
-                .map_err(|e| with_supplied(e.to_string()))?;
-            let text = String::from_utf8(body)
-                .map_err(|_| unavailable(format!("status list {} is not text", reference.uri)))?;
-            let verified = verify_token(text.trim())
-                .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)))?;
-            let verified = std::sync::Arc::new(verified);
-            inner
-                .status_cache
-                .insert(reference.uri.clone(), verified.clone(), now);
-            verified
-        }
-    };
-    list.status_of(&reference)
-        .map_err(|e| unavailable(format!("status list {}: {e}", reference.uri)))
 }
 
 /// Maps every SD-JWT failure to a stable code; the message is the library's exact reason.

@@ -186,15 +186,14 @@ async fn skip_status_and_json_serialization() {
 }
 
 #[tokio::test]
-async fn mdoc_looking_input_is_reported_as_unsupported() {
+async fn hex_that_is_no_mdoc_is_malformed() {
     let s = Setup::new();
     let verifier = CredentialVerifier::new(
         s.trust(None),
         Arc::new(eudi_verify::fetch::StaticFetcher::new()),
     );
-    let report = verifier
-        .verify("a36776657273696f6e63312e30", &expect())
-        .await;
+    let report = verifier.verify("a36776657273696f6e63312e30", &expect()).await;
     assert_eq!(report.format, "mso_mdoc");
-    assert_eq!(report.errors[0].code, ErrorCode::UnsupportedFormat);
+    assert!(!report.valid);
+    assert_eq!(report.errors[0].code, ErrorCode::Malformed);
 }
