@@ -458,3 +458,46 @@ fn usage_errors_exit_2_with_a_reason() {
     assert_eq!(code, 2);
     assert!(stderr.contains("medium"), "{stderr}");
 }
+
+#[test]
+fn general_json_serialization_with_two_issuer_signatures() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt");
+    let key = |file: &str, kid: &str| {
+        let mut jwk: Value =
+            serde_json::from_str(&std::fs::read_to_string(vectors.join(file)).unwrap()).unwrap();
+        jwk["kid"] = json!(kid);
+        jwk
+    };
+    let dir = Dir::new("general-json");
+    let both = json!({"keys": [
+        key("spec-examples/keys/issuer_key.public.jwk.json", "issuer-key-1"),
+        key("spec-examples/keys/issuer_key_2.public.jwk.json", "issuer-key-2"),
+    ]});
+    let jwks = dir.write("issuers.jwks.json", &both.to_string());
+    let only_first =
+        json!({"keys": [key("spec-examples/keys/issuer_key.public.jwk.json", "issuer-key-1")]});
+    let one = dir.write("issuer1.jwks.json", &only_first.to_string());
+    let p = vectors.join("spec-rendered/json_serialization_general/sd_jwt_presentation.json");
+    let args = |trust: &Path| {
+        vec![
+            "--trust".to_owned(),
+            trust.display().to_string(),
+            "--nonce".into(),
+            "1234567890".into(),
+            "--aud".into(),
+            "https://verifier.example.org".into(),
+            "--now".into(),
+            "2025-05-29T16:41:10Z".into(),
+        ]
+    };
+    let a = args(&jwks);
+    let (code, report, err) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &p);
+    assert_eq!(code, 0, "{report} {err}");
+    assert_eq!(report["format"], "sd-jwt");
+    assert_eq!(report["holder_binding"], true);
+    // The second signature's key is not trusted: the presentation is not valid.
+    let a = args(&one);
+    let (code, report, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &p);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "untrusted_issuer", "{report}");
+}

@@ -64,14 +64,28 @@ async fn run(
     let mut last_error = None;
     let mut outcome = None;
     for candidate in &candidates {
-        let key = candidate.key.clone();
+        // The first signature is checked with the candidate; further signatures of a general
+        // JWS JSON serialization (RFC 9901 §8.3) resolve their own keys the same way.
+        let mut calls = 0usize;
+        let mut resolve = |header: &Header, payload: &Map<String, Value>| {
+            calls += 1;
+            if calls == 1 {
+                return Ok(candidate.key.clone());
+            }
+            resolve_keys(inner, header, payload, now)
+                .map_err(|e| e.message)?
+                .into_iter()
+                .next()
+                .map(|k| k.key)
+                .ok_or_else(|| "no trusted key for this signature".to_owned())
+        };
         let result = if is_vc {
-            vc::verify(&sd, &mut |_, _| Ok(key.clone()), &options).map(|v| {
+            vc::verify(&sd, &mut resolve, &options).map(|v| {
                 let claims = v.user_claims();
                 (v.sd_jwt, claims, Some(v.vct), v.issuer, v.status)
             })
         } else {
-            verifier::verify(&sd, &mut |_, _| Ok(key.clone()), &options).map(|v| {
+            verifier::verify(&sd, &mut resolve, &options).map(|v| {
                 let claims = user_claims(&v.claims);
                 let iss = v
                     .claims
@@ -165,23 +179,25 @@ pub(crate) fn resolve_keys(
             subject: Some(chain.leaf_subject.clone()),
         }]);
     }
-    let keys = inner.trust.keys();
-    let by_kid: Vec<_> = match &header.kid {
-        Some(kid) => keys
-            .iter()
-            .filter(|k| k.kid.as_deref() == Some(kid))
-            .collect(),
-        None => Vec::new(),
-    };
-    let chosen: Vec<_> = if by_kid.is_empty() {
-        keys.iter().collect()
-    } else {
-        by_kid
-    };
+    // A token that names its key (`kid`) is only checked with that key or with configured keys
+    // that carry no `kid`; a token without `kid` may be checked with any configured key.
+    let chosen: Vec<_> = inner
+        .trust
+        .keys()
+        .iter()
+        .filter(|k| match (&header.kid, &k.kid) {
+            (Some(wanted), Some(have)) => wanted == have,
+            _ => true,
+        })
+        .collect();
     if chosen.is_empty() {
+        let detail = match &header.kid {
+            Some(kid) => format!("no trusted key has kid {kid:?}"),
+            None => "the token has no `x5c` chain and no key is configured".to_owned(),
+        };
         return Err(ReportError::new(
             ErrorCode::UntrustedIssuer,
-            "no trust anchor or key is configured for this issuer (the token has no `x5c` chain and no trusted key matches)",
+            format!("no trust anchor or key is configured for this issuer: {detail}"),
         ));
     }
     Ok(chosen
