@@ -194,6 +194,18 @@ fn detect(input: &str) -> Detected {
     }
 }
 
+/// The effective level of assurance (DESIGN.md): min(level stated in the credential, ceiling of
+/// the trust anchor that issued it); a credential that states none gets the ceiling.
+fn effective_level(
+    stated: Option<eudi_trust::AssuranceLevel>,
+    ceiling: Option<eudi_trust::AssuranceLevel>,
+) -> Option<eudi_trust::AssuranceLevel> {
+    match (stated, ceiling) {
+        (Some(s), Some(c)) => Some(s.min(c)),
+        (s, c) => s.or(c),
+    }
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -218,6 +230,19 @@ mod tests {
         for bad in ["a,b", "a,b,c,d,e", ",n,r", "c,n,r,!!", "c,n,r,AAAA"] {
             assert!(bad.parse::<Handover>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn level_is_capped_by_the_anchor() {
+        use eudi_trust::AssuranceLevel::{High, Low, Substantial};
+        assert_eq!(
+            effective_level(Some(High), Some(Substantial)),
+            Some(Substantial)
+        );
+        assert_eq!(effective_level(Some(Low), Some(High)), Some(Low));
+        assert_eq!(effective_level(None, Some(High)), Some(High));
+        assert_eq!(effective_level(Some(Substantial), None), Some(Substantial));
+        assert_eq!(effective_level(None, None), None);
     }
 
     #[test]

@@ -152,7 +152,10 @@ async fn run(
         }
         doc_types.push(doc.doc_type.clone());
         issuers.push(doc.issuer_subject.clone());
-        let doc_level = ceiling(doc.anchor_index);
+        let doc_level = crate::effective_level(
+            eudi_pid::stated_level_mdoc(&doc.claims),
+            ceiling(doc.anchor_index),
+        );
         level = if i == 0 {
             doc_level
         } else {

@@ -118,7 +118,10 @@ async fn run(
         issuer: iss.or(resolved.subject.clone()),
         credential_type: vct,
         claims,
-        assurance_level: resolved.ceiling,
+        assurance_level: crate::effective_level(
+            eudi_pid::stated_level_sd_jwt(&verified.claims),
+            resolved.ceiling,
+        ),
         holder_binding: verified.key_binding.is_some(),
         status: None,
         errors: Vec::new(),

@@ -192,8 +192,49 @@ async fn hex_that_is_no_mdoc_is_malformed() {
         s.trust(None),
         Arc::new(eudi_verify::fetch::StaticFetcher::new()),
     );
-    let report = verifier.verify("a36776657273696f6e63312e30", &expect()).await;
+    let report = verifier
+        .verify("a36776657273696f6e63312e30", &expect())
+        .await;
     assert_eq!(report.format, "mso_mdoc");
     assert!(!report.valid);
     assert_eq!(report.errors[0].code, ErrorCode::Malformed);
+}
+
+#[tokio::test]
+async fn stated_level_is_capped_by_the_anchor_ceiling() {
+    let s = Setup::new();
+    for (stated, ceiling, effective) in [
+        (
+            "high",
+            Some(AssuranceLevel::Substantial),
+            Some(AssuranceLevel::Substantial),
+        ),
+        ("low", Some(AssuranceLevel::High), Some(AssuranceLevel::Low)),
+        ("substantial", None, Some(AssuranceLevel::Substantial)),
+    ] {
+        let claims = json!({"given_name": "Karen", eudi_pid::LOA_CLAIM: stated});
+        let sd = vc::builder(
+            "urn:eudi:pid:1",
+            "https://issuer.example",
+            NOW - 60,
+            claims.as_object().unwrap().clone(),
+        )
+        .sign(&s.issuer)
+        .unwrap();
+        let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
+        let verifier = CredentialVerifier::new(
+            s.trust(ceiling),
+            Arc::new(eudi_verify::fetch::StaticFetcher::new()),
+        );
+        let e = Expectations {
+            now: Some(NOW),
+            ..Expectations::default()
+        };
+        let report = verifier.verify(&chosen.to_compact(), &e).await;
+        assert!(report.valid, "{report:?}");
+        assert_eq!(
+            report.assurance_level, effective,
+            "{stated} under {ceiling:?}"
+        );
+    }
 }
