@@ -1,4 +1,4 @@
-//! JSON Web Keys (RFC 7517) for EC keys, and RFC 7638 thumbprints.
+//! JSON Web Keys (RFC 7517) for EC keys and (verify-only) RSA keys, and RFC 7638 thumbprints.
 
 use std::fmt;
 
@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::b64;
 use crate::key::{Algorithm, KeyError, VerifyingKey};
 
-/// An EC JSON Web Key. Only the members this workspace uses are typed; `d` is present only on
-/// private test keys and is never printed by `Debug`.
+/// A JSON Web Key: EC (`crv`, `x`, `y`) or RSA (`n`, `e`, for verification only). Only the
+/// members this workspace uses are typed; `d` is present only on private test keys and is never
+/// printed by `Debug`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
-    /// Key type; `EC` for every key this workspace accepts.
+    /// Key type: `EC`, or `RSA` for keys that only verify (RS256).
     pub kty: String,
     /// Curve name (`P-256`, `P-384`, `P-521`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +24,12 @@ pub struct Jwk {
     /// Affine y coordinate, base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// RSA modulus, base64url (RFC 7518 §6.3.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA public exponent, base64url (RFC 7518 §6.3.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     /// Private scalar, base64url. Only for published test keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<String>,
@@ -44,6 +51,8 @@ impl fmt::Debug for Jwk {
             .field("crv", &self.crv)
             .field("x", &self.x)
             .field("y", &self.y)
+            .field("n", &self.n)
+            .field("e", &self.e)
             .field("kid", &self.kid)
             .field("private", &self.d.is_some())
             .finish()
@@ -65,6 +74,24 @@ impl Jwk {
             crv: Some(crv.into()),
             x: Some(x),
             y: Some(y),
+            n: None,
+            e: None,
+            d: None,
+            kid: None,
+            alg: None,
+            use_: None,
+        }
+    }
+
+    /// A public RSA JWK from its base64url members `n` and `e` (for verification only).
+    pub fn rsa(n: String, e: String) -> Self {
+        Self {
+            kty: "RSA".into(),
+            crv: None,
+            x: None,
+            y: None,
+            n: Some(n),
+            e: Some(e),
             d: None,
             kid: None,
             alg: None,
@@ -80,10 +107,17 @@ impl Jwk {
         }
     }
 
-    /// The algorithm implied by the curve.
+    /// The algorithm implied by the curve, or RS256 for an RSA key (whose `alg`, when present,
+    /// must be `RS256`: other RSA algorithms are not supported).
     pub fn algorithm(&self) -> Result<Algorithm, KeyError> {
+        if self.kty == "RSA" {
+            return match self.alg.as_deref() {
+                None | Some("RS256") => Ok(Algorithm::Rs256),
+                Some(_) => Err(KeyError::InvalidKey("JWK `alg` of an RSA key is not RS256")),
+            };
+        }
         if self.kty != "EC" {
-            return Err(KeyError::InvalidKey("JWK `kty` is not `EC`"));
+            return Err(KeyError::InvalidKey("JWK `kty` is not `EC` or `RSA`"));
         }
         let crv = self
             .crv
@@ -92,9 +126,19 @@ impl Jwk {
         Algorithm::from_curve(crv).ok_or(KeyError::InvalidKey("JWK `crv` is not supported"))
     }
 
-    /// Parses the public key, checking that the point is on the curve.
+    /// Parses the public key, checking that the point is on the curve (or, for RSA, the modulus
+    /// size).
     pub fn to_verifying_key(&self) -> Result<VerifyingKey, KeyError> {
         let alg = self.algorithm()?;
+        if alg == Algorithm::Rs256 {
+            let member = |v: &Option<String>, name: &'static str| -> Result<Vec<u8>, KeyError> {
+                let text = v.as_deref().ok_or(KeyError::InvalidKey(name))?;
+                b64::decode(text).map_err(|_| KeyError::InvalidKey(name))
+            };
+            let n = member(&self.n, "JWK `n` is missing or malformed")?;
+            let e = member(&self.e, "JWK `e` is missing or malformed")?;
+            return VerifyingKey::from_rsa_components(&n, &e);
+        }
         let coord = |v: &Option<String>, name: &'static str| -> Result<Vec<u8>, KeyError> {
             let text = v.as_deref().ok_or(KeyError::InvalidKey(name))?;
             let bytes = b64::decode(text).map_err(|_| KeyError::InvalidKey(name))?;
@@ -115,8 +159,20 @@ impl Jwk {
     /// The RFC 7638 SHA-256 thumbprint, base64url encoded.
     ///
     /// For EC keys the hash input is exactly `{"crv":…,"kty":…,"x":…,"y":…}` with the members in
-    /// lexicographic order and no white space (RFC 7638 §3.2).
+    /// lexicographic order and no white space (RFC 7638 §3.2); for RSA keys it is
+    /// `{"e":…,"kty":"RSA","n":…}`.
     pub fn thumbprint(&self) -> String {
+        if self.kty == "RSA" {
+            let mut input = String::with_capacity(400);
+            input.push_str("{\"e\":");
+            push_json_string(&mut input, self.e.as_deref().unwrap_or_default());
+            input.push_str(",\"kty\":");
+            push_json_string(&mut input, &self.kty);
+            input.push_str(",\"n\":");
+            push_json_string(&mut input, self.n.as_deref().unwrap_or_default());
+            input.push('}');
+            return b64::encode(digest::digest(&digest::SHA256, input.as_bytes()));
+        }
         let mut input = String::with_capacity(160);
         input.push_str("{\"crv\":");
         push_json_string(&mut input, self.crv.as_deref().unwrap_or_default());
@@ -174,6 +230,37 @@ mod tests {
         let mut bad = good;
         bad.crv = Some("secp256k1".into());
         assert!(bad.to_verifying_key().is_err());
+    }
+
+    #[test]
+    fn rfc7638_rsa_thumbprint_example() {
+        // RFC 7638 §3.1: the example RSA key and its thumbprint.
+        let jwk: Jwk = serde_json::from_str(
+            r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            jwk.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        let key = jwk.to_verifying_key().unwrap();
+        assert_eq!(key.algorithm(), Algorithm::Rs256);
+        let back = key.to_jwk();
+        assert_eq!(
+            (back.n.as_ref(), back.e.as_ref()),
+            (jwk.n.as_ref(), jwk.e.as_ref())
+        );
+        assert_eq!(back.thumbprint(), jwk.thumbprint());
+
+        let mut other = jwk.clone();
+        other.alg = Some("PS256".into());
+        assert!(other.to_verifying_key().is_err());
+        let mut short = jwk.clone();
+        short.n = Some("AQAB".into());
+        assert!(short.to_verifying_key().is_err());
+        let mut missing = jwk;
+        missing.e = None;
+        assert!(missing.to_verifying_key().is_err());
     }
 
     #[test]

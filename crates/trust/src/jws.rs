@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn alg_none_and_hmac_are_rejected() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
-        for alg in ["none", "HS256", "RS256"] {
+        for alg in ["none", "HS256", "RS384", "PS256"] {
             let header = b64::encode(format!(r#"{{"alg":"{alg}"}}"#));
             let t = format!("{header}.{}.", b64::encode(b"{}"));
             let jws = CompactJws::parse(&t).unwrap();
@@ -303,6 +303,71 @@ mod tests {
                 Err(JwsError::UnsupportedAlgorithm(alg.into()))
             );
         }
+        // RS256 is known (verify-only) but never accepted unless a policy allows it.
+        let header = b64::encode(r#"{"alg":"RS256"}"#);
+        let t = format!("{header}.{}.", b64::encode(b"{}"));
+        let jws = CompactJws::parse(&t).unwrap();
+        assert_eq!(
+            jws.verify(key.verifying_key(), &AlgorithmPolicy::default()),
+            Err(JwsError::AlgorithmNotAllowed(Algorithm::Rs256))
+        );
+    }
+
+    fn rsa_token(pair: &aws_lc_rs::signature::RsaKeyPair, header: &str, payload: &str) -> String {
+        let input = format!("{}.{}", b64::encode(header), b64::encode(payload));
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        format!("{input}.{}", b64::encode(sig))
+    }
+
+    #[test]
+    fn rs256_jws_verifies_only_when_allowed() {
+        use aws_lc_rs::signature::KeyPair as _;
+
+        let pair =
+            aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let public = pair.public_key();
+        let jwk = Jwk::rsa(
+            b64::encode(public.modulus().big_endian_without_leading_zero()),
+            b64::encode(public.exponent().big_endian_without_leading_zero()),
+        );
+        let key = jwk.to_verifying_key().unwrap();
+        let t = rsa_token(&pair, r#"{"alg":"RS256","kid":"k1"}"#, r#"{"sub":"x"}"#);
+        let jws = CompactJws::parse(&t).unwrap();
+        let oidc = AlgorithmPolicy::new([Algorithm::Rs256, Algorithm::Es256]);
+        jws.verify(&key, &oidc).unwrap();
+        assert_eq!(
+            jws.verify(&key, &AlgorithmPolicy::default()),
+            Err(JwsError::AlgorithmNotAllowed(Algorithm::Rs256))
+        );
+
+        // Tampered payload.
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let other = b64::encode(r#"{"sub":"y"}"#);
+        parts[1] = &other;
+        let tampered = parts.join(".");
+        assert_eq!(
+            CompactJws::parse(&tampered).unwrap().verify(&key, &oidc),
+            Err(JwsError::BadSignature)
+        );
+
+        // An RS256 header cannot be checked with an EC key, nor ES256 with an RSA key.
+        let ec = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        assert!(matches!(
+            jws.verify(ec.verifying_key(), &oidc),
+            Err(JwsError::AlgorithmKeyMismatch { .. })
+        ));
+        let es = sign_compact(&Header::new(Algorithm::Es256, None), b"{}", &ec).unwrap();
+        assert!(matches!(
+            CompactJws::parse(&es).unwrap().verify(&key, &oidc),
+            Err(JwsError::AlgorithmKeyMismatch { .. })
+        ));
     }
 
     #[test]

@@ -3,23 +3,29 @@
 //! Private keys never leave a [`Signer`]: callers hand it a message and get a JOSE-style
 //! fixed-width (`r || s`) signature back. [`SoftwareKey`] keeps the key in process memory (for
 //! development and tests); HSM-backed signers implement the same trait.
+//!
+//! RSA (RS256, RSASSA-PKCS1-v1_5 with SHA-256) is supported for verification only: MitID brokers
+//! sign their ID tokens with it. Nothing here signs with RSA, and no default
+//! [`AlgorithmPolicy`] accepts it; a caller has to allow it explicitly.
 
 use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, ParsedPublicKey, VerificationAlgorithm,
+    self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, ParsedPublicKey,
+    RsaPublicKeyComponents, VerificationAlgorithm,
 };
 
 use crate::b64;
 use crate::jwk::Jwk;
 
-/// A JWS/COSE signature algorithm this workspace can sign and verify with.
+/// A JWS/COSE signature algorithm this workspace can verify (and, for ECDSA, sign) with.
 ///
-/// Only ECDSA over the NIST curves: HAIP 1.0 mandates ES256, and the others exist for trust
-/// anchors and peers that use them. `none` and the HMAC algorithms are deliberately absent, so a
-/// token claiming them can never be accepted.
+/// ECDSA over the NIST curves: HAIP 1.0 mandates ES256, and the others exist for trust anchors
+/// and peers that use them. RS256 is verify-only, for OpenID providers (MitID brokers) that sign
+/// ID tokens with RSA. `none` and the HMAC algorithms are deliberately absent, so a token
+/// claiming them can never be accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -29,6 +35,8 @@ pub enum Algorithm {
     Es384,
     /// ECDSA P-521 with SHA-512.
     Es512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), keys of 2048 to 8192 bits. Verify-only.
+    Rs256,
 }
 
 impl Algorithm {
@@ -38,6 +46,7 @@ impl Algorithm {
             "ES256" => Some(Self::Es256),
             "ES384" => Some(Self::Es384),
             "ES512" => Some(Self::Es512),
+            "RS256" => Some(Self::Rs256),
             _ => None,
         }
     }
@@ -48,6 +57,7 @@ impl Algorithm {
             Self::Es256 => "ES256",
             Self::Es384 => "ES384",
             Self::Es512 => "ES512",
+            Self::Rs256 => "RS256",
         }
     }
 
@@ -57,6 +67,7 @@ impl Algorithm {
             Self::Es256 => -7,
             Self::Es384 => -35,
             Self::Es512 => -36,
+            Self::Rs256 => -257,
         }
     }
 
@@ -66,25 +77,41 @@ impl Algorithm {
             -7 => Some(Self::Es256),
             -35 => Some(Self::Es384),
             -36 => Some(Self::Es512),
+            -257 => Some(Self::Rs256),
             _ => None,
         }
     }
 
-    /// The JWK `crv` of keys for this algorithm.
+    /// The JWK `crv` of keys for this algorithm; empty for RSA, whose keys have no curve.
     pub fn curve(self) -> &'static str {
         match self {
             Self::Es256 => "P-256",
             Self::Es384 => "P-384",
             Self::Es512 => "P-521",
+            Self::Rs256 => "",
         }
     }
 
-    /// Size in bytes of one field element (and of each of `r`, `s`, `x`, `y`).
+    /// The JWK `kty` of keys for this algorithm (`EC` or `RSA`).
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Self::Es256 | Self::Es384 | Self::Es512 => "EC",
+            Self::Rs256 => "RSA",
+        }
+    }
+
+    /// Whether this workspace can sign with the algorithm (ECDSA); RSA is verify-only.
+    pub fn can_sign(self) -> bool {
+        self.fixed_signing().is_some()
+    }
+
+    /// Size in bytes of one field element (and of each of `r`, `s`, `x`, `y`); 0 for RSA.
     pub fn field_len(self) -> usize {
         match self {
             Self::Es256 => 32,
             Self::Es384 => 48,
             Self::Es512 => 66,
+            Self::Rs256 => 0,
         }
     }
 
@@ -102,15 +129,23 @@ impl Algorithm {
             Self::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
             Self::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
             Self::Es512 => &signature::ECDSA_P521_SHA512_FIXED,
+            Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         }
     }
 
-    fn fixed_signing(self) -> &'static EcdsaSigningAlgorithm {
+    fn fixed_signing(self) -> Option<&'static EcdsaSigningAlgorithm> {
         match self {
-            Self::Es256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            Self::Es384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-            Self::Es512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+            Self::Es256 => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+            Self::Es384 => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+            Self::Es512 => Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
+            Self::Rs256 => None,
         }
+    }
+
+    fn signing(self) -> Result<&'static EcdsaSigningAlgorithm, KeyError> {
+        self.fixed_signing().ok_or(KeyError::InvalidKey(
+            "RSA keys are supported for verification only",
+        ))
     }
 }
 
@@ -232,14 +267,14 @@ impl fmt::Debug for SoftwareKey {
 impl SoftwareKey {
     /// Generates a fresh key.
     pub fn generate(alg: Algorithm) -> Result<Self, KeyError> {
-        let pair = EcdsaKeyPair::generate(alg.fixed_signing())
+        let pair = EcdsaKeyPair::generate(alg.signing()?)
             .map_err(|_| KeyError::SigningFailed("key generation failed".into()))?;
         Self::from_pair(alg, pair)
     }
 
     /// Loads a PKCS#8 (RFC 5208) DER private key.
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
-        let pair = EcdsaKeyPair::from_pkcs8(alg.fixed_signing(), der)
+        let pair = EcdsaKeyPair::from_pkcs8(alg.signing()?, der)
             .map_err(|_| KeyError::InvalidKey("not a PKCS#8 key for this curve"))?;
         Self::from_pair(alg, pair)
     }
@@ -247,18 +282,16 @@ impl SoftwareKey {
     /// Loads a private key from a JWK with `d` (used for published test keys).
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         let alg = jwk.algorithm()?;
+        let signing = alg.signing()?;
         let d = jwk
             .d
             .as_deref()
             .ok_or(KeyError::InvalidKey("JWK has no private part `d`"))?;
         let d = b64::decode(d).map_err(|_| KeyError::InvalidKey("`d` is not base64url"))?;
         let public = jwk.to_verifying_key()?;
-        let pair = EcdsaKeyPair::from_private_key_and_public_key(
-            alg.fixed_signing(),
-            &d,
-            public.sec1_uncompressed(),
-        )
-        .map_err(|_| KeyError::InvalidKey("`d` does not match `x`/`y`"))?;
+        let pair =
+            EcdsaKeyPair::from_private_key_and_public_key(signing, &d, public.sec1_uncompressed())
+                .map_err(|_| KeyError::InvalidKey("`d` does not match `x`/`y`"))?;
         Self::from_pair(alg, pair)
     }
 
@@ -297,35 +330,61 @@ impl Signer for SoftwareKey {
     }
 }
 
-/// A parsed EC public key, ready to verify fixed-width ECDSA signatures.
+/// Smallest RSA modulus accepted, in bytes (2048 bits, RFC 7518 §3.3).
+pub const RSA_MIN_MODULUS_BYTES: usize = 256;
+/// Largest RSA modulus accepted, in bytes (8192 bits).
+pub const RSA_MAX_MODULUS_BYTES: usize = 1024;
+
+/// A parsed public key, ready to verify fixed-width ECDSA signatures (or, verify-only, RS256).
 ///
 /// Parsing (including the on-curve check) happens once; verification reuses it.
 #[derive(Clone)]
 pub struct VerifyingKey {
     alg: Algorithm,
     parsed: Arc<ParsedPublicKey>,
-    sec1: Arc<[u8]>,
+    material: Material,
+}
+
+/// The public key's encoding, kept for JWK export and comparison.
+#[derive(Clone, PartialEq, Eq)]
+enum Material {
+    /// Uncompressed SEC1 point.
+    Ec(Arc<[u8]>),
+    /// Modulus and public exponent, big-endian without leading zeros.
+    Rsa { n: Arc<[u8]>, e: Arc<[u8]> },
 }
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingKey")
-            .field("alg", &self.alg)
-            .field("x", &b64::encode(self.x()))
-            .finish()
+        match &self.material {
+            Material::Ec(_) => f
+                .debug_struct("VerifyingKey")
+                .field("alg", &self.alg)
+                .field("x", &b64::encode(self.x()))
+                .finish(),
+            Material::Rsa { n, .. } => f
+                .debug_struct("VerifyingKey")
+                .field("alg", &self.alg)
+                .field("bits", &(n.len() * 8))
+                .field("thumbprint", &self.to_jwk().thumbprint())
+                .finish(),
+        }
     }
 }
 
 impl PartialEq for VerifyingKey {
     fn eq(&self, other: &Self) -> bool {
-        self.alg == other.alg && self.sec1 == other.sec1
+        self.alg == other.alg && self.material == other.material
     }
 }
 impl Eq for VerifyingKey {}
 
 impl VerifyingKey {
-    /// Parses an uncompressed SEC1 point (`0x04 || x || y`).
+    /// Parses an uncompressed SEC1 point (`0x04 || x || y`) for an ECDSA algorithm.
     pub fn from_sec1(alg: Algorithm, point: &[u8]) -> Result<Self, KeyError> {
+        if alg.key_type() != "EC" {
+            return Err(KeyError::InvalidKey("not an elliptic-curve algorithm"));
+        }
         if point.len() != 1 + 2 * alg.field_len() || point.first() != Some(&4) {
             return Err(KeyError::InvalidKey(
                 "not an uncompressed point of this curve",
@@ -336,7 +395,37 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             parsed: Arc::new(parsed),
-            sec1: point.into(),
+            material: Material::Ec(point.into()),
+        })
+    }
+
+    /// An RS256 verification key from its modulus `n` and public exponent `e` (big-endian, as in
+    /// a JWK; leading zero bytes are ignored). The modulus must have 2048 to 8192 bits.
+    pub fn from_rsa_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        if n.len() < RSA_MIN_MODULUS_BYTES {
+            return Err(KeyError::InvalidKey(
+                "RSA modulus is shorter than 2048 bits",
+            ));
+        }
+        if n.len() > RSA_MAX_MODULUS_BYTES {
+            return Err(KeyError::InvalidKey("RSA modulus is longer than 8192 bits"));
+        }
+        // Public exponents are small odd numbers (65537 in practice); at most 32 bits here.
+        if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) {
+            return Err(KeyError::InvalidKey("RSA public exponent is not valid"));
+        }
+        let parsed = RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+            .map_err(|_| KeyError::InvalidKey("not a valid RSA public key"))?;
+        Ok(Self {
+            alg: Algorithm::Rs256,
+            parsed: Arc::new(parsed),
+            material: Material::Rsa {
+                n: n.into(),
+                e: e.into(),
+            },
         })
     }
 
@@ -345,33 +434,58 @@ impl VerifyingKey {
         self.alg
     }
 
-    /// The uncompressed SEC1 encoding.
+    /// The uncompressed SEC1 encoding; empty for an RSA key.
     pub fn sec1_uncompressed(&self) -> &[u8] {
-        &self.sec1
+        match &self.material {
+            Material::Ec(sec1) => sec1,
+            Material::Rsa { .. } => &[],
+        }
     }
 
-    /// The affine x coordinate.
+    /// The affine x coordinate; empty for an RSA key.
     pub fn x(&self) -> &[u8] {
-        &self.sec1[1..=self.alg.field_len()]
+        match &self.material {
+            Material::Ec(sec1) => sec1.get(1..=self.alg.field_len()).unwrap_or_default(),
+            Material::Rsa { .. } => &[],
+        }
     }
 
-    /// The affine y coordinate.
+    /// The affine y coordinate; empty for an RSA key.
     pub fn y(&self) -> &[u8] {
-        &self.sec1[1 + self.alg.field_len()..]
+        match &self.material {
+            Material::Ec(sec1) => sec1.get(1 + self.alg.field_len()..).unwrap_or_default(),
+            Material::Rsa { .. } => &[],
+        }
+    }
+
+    /// The RSA modulus and public exponent (big-endian, no leading zeros); `None` for EC keys.
+    pub fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        match &self.material {
+            Material::Ec(_) => None,
+            Material::Rsa { n, e } => Some((n, e)),
+        }
     }
 
     /// The key as a public JWK (no `kid`).
     pub fn to_jwk(&self) -> Jwk {
-        Jwk::ec(
-            self.alg.curve(),
-            b64::encode(self.x()),
-            b64::encode(self.y()),
-        )
+        match &self.material {
+            Material::Ec(_) => Jwk::ec(
+                self.alg.curve(),
+                b64::encode(self.x()),
+                b64::encode(self.y()),
+            ),
+            Material::Rsa { n, e } => Jwk::rsa(b64::encode(n), b64::encode(e)),
+        }
     }
 
-    /// Verifies a fixed-width (`r || s`) signature over `message`.
+    /// Verifies a signature over `message`: fixed-width (`r || s`) for ECDSA, as long as the
+    /// modulus for RSA.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
-        if signature.len() != 2 * self.alg.field_len() {
+        let expected_len = match &self.material {
+            Material::Ec(_) => 2 * self.alg.field_len(),
+            Material::Rsa { n, .. } => n.len(),
+        };
+        if signature.len() != expected_len {
             return Err(KeyError::BadSignature);
         }
         self.parsed
@@ -404,9 +518,112 @@ impl VerifyingKey {
     }
 }
 
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
 #[cfg(test)]
 mod tests {
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::RsaKeyPair;
+
     use super::*;
+
+    fn rsa_key(size: KeySize) -> (RsaKeyPair, VerifyingKey) {
+        let pair = RsaKeyPair::generate(size).unwrap();
+        let public = pair.public_key();
+        let vk = VerifyingKey::from_rsa_components(
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        )
+        .unwrap();
+        (pair, vk)
+    }
+
+    fn rsa_sign(pair: &RsaKeyPair, message: &[u8]) -> Vec<u8> {
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            message,
+            &mut sig,
+        )
+        .unwrap();
+        sig
+    }
+
+    #[test]
+    fn rs256_verifies_and_rejects() {
+        let (pair, vk) = rsa_key(KeySize::Rsa2048);
+        assert_eq!(vk.algorithm(), Algorithm::Rs256);
+        let sig = rsa_sign(&pair, b"message");
+        vk.verify(b"message", &sig).unwrap();
+        assert_eq!(vk.verify(b"messagf", &sig), Err(KeyError::BadSignature));
+        let mut bad = sig.clone();
+        bad[10] ^= 1;
+        assert_eq!(vk.verify(b"message", &bad), Err(KeyError::BadSignature));
+        assert_eq!(
+            vk.verify(b"message", &sig[1..]),
+            Err(KeyError::BadSignature)
+        );
+        assert!(vk.sec1_uncompressed().is_empty() && vk.x().is_empty() && vk.y().is_empty());
+        let (n, e) = vk.rsa_components().unwrap();
+        assert_eq!(n.len(), 256);
+        assert_eq!(e, [1, 0, 1]);
+        assert!(format!("{vk:?}").contains("2048"));
+    }
+
+    #[test]
+    fn rs256_needs_an_explicit_policy() {
+        let (pair, vk) = rsa_key(KeySize::Rsa2048);
+        let sig = rsa_sign(&pair, b"m");
+        assert!(
+            vk.verify_with_policy(Algorithm::Rs256, &AlgorithmPolicy::default(), b"m", &sig)
+                .is_err()
+        );
+        vk.verify_with_policy(
+            Algorithm::Rs256,
+            &AlgorithmPolicy::new([Algorithm::Rs256, Algorithm::Es256]),
+            b"m",
+            &sig,
+        )
+        .unwrap();
+        assert!(!AlgorithmPolicy::default().allows(Algorithm::Rs256));
+    }
+
+    #[test]
+    fn rsa_is_verify_only_and_sized() {
+        assert!(!Algorithm::Rs256.can_sign());
+        assert!(Algorithm::Es256.can_sign());
+        assert!(SoftwareKey::generate(Algorithm::Rs256).is_err());
+        assert!(VerifyingKey::from_sec1(Algorithm::Rs256, &[4]).is_err());
+        // 1024-bit modulus: too short.
+        assert!(VerifyingKey::from_rsa_components(&[0xc5; 128], &[1, 0, 1]).is_err());
+        // Leading zeros are ignored, so this is 2048 bits of 0xc5 plus a zero byte.
+        let mut n = vec![0u8];
+        n.extend_from_slice(&[0xc5; 256]);
+        assert!(VerifyingKey::from_rsa_components(&n, &[1, 0, 1]).is_ok());
+        assert!(VerifyingKey::from_rsa_components(&n, &[]).is_err());
+        assert!(VerifyingKey::from_rsa_components(&n, &[1, 0, 0]).is_err());
+        assert!(VerifyingKey::from_rsa_components(&[0xc5; 1025], &[1, 0, 1]).is_err());
+        assert_eq!(Algorithm::from_jose("RS256"), Some(Algorithm::Rs256));
+        assert_eq!(Algorithm::Rs256.jose_name(), "RS256");
+        assert_eq!(Algorithm::from_cose(-257), Some(Algorithm::Rs256));
+        assert_eq!(Algorithm::Rs256.cose_id(), -257);
+        assert_eq!(Algorithm::Rs256.key_type(), "RSA");
+        for other in ["RS384", "RS512", "PS256"] {
+            assert_eq!(Algorithm::from_jose(other), None);
+        }
+    }
+
+    #[test]
+    fn rs256_with_a_4096_bit_key() {
+        let (pair, vk) = rsa_key(KeySize::Rsa4096);
+        let sig = rsa_sign(&pair, b"message");
+        assert_eq!(sig.len(), 512);
+        vk.verify(b"message", &sig).unwrap();
+    }
 
     #[test]
     fn sign_verify_each_algorithm() {

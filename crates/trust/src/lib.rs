@@ -3,7 +3,10 @@
 //! * [`key`]: ECDSA signing behind the [`key::Signer`] abstraction (software keys here, HSM keys
 //!   later) and signature verification with [`key::VerifyingKey`]. ES256 (RFC 7518 §3.4) is the
 //!   default and the only algorithm accepted unless a caller widens the [`key::AlgorithmPolicy`].
-//! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys and RFC 7638 thumbprints.
+//!   RS256 keys can be parsed and verified with (never signed with), for OpenID providers such
+//!   as MitID brokers that sign ID tokens with RSA; only a policy that names RS256 accepts them.
+//! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys (and RSA verification keys) and RFC 7638
+//!   thumbprints.
 //! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
 //! * [`loa`]: NSIS/eIDAS levels of assurance, parsed from every spelling brokers use.
 //! * [`x509`]: X.509 certificate chains validated to configured trust anchors (RFC 5280 path

@@ -1112,6 +1112,8 @@ fn verification_algorithm(
             (Algorithm::Es512, 256) => &signature::ECDSA_P521_SHA256_ASN1,
             (Algorithm::Es512, 384) => &signature::ECDSA_P521_SHA384_ASN1,
             (Algorithm::Es512, _) => &signature::ECDSA_P521_SHA512_ASN1,
+            // An EC key never carries an RSA algorithm; kept for exhaustiveness.
+            (Algorithm::Rs256, _) => return Err(mismatch()),
         });
     }
 
