@@ -109,6 +109,152 @@ pub(crate) fn decode(
     Ok((salt, name, value))
 }
 
+/// Like [`decode`] without the salt, for processing: the array is read element by element
+/// (no intermediate `Vec<Value>`, the salt is only checked to be a string). Same checks, same
+/// errors, in the same order.
+///
+/// `buf` is scratch space for the decoded JSON, reused across calls.
+pub(crate) fn decode_for_processing(
+    encoded: &str,
+    index: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(Option<String>, Value), SdJwtError> {
+    use base64::Engine as _;
+    let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
+    buf.clear();
+    // The engine of `eudi_trust::b64::decode`, into a reused buffer.
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode_vec(encoded, buf)
+        .map_err(|_| malformed("not base64url"))?;
+    let Ok(RawDisclosure(shape)) = serde_json::from_slice::<RawDisclosure>(buf) else {
+        return Err(malformed("not a JSON array"));
+    };
+    let (salt_is_string, name, value) = match shape {
+        RawShape::Element { salt, value } => (salt, None, value),
+        RawShape::Property { salt, name, value } => {
+            let Value::String(name) = name else {
+                return Err(malformed("claim name is not a string"));
+            };
+            if name == "_sd" || name == "..." {
+                return Err(SdJwtError::ReservedClaimName { index, name });
+            }
+            (salt, Some(name), value)
+        }
+        RawShape::WrongLength => return Err(malformed("not an array of 2 or 3 elements")),
+    };
+    if !salt_is_string {
+        return Err(malformed("salt is not a string"));
+    }
+    Ok((name, value))
+}
+
+/// A disclosure array as read by [`decode_for_processing`]; any JSON that is not an array fails.
+struct RawDisclosure(RawShape);
+
+enum RawShape {
+    Element {
+        salt: bool,
+        value: Value,
+    },
+    Property {
+        salt: bool,
+        name: Value,
+        value: Value,
+    },
+    WrongLength,
+}
+
+impl<'de> serde::Deserialize<'de> for RawDisclosure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawDisclosure;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a disclosure array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawDisclosure, A::Error> {
+                use serde::de::IgnoredAny;
+                let Some(IsString(salt)) = seq.next_element::<IsString>()? else {
+                    return Ok(RawDisclosure(RawShape::WrongLength));
+                };
+                let Some(second) = seq.next_element::<Value>()? else {
+                    return Ok(RawDisclosure(RawShape::WrongLength));
+                };
+                let Some(third) = seq.next_element::<Value>()? else {
+                    return Ok(RawDisclosure(RawShape::Element {
+                        salt,
+                        value: second,
+                    }));
+                };
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    return Ok(RawDisclosure(RawShape::WrongLength));
+                }
+                Ok(RawDisclosure(RawShape::Property {
+                    salt,
+                    name: second,
+                    value: third,
+                }))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// Whether a JSON value is a string; the value itself is skipped without being kept.
+struct IsString(bool);
+
+impl<'de> serde::Deserialize<'de> for IsString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IsString;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<IsString, E> {
+                Ok(IsString(true))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_unit<E>(self) -> Result<IsString, E> {
+                Ok(IsString(false))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IsString, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(IsString(false))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IsString, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(IsString(false))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `base64url(JSON([salt, name, value]))`, written without building an intermediate array.
 pub(crate) fn encode_property(salt: &str, name: &str, value: &Value) -> Result<String, SdJwtError> {
     let mut json = Vec::with_capacity(64);
@@ -219,6 +365,43 @@ mod tests {
                 Disclosure::parse(&enc(json!(["s", name, 1])), 3),
                 Err(SdJwtError::ReservedClaimName { index: 3, .. })
             ));
+        }
+    }
+
+    #[test]
+    fn processing_decoder_agrees() {
+        let enc = |v: Value| b64::encode(serde_json::to_vec(&v).unwrap());
+        for v in [
+            json!(["s", "n", {"a": [1, "\u{fc}"]}]),
+            json!(["s\"q", "n\n", 1]),
+            json!(["s", null]),
+            json!(["s"]),
+            json!([]),
+            json!(["s", "n", 1, 2]),
+            json!([1, "n", 1]),
+            json!([[1], "n", 1]),
+            json!([{"a": 1}, 2]),
+            json!(["s", 1, 1]),
+            json!(["s", "_sd", 1]),
+            json!(["s", "...", 1]),
+            json!({"s": 1}),
+            json!("s"),
+        ] {
+            let e = enc(v.clone());
+            let full = decode(&e, 2).map(|(_, n, v)| (n, v));
+            assert_eq!(decode_for_processing(&e, 2, &mut Vec::new()), full, "{v}");
+        }
+        for bad in [
+            "!!!".to_owned(),
+            "WyJzIiwxXQ==".to_owned(),
+            "WyJzIiwxXQ+".to_owned(),
+            b64::encode("[not json"),
+            b64::encode("[\"s\",1] x"),
+        ] {
+            assert_eq!(
+                decode_for_processing(&bad, 0, &mut b"junk".to_vec()),
+                decode(&bad, 0).map(|(_, n, v)| (n, v))
+            );
         }
     }
 

@@ -20,7 +20,8 @@ enum SdSelection {
     Paths(HashSet<Vec<PathElement>>),
     /// Every claim at every level (every object member and every array element), except the
     /// named top-level claims. This is what the PID rulebook (PID_21) asks for.
-    All { except: HashSet<String> },
+    /// A short list, scanned linearly: cheaper than hashing for the handful of names it holds.
+    All { except: Vec<String> },
 }
 
 /// Builds and signs an SD-JWT.
@@ -330,7 +331,7 @@ impl<'a> Encoder<'a> {
             SdSelection::All { except } => {
                 if self.depth == 0 {
                     self.excepted = match child {
-                        Child::Key(k) => except.contains(k),
+                        Child::Key(k) => except.iter().any(|e| e == k),
                         Child::Index(_) => false,
                     };
                 }
@@ -353,6 +354,7 @@ impl<'a> Encoder<'a> {
         let result = match value {
             Value::Object(map) => self.object(map, out),
             Value::Array(items) => self.array(items, out),
+            Value::String(s) => write_json_str(out, s),
             scalar => write_json(out, scalar),
         };
         self.depth -= 1;
@@ -378,7 +380,7 @@ impl<'a> Encoder<'a> {
         eudi_trust::b64::encode_into_vec(salt, json);
         json.extend_from_slice(b"\",");
         if let Some(name) = name {
-            write_json(json, name)?;
+            write_json_str(json, name)?;
             json.push(b',');
         }
         json.extend_from_slice(value_json);
@@ -392,7 +394,7 @@ impl<'a> Encoder<'a> {
     fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
         out.push(b'{');
         let mut first = true;
-        let mut digests: Vec<Digest> = Vec::new();
+        let mut digests: Vec<Digest> = Vec::with_capacity(map.len() + self.decoys);
         for (key, value) in map {
             if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
                 let mut path = self.path.clone();
@@ -410,7 +412,7 @@ impl<'a> Encoder<'a> {
                     out.push(b',');
                 }
                 first = false;
-                write_json(out, key.as_str()).and_then(|()| {
+                write_json_str(out, key).and_then(|()| {
                     out.push(b':');
                     self.value(value, out)
                 })
@@ -469,4 +471,45 @@ impl<'a> Encoder<'a> {
 
 fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
     serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
+}
+
+/// A JSON string, byte-for-byte what `serde_json` writes: strings that need no escaping (no
+/// `"`, `\\` or control character, the common case for claim names and values) are copied
+/// as they are, anything else goes through `serde_json`.
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        write_json(out, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_string_writer_matches_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "Heidestraße 17",
+            "quote\"d",
+            "back\\slash",
+            "tab\there",
+            "nul\u{0}",
+            "del\u{7f}",
+            "slash/ok",
+            "emoji 😀",
+            "\u{1f}",
+        ] {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, s).unwrap();
+            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
 }

@@ -5,8 +5,6 @@
 //! array-element object, no digest occurs twice, every Disclosure is referenced exactly once and
 //! has the shape its reference requires, no disclosed name collides with a plain one.
 
-use std::collections::{HashMap, HashSet};
-
 use serde_json::{Map, Value};
 
 use crate::SdJwtError;
@@ -40,8 +38,12 @@ struct Entry {
 
 struct Processor {
     entries: Vec<Entry>,
-    by_digest: HashMap<String, usize>,
-    seen: HashSet<String>,
+    /// `(digest, disclosure index)`, sorted by digest: a binary search finds a disclosure
+    /// without hashing attacker- or issuer-chosen strings.
+    by_digest: Vec<(u64, DigestText, usize)>,
+    /// Every digest met in the payload (decoys included), checked for repeats once the walk is
+    /// done by sorting; a repeat of a disclosed digest is caught at once in [`Self::entry`].
+    seen: Vec<(u64, String)>,
     nodes: Vec<Option<DisclosureNode>>,
     path: Vec<PathElement>,
     parent: Option<usize>,
@@ -62,14 +64,28 @@ pub(crate) fn process(
             });
         }
     };
+    let mut by_digest: Vec<(u64, DigestText, usize)> = disclosures
+        .iter()
+        .enumerate()
+        .map(|(index, encoded)| {
+            let digest = DigestText::of(sd_alg, encoded.as_bytes());
+            (prefix(digest.as_bytes()), digest, index)
+        })
+        .collect();
+    by_digest.sort_unstable();
+    // The first disclosure (in presentation order) whose digest an earlier one already has.
+    let first_duplicate = by_digest
+        .windows(2)
+        .filter(|w| w[0].1 == w[1].1)
+        .map(|w| w[1].2)
+        .min();
     let mut entries = Vec::with_capacity(disclosures.len());
-    let mut by_digest = HashMap::with_capacity(disclosures.len());
+    let mut buf = Vec::with_capacity(256);
     for (index, encoded) in disclosures.iter().enumerate() {
-        let digest = sd_alg.digest_b64(encoded.as_bytes());
-        if by_digest.insert(digest, index).is_some() {
+        if first_duplicate == Some(index) {
             return Err(SdJwtError::DuplicateDisclosure { index });
         }
-        let (_, name, value) = disclosure::decode(encoded, index)?;
+        let (name, value) = disclosure::decode_for_processing(encoded, index, &mut buf)?;
         entries.push(Entry {
             name,
             value: Some(value),
@@ -79,11 +95,16 @@ pub(crate) fn process(
         nodes: vec![None; entries.len()],
         entries,
         by_digest,
-        seen: HashSet::with_capacity(64),
+        seen: Vec::with_capacity(64),
         path: Vec::new(),
         parent: None,
     };
     p.object(&mut payload, 0)?;
+    // RFC 9901 §7.1 step 4: no digest twice, decoys included.
+    p.seen.sort_unstable();
+    if let Some(w) = p.seen.windows(2).find(|w| w[0] == w[1]) {
+        return Err(SdJwtError::DuplicateDigest(w[0].1.clone()));
+    }
     let mut nodes = Vec::with_capacity(p.nodes.len());
     for (index, node) in p.nodes.into_iter().enumerate() {
         nodes.push(node.ok_or(SdJwtError::UnreferencedDisclosure { index })?);
@@ -93,6 +114,38 @@ pub(crate) fn process(
         claims: payload,
         nodes,
     })
+}
+
+/// The first 8 bytes of a digest string as a big-endian integer (zero-padded). Sorting and
+/// searching by `(prefix, text)` is a total order that is equality on the text, and it mostly
+/// compares one integer.
+fn prefix(digest: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = digest.len().min(8);
+    bytes[..n].copy_from_slice(&digest[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// A disclosure's base64url digest, kept on the stack (SHA-512 gives 86 characters).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct DigestText {
+    len: u8,
+    text: [u8; 86],
+}
+
+impl DigestText {
+    fn of(alg: SdAlg, input: &[u8]) -> Self {
+        let mut text = [0u8; 86];
+        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut text);
+        Self {
+            len: u8::try_from(len).unwrap_or(0),
+            text,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.text.get(..usize::from(self.len)).unwrap_or_default()
+    }
 }
 
 impl Processor {
@@ -118,11 +171,26 @@ impl Processor {
     /// Takes the disclosure a digest refers to, if one was presented; `None` for decoys and
     /// undisclosed claims. Enforces "no digest twice" (RFC 9901 §7.1 step 4).
     fn take(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
-        let found = self.by_digest.get(&digest).copied();
-        if let Some(dup) = self.seen.replace(digest) {
-            return Err(SdJwtError::DuplicateDigest(dup));
+        let key = prefix(digest.as_bytes());
+        let found = self
+            .by_digest
+            .binary_search_by(|(p, d, _)| {
+                p.cmp(&key)
+                    .then_with(|| d.as_bytes().cmp(digest.as_bytes()))
+            })
+            .ok()
+            .and_then(|i| self.by_digest.get(i))
+            .map(|&(_, _, index)| index);
+        match found {
+            // Taken before: this digest occurs twice.
+            Some(index) if self.entries.get(index).is_some_and(|e| e.value.is_none()) => {
+                Err(SdJwtError::DuplicateDigest(digest))
+            }
+            _ => {
+                self.seen.push((key, digest));
+                Ok(found)
+            }
         }
-        Ok(found)
     }
 
     fn object(&mut self, map: &mut Map<String, Value>, depth: usize) -> Result<(), SdJwtError> {
@@ -175,9 +243,7 @@ impl Processor {
             if map.contains_key(&name) {
                 return Err(SdJwtError::ClaimNameCollision(name));
             }
-            self.path.push(PathElement::Key(name.clone()));
-            self.descend(index, &mut value, depth)?;
-            self.path.pop();
+            self.descend(index, PathElement::Key(name.clone()), &mut value, depth)?;
             map.insert(name, value);
         }
         Ok(())
@@ -208,10 +274,13 @@ impl Processor {
                 }
                 _ => None,
             };
-            self.path.push(PathElement::Index(items.len()));
             match digest {
                 None => {
-                    self.value(&mut item, depth)?;
+                    if item.is_object() || item.is_array() {
+                        self.path.push(PathElement::Index(items.len()));
+                        self.value(&mut item, depth)?;
+                        self.path.pop();
+                    }
                     items.push(item);
                 }
                 Some(digest) => {
@@ -223,12 +292,11 @@ impl Processor {
                                 reason: "an object-property disclosure is referenced from an array",
                             });
                         }
-                        self.descend(index, &mut value, depth)?;
+                        self.descend(index, PathElement::Index(items.len()), &mut value, depth)?;
                         items.push(value);
                     }
                 }
             }
-            self.path.pop();
         }
         Ok(())
     }
@@ -247,16 +315,38 @@ impl Processor {
         Ok((entry.name.take(), value))
     }
 
-    fn descend(&mut self, index: usize, value: &mut Value, depth: usize) -> Result<(), SdJwtError> {
+    /// Records where disclosure `index` landed (`last` is its key or array index under the
+    /// current path) and processes its value.
+    fn descend(
+        &mut self,
+        index: usize,
+        last: PathElement,
+        value: &mut Value,
+        depth: usize,
+    ) -> Result<(), SdJwtError> {
+        let container = value.is_object() || value.is_array();
+        let mut path = Vec::with_capacity(self.path.len() + 1);
+        path.extend_from_slice(&self.path);
+        if container {
+            path.push(last.clone());
+            self.path.push(last);
+        } else {
+            path.push(last);
+        }
         if let Some(node) = self.nodes.get_mut(index) {
             *node = Some(DisclosureNode {
-                path: ClaimPath(self.path.clone()),
+                path: ClaimPath(path),
                 parent: self.parent,
             });
+        }
+        if !container {
+            // Scalars hold no digests.
+            return Ok(());
         }
         let outer = self.parent.replace(index);
         let result = self.value(value, depth + 1);
         self.parent = outer;
+        self.path.pop();
         result
     }
 }

@@ -1,8 +1,6 @@
 //! The SD-JWT container and its serializations: compact (`<JWT>~<D1>~…~<KB-JWT>`, RFC 9901 §4)
 //! and JWS JSON, flattened and general (RFC 9901 §8).
 
-use std::fmt::Write as _;
-
 use serde_json::{Map, Value, json};
 
 use crate::SdJwtError;
@@ -264,8 +262,15 @@ impl SdJwt {
             + sig.signature.len()
             + self.disclosures.iter().map(|d| d.len() + 1).sum::<usize>()
             + 3;
-        let mut out = String::with_capacity(len + 1);
-        let _ = write!(out, "{}.{}.{}~", sig.protected, self.payload, sig.signature);
+        let kb_len = self.kb_jwt.as_ref().map_or(0, String::len);
+        // Room for the KB-JWT too, so `to_compact` does not reallocate.
+        let mut out = String::with_capacity(len + 1 + kb_len);
+        out.push_str(&sig.protected);
+        out.push('.');
+        out.push_str(&self.payload);
+        out.push('.');
+        out.push_str(&sig.signature);
+        out.push('~');
         for d in &self.disclosures {
             out.push_str(d);
             out.push('~');

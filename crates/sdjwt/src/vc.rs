@@ -87,11 +87,13 @@ pub fn verify(
     resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwtVc, SdJwtError> {
-    let mut options = options.clone();
-    if options.accepted_typ.is_none() {
+    let verified = if options.accepted_typ.is_some() {
+        verifier::verify(sd_jwt, resolve_key, options)?
+    } else {
+        let mut options = options.clone();
         options.accepted_typ = Some(vec![TYP.into(), LEGACY_TYP.into()]);
-    }
-    let verified = verifier::verify(sd_jwt, resolve_key, &options)?;
+        verifier::verify(sd_jwt, resolve_key, &options)?
+    };
     check_vc(verified)
 }
 
