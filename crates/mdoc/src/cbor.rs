@@ -585,6 +585,17 @@ pub(crate) fn field<'i, 'a>(
 /// Checks that no two keys of a map are equal: integers and strings compare by value (whatever
 /// the width of their headers), other keys by their encoding.
 pub(crate) fn check_unique_keys(entries: &[(Item<'_>, Item<'_>)]) -> Result<(), LookupError> {
+    // Small maps (every mdoc structure, most element values): compare pairwise, no allocation.
+    const PAIRWISE_MAX: usize = 24;
+    if entries.len() <= PAIRWISE_MAX {
+        for (i, (a, _)) in entries.iter().enumerate() {
+            let a = KeyId::of(a);
+            if entries.iter().skip(i + 1).any(|(b, _)| KeyId::of(b) == a) {
+                return Err(LookupError::Duplicate);
+            }
+        }
+        return Ok(());
+    }
     let mut keys: Vec<KeyId<'_>> = entries.iter().map(|(k, _)| KeyId::of(k)).collect();
     keys.sort_unstable();
     if keys.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
@@ -782,5 +793,36 @@ mod tests {
         let bytes = hex("a201011801f5");
         let item = decode(&bytes, &mut Budget::new()).unwrap();
         assert!(check_unique_keys(item.as_map().unwrap()).is_err());
+    }
+
+    /// Small maps are checked pairwise, large ones by sorting: both find the same duplicates,
+    /// wherever they are.
+    #[test]
+    fn duplicate_keys_are_found_in_maps_of_any_size() {
+        for n in [2usize, 3, 24, 25, 40] {
+            for (first, second) in [(0, 1), (0, n - 1), (n / 2, n - 1)] {
+                if first == second {
+                    continue;
+                }
+                // Keys 0..n as uints, except that `second` repeats `first` with a wider header.
+                let mut bytes = vec![0xb8, u8::try_from(n).unwrap()];
+                for i in 0..n {
+                    let key = if i == second { first } else { i };
+                    bytes.extend_from_slice(&[0x18, u8::try_from(key).unwrap(), 0xf5]);
+                }
+                let item = decode(&bytes, &mut Budget::new()).unwrap();
+                assert_eq!(
+                    check_unique_keys(item.as_map().unwrap()),
+                    Err(LookupError::Duplicate),
+                    "n={n} {first}/{second}"
+                );
+            }
+            let mut unique = vec![0xb8, u8::try_from(n).unwrap()];
+            for i in 0..n {
+                unique.extend_from_slice(&[0x18, u8::try_from(i).unwrap(), 0xf5]);
+            }
+            let item = decode(&unique, &mut Budget::new()).unwrap();
+            assert_eq!(check_unique_keys(item.as_map().unwrap()), Ok(()), "n={n}");
+        }
     }
 }

@@ -29,12 +29,13 @@
 
 use ciborium::Value;
 use coset::iana;
-use coset::{AsCborValue as _, CoseMac0, CoseSign1, CoseSign1Builder, HeaderBuilder};
+use coset::{AsCborValue as _, CoseMac0, CoseSign1, Header, HeaderBuilder, ProtectedHeader};
 use eudi_trust::{Algorithm, Signer};
 
 use crate::cbor::{self, Budget, Item};
 use crate::enc::{self, MapEncoder};
-use crate::error::{DecodeError, IssueError};
+use crate::error::{At, DecodeError, IssueError};
+use crate::issue::protected_header;
 use crate::issuer_signed::{IssuerSigned, decode_sign1};
 use crate::mso::{check_map, opt_field, req_field, text_field};
 use crate::text;
@@ -42,6 +43,9 @@ use crate::transcript::SessionTranscript;
 
 /// COSE tag of COSE_Mac0 (RFC 9052 §6.2).
 const TAG_COSE_MAC0: u64 = 17;
+
+/// The first member of `DeviceAuthentication` (ISO/IEC 18013-5 §9.1.3.4).
+const DEVICE_AUTHENTICATION: &str = "DeviceAuthentication";
 
 /// `DeviceNameSpacesBytes` for no device-signed elements: `#6.24(bstr .cbor {})`.
 const EMPTY_DEVICE_NAMESPACES: [u8; 4] = [0xd8, 0x18, 0x41, 0xa0];
@@ -99,62 +103,62 @@ impl DeviceSigned {
         })
     }
 
-    fn decode(item: &Item<'_>, at: &str, budget: &mut Budget) -> Result<Self, DecodeError> {
+    fn decode(item: &Item<'_>, at: At<'_>, budget: &mut Budget) -> Result<Self, DecodeError> {
         check_map(item, at)?;
-        let ns_at = format!("{at}.nameSpaces");
+        let ns_at = at.field("nameSpaces");
         let ns_item = req_field(item, "nameSpaces", at)?;
         let inner = ns_item.as_tag24().ok_or_else(|| {
-            DecodeError::malformed(&ns_at, "not DeviceNameSpacesBytes (#6.24 bstr)")
+            DecodeError::malformed(ns_at, "not DeviceNameSpacesBytes (#6.24 bstr)")
         })?;
         let ns_map = cbor::decode(inner, budget)?;
         let mut namespaces = Vec::new();
-        for (ns, elements) in check_map(&ns_map, &ns_at)? {
+        for (ns, elements) in check_map(&ns_map, ns_at)? {
             let ns = ns
                 .as_text()
-                .ok_or_else(|| DecodeError::malformed(&ns_at, "a namespace is not text"))?;
-            let el_at = format!("{ns_at}.{ns}");
-            let elements = check_map(elements, &el_at)?
+                .ok_or_else(|| DecodeError::malformed(ns_at, "a namespace is not text"))?;
+            let el_at = ns_at.field(ns);
+            let elements = check_map(elements, el_at)?
                 .iter()
                 .map(|(id, value)| {
                     let id = id.as_text().ok_or_else(|| {
-                        DecodeError::malformed(&el_at, "an element identifier is not text")
+                        DecodeError::malformed(el_at, "an element identifier is not text")
                     })?;
                     cbor::check_unique_keys_deep(value).map_err(|_| {
                         DecodeError::malformed(
-                            format!("{el_at}.{id}"),
+                            el_at.field(id),
                             "a map in the element value has a key twice",
                         )
                     })?;
-                    let value = value.to_value().map_err(|reason| {
-                        DecodeError::malformed(format!("{el_at}.{id}"), reason)
-                    })?;
+                    let value = value
+                        .to_value()
+                        .map_err(|reason| DecodeError::malformed(el_at.field(id), reason))?;
                     Ok((id.to_owned(), value))
                 })
                 .collect::<Result<Vec<_>, DecodeError>>()?;
             namespaces.push((ns.to_owned(), elements));
         }
 
-        let auth_at = format!("{at}.deviceAuth");
+        let auth_at = at.field("deviceAuth");
         let auth = match opt_field(item, "deviceAuth", at)? {
             None => None,
             Some(auth) => {
-                check_map(auth, &auth_at)?;
-                let signature = opt_field(auth, "deviceSignature", &auth_at)?;
-                let mac = opt_field(auth, "deviceMac", &auth_at)?;
+                check_map(auth, auth_at)?;
+                let signature = opt_field(auth, "deviceSignature", auth_at)?;
+                let mac = opt_field(auth, "deviceMac", auth_at)?;
                 match (signature, mac) {
                     (Some(_), Some(_)) => {
                         return Err(DecodeError::malformed(
-                            &auth_at,
+                            auth_at,
                             "has both deviceSignature and deviceMac",
                         ));
                     }
                     (Some(sig), None) => Some(DeviceAuth::Signature {
                         raw: sig.raw.to_vec(),
-                        sign1: decode_sign1(sig, &format!("{auth_at}.deviceSignature"))?,
+                        sign1: decode_sign1(sig, auth_at.field("deviceSignature"))?,
                     }),
                     (None, Some(mac)) => Some(DeviceAuth::Mac {
                         raw: mac.raw.to_vec(),
-                        mac0: decode_mac0(mac, &format!("{auth_at}.deviceMac"))?,
+                        mac0: decode_mac0(mac, auth_at.field("deviceMac"))?,
                     }),
                     (None, None) => None,
                 }
@@ -171,21 +175,21 @@ impl DeviceSigned {
         let mut auth = MapEncoder::new();
         match &self.auth {
             Some(DeviceAuth::Signature { raw, .. }) => {
-                auth.text("deviceSignature", raw.clone());
+                auth.text("deviceSignature", raw);
             }
             Some(DeviceAuth::Mac { raw, .. }) => {
-                auth.text("deviceMac", raw.clone());
+                auth.text("deviceMac", raw);
             }
             None => {}
         }
         let mut map = MapEncoder::new();
-        map.text("nameSpaces", self.namespaces_bytes.clone())
-            .text("deviceAuth", auth.finish_distinct());
+        map.text("nameSpaces", &self.namespaces_bytes)
+            .text("deviceAuth", &auth.finish_distinct());
         map.finish_distinct()
     }
 }
 
-fn decode_mac0(item: &Item<'_>, at: &str) -> Result<CoseMac0, DecodeError> {
+fn decode_mac0(item: &Item<'_>, at: At<'_>) -> Result<CoseMac0, DecodeError> {
     let item = match item.as_tag() {
         Some((TAG_COSE_MAC0, inner)) => inner,
         _ => item,
@@ -205,13 +209,69 @@ pub(crate) fn device_authentication_bytes(
     doc_type: &str,
     namespaces_bytes: &[u8],
 ) -> Vec<u8> {
-    let inner = enc::array(&[
-        enc::text("DeviceAuthentication").as_slice(),
-        transcript.as_cbor(),
-        enc::text(doc_type).as_slice(),
+    let mut out = Vec::with_capacity(device_authentication_len(
+        transcript,
+        doc_type,
         namespaces_bytes,
-    ]);
-    enc::tag24(&inner)
+    ));
+    write_device_authentication(&mut out, transcript, doc_type, namespaces_bytes);
+    out
+}
+
+/// The length of the `DeviceAuthentication` array, encoded.
+fn device_authentication_inner_len(
+    transcript: &SessionTranscript,
+    doc_type: &str,
+    namespaces_bytes: &[u8],
+) -> usize {
+    1 + enc::string_len(DEVICE_AUTHENTICATION.len())
+        + transcript.as_cbor().len()
+        + enc::string_len(doc_type.len())
+        + namespaces_bytes.len()
+}
+
+/// The length of `DeviceAuthenticationBytes`.
+fn device_authentication_len(
+    transcript: &SessionTranscript,
+    doc_type: &str,
+    namespaces_bytes: &[u8],
+) -> usize {
+    2 + enc::string_len(device_authentication_inner_len(
+        transcript,
+        doc_type,
+        namespaces_bytes,
+    ))
+}
+
+/// Appends `DeviceAuthenticationBytes`.
+fn write_device_authentication(
+    out: &mut Vec<u8>,
+    transcript: &SessionTranscript,
+    doc_type: &str,
+    namespaces_bytes: &[u8],
+) {
+    let inner_len = device_authentication_inner_len(transcript, doc_type, namespaces_bytes);
+    enc::head(out, 6, 24);
+    enc::head(out, 2, enc::len_arg(inner_len));
+    out.push(0x84);
+    enc::text_into(out, DEVICE_AUTHENTICATION);
+    out.extend_from_slice(transcript.as_cbor());
+    enc::text_into(out, doc_type);
+    out.extend_from_slice(namespaces_bytes);
+}
+
+/// The COSE_Sign1 `Sig_structure` of a device signature, with `DeviceAuthenticationBytes` as
+/// its detached payload, in one buffer; and where in it `DeviceAuthenticationBytes` starts.
+pub(crate) fn device_signature_tbs(
+    protected: &[u8],
+    transcript: &SessionTranscript,
+    doc_type: &str,
+    namespaces_bytes: &[u8],
+) -> (Vec<u8>, usize) {
+    let len = device_authentication_len(transcript, doc_type, namespaces_bytes);
+    enc::sig_structure1(protected, len, |out| {
+        write_device_authentication(out, transcript, doc_type, namespaces_bytes);
+    })
 }
 
 /// One document of a DeviceResponse.
@@ -238,20 +298,25 @@ impl Document {
         }
         let doc_type = issuer_signed.doc_type().to_owned();
         let namespaces_bytes = EMPTY_DEVICE_NAMESPACES.to_vec();
-        let payload = device_authentication_bytes(transcript, &doc_type, &namespaces_bytes);
-        let sign1 = CoseSign1Builder::new()
-            .protected(
-                HeaderBuilder::new()
-                    .algorithm(cose_algorithm(signer.algorithm()))
-                    .build(),
-            )
-            .try_create_detached_signature(&payload, b"", |tbs| signer.sign(tbs))?
-            .build();
-        let value = sign1
-            .clone()
-            .to_cbor_value()
-            .map_err(|e| IssueError::Invalid(format!("COSE_Sign1: {e}")))?;
-        let raw = enc::value(&value)?;
+        let alg = signer.algorithm();
+        let protected = protected_header(alg);
+        let (tbs, _) = device_signature_tbs(&protected, transcript, &doc_type, &namespaces_bytes);
+        let signature = signer.sign(&tbs)?;
+        // COSE_Sign1 = [protected, {}, nil (detached payload), signature] (RFC 9052 §4.2).
+        let mut raw = Vec::with_capacity(8 + protected.len() + signature.len());
+        raw.push(0x84);
+        enc::bytes_into(&mut raw, &protected);
+        raw.extend_from_slice(&[0xa0, 0xf6]);
+        enc::bytes_into(&mut raw, &signature);
+        let sign1 = CoseSign1 {
+            protected: ProtectedHeader {
+                original_data: Some(protected),
+                header: HeaderBuilder::new().algorithm(cose_algorithm(alg)).build(),
+            },
+            unprotected: Header::default(),
+            payload: None,
+            signature,
+        };
         Ok(Self {
             doc_type,
             issuer_signed,
@@ -289,18 +354,18 @@ impl Document {
         self.device_signed.as_ref()
     }
 
-    fn decode(item: &Item<'_>, at: &str, budget: &mut Budget) -> Result<Self, DecodeError> {
+    fn decode(item: &Item<'_>, at: At<'_>, budget: &mut Budget) -> Result<Self, DecodeError> {
         check_map(item, at)?;
         let doc_type = text_field(item, "docType", at)?;
         let issuer_signed = IssuerSigned::decode(
             req_field(item, "issuerSigned", at)?,
-            &format!("{at}.issuerSigned"),
+            at.field("issuerSigned"),
             budget,
         )?;
         // Missing deviceSigned is reported by verification (device authentication required),
         // not here, so that issuer data can still be checked on its own.
         let device_signed = opt_field(item, "deviceSigned", at)?
-            .map(|ds| DeviceSigned::decode(ds, &format!("{at}.deviceSigned"), budget))
+            .map(|ds| DeviceSigned::decode(ds, at.field("deviceSigned"), budget))
             .transpose()?;
         let errors = opt_field(item, "errors", at)?.map(|e| e.raw.to_vec());
         Ok(Self {
@@ -313,13 +378,13 @@ impl Document {
 
     fn encode(&self) -> Vec<u8> {
         let mut map = MapEncoder::new();
-        map.text("docType", enc::text(&self.doc_type))
-            .text("issuerSigned", self.issuer_signed.to_bytes());
+        map.text("docType", &enc::text(&self.doc_type))
+            .text("issuerSigned", &self.issuer_signed.to_bytes());
         if let Some(ds) = &self.device_signed {
-            map.text("deviceSigned", ds.encode());
+            map.text("deviceSigned", &ds.encode());
         }
         if let Some(errors) = &self.errors {
-            map.text("errors", errors.clone());
+            map.text("errors", errors);
         }
         map.finish_distinct()
     }
@@ -368,6 +433,7 @@ impl DeviceResponse {
         if !version.starts_with("1.") {
             return Err(DecodeError::UnsupportedVersion { at: AT, version });
         }
+        let documents_at = At::Root("DeviceResponse.documents");
         let documents = match opt_field(&item, "documents", AT)? {
             None => Vec::new(),
             Some(docs) => docs
@@ -375,7 +441,7 @@ impl DeviceResponse {
                 .ok_or_else(|| DecodeError::malformed(AT, "`documents` is not an array"))?
                 .iter()
                 .enumerate()
-                .map(|(i, d)| Document::decode(d, &format!("{AT}.documents[{i}]"), &mut budget))
+                .map(|(i, d)| Document::decode(d, documents_at.index(i), &mut budget))
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let document_errors = opt_field(&item, "documentErrors", AT)?.map(|e| e.raw.to_vec());
@@ -408,15 +474,15 @@ impl DeviceResponse {
     /// The deterministic encoding (RFC 8949 §4.2.1); embedded items keep their exact bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut map = MapEncoder::new();
-        map.text("version", enc::text(&self.version));
+        map.text("version", &enc::text(&self.version));
         if !self.documents.is_empty() {
             let docs: Vec<Vec<u8>> = self.documents.iter().map(Document::encode).collect();
-            map.text("documents", enc::array(&docs));
+            map.text("documents", &enc::array(&docs));
         }
         if let Some(errors) = &self.document_errors {
-            map.text("documentErrors", errors.clone());
+            map.text("documentErrors", errors);
         }
-        map.text("status", enc::uint(self.status));
+        map.text("status", &enc::uint(self.status));
         map.finish_distinct()
     }
 
@@ -448,5 +514,58 @@ impl DeviceResponse {
     /// Whether the response has a `documentErrors` member.
     pub fn has_document_errors(&self) -> bool {
         self.document_errors.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eudi_trust::{Algorithm, SoftwareKey, VerifyingKey};
+
+    use super::*;
+    use crate::{IssuerSignedBuilder, ValidityInfo, VerifyError, VerifyOptions};
+
+    /// A document device-signed over `transcript`, and the issuer key to trust.
+    fn document(transcript: &SessionTranscript) -> (Document, Vec<VerifyingKey>) {
+        let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let t = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        let validity = ValidityInfo::new(t, t, t + time::Duration::days(1));
+        let issued = IssuerSignedBuilder::new("org.example.doc", device.verifying_key(), validity)
+            .element("org.example.ns", "a", Value::Bool(true))
+            .sign(&issuer, &[b"not checked with IssuerTrust::Keys"])
+            .unwrap();
+        let doc = Document::with_device_signature(issued, transcript, &device).unwrap();
+        (doc, vec![issuer.verifying_key().clone()])
+    }
+
+    /// With the payload embedded instead of detached, the deviceSignature is checked over the
+    /// same Sig_structure: accepted if the payload is DeviceAuthenticationBytes, refused
+    /// otherwise (and never a panic).
+    #[test]
+    fn device_signature_with_embedded_payload() {
+        let transcript = SessionTranscript::openid4vp("client", "nonce", None, "https://r.example");
+        let (doc, keys) = document(&transcript);
+        let options = VerifyOptions::new(1_767_225_700).session_transcript(&transcript);
+        assert!(doc.verify(&keys, &options).unwrap().device_authenticated);
+
+        let embed = |payload: Vec<u8>| {
+            let mut doc = doc.clone();
+            if let Some(DeviceSigned {
+                auth: Some(DeviceAuth::Signature { sign1, .. }),
+                ..
+            }) = doc.device_signed.as_mut()
+            {
+                sign1.payload = Some(payload);
+            }
+            doc
+        };
+        let same = embed(doc.device_authentication_bytes(&transcript));
+        assert!(same.verify(&keys, &options).unwrap().device_authenticated);
+        let other = SessionTranscript::openid4vp("client", "other", None, "https://r.example");
+        let different = embed(doc.device_authentication_bytes(&other));
+        assert!(matches!(
+            different.verify(&keys, &options),
+            Err(VerifyError::DeviceSignature { .. })
+        ));
     }
 }

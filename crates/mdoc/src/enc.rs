@@ -15,14 +15,13 @@ use ciborium::Value;
 use crate::error::EncodeError;
 
 /// Appends a head: major type and argument in the shortest form (RFC 8949 §4.2.1).
+#[inline(always)]
 pub(crate) fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    // Fixed-size writes per case: no call to `memcpy` for a byte or two.
     let major = major << 5;
     match arg {
         0..=23 => out.push(major | arg as u8),
-        24..=0xff => {
-            out.push(major | 24);
-            out.push(arg as u8);
-        }
+        24..=0xff => out.extend_from_slice(&[major | 24, arg as u8]),
         0x100..=0xffff => {
             out.push(major | 25);
             out.extend_from_slice(&(arg as u16).to_be_bytes());
@@ -38,9 +37,62 @@ pub(crate) fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
-fn len_arg(len: usize) -> u64 {
+/// A head in the shortest form, as bytes and how many of them are used.
+fn head_bytes(major: u8, arg: u64) -> ([u8; 9], usize) {
+    let major = major << 5;
+    let mut out = [0u8; 9];
+    let len = head_len(arg);
+    let be = arg.to_be_bytes();
+    match len {
+        1 => out[0] = major | arg as u8,
+        n => {
+            out[0] = major
+                | match n {
+                    2 => 24,
+                    3 => 25,
+                    5 => 26,
+                    _ => 27,
+                };
+            // The argument's low `n - 1` bytes, big-endian.
+            out[1..n].copy_from_slice(&be[9 - n..]);
+        }
+    }
+    (out, len)
+}
+
+pub(crate) fn len_arg(len: usize) -> u64 {
     // usize is at most 64 bits on every supported target.
     u64::try_from(len).unwrap_or(u64::MAX)
+}
+
+/// Appends a text string.
+#[inline]
+pub(crate) fn text_into(out: &mut Vec<u8>, s: &str) {
+    head(out, 3, len_arg(s.len()));
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Appends a byte string.
+#[inline]
+pub(crate) fn bytes_into(out: &mut Vec<u8>, b: &[u8]) {
+    head(out, 2, len_arg(b.len()));
+    out.extend_from_slice(b);
+}
+
+/// How many bytes the head of an argument takes (RFC 8949 §4.2.1 shortest form).
+pub(crate) fn head_len(arg: u64) -> usize {
+    match arg {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+/// How many bytes a byte or text string of `len` bytes takes, head included.
+pub(crate) fn string_len(len: usize) -> usize {
+    head_len(len_arg(len)) + len
 }
 
 /// An unsigned integer.
@@ -75,7 +127,91 @@ pub(crate) fn tag24(embedded: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `#6.24(bstr .cbor …)` around what `write` appends: the embedded item is encoded in place,
+/// without a second buffer.
+#[cfg(test)]
+pub(crate) fn tag24_with<E>(
+    capacity: usize,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
+    let mut out = Vec::with_capacity(2 + 9 + capacity);
+    tag24_into(&mut out, write)?;
+    Ok(out)
+}
+
+/// Appends `#6.24(bstr .cbor …)` around what `write` appends.
+pub(crate) fn tag24_into<E>(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    head(out, 6, 24);
+    bstr_into(out, write).map(|_| ())
+}
+
+/// Appends a byte string holding what `write` appends: written in place after room for the
+/// longest head, which is then filled in and the room left over cut out. Returns where the
+/// content starts.
+pub(crate) fn bstr_into<E>(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<usize, E> {
+    const ROOM: usize = 9;
+    let start = out.len();
+    out.resize(start + ROOM, 0);
+    write(out)?;
+    let (head, len) = head_bytes(2, len_arg(out.len() - start - ROOM));
+    let at = start + ROOM - len;
+    if let (Some(slot), Some(head)) = (out.get_mut(at..start + ROOM), head.get(..len)) {
+        slot.copy_from_slice(head);
+    }
+    out.drain(start..at);
+    Ok(start + len)
+}
+
+/// `Sig_structure` context of COSE_Sign1: an array of four, `"Signature1"`.
+const SIGNATURE1: &[u8] = b"\x84\x6aSignature1";
+
+/// The COSE_Sign1 `Sig_structure` (RFC 9052 §4.4) with an empty `external_aad`:
+/// `["Signature1", protected, h'', payload]`, written in one buffer of the exact size.
+///
+/// `protected` is the serialized protected header (the content of its bstr); `write_payload`
+/// appends the `payload_len` bytes of the payload. Returns the structure and where the payload
+/// starts in it.
+pub(crate) fn sig_structure1(
+    protected: &[u8],
+    payload_len: usize,
+    write_payload: impl FnOnce(&mut Vec<u8>),
+) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(
+        SIGNATURE1.len() + string_len(protected.len()) + 1 + string_len(payload_len),
+    );
+    out.extend_from_slice(SIGNATURE1);
+    bytes_into(&mut out, protected);
+    out.push(0x40);
+    head(&mut out, 2, len_arg(payload_len));
+    let start = out.len();
+    write_payload(&mut out);
+    (out, start)
+}
+
+/// [`sig_structure1`] for a payload of unknown length, written in place by `write_payload`;
+/// `capacity` is a guess of its length.
+pub(crate) fn sig_structure1_with<E>(
+    protected: &[u8],
+    capacity: usize,
+    write_payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(Vec<u8>, usize), E> {
+    let mut out =
+        Vec::with_capacity(SIGNATURE1.len() + string_len(protected.len()) + 10 + capacity);
+    out.extend_from_slice(SIGNATURE1);
+    bytes_into(&mut out, protected);
+    out.push(0x40);
+    let start = bstr_into(&mut out, write_payload)?;
+    Ok((out, start))
+}
+
 /// A tag around an encoded item.
+#[cfg(test)]
 pub(crate) fn tag(number: u64, content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() + 9);
     head(&mut out, 6, number);
@@ -94,9 +230,14 @@ pub(crate) fn array<B: AsRef<[u8]>>(items: &[B]) -> Vec<u8> {
 }
 
 /// Collects encoded map entries and writes them in deterministic key order.
+///
+/// Keys and values are appended to one buffer and remembered by position, so building a map
+/// costs a few allocations however many entries it has.
 #[derive(Debug, Default)]
 pub(crate) struct MapEncoder {
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    buf: Vec<u8>,
+    /// `(key start, value start, value end)` in `buf`.
+    entries: Vec<(usize, usize, usize)>,
 }
 
 impl MapEncoder {
@@ -104,58 +245,120 @@ impl MapEncoder {
         Self::default()
     }
 
-    /// Adds an entry from an encoded key and an encoded value.
-    pub(crate) fn insert(&mut self, key: Vec<u8>, value: Vec<u8>) -> &mut Self {
-        self.entries.push((key, value));
-        self
+    /// A map expected to hold about `entries` entries of `bytes` encoded bytes in all.
+    pub(crate) fn with_capacity(entries: usize, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(entries),
+        }
     }
 
     /// Adds an entry under a text key.
-    pub(crate) fn text(&mut self, key: &str, value: Vec<u8>) -> &mut Self {
-        self.insert(text(key), value)
+    pub(crate) fn text(&mut self, key: &str, value: &[u8]) -> &mut Self {
+        let start = self.buf.len();
+        text_into(&mut self.buf, key);
+        let mid = self.buf.len();
+        self.buf.extend_from_slice(value);
+        self.entries.push((start, mid, self.buf.len()));
+        self
+    }
+
+    /// Adds an entry whose key and value the closures append to the buffer they are given.
+    pub(crate) fn try_entry<E>(
+        &mut self,
+        key: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+        value: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<&mut Self, E> {
+        let start = self.buf.len();
+        key(&mut self.buf)?;
+        let mid = self.buf.len();
+        value(&mut self.buf)?;
+        self.entries.push((start, mid, self.buf.len()));
+        Ok(self)
+    }
+
+    fn key(&self, entry: &(usize, usize, usize)) -> &[u8] {
+        self.buf.get(entry.0..entry.1).unwrap_or_default()
+    }
+
+    fn sort(&mut self) {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable_by(|a, b| self.key(a).cmp(self.key(b)));
+        self.entries = entries;
     }
 
     /// The map, entries sorted by their encoded keys (RFC 8949 §4.2.1).
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>, EncodeError> {
-        self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(self.buf.len() + 9);
+        self.finish_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`finish`](Self::finish), appended to `out`.
+    pub(crate) fn finish_into(mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.sort();
         if self
             .entries
             .windows(2)
-            .any(|w| matches!(w, [a, b] if a.0 == b.0))
+            .any(|w| matches!(w, [a, b] if self.key(a) == self.key(b)))
         {
             return Err(EncodeError::DuplicateMapKey);
         }
-        Ok(self.write())
+        self.write(out);
+        Ok(())
     }
 
     /// The map, for maps whose keys are distinct by construction (the fixed members of an mdoc
     /// structure, namespaces that came from a map): sorted, without the duplicate check.
     pub(crate) fn finish_distinct(mut self) -> Vec<u8> {
-        self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.write()
+        self.sort();
+        let mut out = Vec::with_capacity(self.buf.len() + 9);
+        self.write(&mut out);
+        out
     }
 
-    fn write(self) -> Vec<u8> {
-        let len = self
-            .entries
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>();
-        let mut out = Vec::with_capacity(len + 9);
-        head(&mut out, 5, len_arg(self.entries.len()));
-        for (key, value) in self.entries {
-            out.extend_from_slice(&key);
-            out.extend_from_slice(&value);
+    fn write(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buf.len() + 9);
+        head(out, 5, len_arg(self.entries.len()));
+        for &(start, _, end) in &self.entries {
+            out.extend_from_slice(self.buf.get(start..end).unwrap_or_default());
         }
-        out
     }
 }
 
 /// Encodes a value deterministically.
+#[cfg(test)]
 pub(crate) fn value(v: &Value) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::new();
     value_into(v, &mut out, 0)?;
     Ok(out)
+}
+
+/// Appends the deterministic encoding of a value.
+pub(crate) fn value_append(v: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    value_into(v, out, 0)
+}
+
+/// The encoded length of a value without containers (an integer, string, bool, null, or a tag
+/// around one of those): what [`value_append`] would write, so it can be written in place.
+/// `None` for anything else, floats included.
+pub(crate) fn scalar_len(v: &Value) -> Option<usize> {
+    Some(match v {
+        Value::Integer(i) => {
+            let i = i128::from(*i);
+            let arg = if i >= 0 { i } else { -1 - i };
+            head_len(u64::try_from(arg).ok()?)
+        }
+        Value::Bytes(b) => string_len(b.len()),
+        Value::Text(t) => string_len(t.len()),
+        Value::Bool(_) | Value::Null => 1,
+        Value::Tag(number, content) => match &**content {
+            Value::Tag(..) => return None,
+            inner => head_len(*number) + scalar_len(inner)?,
+        },
+        _ => return None,
+    })
 }
 
 /// Nesting the encoder accepts; deeper values could not be decoded again
@@ -202,15 +405,14 @@ fn value_into(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeEr
             }
         }
         Value::Map(entries) => {
-            let mut map = MapEncoder::new();
+            let mut map = MapEncoder::with_capacity(entries.len(), 16 * entries.len());
             for (k, v) in entries {
-                let mut key = Vec::new();
-                value_into(k, &mut key, depth + 1)?;
-                let mut value = Vec::new();
-                value_into(v, &mut value, depth + 1)?;
-                map.insert(key, value);
+                map.try_entry(
+                    |buf| value_into(k, buf, depth + 1),
+                    |buf| value_into(v, buf, depth + 1),
+                )?;
             }
-            out.extend_from_slice(&map.finish()?);
+            map.finish_into(out)?;
         }
         _ => return Err(EncodeError::Unsupported),
     }
@@ -333,6 +535,109 @@ mod tests {
             (cbor!("a").unwrap(), cbor!(2).unwrap()),
         ]);
         assert_eq!(super::value(&value), Err(EncodeError::DuplicateMapKey));
+    }
+
+    #[test]
+    fn heads_are_shortest() {
+        for (arg, len) in [
+            (0u64, 1),
+            (23, 1),
+            (24, 2),
+            (255, 2),
+            (256, 3),
+            (65_535, 3),
+            (65_536, 5),
+            (u64::from(u32::MAX), 5),
+            (u64::from(u32::MAX) + 1, 9),
+            (u64::MAX, 9),
+        ] {
+            let mut out = Vec::new();
+            head(&mut out, 2, arg);
+            assert_eq!(out.len(), len, "{arg}");
+            assert_eq!(head_len(arg), len, "{arg}");
+            let (bytes, n) = head_bytes(2, arg);
+            assert_eq!(&bytes[..n], &out[..], "{arg}");
+        }
+    }
+
+    #[test]
+    fn scalar_lengths() {
+        let values = vec![
+            cbor!(0).unwrap(),
+            cbor!(24).unwrap(),
+            cbor!(-1).unwrap(),
+            cbor!(-1000).unwrap(),
+            cbor!(u64::MAX).unwrap(),
+            Value::Integer(
+                ciborium::value::Integer::try_from(-18_446_744_073_709_551_616i128).unwrap(),
+            ),
+            Value::Text("x".repeat(300)),
+            Value::Bytes(vec![1; 24]),
+            Value::Bool(true),
+            Value::Null,
+            Value::Tag(1004, Box::new(Value::Text("1990-05-17".into()))),
+            Value::Tag(100_000, Box::new(cbor!(7).unwrap())),
+        ];
+        for v in values {
+            assert_eq!(scalar_len(&v), Some(value(&v).unwrap().len()), "{v:?}");
+        }
+        for v in [
+            Value::Float(1.5),
+            cbor!([1]).unwrap(),
+            cbor!({"a" => 1}).unwrap(),
+            Value::Tag(1, Box::new(Value::Tag(2, Box::new(Value::Null)))),
+            Value::Tag(1, Box::new(Value::Float(0.0))),
+        ] {
+            assert_eq!(scalar_len(&v), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn tag24_in_place() {
+        for len in [0usize, 23, 24, 255, 256, 70_000] {
+            let content = vec![0x41u8; len];
+            let built = tag24_with(0, |out| {
+                out.extend_from_slice(&content);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert_eq!(built, tag24(&content), "{len}");
+        }
+    }
+
+    /// The Sig_structure is what `coset` builds.
+    #[test]
+    fn sig_structure_matches_coset() {
+        use coset::CborSerializable as _;
+        let protected = coset::ProtectedHeader {
+            original_data: None,
+            header: coset::HeaderBuilder::new()
+                .algorithm(coset::iana::Algorithm::ES256)
+                .build(),
+        };
+        let protected_bytes = protected.clone().to_vec().unwrap();
+        for len in [0usize, 10, 24, 300, 70_000] {
+            let payload = vec![0x5au8; len];
+            let coset = coset::sig_structure_data(
+                coset::SignatureContext::CoseSign1,
+                protected.clone(),
+                None,
+                b"",
+                &payload,
+            );
+            let (ours, start) = sig_structure1(&protected_bytes, len, |out| {
+                out.extend_from_slice(&payload);
+            });
+            assert_eq!(ours, coset, "{len}");
+            assert_eq!(&ours[start..], &payload[..]);
+            let (with, start) = sig_structure1_with(&protected_bytes, 0, |out| {
+                out.extend_from_slice(&payload);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert_eq!(with, coset, "{len}");
+            assert_eq!(&with[start..], &payload[..]);
+        }
     }
 
     #[test]

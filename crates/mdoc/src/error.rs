@@ -4,6 +4,8 @@
 //! No variant carries an element *value*: values are personal data and stay out of error
 //! messages and logs. Element identifiers and namespaces are not personal data.
 
+use std::fmt;
+
 use eudi_status_list::StatusListError;
 use eudi_trust::{KeyError, X509Error};
 
@@ -66,10 +68,44 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn malformed(at: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn malformed(at: impl fmt::Display, reason: impl Into<String>) -> Self {
         Self::Malformed {
-            at: at.into(),
+            at: at.to_string(),
             reason: reason.into(),
+        }
+    }
+}
+
+/// Where in a structure the decoder is, such as `DeviceResponse.documents[0].issuerSigned`:
+/// a chain of borrowed parts, written out only when an error names it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum At<'a> {
+    /// The outermost structure.
+    Root(&'a str),
+    /// `{parent}.{name}`.
+    Field(&'a At<'a>, &'a str),
+    /// `{parent}[{index}]`.
+    Index(&'a At<'a>, usize),
+}
+
+impl<'a> At<'a> {
+    /// `{self}.{name}`.
+    pub(crate) fn field(&'a self, name: &'a str) -> Self {
+        Self::Field(self, name)
+    }
+
+    /// `{self}[{index}]`.
+    pub(crate) fn index(&'a self, index: usize) -> Self {
+        Self::Index(self, index)
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root(name) => f.write_str(name),
+            Self::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Self::Index(parent, index) => write!(f, "{parent}[{index}]"),
         }
     }
 }

@@ -19,14 +19,17 @@
 //! those bytes, and re-encoding an item from another implementation (which may use
 //! non-preferred lengths such as `b9 0003`) would change it.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
 use ciborium::Value;
-use coset::{AsCborValue as _, CoseSign1};
+use coset::{AsCborValue as _, CborSerializable as _, CoseSign1, Header, ProtectedHeader};
 
 use crate::cbor::{self, Budget, Item};
-use crate::enc::{self, MapEncoder};
-use crate::error::{DecodeError, EncodeError};
+use crate::enc;
+use crate::error::{At, DecodeError, EncodeError};
 use crate::mso::{MobileSecurityObject, check_map, opt_field, req_field};
 use crate::text;
 
@@ -37,13 +40,27 @@ pub(crate) const X5CHAIN: i64 = 33;
 const TAG_COSE_SIGN1: u64 = 18;
 
 /// One issuer-signed data element, with the exact bytes its digest covers.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct IssuerSignedItem {
-    bytes: Vec<u8>,
+    /// The bytes of the items issued or received together (one allocation for all of them);
+    /// this item's `IssuerSignedItemBytes` are at `at`.
+    buf: Arc<Vec<u8>>,
+    at: Range<usize>,
     digest_id: u64,
-    random: Vec<u8>,
-    element_identifier: String,
+    random: Part,
+    /// UTF-8, checked when the item was decoded or made.
+    element_identifier: Part,
     element_value: Value,
+}
+
+impl PartialEq for IssuerSignedItem {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+            && self.digest_id == other.digest_id
+            && self.random() == other.random()
+            && self.element_identifier() == other.element_identifier()
+            && self.element_value == other.element_value
+    }
 }
 
 impl fmt::Debug for IssuerSignedItem {
@@ -51,7 +68,7 @@ impl fmt::Debug for IssuerSignedItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuerSignedItem")
             .field("digest_id", &self.digest_id)
-            .field("element_identifier", &self.element_identifier)
+            .field("element_identifier", &self.element_identifier())
             .finish_non_exhaustive()
     }
 }
@@ -64,12 +81,20 @@ impl IssuerSignedItem {
 
     /// `random`: the salt that makes the digest unguessable.
     pub fn random(&self) -> &[u8] {
-        &self.random
+        self.part(&self.random)
+    }
+
+    fn part<'s>(&'s self, part: &'s Part) -> &'s [u8] {
+        match part {
+            Part::Within(at) => self.as_bytes().get(at.clone()).unwrap_or_default(),
+            Part::Separate(bytes) => bytes,
+        }
     }
 
     /// `elementIdentifier`.
     pub fn element_identifier(&self) -> &str {
-        &self.element_identifier
+        // Checked to be UTF-8 when the item was made or decoded.
+        std::str::from_utf8(self.part(&self.element_identifier)).unwrap_or_default()
     }
 
     /// `elementValue`.
@@ -79,32 +104,18 @@ impl IssuerSignedItem {
 
     /// `IssuerSignedItemBytes`: `#6.24(bstr)`, exactly as issued; the MSO digest is over these.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.buf.get(self.at.clone()).unwrap_or_default()
     }
 
-    /// Encodes a new item (issuing).
-    pub(crate) fn new(
-        digest_id: u64,
-        random: Vec<u8>,
-        element_identifier: &str,
-        element_value: Value,
-    ) -> Result<Self, EncodeError> {
-        let mut map = MapEncoder::new();
-        map.text("digestID", enc::uint(digest_id))
-            .text("random", enc::bytes(&random))
-            .text("elementIdentifier", enc::text(element_identifier))
-            .text("elementValue", enc::value(&element_value)?);
-        let bytes = enc::tag24(&map.finish_distinct());
-        Ok(Self {
-            bytes,
-            digest_id,
-            random,
-            element_identifier: element_identifier.to_owned(),
-            element_value,
-        })
-    }
-
-    fn decode(item: &Item<'_>, at: &str, budget: &mut Budget) -> Result<Self, DecodeError> {
+    /// Decodes `item`, one of the items whose encodings `shared` holds: `shared` is the bytes of
+    /// `outer`, an item that contains `item`.
+    fn decode(
+        item: &Item<'_>,
+        at: At<'_>,
+        budget: &mut Budget,
+        outer: &[u8],
+        shared: &Arc<Vec<u8>>,
+    ) -> Result<Self, DecodeError> {
         let inner = item
             .as_tag24()
             .ok_or_else(|| DecodeError::malformed(at, "not IssuerSignedItemBytes (#6.24 bstr)"))?;
@@ -115,30 +126,161 @@ impl IssuerSignedItem {
             .ok_or_else(|| DecodeError::malformed(at, "`digestID` is not a uint"))?;
         let random = req_field(&map, "random", at)?
             .as_bytes()
-            .ok_or_else(|| DecodeError::malformed(at, "`random` is not a bstr"))?
-            .to_vec();
-        let element_identifier = req_field(&map, "elementIdentifier", at)?
+            .ok_or_else(|| DecodeError::malformed(at, "`random` is not a bstr"))?;
+        // Where `random` is in the item's bytes; a copy only if it is not there as it is
+        // (an indefinite-length byte string somewhere around it).
+        let random = Part::of(item.raw, random);
+        let identifier = req_field(&map, "elementIdentifier", at)?
             .as_text()
-            .ok_or_else(|| DecodeError::malformed(at, "`elementIdentifier` is not text"))?
-            .to_owned();
+            .ok_or_else(|| DecodeError::malformed(at, "`elementIdentifier` is not text"))?;
         let element_value = req_field(&map, "elementValue", at)?;
         cbor::check_unique_keys_deep(element_value).map_err(|_| {
             DecodeError::malformed(
-                format!("{at}.{element_identifier}"),
+                at.field(identifier),
                 "a map in the element value has a key twice",
             )
         })?;
-        let element_value = element_value.to_value().map_err(|reason| {
-            DecodeError::malformed(format!("{at}.{element_identifier}"), reason)
-        })?;
+        let element_value = element_value
+            .to_value()
+            .map_err(|reason| DecodeError::malformed(at.field(identifier), reason))?;
+        let element_identifier = Part::of(item.raw, identifier.as_bytes());
+        let (buf, range) = match range_within(outer, item.raw) {
+            Some(range) => (Arc::clone(shared), range),
+            None => (Arc::new(item.raw.to_vec()), 0..item.raw.len()),
+        };
         Ok(Self {
-            bytes: item.raw.to_vec(),
+            buf,
+            at: range,
             digest_id,
             random,
             element_identifier,
             element_value,
         })
     }
+}
+
+/// Issued items, encoded one after another into one buffer that they then share.
+#[derive(Debug)]
+pub(crate) struct ItemWriter {
+    buf: Vec<u8>,
+    /// The items written, pointing to `placeholder` until [`finish`](Self::finish) gives them
+    /// the buffer.
+    items: Vec<IssuerSignedItem>,
+    placeholder: Arc<Vec<u8>>,
+    /// For encoding values with containers, reused from item to item.
+    scratch: Vec<u8>,
+}
+
+impl ItemWriter {
+    /// Room for about `items` items.
+    pub(crate) fn with_capacity(items: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(items * 128),
+            items: Vec::with_capacity(items),
+            placeholder: Arc::new(Vec::new()),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Encodes a new item (issuing) and returns its `IssuerSignedItemBytes`.
+    ///
+    /// The four keys in deterministic order (RFC 8949 §4.2.1: shorter encodings first) are
+    /// `random`, `digestID`, `elementValue`, `elementIdentifier`. Scalar values (most are) are
+    /// written in place, others are encoded first to know their length.
+    pub(crate) fn push(
+        &mut self,
+        digest_id: u64,
+        random: &[u8],
+        element_identifier: &str,
+        element_value: Value,
+    ) -> Result<&[u8], EncodeError> {
+        const RANDOM: &[u8] = b"\xa4\x66random";
+        const DIGEST_ID: &[u8] = b"\x68digestID";
+        const ELEMENT_VALUE: &[u8] = b"\x6celementValue";
+        const ELEMENT_IDENTIFIER: &[u8] = b"\x71elementIdentifier";
+        let scalar_len = enc::scalar_len(&element_value);
+        let value_len = match scalar_len {
+            Some(len) => len,
+            None => {
+                self.scratch.clear();
+                enc::value_append(&element_value, &mut self.scratch)?;
+                self.scratch.len()
+            }
+        };
+        let inner_len = RANDOM.len()
+            + enc::string_len(random.len())
+            + DIGEST_ID.len()
+            + enc::head_len(digest_id)
+            + ELEMENT_VALUE.len()
+            + value_len
+            + ELEMENT_IDENTIFIER.len()
+            + enc::string_len(element_identifier.len());
+        let bytes = &mut self.buf;
+        let start = bytes.len();
+        bytes.reserve(2 + enc::string_len(inner_len));
+        enc::head(bytes, 6, 24);
+        enc::head(bytes, 2, enc::len_arg(inner_len));
+        bytes.extend_from_slice(RANDOM);
+        enc::head(bytes, 2, enc::len_arg(random.len()));
+        let random_at = bytes.len() - start;
+        bytes.extend_from_slice(random);
+        bytes.extend_from_slice(DIGEST_ID);
+        enc::head(bytes, 0, digest_id);
+        bytes.extend_from_slice(ELEMENT_VALUE);
+        match scalar_len {
+            Some(_) => enc::value_append(&element_value, bytes)?,
+            None => bytes.extend_from_slice(&self.scratch),
+        }
+        bytes.extend_from_slice(ELEMENT_IDENTIFIER);
+        enc::text_into(bytes, element_identifier);
+        let at = start..bytes.len();
+        let identifier_at = at.len() - element_identifier.len()..at.len();
+        self.items.push(IssuerSignedItem {
+            buf: Arc::clone(&self.placeholder),
+            at: at.clone(),
+            digest_id,
+            random: Part::Within(random_at..random_at + random.len()),
+            element_identifier: Part::Within(identifier_at),
+            element_value,
+        });
+        Ok(self.buf.get(at).unwrap_or_default())
+    }
+
+    /// The items, in the order written, sharing one buffer.
+    pub(crate) fn finish(mut self) -> Vec<IssuerSignedItem> {
+        let buf = Arc::new(self.buf);
+        for item in &mut self.items {
+            item.buf = Arc::clone(&buf);
+        }
+        self.items
+    }
+}
+
+/// Where a part of an item (`random`, the text of `elementIdentifier`) is.
+#[derive(Clone, Debug, PartialEq)]
+enum Part {
+    /// In the item's bytes.
+    Within(Range<usize>),
+    /// Not as such in the item's bytes (assembled from the chunks of an indefinite-length
+    /// string).
+    Separate(Vec<u8>),
+}
+
+impl Part {
+    /// `part`, decoded from `item`: where it is in `item`, else a copy.
+    fn of(item: &[u8], part: &[u8]) -> Self {
+        match range_within(item, part) {
+            Some(range) => Self::Within(range),
+            None => Self::Separate(part.to_vec()),
+        }
+    }
+}
+
+/// Where `inner`, a slice of `outer`, is in it.
+fn range_within(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
+    let start = inner.as_ptr().addr().checked_sub(outer.as_ptr().addr())?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
 }
 
 /// `issuerAuth`: the COSE_Sign1 over the MSO, kept as received.
@@ -207,16 +349,72 @@ impl IssuerAuth {
 }
 
 /// A COSE_Sign1 (untagged, or with tag 18) from a decoded item.
-pub(crate) fn decode_sign1(item: &Item<'_>, at: &str) -> Result<CoseSign1, DecodeError> {
+///
+/// The headers are parsed by `coset`, the payload and signature are taken as they are: the
+/// same checks as `CoseSign1::from_cbor_value` on the whole item, in the same order, without
+/// first copying the payload into a `ciborium::Value`.
+pub(crate) fn decode_sign1(
+    item: &Item<'_>,
+    at: impl fmt::Display + Copy,
+) -> Result<CoseSign1, DecodeError> {
     let item = match item.as_tag() {
         Some((TAG_COSE_SIGN1, inner)) => inner,
         _ => item,
     };
-    let value = item
+    let not_sign1 =
+        |e: coset::CoseError| DecodeError::malformed(at, format!("not a COSE_Sign1: {e}"));
+    let parts = match item.as_array() {
+        Some([protected, unprotected, payload, signature]) => (
+            protected.as_bytes(),
+            unprotected,
+            match &payload.kind {
+                cbor::Kind::Bytes(b) => Some(Some(b)),
+                // `undefined` is read as `null`, as `ciborium` does.
+                cbor::Kind::Null | cbor::Kind::Undefined => Some(None),
+                _ => None,
+            },
+            signature.as_bytes(),
+        ),
+        _ => (None, item, None, None),
+    };
+    let (Some(protected), unprotected, Some(payload), Some(signature)) = parts else {
+        // Not the expected shape: let `coset` say what is wrong, as it always has.
+        let value = item
+            .to_value()
+            .map_err(|reason| DecodeError::malformed(at, reason))?;
+        return CoseSign1::from_cbor_value(value).map_err(not_sign1);
+    };
+    let unprotected = unprotected
         .to_value()
         .map_err(|reason| DecodeError::malformed(at, reason))?;
-    CoseSign1::from_cbor_value(value)
-        .map_err(|e| DecodeError::malformed(at, format!("not a COSE_Sign1: {e}")))
+    let unprotected = Header::from_cbor_value(unprotected).map_err(not_sign1)?;
+    let protected =
+        ProtectedHeader::from_cbor_bstr(Value::Bytes(protected.to_vec())).map_err(not_sign1)?;
+    Ok(CoseSign1 {
+        protected,
+        unprotected,
+        payload: payload.map(|p| p.to_vec()),
+        signature: signature.to_vec(),
+    })
+}
+
+/// The serialized protected header, as the `Sig_structure` holds it (what `coset` does): the
+/// bytes as received, or an empty string for an empty header, or else its encoding.
+pub(crate) fn protected_bytes(protected: &ProtectedHeader) -> Cow<'_, [u8]> {
+    match &protected.original_data {
+        Some(data) => Cow::Borrowed(data),
+        None if protected.is_empty() => Cow::Borrowed(&[]),
+        None => Cow::Owned(protected.clone().to_vec().unwrap_or_default()),
+    }
+}
+
+/// The `Sig_structure` of a COSE_Sign1 with its embedded payload (none counts as empty).
+pub(crate) fn sign1_tbs(sign1: &CoseSign1) -> Vec<u8> {
+    let payload = sign1.payload.as_deref().unwrap_or_default();
+    enc::sig_structure1(&protected_bytes(&sign1.protected), payload.len(), |out| {
+        out.extend_from_slice(payload);
+    })
+    .0
 }
 
 /// What the issuer signed for one document: the elements handed out and the signed MSO.
@@ -235,7 +433,7 @@ impl IssuerSigned {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut budget = Budget::new();
         let item = cbor::decode(bytes, &mut budget)?;
-        Self::decode(&item, "IssuerSigned", &mut budget)
+        Self::decode(&item, At::Root("IssuerSigned"), &mut budget)
     }
 
     /// Decodes base64url (padded or not) `IssuerSigned`.
@@ -255,24 +453,31 @@ impl IssuerSigned {
 
     pub(crate) fn decode(
         item: &Item<'_>,
-        at: &str,
+        at: At<'_>,
         budget: &mut Budget,
     ) -> Result<Self, DecodeError> {
         check_map(item, at)?;
         let mut namespaces = Vec::new();
         if let Some(ns_map) = opt_field(item, "nameSpaces", at)? {
-            let ns_at = format!("{at}.nameSpaces");
-            for (ns, items) in check_map(ns_map, &ns_at)? {
+            let ns_at = at.field("nameSpaces");
+            let entries = check_map(ns_map, ns_at)?;
+            namespaces.reserve_exact(entries.len());
+            for (ns, items) in entries {
                 let ns = ns
                     .as_text()
-                    .ok_or_else(|| DecodeError::malformed(&ns_at, "a namespace is not text"))?;
-                let item_at = format!("{ns_at}.{ns}");
-                let items = items
+                    .ok_or_else(|| DecodeError::malformed(ns_at, "a namespace is not text"))?;
+                let item_at = ns_at.field(ns);
+                let array = items
                     .as_array()
-                    .ok_or_else(|| DecodeError::malformed(&item_at, "not an array"))?
+                    .ok_or_else(|| DecodeError::malformed(item_at, "not an array"))?;
+                // One copy of the namespace's items, shared by them.
+                let shared = Arc::new(items.raw.to_vec());
+                let items = array
                     .iter()
                     .enumerate()
-                    .map(|(i, it)| IssuerSignedItem::decode(it, &format!("{item_at}[{i}]"), budget))
+                    .map(|(i, it)| {
+                        IssuerSignedItem::decode(it, item_at.index(i), budget, items.raw, &shared)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 namespaces.push((ns.to_owned(), items));
             }
@@ -297,20 +502,49 @@ impl IssuerSigned {
     /// The deterministic encoding. Items and issuerAuth are written as the exact bytes they
     /// arrived as, so signatures and digests stay valid.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut map = MapEncoder::new();
-        if self.namespaces.iter().any(|(_, items)| !items.is_empty()) {
-            let mut namespaces = MapEncoder::new();
-            for (ns, items) in &self.namespaces {
-                if items.is_empty() {
-                    continue;
-                }
-                let encoded: Vec<&[u8]> = items.iter().map(IssuerSignedItem::as_bytes).collect();
-                namespaces.text(ns, enc::array(&encoded));
-            }
-            map.text("nameSpaces", namespaces.finish_distinct());
+        // { ? "nameSpaces": { + ns => [ + IssuerSignedItemBytes ] }, "issuerAuth": COSE_Sign1 },
+        // written in one buffer of the exact size. Keys in deterministic order: "issuerAuth"
+        // before "nameSpaces" (same length, 'i' < 'n'); namespaces, being text, by length and
+        // then bytewise (the order of their encodings, RFC 8949 §4.2.1).
+        const ISSUER_AUTH: &[u8] = b"\x6aissuerAuth";
+        const NAME_SPACES: &[u8] = b"\x6anameSpaces";
+        let encoded_order = |a: &str, b: &str| a.len().cmp(&b.len()).then(a.cmp(b));
+        let mut namespaces: Vec<(&str, &[IssuerSignedItem])> = self
+            .namespaces
+            .iter()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(ns, items)| (ns.as_str(), items.as_slice()))
+            .collect();
+        if namespaces.len() > 1 {
+            namespaces.sort_unstable_by(|(a, _), (b, _)| encoded_order(a, b));
         }
-        map.text("issuerAuth", self.issuer_auth.raw.clone());
-        map.finish_distinct()
+        let namespaces_len = namespaces
+            .iter()
+            .map(|(ns, items)| {
+                enc::string_len(ns.len())
+                    + enc::head_len(enc::len_arg(items.len()))
+                    + items.iter().map(|item| item.at.len()).sum::<usize>()
+            })
+            .sum::<usize>()
+            + enc::head_len(enc::len_arg(namespaces.len()));
+        let mut out = Vec::with_capacity(
+            1 + ISSUER_AUTH.len() + self.issuer_auth.raw.len() + NAME_SPACES.len() + namespaces_len,
+        );
+        out.push(if namespaces.is_empty() { 0xa1 } else { 0xa2 });
+        out.extend_from_slice(ISSUER_AUTH);
+        out.extend_from_slice(&self.issuer_auth.raw);
+        if !namespaces.is_empty() {
+            out.extend_from_slice(NAME_SPACES);
+            enc::head(&mut out, 5, enc::len_arg(namespaces.len()));
+            for (ns, items) in namespaces {
+                enc::text_into(&mut out, ns);
+                enc::head(&mut out, 4, enc::len_arg(items.len()));
+                for item in items {
+                    out.extend_from_slice(item.as_bytes());
+                }
+            }
+        }
+        out
     }
 
     /// [`to_bytes`](Self::to_bytes) as unpadded base64url.
@@ -336,7 +570,7 @@ impl IssuerSigned {
             .iter()
             .filter(|(ns, _)| ns == namespace)
             .flat_map(|(_, items)| items)
-            .find(|item| item.element_identifier == element)
+            .find(|item| item.element_identifier() == element)
     }
 
     /// The MSO from issuerAuth. **Unverified** here: use it to pick a credential, never to trust
@@ -369,7 +603,7 @@ impl IssuerSigned {
                     .filter(|item| {
                         wanted
                             .iter()
-                            .any(|(w_ns, w_el)| w_ns == ns && *w_el == item.element_identifier)
+                            .any(|(w_ns, w_el)| w_ns == ns && *w_el == item.element_identifier())
                     })
                     .cloned()
                     .collect();
@@ -379,6 +613,200 @@ impl IssuerSigned {
         Self {
             namespaces,
             issuer_auth: self.issuer_auth.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ciborium::cbor;
+    use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
+
+    use super::*;
+    use crate::enc::MapEncoder;
+    use crate::{IssuerSignedBuilder, ValidityInfo};
+
+    fn issue_one(
+        digest_id: u64,
+        random: &[u8],
+        id: &str,
+        value: Value,
+    ) -> Result<IssuerSignedItem, EncodeError> {
+        let mut writer = ItemWriter::with_capacity(1);
+        writer.push(digest_id, random, id, value)?;
+        Ok(writer.finish().remove(0))
+    }
+
+    fn decode_one(bytes: &[u8], budget: &mut Budget) -> IssuerSignedItem {
+        let item = cbor::decode(bytes, budget).unwrap();
+        let shared = Arc::new(bytes.to_vec());
+        IssuerSignedItem::decode(&item, At::Root("item"), budget, bytes, &shared).unwrap()
+    }
+
+    /// The item as a generic deterministic map encoder writes it.
+    fn reference_item(digest_id: u64, random: &[u8], id: &str, value: &Value) -> Vec<u8> {
+        let mut map = MapEncoder::new();
+        map.text("digestID", &enc::uint(digest_id))
+            .text("random", &enc::bytes(random))
+            .text("elementIdentifier", &enc::text(id))
+            .text("elementValue", &enc::value(value).unwrap());
+        enc::tag24(&map.finish_distinct())
+    }
+
+    fn values() -> Vec<Value> {
+        vec![
+            Value::Text("Mustermann".into()),
+            Value::Tag(1004, Box::new(Value::Text("1964-08-12".into()))),
+            cbor!({"locality" => "Berlin", "country" => "DE"}).unwrap(),
+            cbor!(["DE", "DK"]).unwrap(),
+            Value::Integer(2.into()),
+            Value::Bool(true),
+            Value::Bytes(vec![0xab; 70_000]),
+            Value::Float(1.5),
+        ]
+    }
+
+    #[test]
+    fn new_item_equals_the_generic_map_encoding() {
+        for (i, value) in values().into_iter().enumerate() {
+            for digest_id in [0, 23, 24, 1000, 70_000, u64::MAX] {
+                let random = vec![u8::try_from(i).unwrap(); 16 + i];
+                let id = "x".repeat(1 + 5 * i);
+                let item = issue_one(digest_id, &random, &id, value.clone()).unwrap();
+                assert_eq!(
+                    item.as_bytes(),
+                    reference_item(digest_id, &random, &id, &value),
+                    "{i} {digest_id}"
+                );
+                // And it decodes to itself (map values in encoded order).
+                let mut budget = Budget::new();
+                let decoded = decode_one(item.as_bytes(), &mut budget);
+                assert_eq!(decoded.as_bytes(), item.as_bytes());
+                assert_eq!(decoded.digest_id(), digest_id);
+                assert_eq!(decoded.random(), random);
+                assert_eq!(decoded.element_identifier(), id);
+                assert_eq!(
+                    enc::value(decoded.element_value()),
+                    enc::value(item.element_value())
+                );
+            }
+        }
+        // A value the encoder refuses is refused.
+        let duplicate = Value::Map(vec![
+            (Value::Text("a".into()), Value::Null),
+            (Value::Text("a".into()), Value::Null),
+        ]);
+        assert_eq!(
+            issue_one(0, &[0; 16], "a", duplicate),
+            Err(EncodeError::DuplicateMapKey)
+        );
+
+        // Several items share one buffer, each with its own bytes.
+        let mut writer = ItemWriter::with_capacity(1);
+        for (i, value) in values().into_iter().enumerate() {
+            writer
+                .push(i as u64, &[i as u8; 16], &format!("e{i}"), value)
+                .unwrap();
+        }
+        let items = writer.finish();
+        for (i, (item, value)) in items.iter().zip(values()).enumerate() {
+            assert_eq!(
+                item.as_bytes(),
+                reference_item(i as u64, &[i as u8; 16], &format!("e{i}"), &value)
+            );
+            assert_eq!(item.random(), [i as u8; 16]);
+        }
+    }
+
+    /// `random` found in the item's bytes, or (an indefinite-length byte string) kept apart.
+    #[test]
+    fn random_in_place_or_apart() {
+        let decode = |bytes: &[u8]| decode_one(bytes, &mut Budget::new());
+        let random: Vec<u8> = (0..16).collect();
+        let item = issue_one(5, &random, "e", Value::Null).unwrap();
+        let decoded = decode(item.as_bytes());
+        assert_eq!(decoded.random(), random);
+        assert!(matches!(decoded.random, Part::Within(_)));
+        assert!(decoded == item);
+
+        // The same item with `random` as two chunks: 5f 48 <8 bytes> 48 <8 bytes> ff.
+        let mut inner = vec![0xa4, 0x66];
+        inner.extend_from_slice(b"random");
+        inner.extend_from_slice(&[0x5f, 0x48]);
+        inner.extend_from_slice(&random[..8]);
+        inner.push(0x48);
+        inner.extend_from_slice(&random[8..]);
+        inner.push(0xff);
+        inner.extend_from_slice(b"\x68digestID\x05\x6celementValue\xf6\x71elementIdentifier\x61e");
+        let chunked = decode(&enc::tag24(&inner));
+        assert_eq!(chunked.random(), random);
+        assert!(matches!(chunked.random, Part::Separate(_)));
+        assert!(matches!(chunked.element_identifier, Part::Within(_)));
+        assert_eq!(chunked.element_identifier(), "e");
+        assert_eq!(chunked.digest_id(), 5);
+
+        // And `elementIdentifier` as two chunks: 7f 62 "fa" 64 "mily" ff.
+        let mut inner = vec![0xa4, 0x66];
+        inner.extend_from_slice(b"random");
+        inner.push(0x50);
+        inner.extend_from_slice(&random);
+        inner.extend_from_slice(b"\x68digestID\x05\x6celementValue\xf6\x71elementIdentifier");
+        inner.extend_from_slice(b"\x7f\x62fa\x64mily\xff");
+        let chunked = decode(&enc::tag24(&inner));
+        assert!(matches!(chunked.random, Part::Within(_)));
+        assert!(matches!(chunked.element_identifier, Part::Separate(_)));
+        assert_eq!(chunked.element_identifier(), "family");
+        assert_eq!(chunked.random(), random);
+    }
+
+    #[test]
+    fn to_bytes_equals_the_generic_map_encoding() {
+        let mut item =
+            |n: u64| issue_one(n, &[7; 16], &format!("e{n}"), Value::Bool(true)).unwrap();
+        let namespaces = vec![
+            (
+                "org.iso.18013.5.1.aamva.extension".to_owned(),
+                vec![item(0), item(1)],
+            ),
+            ("b".to_owned(), vec![item(2)]),
+            ("empty".to_owned(), vec![]),
+            ("a".to_owned(), (3..30).map(&mut item).collect()),
+            ("eu.europa.ec.eudi.pid.1".to_owned(), vec![item(30)]),
+        ];
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let t = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        let validity = ValidityInfo::new(t, t, t + time::Duration::days(1));
+        let signed = IssuerSignedBuilder::new("doc", key.verifying_key(), validity)
+            .element("ns", "e", Value::Null)
+            .sign(&key, &[b"certificate"])
+            .unwrap();
+        let raw = signed.issuer_auth.raw.clone();
+        let reference = |namespaces: &[(String, Vec<IssuerSignedItem>)]| {
+            let mut map = MapEncoder::new();
+            if namespaces.iter().any(|(_, items)| !items.is_empty()) {
+                let mut ns_map = MapEncoder::new();
+                for (ns, items) in namespaces {
+                    if !items.is_empty() {
+                        let encoded: Vec<&[u8]> = items.iter().map(|i| i.as_bytes()).collect();
+                        ns_map.text(ns, &enc::array(&encoded));
+                    }
+                }
+                map.text("nameSpaces", &ns_map.finish_distinct());
+            }
+            map.text("issuerAuth", &raw);
+            map.finish_distinct()
+        };
+        let with = |namespaces: Vec<(String, Vec<IssuerSignedItem>)>| IssuerSigned {
+            namespaces,
+            issuer_auth: signed.issuer_auth.clone(),
+        };
+        for namespaces in [
+            namespaces.clone(),
+            vec![],
+            vec![("empty".to_owned(), vec![])],
+        ] {
+            let expected = reference(&namespaces);
+            assert_eq!(with(namespaces).to_bytes(), expected);
         }
     }
 }

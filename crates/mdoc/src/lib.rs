@@ -128,6 +128,7 @@
 
 mod cbor;
 mod device;
+mod digests;
 mod enc;
 mod error;
 mod issue;

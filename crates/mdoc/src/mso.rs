@@ -20,19 +20,23 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
 
 use aws_lc_rs::digest;
+use ciborium::Value;
 use coset::iana::{self, EnumI64 as _};
-use coset::{AsCborValue as _, CoseKey, CoseKeyBuilder};
 use eudi_status_list::StatusReference;
 use eudi_trust::{Algorithm, VerifyingKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cbor::{self, Budget, Item};
-use crate::enc::{self, MapEncoder};
-use crate::error::{DecodeError, EncodeError};
+use crate::digests::Digests;
+use crate::enc;
+use crate::error::{At, DecodeError, EncodeError};
 
 /// The MSO digest algorithm (ISO/IEC 18013-5 §9.1.2.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -69,12 +73,25 @@ impl DigestAlgorithm {
 
     /// The digest of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        let alg = match self {
+        self.hash(data).as_ref().to_vec()
+    }
+
+    fn algorithm(self) -> &'static digest::Algorithm {
+        match self {
             Self::Sha256 => &digest::SHA256,
             Self::Sha384 => &digest::SHA384,
             Self::Sha512 => &digest::SHA512,
-        };
-        digest::digest(alg, data).as_ref().to_vec()
+        }
+    }
+
+    /// Length of a digest in bytes.
+    pub(crate) fn output_len(self) -> usize {
+        self.algorithm().output_len()
+    }
+
+    /// The digest of `data`, without allocating.
+    pub(crate) fn hash(self, data: &[u8]) -> digest::Digest {
+        digest::digest(self.algorithm(), data)
     }
 }
 
@@ -135,16 +152,69 @@ impl ValidityInfo {
         })
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut map = MapEncoder::new();
-        map.text("signed", encode_tdate(self.signed)?)
-            .text("validFrom", encode_tdate(self.valid_from)?)
-            .text("validUntil", encode_tdate(self.valid_until)?);
+    /// Appends the encoded validity: a map with the keys in deterministic order (RFC 8949
+    /// §4.2.1: `signed`, `validFrom`, `validUntil`, `expectedUpdate` are of increasing length).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.push(if self.expected_update.is_some() {
+            0xa4
+        } else {
+            0xa3
+        });
+        out.extend_from_slice(b"\x66signed");
+        encode_tdate_into(self.signed, out)?;
+        out.extend_from_slice(b"\x69validFrom");
+        encode_tdate_into(self.valid_from, out)?;
+        out.extend_from_slice(b"\x6avalidUntil");
+        encode_tdate_into(self.valid_until, out)?;
         if let Some(at) = self.expected_update {
-            map.text("expectedUpdate", encode_tdate(at)?);
+            out.extend_from_slice(b"\x6eexpectedUpdate");
+            encode_tdate_into(at, out)?;
         }
-        map.finish()
+        Ok(())
     }
+
+    /// The validity as [`decode`](Self::decode) reads back what [`encode`](Self::encode)
+    /// wrote: in UTC, whole seconds. `None` if a time cannot be written as an RFC 3339 tdate
+    /// (its UTC year is outside 0–9999).
+    fn as_encoded(&self) -> Option<Self> {
+        let encoded = |t: OffsetDateTime| {
+            let t = t.checked_to_offset(time::UtcOffset::UTC)?;
+            let t = t.replace_nanosecond(0).unwrap_or(t);
+            (0..=9999).contains(&t.year()).then_some(t)
+        };
+        Some(Self {
+            signed: encoded(self.signed)?,
+            valid_from: encoded(self.valid_from)?,
+            valid_until: encoded(self.valid_until)?,
+            expected_update: match self.expected_update {
+                Some(t) => Some(encoded(t)?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// [`format_time`] for the usual case, as bytes on the stack: in UTC, whole seconds, a year of
+/// four digits, it is always `YYYY-MM-DDTHH:MM:SSZ`. `None` for other years.
+fn rfc3339_utc(t: OffsetDateTime) -> Option<[u8; 20]> {
+    let t = t.checked_to_offset(time::UtcOffset::UTC)?;
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    let mut text = *b"0000-00-00T00:00:00Z";
+    let fields = [
+        (0, 4, year),
+        (5, 2, u32::from(u8::from(t.month()))),
+        (8, 2, u32::from(t.day())),
+        (11, 2, u32::from(t.hour())),
+        (14, 2, u32::from(t.minute())),
+        (17, 2, u32::from(t.second())),
+    ];
+    for (at, width, mut n) in fields {
+        for digit in text.get_mut(at..at + width)?.iter_mut().rev() {
+            *digit = b'0' + u8::try_from(n % 10).ok()?;
+            n /= 10;
+        }
+    }
+    Some(text)
 }
 
 /// `tdate = #6.0(tstr)` (RFC 8949 §3.4.1). Fractional seconds and offsets are accepted on input,
@@ -170,29 +240,63 @@ pub(crate) fn format_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-fn encode_tdate(t: OffsetDateTime) -> Result<Vec<u8>, EncodeError> {
+fn encode_tdate_into(t: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     if !(0..=9999).contains(&t.year()) {
         return Err(EncodeError::Unsupported);
     }
-    Ok(enc::tag(0, &enc::text(&format_time(t))))
+    enc::head(out, 6, 0);
+    // What `format_time` writes, without a `String`.
+    match rfc3339_utc(t) {
+        Some(text) => {
+            out.push(0x60 | 20);
+            out.extend_from_slice(&text);
+        }
+        _ => enc::text_into(out, &format_time(t)),
+    }
+    Ok(())
 }
-
-/// `(digestID, digest)` pairs of one namespace, for issuing.
-pub(crate) type DigestIds = Vec<(u64, Vec<u8>)>;
 
 /// The Mobile Security Object, as signed by the issuer in `issuerAuth`.
 ///
 /// Obtained from an [`IssuerSigned`](crate::IssuerSigned) it is *unverified*: only a
 /// [`VerifiedDocument`](crate::VerifiedDocument) says the issuer signed it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct MobileSecurityObject {
-    version: String,
+    version: Cow<'static, str>,
     digest_algorithm: DigestAlgorithm,
-    value_digests: BTreeMap<String, BTreeMap<u64, Vec<u8>>>,
+    value_digests: Digests,
+    /// `value_digests` as maps, made when first asked for.
+    value_digest_maps: OnceLock<BTreeMap<String, BTreeMap<u64, Vec<u8>>>>,
     device_key: VerifyingKey,
     doc_type: String,
     validity: ValidityInfo,
     status: Option<StatusReference>,
+}
+
+impl PartialEq for MobileSecurityObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+            && self.digest_algorithm == other.digest_algorithm
+            && self.value_digests == other.value_digests
+            && self.device_key == other.device_key
+            && self.doc_type == other.doc_type
+            && self.validity == other.validity
+            && self.status == other.status
+    }
+}
+
+impl fmt::Debug for MobileSecurityObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MobileSecurityObject")
+            .field("version", &self.version)
+            .field("digest_algorithm", &self.digest_algorithm)
+            .field("value_digests", self.value_digests())
+            .field("device_key", &self.device_key)
+            .field("doc_type", &self.doc_type)
+            .field("validity", &self.validity)
+            .field("status", &self.status)
+            .finish()
+    }
 }
 
 impl MobileSecurityObject {
@@ -208,15 +312,13 @@ impl MobileSecurityObject {
 
     /// The digest for `digest_id` in `namespace`, if the MSO has one.
     pub fn value_digest(&self, namespace: &str, digest_id: u64) -> Option<&[u8]> {
-        self.value_digests
-            .get(namespace)
-            .and_then(|ids| ids.get(&digest_id))
-            .map(Vec::as_slice)
+        self.value_digests.get(namespace, digest_id)
     }
 
     /// `valueDigests`: namespace → digestID → digest.
     pub fn value_digests(&self) -> &BTreeMap<String, BTreeMap<u64, Vec<u8>>> {
-        &self.value_digests
+        self.value_digest_maps
+            .get_or_init(|| self.value_digests.to_maps())
     }
 
     /// `deviceKeyInfo.deviceKey`.
@@ -271,24 +373,30 @@ impl MobileSecurityObject {
 
         let digests = req_field(item, "valueDigests", AT)?;
         let entries = check_map(digests, "MSO.valueDigests")?;
-        let mut value_digests = BTreeMap::new();
-        for (ns, ids) in entries {
+        let mut namespaces = Vec::with_capacity(entries.len());
+        let mut all = Vec::new();
+        for (index, (ns, ids)) in entries.iter().enumerate() {
             let ns = ns.as_text().ok_or_else(|| {
                 DecodeError::malformed("MSO.valueDigests", "a namespace is not text")
             })?;
-            let at = format!("MSO.valueDigests.{ns}");
-            let mut map = BTreeMap::new();
-            for (id, digest) in check_map(ids, &at)? {
+            let parent = At::Root("MSO.valueDigests");
+            let at = parent.field(ns);
+            let ids = check_map(ids, at)?;
+            all.reserve(ids.len());
+            for (id, digest) in ids {
                 let id = id
                     .as_uint()
-                    .ok_or_else(|| DecodeError::malformed(&at, "a digestID is not a uint"))?;
+                    .ok_or_else(|| DecodeError::malformed(at, "a digestID is not a uint"))?;
                 let digest = digest.as_bytes().ok_or_else(|| {
-                    DecodeError::malformed(&at, format!("digest {id} is not a bstr"))
+                    DecodeError::malformed(at, format!("digest {id} is not a bstr"))
                 })?;
-                map.insert(id, digest.to_vec());
+                all.push((index, id, digest));
             }
-            value_digests.insert(ns.to_owned(), map);
+            namespaces.push(ns.to_owned());
         }
+        // Keys are distinct (checked above), so this cannot fail.
+        let value_digests = Digests::new(namespaces, &mut all)
+            .map_err(|_| DecodeError::malformed("MSO.valueDigests", "a map key occurs twice"))?;
 
         let key_info = req_field(item, "deviceKeyInfo", AT)?;
         check_map(key_info, "MSO.deviceKeyInfo")?;
@@ -307,9 +415,10 @@ impl MobileSecurityObject {
             })
             .transpose()?;
         Ok(Self {
-            version,
+            version: Cow::Owned(version),
             digest_algorithm,
             value_digests,
+            value_digest_maps: OnceLock::new(),
             device_key,
             doc_type,
             validity,
@@ -317,56 +426,142 @@ impl MobileSecurityObject {
         })
     }
 
-    /// Encodes an MSO for issuing.
+    /// Encodes an MSO for issuing, as `MobileSecurityObjectBytes` (`#6.24(bstr .cbor MSO)`),
+    /// in deterministic encoding (RFC 8949 §4.2.1) written front to back: map keys in the
+    /// order of their encodings, which for text keys is by length and then bytewise.
+    #[cfg(test)]
     pub(crate) fn encode(
         doc_type: &str,
         digest_algorithm: DigestAlgorithm,
-        value_digests: &[(String, DigestIds)],
+        digests: &Digests,
         device_key: &VerifyingKey,
         validity: &ValidityInfo,
         status: Option<&StatusReference>,
     ) -> Result<Vec<u8>, EncodeError> {
-        let mut digests = MapEncoder::new();
-        for (ns, ids) in value_digests {
-            let mut map = MapEncoder::new();
-            for (id, digest) in ids {
-                map.insert(enc::uint(*id), enc::bytes(digest));
-            }
-            digests.text(ns, map.finish()?);
-        }
-        let key = verifying_key_to_cose_key(device_key)
-            .to_cbor_value()
-            .map_err(|_| EncodeError::Unsupported)?;
-        let mut key_info = MapEncoder::new();
-        key_info.text("deviceKey", enc::value(&key)?);
+        let mut out = Vec::with_capacity(Self::encoded_len_guess(doc_type, digests, status));
+        Self::encode_into(
+            &mut out,
+            doc_type,
+            digest_algorithm,
+            digests,
+            device_key,
+            validity,
+            status,
+        )?;
+        Ok(out)
+    }
 
-        let mut mso = MapEncoder::new();
-        mso.text("version", enc::text("1.0"))
-            .text("digestAlgorithm", enc::text(digest_algorithm.name()))
-            .text("valueDigests", digests.finish()?)
-            .text("deviceKeyInfo", key_info.finish()?)
-            .text("docType", enc::text(doc_type))
-            .text("validityInfo", validity.encode()?);
-        if let Some(status) = status {
-            let mut list = MapEncoder::new();
-            list.text("idx", enc::uint(status.idx))
-                .text("uri", enc::text(&status.uri));
-            let mut map = MapEncoder::new();
-            map.text("status_list", list.finish()?);
-            mso.text("status", map.finish()?);
+    /// About the length of the encoding (at least as long, usually).
+    pub(crate) fn encoded_len_guess(
+        doc_type: &str,
+        digests: &Digests,
+        status: Option<&StatusReference>,
+    ) -> usize {
+        256 + doc_type.len() + digests.encoded_len() + status.map_or(0, |s| s.uri.len())
+    }
+
+    /// [`encode`](Self::encode), appended to `out`.
+    pub(crate) fn encode_into(
+        out: &mut Vec<u8>,
+        doc_type: &str,
+        digest_algorithm: DigestAlgorithm,
+        digests: &Digests,
+        device_key: &VerifyingKey,
+        validity: &ValidityInfo,
+        status: Option<&StatusReference>,
+    ) -> Result<(), EncodeError> {
+        enc::tag24_into(out, |out| {
+            out.push(if status.is_some() { 0xa7 } else { 0xa6 });
+            if let Some(status) = status {
+                out.extend_from_slice(b"\x66status\xa1\x6bstatus_list\xa2\x63idx");
+                enc::head(out, 0, status.idx);
+                out.extend_from_slice(b"\x63uri");
+                enc::text_into(out, &status.uri);
+            }
+            out.extend_from_slice(b"\x67docType");
+            enc::text_into(out, doc_type);
+            out.extend_from_slice(b"\x67version\x631.0");
+            out.extend_from_slice(b"\x6cvalidityInfo");
+            validity.encode_into(out)?;
+            out.extend_from_slice(b"\x6cvalueDigests");
+            digests.encode_into(out);
+            out.extend_from_slice(b"\x6ddeviceKeyInfo\xa1\x69deviceKey");
+            cose_key_into(device_key, out);
+            out.extend_from_slice(b"\x6fdigestAlgorithm");
+            enc::text_into(out, digest_algorithm.name());
+            Ok(())
+        })
+    }
+
+    /// The MSO that [`encode`](Self::encode) wrote, without decoding it again: what
+    /// [`decode_payload`](Self::decode_payload) would return for `payload`.
+    ///
+    /// Everything is known from the inputs except what decoding checks beyond the encoder:
+    /// the status reference is validated as decoding would, and a payload the decoder might not
+    /// accept back (larger than [`MAX_ITEMS`](crate::MAX_ITEMS) bytes, so possibly over the item
+    /// budget; a time outside the years 0–9999 once in UTC) is decoded after all, so that every
+    /// error is the one decoding reports.
+    pub(crate) fn issued(
+        payload: &[u8],
+        doc_type: &str,
+        digest_algorithm: DigestAlgorithm,
+        value_digests: Digests,
+        device_key: &VerifyingKey,
+        validity: &ValidityInfo,
+        status: Option<&StatusReference>,
+    ) -> Result<Self, DecodeError> {
+        let validity = match validity.as_encoded() {
+            Some(v) if payload.len() <= crate::MAX_ITEMS => v,
+            _ => return Self::decode_payload(payload, &mut Budget::new()),
+        };
+        let status = status
+            .map(|s| {
+                let value = Value::Map(vec![(
+                    Value::Text("status_list".into()),
+                    Value::Map(vec![
+                        (Value::Text("idx".into()), Value::Integer(s.idx.into())),
+                        (Value::Text("uri".into()), Value::Text(s.uri.clone())),
+                    ]),
+                )]);
+                StatusReference::from_cbor_status(&value).map_err(DecodeError::Status)
+            })
+            .transpose()?;
+        let mso = Self {
+            version: Cow::Borrowed("1.0"),
+            digest_algorithm,
+            value_digests,
+            value_digest_maps: OnceLock::new(),
+            device_key: device_key.clone(),
+            doc_type: doc_type.to_owned(),
+            validity,
+            status,
+        };
+        #[cfg(debug_assertions)]
+        {
+            // Debug builds (the tests) check that this is what decoding yields.
+            let decoded = Self::decode_payload(payload, &mut Budget::new());
+            debug_assert_eq!(
+                decoded.as_ref(),
+                Ok::<&Self, &DecodeError>(&mso),
+                "issued MSO differs from its decoding"
+            );
         }
-        mso.finish()
+        Ok(mso)
     }
 }
 
-/// The COSE_Key (RFC 9053 §7.1.1, EC2) of an EC public key.
-pub(crate) fn verifying_key_to_cose_key(key: &VerifyingKey) -> CoseKey {
-    let curve = match key.algorithm() {
-        Algorithm::Es384 => iana::EllipticCurve::P_384,
-        Algorithm::Es512 => iana::EllipticCurve::P_521,
-        _ => iana::EllipticCurve::P_256,
+/// Appends the COSE_Key (RFC 9053 §7.1.1, EC2) of an EC public key in deterministic encoding:
+/// `{1: 2, -1: crv, -2: x, -3: y}`, which is also the order of the encoded labels.
+fn cose_key_into(key: &VerifyingKey, out: &mut Vec<u8>) {
+    let crv: u8 = match key.algorithm() {
+        Algorithm::Es384 => 2,
+        Algorithm::Es512 => 3,
+        _ => 1,
     };
-    CoseKeyBuilder::new_ec2_pub_key(curve, key.x().to_vec(), key.y().to_vec()).build()
+    out.extend_from_slice(&[0xa4, 0x01, 0x02, 0x20, crv, 0x21]);
+    enc::bytes_into(out, key.x());
+    out.push(0x22);
+    enc::bytes_into(out, key.y());
 }
 
 /// An EC2 COSE_Key (RFC 9053 §7.1.1) with uncompressed coordinates, as a verifying key.
@@ -429,11 +624,11 @@ fn int_label(item: &Item<'_>) -> Option<i64> {
 /// The map's entries, with every key unique.
 pub(crate) fn check_map<'i, 'a>(
     item: &'i Item<'a>,
-    at: &str,
+    at: impl fmt::Display,
 ) -> Result<&'i [(Item<'a>, Item<'a>)], DecodeError> {
-    let entries = item
-        .as_map()
-        .ok_or_else(|| DecodeError::malformed(at, "not a map"))?;
+    let Some(entries) = item.as_map() else {
+        return Err(DecodeError::malformed(at, "not a map"));
+    };
     cbor::check_unique_keys(entries)
         .map_err(|_| DecodeError::malformed(at, "a map key occurs twice"))?;
     Ok(entries)
@@ -443,7 +638,7 @@ pub(crate) fn check_map<'i, 'a>(
 pub(crate) fn opt_field<'i, 'a>(
     item: &'i Item<'a>,
     name: &str,
-    at: &str,
+    at: impl fmt::Display,
 ) -> Result<Option<&'i Item<'a>>, DecodeError> {
     cbor::field(item, name).map_err(|e| match e {
         cbor::LookupError::NotAMap => DecodeError::malformed(at, "not a map"),
@@ -457,16 +652,345 @@ pub(crate) fn opt_field<'i, 'a>(
 pub(crate) fn req_field<'i, 'a>(
     item: &'i Item<'a>,
     name: &str,
-    at: &str,
+    at: impl fmt::Display + Copy,
 ) -> Result<&'i Item<'a>, DecodeError> {
     opt_field(item, name, at)?
         .ok_or_else(|| DecodeError::malformed(at, format!("`{name}` is missing")))
 }
 
 /// A required text member of a map.
-pub(crate) fn text_field(item: &Item<'_>, name: &str, at: &str) -> Result<String, DecodeError> {
+pub(crate) fn text_field(
+    item: &Item<'_>,
+    name: &str,
+    at: impl fmt::Display + Copy,
+) -> Result<String, DecodeError> {
     req_field(item, name, at)?
         .as_text()
         .map(str::to_owned)
         .ok_or_else(|| DecodeError::malformed(at, format!("`{name}` is not text")))
+}
+
+#[cfg(test)]
+mod tests {
+    use coset::{AsCborValue as _, CoseKeyBuilder};
+    use eudi_trust::{Signer as _, SoftwareKey};
+    use time::Duration;
+
+    use super::*;
+    use crate::digests::Duplicate;
+    use crate::enc::MapEncoder;
+
+    /// `(digestID, digest)` pairs of one namespace.
+    type DigestIds = Vec<(u64, Vec<u8>)>;
+
+    fn digests_of(pairs: &[(String, DigestIds)]) -> Result<Digests, Duplicate> {
+        let mut all: Vec<(usize, u64, &[u8])> = pairs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, ids))| ids.iter().map(move |(id, d)| (i, *id, d.as_slice())))
+            .collect();
+        Digests::new(pairs.iter().map(|(ns, _)| ns.clone()).collect(), &mut all)
+    }
+
+    /// The COSE_Key of an EC public key as `coset` builds it.
+    fn coset_key(key: &VerifyingKey) -> Vec<u8> {
+        let curve = match key.algorithm() {
+            Algorithm::Es384 => iana::EllipticCurve::P_384,
+            Algorithm::Es512 => iana::EllipticCurve::P_521,
+            _ => iana::EllipticCurve::P_256,
+        };
+        let key = CoseKeyBuilder::new_ec2_pub_key(curve, key.x().to_vec(), key.y().to_vec())
+            .build()
+            .to_cbor_value()
+            .unwrap();
+        enc::value(&key).unwrap()
+    }
+
+    /// The MSO encoding as a generic deterministic map encoder writes it: what
+    /// [`MobileSecurityObject::encode`] must equal.
+    fn reference_encode(
+        doc_type: &str,
+        digest_algorithm: DigestAlgorithm,
+        value_digests: &[(String, DigestIds)],
+        device_key: &VerifyingKey,
+        validity: &ValidityInfo,
+        status: Option<&StatusReference>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let tdate = |t: OffsetDateTime| -> Result<Vec<u8>, EncodeError> {
+            if !(0..=9999).contains(&t.year()) {
+                return Err(EncodeError::Unsupported);
+            }
+            Ok(enc::tag(0, &enc::text(&format_time(t))))
+        };
+        let mut digests = MapEncoder::new();
+        for (ns, ids) in value_digests {
+            let mut map = MapEncoder::new();
+            for (id, digest) in ids {
+                map.try_entry(
+                    |b| {
+                        b.extend_from_slice(&enc::uint(*id));
+                        Ok::<(), EncodeError>(())
+                    },
+                    |b| {
+                        b.extend_from_slice(&enc::bytes(digest));
+                        Ok(())
+                    },
+                )?;
+            }
+            digests.text(ns, &map.finish()?);
+        }
+        let mut key_info = MapEncoder::new();
+        key_info.text("deviceKey", &coset_key(device_key));
+        let mut v = MapEncoder::new();
+        v.text("signed", &tdate(validity.signed)?)
+            .text("validFrom", &tdate(validity.valid_from)?)
+            .text("validUntil", &tdate(validity.valid_until)?);
+        if let Some(at) = validity.expected_update {
+            v.text("expectedUpdate", &tdate(at)?);
+        }
+        let mut mso = MapEncoder::new();
+        mso.text("version", &enc::text("1.0"))
+            .text("digestAlgorithm", &enc::text(digest_algorithm.name()))
+            .text("valueDigests", &digests.finish()?)
+            .text("deviceKeyInfo", &key_info.finish()?)
+            .text("docType", &enc::text(doc_type))
+            .text("validityInfo", &v.finish()?);
+        if let Some(status) = status {
+            let mut list = MapEncoder::new();
+            list.text("idx", &enc::uint(status.idx))
+                .text("uri", &enc::text(&status.uri));
+            let mut map = MapEncoder::new();
+            map.text("status_list", &list.finish()?);
+            mso.text("status", &map.finish()?);
+        }
+        Ok(enc::tag24(&mso.finish()?))
+    }
+
+    #[test]
+    fn encode_equals_the_generic_map_encoding() {
+        let t = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        let long_ns = "org.iso.18013.5.1.aamva.extension.namespace".to_owned();
+        let many: DigestIds = (0..300).rev().map(|i| (i * 7, vec![i as u8; 48])).collect();
+        let status = StatusReference {
+            idx: 70_000,
+            uri: "https://status.example/lists/1".into(),
+        };
+        for alg in [Algorithm::Es256, Algorithm::Es384] {
+            let device = SoftwareKey::generate(alg).unwrap();
+            type Case<'s> = (
+                Vec<(String, DigestIds)>,
+                ValidityInfo,
+                Option<&'s StatusReference>,
+            );
+            let cases: Vec<Case<'_>> = vec![
+                (
+                    vec![(
+                        "eu.europa.ec.eudi.pid.1".into(),
+                        vec![(1, vec![1; 32]), (0, vec![2; 32])],
+                    )],
+                    ValidityInfo::new(t, t, t + Duration::days(1)),
+                    None,
+                ),
+                (
+                    vec![
+                        ("z".into(), vec![(24, vec![3; 32])]),
+                        (long_ns.clone(), many.clone()),
+                        ("aa".into(), vec![(23, vec![4; 32]), (256, vec![5; 32])]),
+                        ("ab".into(), vec![(65_536, vec![6; 32])]),
+                    ],
+                    ValidityInfo::new(t, t, t + Duration::days(1))
+                        .with_expected_update(t + Duration::hours(5)),
+                    Some(&status),
+                ),
+            ];
+            for (digests, validity, status) in cases {
+                for digest_alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384] {
+                    let ours = MobileSecurityObject::encode(
+                        "org.example.doc",
+                        digest_alg,
+                        &digests_of(&digests).unwrap(),
+                        device.verifying_key(),
+                        &validity,
+                        status,
+                    );
+                    let reference = reference_encode(
+                        "org.example.doc",
+                        digest_alg,
+                        &digests,
+                        device.verifying_key(),
+                        &validity,
+                        status,
+                    );
+                    assert_eq!(ours, reference);
+                    assert!(ours.is_ok());
+                }
+            }
+            // Duplicates are refused, as a map encoder refuses them.
+            for digests in [
+                vec![("a".to_owned(), vec![(1, vec![1; 32]), (1, vec![2; 32])])],
+                vec![
+                    ("a".to_owned(), vec![(1, vec![1; 32])]),
+                    ("a".to_owned(), vec![(2, vec![1; 32])]),
+                ],
+            ] {
+                let validity = ValidityInfo::new(t, t, t + Duration::days(1));
+                let key = device.verifying_key();
+                assert_eq!(digests_of(&digests), Err(Duplicate));
+                assert_eq!(
+                    reference_encode("d", DigestAlgorithm::Sha256, &digests, key, &validity, None),
+                    Err(EncodeError::DuplicateMapKey)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tdates_as_format_time_writes_them() {
+        let offset = time::UtcOffset::from_hms(-3, 30, 0).unwrap();
+        for unix in [
+            0i64,
+            1,
+            59,
+            86_399,
+            951_782_400,
+            1_767_225_600,
+            253_402_300_799,
+        ] {
+            for nanos in [0u32, 1, 999_999_999] {
+                let t = OffsetDateTime::from_unix_timestamp(unix)
+                    .unwrap()
+                    .replace_nanosecond(nanos)
+                    .unwrap();
+                for t in [t, t.to_offset(offset)] {
+                    let text = rfc3339_utc(t).unwrap();
+                    assert_eq!(std::str::from_utf8(&text).unwrap(), format_time(t), "{t}");
+                }
+            }
+        }
+        // Year 0 in UTC is written; year -1 (year 0 at +02:00) is not.
+        let year0 = time::macros::datetime!(0000-01-01 00:00 UTC);
+        assert_eq!(&rfc3339_utc(year0).unwrap(), b"0000-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339_utc(time::macros::datetime!(0000-01-01 01:00 +02:00)),
+            None
+        );
+    }
+
+    #[test]
+    fn cose_key_matches_coset() {
+        for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
+            let key = SoftwareKey::generate(alg).unwrap();
+            let mut ours = Vec::new();
+            cose_key_into(key.verifying_key(), &mut ours);
+            assert_eq!(ours, coset_key(key.verifying_key()), "{alg}");
+            let mut budget = Budget::new();
+            let item = cbor::decode(&ours, &mut budget).unwrap();
+            assert_eq!(
+                &cose_key_to_verifying_key(&item).unwrap(),
+                key.verifying_key()
+            );
+        }
+    }
+
+    /// The MSO as built for issuing equals its decoding, also for times with an offset and
+    /// fractional seconds, and a status; odd inputs fail as decoding fails.
+    #[test]
+    fn issued_equals_decoded() {
+        let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let offset = time::UtcOffset::from_hms(2, 30, 0).unwrap();
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_767_225_600_250_000_000)
+            .unwrap()
+            .to_offset(offset);
+        let validity = ValidityInfo::new(t, t + Duration::hours(1), t + Duration::days(30))
+            .with_expected_update(t + Duration::days(10));
+        let digests = vec![
+            (
+                "ns.b".to_owned(),
+                vec![(2, vec![1; 32]), (0, vec![2; 32]), (1, vec![3; 32])],
+            ),
+            ("ns.a".to_owned(), vec![(24, vec![4; 32])]),
+        ];
+        let status = StatusReference {
+            idx: 412,
+            uri: "https://status.example/lists/1".into(),
+        };
+        for status in [None, Some(&status)] {
+            let payload = MobileSecurityObject::encode(
+                "org.example.doc",
+                DigestAlgorithm::Sha256,
+                &digests_of(&digests).unwrap(),
+                device.verifying_key(),
+                &validity,
+                status,
+            )
+            .unwrap();
+            let issued = MobileSecurityObject::issued(
+                &payload,
+                "org.example.doc",
+                DigestAlgorithm::Sha256,
+                digests_of(&digests).unwrap(),
+                device.verifying_key(),
+                &validity,
+                status,
+            )
+            .unwrap();
+            let decoded = MobileSecurityObject::decode_payload(&payload, &mut Budget::new());
+            assert_eq!(Ok(issued), decoded);
+        }
+
+        // A status URI decoding rejects is rejected when issuing, with the same error.
+        let bad = StatusReference {
+            idx: 1,
+            uri: "not a uri".into(),
+        };
+        let payload = MobileSecurityObject::encode(
+            "org.example.doc",
+            DigestAlgorithm::Sha256,
+            &digests_of(&digests).unwrap(),
+            device.verifying_key(),
+            &validity,
+            Some(&bad),
+        )
+        .unwrap();
+        let decoded = MobileSecurityObject::decode_payload(&payload, &mut Budget::new());
+        let issued = MobileSecurityObject::issued(
+            &payload,
+            "org.example.doc",
+            DigestAlgorithm::Sha256,
+            digests_of(&digests).unwrap(),
+            device.verifying_key(),
+            &validity,
+            Some(&bad),
+        );
+        assert!(matches!(issued, Err(DecodeError::Status(_))));
+        assert_eq!(issued, decoded);
+
+        // A time that is in year 0 locally but -1 in UTC cannot be a tdate: decoding (which
+        // the issuer falls back to) says so.
+        let early = time::macros::datetime!(0000-01-01 01:00 +02:00);
+        let validity = ValidityInfo::new(early, t, t + Duration::days(1));
+        let payload = MobileSecurityObject::encode(
+            "org.example.doc",
+            DigestAlgorithm::Sha256,
+            &digests_of(&digests).unwrap(),
+            device.verifying_key(),
+            &validity,
+            None,
+        )
+        .unwrap();
+        let issued = MobileSecurityObject::issued(
+            &payload,
+            "org.example.doc",
+            DigestAlgorithm::Sha256,
+            digests_of(&digests).unwrap(),
+            device.verifying_key(),
+            &validity,
+            None,
+        );
+        assert!(issued.is_err());
+        assert_eq!(
+            issued,
+            MobileSecurityObject::decode_payload(&payload, &mut Budget::new())
+        );
+    }
 }

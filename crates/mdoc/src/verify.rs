@@ -35,10 +35,10 @@ use time::OffsetDateTime;
 
 use crate::device::{
     DeviceAuth, DeviceAuthMethod, DeviceResponse, DeviceSigned, Document,
-    device_authentication_bytes,
+    device_authentication_bytes, device_signature_tbs,
 };
 use crate::error::VerifyError;
-use crate::issuer_signed::IssuerSigned;
+use crate::issuer_signed::{IssuerSigned, protected_bytes, sign1_tbs};
 use crate::json::to_json;
 use crate::mso::{DigestAlgorithm, ValidityInfo, format_time};
 use crate::transcript::SessionTranscript;
@@ -454,7 +454,7 @@ fn verify_document(
                         element: element.to_owned(),
                         digest_id,
                     })?;
-            if digest_alg.digest(item.as_bytes()) != expected {
+            if digest_alg.hash(item.as_bytes()).as_ref() != expected {
                 return Err(VerifyError::DigestMismatch {
                     doc_type: label,
                     namespace: ns.to_owned(),
@@ -534,11 +534,11 @@ fn verify_issuer_auth(
     label: &str,
 ) -> Result<Issuer, VerifyError> {
     let auth = &issuer_signed.issuer_auth;
+    // The Sig_structure is built once, however many keys are tried.
+    let tbs = std::cell::OnceCell::new();
     let verifies = |key: &VerifyingKey| {
-        auth.sign1
-            .verify_signature(b"", |sig, data| {
-                key.verify_with_policy(alg, &options.algorithms, data, sig)
-            })
+        let tbs = tbs.get_or_init(|| sign1_tbs(&auth.sign1));
+        key.verify_with_policy(alg, &options.algorithms, tbs, &auth.sign1.signature)
             .is_ok()
     };
     match trust {
@@ -665,7 +665,6 @@ fn check_device_auth(
             doc_type: label.to_owned(),
         });
     };
-    let payload = device_authentication_bytes(transcript, doc_type, ds.namespaces_bytes());
     match auth {
         DeviceAuth::Signature { sign1, .. } => {
             let alg = signature_algorithm(sign1, &options.algorithms).map_err(|alg| {
@@ -675,23 +674,32 @@ fn check_device_auth(
                     alg,
                 }
             })?;
+            // DeviceAuthenticationBytes is built inside the Sig_structure, in one buffer.
+            let (tbs, start) = device_signature_tbs(
+                &protected_bytes(&sign1.protected),
+                transcript,
+                doc_type,
+                ds.namespaces_bytes(),
+            );
+            let payload = tbs.get(start..).unwrap_or_default();
+            // An embedded payload must be DeviceAuthenticationBytes itself; the signature is
+            // over the same Sig_structure either way.
             if let Some(embedded) = &sign1.payload
-                && *embedded != payload
+                && embedded.as_slice() != payload
             {
                 return Err(VerifyError::DeviceSignature {
                     doc_type: label.to_owned(),
                 });
             }
-            sign1
-                .verify_detached_signature(&payload, b"", |sig, data| {
-                    device_key.verify_with_policy(alg, &options.algorithms, data, sig)
-                })
+            device_key
+                .verify_with_policy(alg, &options.algorithms, &tbs, &sign1.signature)
                 .map_err(|_| VerifyError::DeviceSignature {
                     doc_type: label.to_owned(),
                 })?;
             Ok(Some(DeviceAuthMethod::Signature))
         }
         DeviceAuth::Mac { mac0, .. } => {
+            let payload = device_authentication_bytes(transcript, doc_type, ds.namespaces_bytes());
             let Some(reader_key) = options.reader_key else {
                 return not_checked(VerifyError::ReaderKeyRequired {
                     doc_type: label.to_owned(),
