@@ -16,8 +16,7 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use eudi_bench::{Harness, NullSigner, ratio};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -28,10 +27,7 @@ use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
 use eudi_sdjwt::{ClaimPath, SdAlg, SdJwt, vc};
 use eudi_trust::jws::CompactJws;
-use eudi_trust::{
-    Algorithm, ChainValidator, KeyError, LeafProfile, Signer, SoftwareKey, TrustAnchors,
-    VerifyingKey, b64,
-};
+use eudi_trust::{Algorithm, ChainValidator, LeafProfile, Signer, SoftwareKey, TrustAnchors, b64};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
@@ -47,123 +43,7 @@ const AUD: &str = "x509_san_dns:verifier.example.eu";
 const NONCE: &str = "n-0S6_WzA2Mj";
 
 // ---------------------------------------------------------------------------------------------
-// Harness
-
-struct Harness {
-    filters: Vec<String>,
-    warmup: Duration,
-    measure: Duration,
-    rows: Vec<Row>,
-}
-
-struct Row {
-    name: &'static str,
-    ns: f64,
-}
-
-impl Harness {
-    fn new() -> Self {
-        // `cargo bench` passes `--bench`; every other argument is a name filter.
-        let filters = std::env::args()
-            .skip(1)
-            .filter(|a| !a.starts_with("--"))
-            .collect();
-        let measure = std::env::var("SDJWT_BENCH_SECS")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .map_or(Duration::from_millis(1500), Duration::from_secs_f64);
-        Self {
-            filters,
-            warmup: Duration::from_millis(300),
-            measure,
-            rows: Vec::new(),
-        }
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| name.contains(f.as_str()))
-    }
-
-    /// Times `op`; returns the best batch mean in nanoseconds, or `None` if filtered out.
-    fn run<T>(&mut self, name: &'static str, mut op: impl FnMut() -> T) -> Option<f64> {
-        if !self.wants(name) {
-            return None;
-        }
-        // Warm-up; its second half sizes the batches.
-        let start = Instant::now();
-        while start.elapsed() < self.warmup / 2 {
-            black_box(op());
-        }
-        let start = Instant::now();
-        let mut n = 0u64;
-        while start.elapsed() < self.warmup / 2 {
-            black_box(op());
-            n += 1;
-        }
-        let mut per_op = start.elapsed().as_secs_f64() / n as f64;
-        let batch = ((self.measure.as_secs_f64() / 5.0 / per_op).ceil() as u64).max(1);
-
-        let start = Instant::now();
-        let mut best = f64::INFINITY;
-        let mut batches = 0;
-        while batches < 5 || start.elapsed() < self.measure {
-            // From the fifth batch on, a batch covers what is left of the measuring time, so
-            // normally exactly five batches run and the total stays close to `measure`.
-            let size = if batches >= 4 {
-                let left = self.measure.saturating_sub(start.elapsed()).as_secs_f64();
-                ((left * 1.02 / per_op).ceil() as u64).max(1)
-            } else {
-                batch
-            };
-            let t = Instant::now();
-            for _ in 0..size {
-                black_box(op());
-            }
-            per_op = t.elapsed().as_secs_f64() / size as f64;
-            // A short top-up batch is noisier; it does not compete for the best mean.
-            if batches < 4 || size >= batch / 2 {
-                best = best.min(per_op * 1e9);
-            }
-            batches += 1;
-        }
-        eprintln!("  {name:<52} {best:>10.0} ns/op");
-        self.rows.push(Row { name, ns: best });
-        Some(best)
-    }
-}
-
-fn ratio(label: &str, value: Option<f64>, base: Option<f64>, target: Option<f64>) {
-    let (Some(value), Some(base)) = (value, base) else {
-        return;
-    };
-    let r = value / base;
-    match target {
-        Some(t) => {
-            let verdict = if r <= t { "ok" } else { "MISSED" };
-            println!("  {label:<40} = {r:>5.2}x  (target <= {t:.2}) {verdict}");
-        }
-        None => println!("  {label:<40} = {r:>5.2}x"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Fixtures
-
-/// A signer that does not sign: issuing with it is the issuance cost minus ECDSA.
-#[derive(Debug)]
-struct NullSigner(VerifyingKey);
-
-impl Signer for NullSigner {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::Es256
-    }
-    fn verifying_key(&self) -> &VerifyingKey {
-        &self.0
-    }
-    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        Ok(vec![0x5a; 64])
-    }
-}
 
 struct Pki {
     root_der: Vec<u8>,
@@ -258,7 +138,7 @@ fn requested() -> Vec<ClaimPath> {
 }
 
 fn main() {
-    let mut h = Harness::new();
+    let mut h = Harness::new("SDJWT");
 
     let pki = pki();
     let issuer = SoftwareKey::from_pkcs8_der(Algorithm::Es256, &pki.leaf_pkcs8).unwrap();
