@@ -242,15 +242,12 @@ fn expired_chain_is_rejected() {
     );
 }
 
-#[test]
-fn revoked_credential_is_rejected() {
+/// Verifies a presentation of status index 3 against a list where index 3 has `status`.
+fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
     let issued = issue((2027, 1, 1), Some(3));
-    let dir = Dir::new("revoked");
+    let dir = Dir::new(tag);
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let status = dir.write(
-        "status.jwt",
-        &status_list_token(&issued, &[(3, Status::Invalid)]),
-    );
+    let list = dir.write("status.jwt", &status_list_token(&issued, &[(3, status)]));
     let p = dir.write("p.txt", &present(&issued, NONCE));
     let (code, report, _) = run(
         &[
@@ -259,37 +256,32 @@ fn revoked_credential_is_rejected() {
             "--now",
             NOW,
             "--status-list",
-            status.to_str().unwrap(),
+            list.to_str().unwrap(),
         ],
         &p,
     );
+    (code, report)
+}
+
+#[test]
+fn revoked_credential_is_rejected() {
+    let (code, report) = verify_with_status("revoked", Status::Invalid);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "revoked");
 }
 
 #[test]
 fn suspended_credential_is_rejected() {
-    let issued = issue((2027, 1, 1), Some(3));
-    let dir = Dir::new("suspended");
-    let root = dir.write("root.pem", &issued.pki.root_pem);
-    let status = dir.write(
-        "status.jwt",
-        &status_list_token(&issued, &[(3, Status::Suspended)]),
-    );
-    let p = dir.write("p.txt", &present(&issued, NONCE));
-    let (code, report, _) = run(
-        &[
-            "--trust",
-            root.to_str().unwrap(),
-            "--now",
-            NOW,
-            "--status-list",
-            status.to_str().unwrap(),
-        ],
-        &p,
-    );
+    let (code, report) = verify_with_status("suspended", Status::Suspended);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "suspended");
+}
+
+#[test]
+fn application_specific_status_is_not_valid() {
+    let (code, report) = verify_with_status("app-specific", Status::ApplicationSpecific(3));
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "invalid_credential");
 }
 
 #[test]
