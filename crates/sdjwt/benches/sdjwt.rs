@@ -145,14 +145,25 @@ fn main() {
     let wallet = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let wallet_jwk = wallet.verifying_key().to_jwk();
     let claims = pid_claims();
+    // An issuer prepares its protected header (typ, x5c) once and issues from claims it holds.
+    let prepared = vc::prepare_header(&issuer, &[&pki.leaf_der]).unwrap();
     let issue = |signer: &dyn Signer| {
+        vc::builder(VCT, ISS, IAT, &claims)
+            .holder_key(&wallet_jwk)
+            .unwrap()
+            .sign_prepared(&prepared, signer)
+            .unwrap()
+            .into_compact()
+    };
+    // The same without preparation: header encoded per call, claims copied into the builder.
+    let issue_one_shot = || {
         vc::builder(VCT, ISS, IAT, claims.clone())
             .holder_key(&wallet_jwk)
             .unwrap()
             .x5c(&[&pki.leaf_der])
-            .sign(signer)
+            .sign(&issuer)
             .unwrap()
-            .to_compact()
+            .into_compact()
     };
     let issued = issue(&issuer);
     let sd = SdJwt::parse(&issued).unwrap();
@@ -250,6 +261,10 @@ fn main() {
     let issue_null = h.run("issue: same with a no-op signer (no ECDSA)", || {
         issue(&NullSigner(issuer.verifying_key().clone()))
     });
+    h.run(
+        "issue: one-shot (header per call, claims cloned)",
+        issue_one_shot,
+    );
     h.run("issue: claims.clone() alone", || claims.clone());
 
     // Verifying.

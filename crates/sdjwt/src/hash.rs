@@ -39,7 +39,7 @@ impl SdAlg {
         }
     }
 
-    fn algorithm(self) -> &'static digest::Algorithm {
+    pub(crate) fn algorithm(self) -> &'static digest::Algorithm {
         match self {
             Self::Sha256 => &digest::SHA256,
             Self::Sha384 => &digest::SHA384,
@@ -50,15 +50,6 @@ impl SdAlg {
     /// The raw digest of `input`.
     pub fn digest(self, input: &[u8]) -> digest::Digest {
         digest::digest(self.algorithm(), input)
-    }
-
-    /// `base64url(hash(part_1 || part_2 || …))`, without concatenating the parts first.
-    pub fn digest_parts_b64<'a>(self, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
-        let mut ctx = digest::Context::new(self.algorithm());
-        for part in parts {
-            ctx.update(part);
-        }
-        b64::encode(ctx.finish())
     }
 
     /// `base64url(hash(ASCII(input)))`, the digest of a disclosure or of a presentation.

@@ -60,18 +60,18 @@ pub fn select(sd_jwt: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt, SdJwtError> 
             return Err(SdJwtError::UnknownClaimPath(p.to_string()));
         }
     }
-    let keep: Vec<String> = processed
+    let keep: Vec<usize> = processed
         .nodes
         .iter()
-        .zip(sd_jwt.disclosures())
-        .filter(|(node, _)| {
+        .enumerate()
+        .filter(|(_, node)| {
             paths
                 .iter()
                 .any(|p| node.path.is_prefix_of_pattern(p) || node.path.starts_with_pattern(p))
         })
-        .map(|(_, d)| d.clone())
+        .map(|(index, _)| index)
         .collect();
-    Ok(sd_jwt.with_disclosures(keep))
+    sd_jwt.with_disclosures(&keep)
 }
 
 /// What a KB-JWT binds the presentation to.
@@ -114,6 +114,6 @@ pub fn add_key_binding(
     let header = Header::new(Algorithm::Es256, Some(KB_JWT_TYP));
     let kb = jws::sign_compact(&header, &bytes, holder)
         .map_err(|e| SdJwtError::Creation(e.to_string()))?;
-    presentation.set_kb_jwt(kb);
+    presentation.set_kb_jwt(&kb)?;
     Ok(presentation)
 }

@@ -1,9 +1,11 @@
 //! Issuing SD-JWTs (RFC 9901 §4): choose what is selectively disclosable by claim path, add decoy
 //! digests, bind a holder key, sign.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::Range;
 
-use eudi_trust::jws::{self, Header};
+use eudi_trust::jws::{Header, PreparedHeader};
 use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
 
@@ -21,25 +23,63 @@ enum SdSelection {
     /// Every claim at every level (every object member and every array element), except the
     /// named top-level claims. This is what the PID rulebook (PID_21) asks for.
     /// A short list, scanned linearly: cheaper than hashing for the handful of names it holds.
-    All { except: Vec<String> },
+    All { except: Vec<Cow<'static, str>> },
+}
+
+/// The claims a builder starts from: owned, or borrowed so that issuing many credentials from
+/// one claim set does not copy it.
+pub trait IntoClaims<'c> {
+    /// The claims, owned or borrowed.
+    fn into_claims(self) -> Cow<'c, Map<String, Value>>;
+}
+
+impl<'c> IntoClaims<'c> for Map<String, Value> {
+    fn into_claims(self) -> Cow<'c, Map<String, Value>> {
+        Cow::Owned(self)
+    }
+}
+
+impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
+    fn into_claims(self) -> Cow<'c, Map<String, Value>> {
+        Cow::Borrowed(self)
+    }
 }
 
 /// Builds and signs an SD-JWT.
 #[derive(Clone, Debug)]
-pub struct SdJwtBuilder {
+pub struct SdJwtBuilder<'c> {
     header: Header,
-    claims: Map<String, Value>,
+    claims: Cow<'c, Map<String, Value>>,
+    /// Top-level claims the builder itself sets (`vct`, `iss`, `iat`, `cnf`), with their JSON
+    /// values. They are never selectively disclosable and replace a claim of the same name in
+    /// `claims`.
+    added: Vec<(&'static str, Vec<u8>)>,
+    /// The first error of an infallible-looking builder step, reported by `sign`.
+    error: Option<String>,
     selection: SdSelection,
     decoys: usize,
     sd_alg: SdAlg,
 }
 
-impl SdJwtBuilder {
-    /// Starts from the plain claims. Nothing is selectively disclosable until you say so.
-    pub fn new(claims: Map<String, Value>) -> Self {
+/// What [`SdJwtBuilder::encode`] produces.
+struct Encoded {
+    /// The payload JSON.
+    payload: Vec<u8>,
+    /// The disclosures, each followed by `~`.
+    disclosures: Vec<u8>,
+    /// Where each disclosure is in `disclosures`.
+    spans: Vec<Range<usize>>,
+}
+
+impl<'c> SdJwtBuilder<'c> {
+    /// Starts from the plain claims (a map, or a reference to one). Nothing is selectively
+    /// disclosable until you say so.
+    pub fn new(claims: impl IntoClaims<'c>) -> Self {
         Self {
             header: Header::default(),
-            claims,
+            claims: claims.into_claims(),
+            added: Vec::new(),
+            error: None,
             selection: SdSelection::Paths(HashSet::new()),
             decoys: 0,
             sd_alg: SdAlg::Sha256,
@@ -70,6 +110,11 @@ impl SdJwtBuilder {
         self
     }
 
+    /// The protected header set so far (without `alg`, which comes from the signer).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
     /// Makes the claim (object member or array element) at `path` selectively disclosable.
     /// A `null` path element means every element of the array. Making both a claim and one of
     /// its sub-claims disclosable gives recursive disclosures (RFC 9901 §4.2.6).
@@ -93,7 +138,15 @@ impl SdJwtBuilder {
     /// claims (for SD-JWT VC: see [`crate::vc::NEVER_DISCLOSABLE`]).
     pub fn sd_all_except(mut self, except: &[&str]) -> Self {
         self.selection = SdSelection::All {
-            except: except.iter().map(|s| (*s).to_owned()).collect(),
+            except: except.iter().map(|s| Cow::Owned((*s).to_owned())).collect(),
+        };
+        self
+    }
+
+    /// [`Self::sd_all_except`] for names known at compile time.
+    pub(crate) fn sd_all_except_static(mut self, except: &[&'static str]) -> Self {
+        self.selection = SdSelection::All {
+            except: except.iter().map(|s| Cow::Borrowed(*s)).collect(),
         };
         self
     }
@@ -110,21 +163,55 @@ impl SdJwtBuilder {
         self
     }
 
+    /// Sets a plain (never selectively disclosable) top-level claim, replacing any claim of the
+    /// same name.
+    pub(crate) fn plain_claim(
+        mut self,
+        name: &'static str,
+        value: &(impl serde::Serialize + ?Sized),
+    ) -> Self {
+        let mut json = Vec::new();
+        match write_json(&mut json, value) {
+            Ok(()) => {
+                self.added.retain(|(n, _)| *n != name);
+                self.added.push((name, json));
+            }
+            // Reported when signing, so the builder chain stays infallible.
+            Err(e) => self.error = self.error.or(Some(e.to_string())),
+        }
+        self
+    }
+
     /// Binds the credential to the holder's key (`cnf.jwk`, RFC 7800).
-    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, SdJwtError> {
-        let public =
-            serde_json::to_value(jwk.public()).map_err(|e| SdJwtError::Creation(e.to_string()))?;
-        let mut cnf = Map::new();
-        cnf.insert("jwk".into(), public);
-        self.claims.insert("cnf".into(), Value::Object(cnf));
-        Ok(self)
+    pub fn holder_key(self, jwk: &Jwk) -> Result<Self, SdJwtError> {
+        #[derive(serde::Serialize)]
+        struct Cnf<'a> {
+            jwk: &'a Jwk,
+        }
+        Ok(self.plain_claim("cnf", &Cnf { jwk: &jwk.public() }))
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(mut self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
-        let header = std::mem::take(&mut self.header);
-        let (payload, disclosures) = self.encode()?;
-        sign_one(header, &payload, signer, disclosures)
+    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+        let header = prepare(&self.header, signer)?;
+        self.sign_prepared(&header, signer)
+    }
+
+    /// Signs under a header prepared once for many credentials (an issuer's `typ` and `x5c`
+    /// or `kid`), instead of the header set on this builder.
+    pub fn sign_prepared(
+        self,
+        header: &PreparedHeader,
+        signer: &dyn Signer,
+    ) -> Result<SdJwt, SdJwtError> {
+        let encoded = self.encode()?;
+        sign_encoded(
+            header,
+            signer,
+            encoded.payload,
+            &encoded.disclosures,
+            encoded.spans,
+        )
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
@@ -134,22 +221,36 @@ impl SdJwtBuilder {
             .split_first()
             .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
         let builder = self.kid(first.1);
-        let header = builder.header.clone();
-        let (payload, disclosures) = builder.encode()?;
-        let mut sd = sign_one(header.clone(), &payload, first.0, disclosures)?;
+        let mut header = builder.header.clone();
+        let encoded = builder.encode()?;
+        let mut sd = sign_encoded(
+            &prepare(&header, first.0)?,
+            first.0,
+            encoded.payload.clone(),
+            &encoded.disclosures,
+            encoded.spans,
+        )?;
         for (signer, kid) in rest {
-            let mut h = header.clone();
-            h.kid = Some((*kid).to_owned());
-            let other = sign_one(h, &payload, *signer, Vec::new())?;
-            if let Some(sig) = other.signatures().first() {
-                sd.push_signature(sig.clone());
+            header.kid = Some((*kid).to_owned());
+            let other = sign_encoded(
+                &prepare(&header, *signer)?,
+                *signer,
+                encoded.payload.clone(),
+                &[],
+                Vec::new(),
+            )?;
+            if let Some(sig) = other.signatures().next() {
+                sd.push_signature(sig.protected, sig.signature);
             }
         }
         Ok(sd)
     }
 
-    /// Produces the payload JSON bytes and the disclosures.
-    fn encode(self) -> Result<(Vec<u8>, Vec<String>), SdJwtError> {
+    /// Produces the payload JSON and the disclosures.
+    fn encode(self) -> Result<Encoded, SdJwtError> {
+        if let Some(e) = self.error {
+            return Err(SdJwtError::Creation(e));
+        }
         for reserved in ["_sd", "_sd_alg", "..."] {
             if self.claims.contains_key(reserved) {
                 return Err(SdJwtError::InvalidSdPath {
@@ -159,7 +260,7 @@ impl SdJwtBuilder {
             }
         }
         if let SdSelection::Paths(paths) = &self.selection {
-            let root = Value::Object(self.claims.clone());
+            let root = Value::Object(self.claims.clone().into_owned());
             for p in paths {
                 let path = ClaimPath(p.clone());
                 if path.is_empty() {
@@ -178,33 +279,46 @@ impl SdJwtBuilder {
         }
         let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg);
         let mut payload = Vec::with_capacity(2048);
-        enc.object(&self.claims, &mut payload)?;
-        // Append `_sd_alg` as the last member of the top-level object.
-        if payload.last() == Some(&b'}') {
-            payload.pop();
-            if payload.len() > 1 {
-                payload.push(b',');
-            }
-            payload.extend_from_slice(b"\"_sd_alg\":\"");
-            payload.extend_from_slice(self.sd_alg.name().as_bytes());
-            payload.extend_from_slice(b"\"}");
-        }
-        Ok((payload, enc.disclosures))
+        enc.root(&self.claims, &self.added, &mut payload)?;
+        Ok(Encoded {
+            payload,
+            disclosures: enc.disclosures,
+            spans: enc.spans,
+        })
     }
 }
 
-fn sign_one(
-    mut header: Header,
-    payload: &[u8],
+fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, SdJwtError> {
+    PreparedHeader::new(header, signer.algorithm()).map_err(|e| SdJwtError::Creation(e.to_string()))
+}
+
+/// Signs `payload` and lays out `header.payload.signature~` followed by `disclosures` (each
+/// ended by `~`, at `spans`) as an [`SdJwt`].
+fn sign_encoded(
+    header: &PreparedHeader,
     signer: &dyn Signer,
-    disclosures: Vec<String>,
+    payload: Vec<u8>,
+    disclosures: &[u8],
+    spans: Vec<Range<usize>>,
 ) -> Result<SdJwt, SdJwtError> {
-    header.alg = signer.algorithm().jose_name().into();
-    let header_json =
-        serde_json::to_vec(&header).map_err(|e| SdJwtError::Creation(e.to_string()))?;
-    let jwt = jws::sign_compact_raw(&header_json, payload, signer)
+    let mut text =
+        Vec::with_capacity(header.encoded().len() + payload.len() * 4 / 3 + 96 + disclosures.len());
+    header
+        .sign_into(&payload, signer, &mut text)
         .map_err(|e| SdJwtError::Creation(e.to_string()))?;
-    SdJwt::from_parts(&jwt, disclosures, None)
+    let jwt_end = text.len();
+    let first_dot = header.encoded().len();
+    let second_dot = first_dot + 1 + eudi_trust::b64::encoded_len(payload.len());
+    text.push(b'~');
+    text.extend_from_slice(disclosures);
+    let offset = jwt_end + 1;
+    let spans = spans
+        .into_iter()
+        .map(|r| r.start + offset..r.end + offset)
+        .collect();
+    let text = String::from_utf8(text)
+        .map_err(|_| SdJwtError::Creation("issued SD-JWT is not ASCII".into()))?;
+    SdJwt::from_issued(text, [first_dot, second_dot, jwt_end], spans)
 }
 
 /// All concrete paths a (possibly wildcard) path selects in `claims`.
@@ -262,7 +376,10 @@ struct Encoder<'a> {
     decoys: usize,
     sd_alg: SdAlg,
     salts: SaltSource,
-    disclosures: Vec<String>,
+    /// The encoded disclosures, each followed by `~`.
+    disclosures: Vec<u8>,
+    /// Where each disclosure is in `disclosures`.
+    spans: Vec<Range<usize>>,
     /// Current path; maintained only for [`SdSelection::Paths`].
     path: Vec<PathElement>,
     /// Nesting depth below the root object.
@@ -274,8 +391,10 @@ struct Encoder<'a> {
 }
 
 /// A base64url digest kept on the stack (SHA-512 gives 86 characters).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 struct Digest {
+    /// The first 8 characters as a big-endian integer: most comparisons stop there.
+    prefix: u64,
     len: u8,
     text: [u8; 86],
 }
@@ -284,7 +403,10 @@ impl Digest {
     fn of(alg: SdAlg, input: &[u8]) -> Self {
         let mut text = [0u8; 86];
         let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut text);
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&text[..8]);
         Self {
+            prefix: u64::from_be_bytes(prefix),
             len: u8::try_from(len).unwrap_or(0),
             text,
         }
@@ -307,7 +429,8 @@ impl<'a> Encoder<'a> {
             decoys,
             sd_alg,
             salts: SaltSource::new(),
-            disclosures: Vec::with_capacity(32),
+            disclosures: Vec::with_capacity(4096),
+            spans: Vec::with_capacity(32),
             path: Vec::new(),
             depth: 0,
             excepted: false,
@@ -363,7 +486,7 @@ impl<'a> Encoder<'a> {
 
     /// Encodes a child into a scratch buffer and wraps it in a Disclosure.
     fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<Digest, SdJwtError> {
-        let mut buf = self.pool.pop().unwrap_or_default();
+        let mut buf = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
         buf.clear();
         let result = self.value(value, &mut buf);
         let digest = result.and_then(|()| self.wrap(name, &buf));
@@ -385,17 +508,56 @@ impl<'a> Encoder<'a> {
         }
         json.extend_from_slice(value_json);
         json.push(b']');
-        let encoded = eudi_trust::b64::encode(&json[..]);
-        let digest = Digest::of(self.sd_alg, encoded.as_bytes());
-        self.disclosures.push(encoded);
+        let start = self.disclosures.len();
+        eudi_trust::b64::encode_into_vec(&json[..], &mut self.disclosures);
+        let end = self.disclosures.len();
+        let digest = Digest::of(
+            self.sd_alg,
+            self.disclosures.get(start..).unwrap_or_default(),
+        );
+        self.disclosures.push(b'~');
+        self.spans.push(start..end);
         Ok(digest)
     }
 
+    /// The payload: the claims (less those `added` replaces), the `added` members, `_sd` and,
+    /// last, `_sd_alg`.
+    fn root(
+        &mut self,
+        claims: &Map<String, Value>,
+        added: &[(&'static str, Vec<u8>)],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SdJwtError> {
+        self.members(claims, added, out)?;
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"_sd_alg\":");
+        write_json_str(out, self.sd_alg.name())?;
+        out.push(b'}');
+        Ok(())
+    }
+
     fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+        self.members(map, &[], out)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// `{` and the members of an object, without the closing `}`.
+    fn members(
+        &mut self,
+        map: &Map<String, Value>,
+        added: &[(&'static str, Vec<u8>)],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SdJwtError> {
         out.push(b'{');
         let mut first = true;
         let mut digests: Vec<Digest> = Vec::with_capacity(map.len() + self.decoys);
         for (key, value) in map {
+            if added.iter().any(|(name, _)| name == key) {
+                continue;
+            }
             if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
                 let mut path = self.path.clone();
                 path.push(PathElement::Key(key.clone()));
@@ -420,28 +582,43 @@ impl<'a> Encoder<'a> {
             self.leave();
             result?;
         }
+        for (name, json) in added {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_json_str(out, name)?;
+            out.push(b':');
+            out.extend_from_slice(json);
+        }
         if !digests.is_empty() || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
                 digests.push(Digest::of(self.sd_alg, &random));
             }
-            // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
-            digests.sort_unstable();
+            // Sorting hides the original claim order (RFC 9901 §4.2.4.1). Indices are sorted,
+            // mostly by the 8-character prefix, rather than moving the digests around.
+            let mut order: Vec<(u64, usize)> = digests.iter().map(|d| d.prefix).zip(0..).collect();
+            order.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    let text = |i: usize| digests.get(i).map(Digest::as_bytes);
+                    text(a.1).cmp(&text(b.1))
+                })
+            });
             if !first {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"_sd\":[");
-            for (i, d) in digests.iter().enumerate() {
-                if i > 0 {
+            for (n, (_, i)) in order.iter().enumerate() {
+                if n > 0 {
                     out.push(b',');
                 }
                 out.push(b'"');
-                out.extend_from_slice(d.as_bytes());
+                out.extend_from_slice(digests.get(*i).map(Digest::as_bytes).unwrap_or_default());
                 out.push(b'"');
             }
             out.push(b']');
         }
-        out.push(b'}');
         Ok(())
     }
 

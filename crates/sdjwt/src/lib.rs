@@ -59,4 +59,6 @@ pub use error::SdJwtError;
 pub use hash::SdAlg;
 pub use issuer::SdJwtBuilder;
 pub use path::{ClaimPath, PathElement};
-pub use serialization::{Format, JwsSignature, MAX_DISCLOSURES, MAX_SD_JWT_LEN, SdJwt};
+pub use serialization::{
+    Disclosures, Format, JwsSignature, MAX_DISCLOSURES, MAX_SD_JWT_LEN, SdJwt,
+};

@@ -50,10 +50,15 @@ struct Processor {
 }
 
 /// Decodes `disclosures` and processes `payload` with them.
-pub(crate) fn process(
+pub(crate) fn process<'d, I>(
     mut payload: Map<String, Value>,
-    disclosures: &[String],
-) -> Result<Processed, SdJwtError> {
+    disclosures: I,
+) -> Result<Processed, SdJwtError>
+where
+    I: IntoIterator<Item = &'d str>,
+    I::IntoIter: Clone + ExactSizeIterator,
+{
+    let disclosures = disclosures.into_iter();
     let sd_alg = match payload.remove("_sd_alg") {
         None => SdAlg::Sha256,
         Some(Value::String(name)) => SdAlg::from_name(&name)?,
@@ -65,7 +70,7 @@ pub(crate) fn process(
         }
     };
     let mut by_digest: Vec<(u64, DigestText, usize)> = disclosures
-        .iter()
+        .clone()
         .enumerate()
         .map(|(index, encoded)| {
             let digest = DigestText::of(sd_alg, encoded.as_bytes());
@@ -81,7 +86,7 @@ pub(crate) fn process(
         .min();
     let mut entries = Vec::with_capacity(disclosures.len());
     let mut buf = Vec::with_capacity(256);
-    for (index, encoded) in disclosures.iter().enumerate() {
+    for (index, encoded) in disclosures.enumerate() {
         if first_duplicate == Some(index) {
             return Err(SdJwtError::DuplicateDisclosure { index });
         }
@@ -381,7 +386,7 @@ mod tests {
             "_sd_alg": "sha-256",
             "nat": [{"...": dk_d}, {"...": "undisclosed"}, "SE"],
         }));
-        let p = process(payload, &[street, addr, dk]).unwrap();
+        let p = process(payload, [street.as_str(), addr.as_str(), dk.as_str()]).unwrap();
         assert_eq!(
             Value::Object(p.claims),
             json!({"nat": ["DK", "SE"], "address": {"country": "DK", "street": "Main"}})
@@ -395,14 +400,14 @@ mod tests {
     #[test]
     fn unreferenced_disclosure() {
         let (d, _) = disc(json!(["s", "a", 1]));
-        let err = process(obj(json!({"_sd": []})), &[d]).err();
+        let err = process(obj(json!({"_sd": []})), [d.as_str()]).err();
         assert_eq!(err, Some(SdJwtError::UnreferencedDisclosure { index: 0 }));
     }
 
     #[test]
     fn duplicate_disclosure() {
         let (d, digest) = disc(json!(["s", "a", 1]));
-        let err = process(obj(json!({"_sd": [digest]})), &[d.clone(), d]).err();
+        let err = process(obj(json!({"_sd": [digest]})), [d.as_str(), d.as_str()]).err();
         assert_eq!(err, Some(SdJwtError::DuplicateDisclosure { index: 1 }));
     }
 
@@ -411,24 +416,24 @@ mod tests {
         let (d, digest) = disc(json!(["s", "a", 1]));
         let err = process(
             obj(json!({"_sd": [digest.clone()], "x": {"_sd": [digest]}})),
-            &[d],
+            [d.as_str()],
         );
         assert!(matches!(err, Err(SdJwtError::DuplicateDigest(_))));
         // Decoys count too.
-        let err = process(obj(json!({"_sd": ["same", "same"]})), &[]);
+        let err = process(obj(json!({"_sd": ["same", "same"]})), [] as [&str; 0]);
         assert!(matches!(err, Err(SdJwtError::DuplicateDigest(_))));
     }
 
     #[test]
     fn shape_mismatches() {
         let (el, el_d) = disc(json!(["s", "v"]));
-        let err = process(obj(json!({"_sd": [el_d]})), &[el]).err();
+        let err = process(obj(json!({"_sd": [el_d]})), [el.as_str()]).err();
         assert!(matches!(
             err,
             Some(SdJwtError::DisclosureShapeMismatch { .. })
         ));
         let (prop, prop_d) = disc(json!(["s", "k", "v"]));
-        let err = process(obj(json!({"a": [{"...": prop_d}]})), &[prop]).err();
+        let err = process(obj(json!({"a": [{"...": prop_d}]})), [prop.as_str()]).err();
         assert!(matches!(
             err,
             Some(SdJwtError::DisclosureShapeMismatch { .. })
@@ -438,7 +443,7 @@ mod tests {
     #[test]
     fn name_collision() {
         let (d, digest) = disc(json!(["s", "a", 1]));
-        let err = process(obj(json!({"_sd": [digest], "a": 2})), &[d]).err();
+        let err = process(obj(json!({"_sd": [digest], "a": 2})), [d.as_str()]).err();
         assert_eq!(err, Some(SdJwtError::ClaimNameCollision("a".into())));
     }
 
@@ -454,7 +459,7 @@ mod tests {
             json!({"_sd_alg": 5}),
             json!({"_sd_alg": "md5"}),
         ] {
-            assert!(process(obj(bad.clone()), &[]).is_err(), "{bad}");
+            assert!(process(obj(bad.clone()), [] as [&str; 0]).is_err(), "{bad}");
         }
     }
 
@@ -465,7 +470,7 @@ mod tests {
             v = json!({ "a": v });
         }
         assert!(matches!(
-            process(obj(v), &[]),
+            process(obj(v), [] as [&str; 0]),
             Err(SdJwtError::TooLarge {
                 what: "nesting depth",
                 ..

@@ -1,5 +1,13 @@
 //! The SD-JWT container and its serializations: compact (`<JWT>~<D1>~…~<KB-JWT>`, RFC 9901 §4)
 //! and JWS JSON, flattened and general (RFC 9901 §8).
+//!
+//! An [`SdJwt`] keeps all its parts in one string laid out as the compact serialization of its
+//! first signature (`protected.payload.signature~D1~…~Dn~KB-JWT`), followed by the parts of any
+//! further signatures, and addresses the parts by byte range. Parsing compact input is then one
+//! copy, issuing writes the final text directly, and the `sd_hash` input and the first
+//! signature's signing input are contiguous slices, whatever the serialization.
+
+use std::ops::Range;
 
 use serde_json::{Map, Value, json};
 
@@ -21,51 +29,167 @@ pub enum Format {
     JsonGeneral,
 }
 
-/// One signature of the Issuer-signed JWT.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JwsSignature {
+/// One signature of the Issuer-signed JWT, borrowed from its [`SdJwt`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JwsSignature<'a> {
     /// The protected header, base64url.
-    pub protected: String,
+    pub protected: &'a str,
     /// The signature, base64url.
-    pub signature: String,
+    pub signature: &'a str,
     /// Unprotected header members other than `disclosures` and `kb_jwt`.
-    pub unprotected: Map<String, Value>,
+    pub unprotected: &'a Map<String, Value>,
+}
+
+/// Where one signature's parts are in [`SdJwt::text`].
+#[derive(Clone, Debug, PartialEq)]
+struct Sig {
+    protected: Range<usize>,
+    signature: Range<usize>,
+    unprotected: Map<String, Value>,
 }
 
 /// An SD-JWT or SD-JWT+KB as received: nothing in it is verified.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SdJwt {
     format: Format,
-    payload: String,
-    signatures: Vec<JwsSignature>,
-    disclosures: Vec<String>,
-    kb_jwt: Option<String>,
+    /// Every part, in the layout the module documentation describes.
+    text: String,
+    payload: Range<usize>,
+    /// At least one; the first is the one at the start of `text`.
+    signatures: Vec<Sig>,
+    disclosures: Vec<Range<usize>>,
+    /// `text[..sd_end]` is the compact SD-JWT without KB-JWT, ending in `~`.
+    sd_end: usize,
+    kb_jwt: Option<Range<usize>>,
+}
+
+/// The disclosures of an [`SdJwt`], base64url, in presentation order.
+#[derive(Clone, Debug)]
+pub struct Disclosures<'a> {
+    text: &'a str,
+    spans: std::slice::Iter<'a, Range<usize>>,
+}
+
+impl<'a> Iterator for Disclosures<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let span = self.spans.next()?;
+        Some(self.text.get(span.clone()).unwrap_or_default())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Disclosures<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let span = self.spans.next_back()?;
+        Some(self.text.get(span.clone()).unwrap_or_default())
+    }
+}
+
+impl ExactSizeIterator for Disclosures<'_> {}
+
+/// Appends `part` to `text`, returning where it went.
+fn push_part(text: &mut String, part: &str) -> Range<usize> {
+    let start = text.len();
+    text.push_str(part);
+    start..text.len()
+}
+
+/// The parts of an SD-JWT, borrowed, to be laid out in a fresh [`SdJwt`].
+struct Parts<'a> {
+    format: Format,
+    payload: &'a str,
+    /// `(protected, signature, unprotected)`; at least one.
+    signatures: Vec<(&'a str, &'a str, Map<String, Value>)>,
+    disclosures: Vec<&'a str>,
+    kb_jwt: Option<&'a str>,
+}
+
+impl Parts<'_> {
+    fn assemble(self) -> Result<SdJwt, SdJwtError> {
+        let mut sigs = self.signatures.into_iter();
+        let Some((protected, signature, unprotected)) = sigs.next() else {
+            return Err(SdJwtError::Malformed("no issuer signature".into()));
+        };
+        let len = protected.len()
+            + self.payload.len()
+            + signature.len()
+            + self.disclosures.iter().map(|d| d.len() + 1).sum::<usize>()
+            + self.kb_jwt.map_or(0, str::len)
+            + 3;
+        let mut text = String::with_capacity(len);
+        let protected = push_part(&mut text, protected);
+        text.push('.');
+        let payload = push_part(&mut text, self.payload);
+        text.push('.');
+        let signature = push_part(&mut text, signature);
+        text.push('~');
+        let mut signatures = Vec::with_capacity(1 + sigs.len());
+        signatures.push(Sig {
+            protected,
+            signature,
+            unprotected,
+        });
+        let mut disclosures = Vec::with_capacity(self.disclosures.len());
+        for d in self.disclosures {
+            disclosures.push(push_part(&mut text, d));
+            text.push('~');
+        }
+        let sd_end = text.len();
+        let kb_jwt = self.kb_jwt.map(|kb| push_part(&mut text, kb));
+        for (protected, signature, unprotected) in sigs {
+            signatures.push(Sig {
+                protected: push_part(&mut text, protected),
+                signature: push_part(&mut text, signature),
+                unprotected,
+            });
+        }
+        Ok(SdJwt {
+            format: self.format,
+            text,
+            payload,
+            signatures,
+            disclosures,
+            sd_end,
+            kb_jwt,
+        })
+    }
 }
 
 impl SdJwt {
-    pub(crate) fn from_parts(
-        compact_jwt: &str,
-        disclosures: Vec<String>,
-        kb_jwt: Option<String>,
+    /// Takes `text` as it was just issued: `protected.payload.signature` with the dots at
+    /// `first_dot` and `second_dot`, ending at `jwt_end`, then `~` and the disclosures at
+    /// `disclosures`, each followed by `~`.
+    pub(crate) fn from_issued(
+        text: String,
+        [first_dot, second_dot, jwt_end]: [usize; 3],
+        disclosures: Vec<Range<usize>>,
     ) -> Result<Self, SdJwtError> {
-        let mut parts = compact_jwt.split('.');
-        let (Some(protected), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(SdJwtError::Malformed(
-                "issuer-signed JWT is not three dot-separated parts".into(),
+        let laid_out = text.as_bytes().get(first_dot) == Some(&b'.')
+            && text.as_bytes().get(second_dot) == Some(&b'.')
+            && text.as_bytes().get(jwt_end) == Some(&b'~')
+            && text.ends_with('~');
+        if !laid_out {
+            return Err(SdJwtError::Creation(
+                "issued SD-JWT is not laid out as expected".into(),
             ));
-        };
+        }
         Ok(Self {
             format: Format::Compact,
-            payload: payload.to_owned(),
-            signatures: vec![JwsSignature {
-                protected: protected.to_owned(),
-                signature: signature.to_owned(),
+            payload: first_dot + 1..second_dot,
+            signatures: vec![Sig {
+                protected: 0..first_dot,
+                signature: second_dot + 1..jwt_end,
                 unprotected: Map::new(),
             }],
+            sd_end: text.len(),
             disclosures,
-            kb_jwt,
+            kb_jwt: None,
+            text,
         })
     }
 
@@ -90,33 +214,59 @@ impl SdJwt {
     pub fn parse_compact(input: &str) -> Result<Self, SdJwtError> {
         // `<JWT>~<D1>~…~<Dn>~<KB-JWT or empty>`: first part the JWT, last the KB-JWT (empty for
         // an SD-JWT without key binding), everything between a disclosure.
-        let mut parts: Vec<&str> = input.split('~').collect();
-        if parts.len() < 2 {
+        let Some(jwt_end) = input.find('~') else {
             return Err(SdJwtError::Malformed(
                 "no `~` separator: this is a plain JWT, not an SD-JWT".into(),
             ));
-        }
-        if parts.len() - 2 > MAX_DISCLOSURES {
+        };
+        let Some((first_dot, second_dot)) = input.get(..jwt_end).and_then(jwt_dots) else {
+            return Err(SdJwtError::Malformed(
+                "issuer-signed JWT is not three dot-separated parts".into(),
+            ));
+        };
+        // The KB-JWT (or nothing) follows the last `~`.
+        let sd_end = input.rfind('~').map_or(input.len(), |i| i + 1);
+        let count = input
+            .get(jwt_end..sd_end)
+            .map_or(0, |t| t.bytes().filter(|&b| b == b'~').count())
+            .saturating_sub(1);
+        if count > MAX_DISCLOSURES {
             return Err(SdJwtError::TooLarge {
                 what: "number of disclosures",
-                actual: parts.len() - 2,
+                actual: count,
                 limit: MAX_DISCLOSURES,
             });
         }
-        let last = parts.pop().unwrap_or_default();
-        let kb_jwt = (!last.is_empty()).then(|| last.to_owned());
-        let jwt = parts.first().copied().unwrap_or_default();
-        let mut disclosures = Vec::with_capacity(parts.len().saturating_sub(1));
-        for (index, d) in parts.iter().skip(1).enumerate() {
-            if d.is_empty() {
+        let mut disclosures = Vec::with_capacity(count);
+        let mut start = jwt_end + 1;
+        for (index, part) in input
+            .get(start..sd_end)
+            .unwrap_or_default()
+            .split_terminator('~')
+            .enumerate()
+        {
+            if part.is_empty() {
                 return Err(SdJwtError::MalformedDisclosure {
                     index,
                     reason: "empty disclosure between `~` separators",
                 });
             }
-            disclosures.push((*d).to_owned());
+            disclosures.push(start..start + part.len());
+            start += part.len() + 1;
         }
-        Self::from_parts(jwt, disclosures, kb_jwt)
+        Ok(Self {
+            format: Format::Compact,
+            payload: first_dot + 1..second_dot,
+            signatures: vec![Sig {
+                protected: 0..first_dot,
+                signature: second_dot + 1..jwt_end,
+                unprotected: Map::new(),
+            }],
+            disclosures,
+            sd_end,
+            kb_jwt: (sd_end < input.len()).then_some(sd_end..input.len()),
+            text: input.to_owned(),
+        })
     }
 
     /// Parses the JWS JSON serialization (flattened or general).
@@ -141,8 +291,8 @@ impl SdJwt {
         if raw_signatures.is_empty() {
             return Err(malformed("no signatures"));
         }
-        let mut disclosures = Vec::new();
-        let mut kb_jwt = None;
+        let mut disclosures: Vec<String> = Vec::new();
+        let mut kb_jwt: Option<String> = None;
         let mut signatures = Vec::with_capacity(raw_signatures.len());
         for (i, sig) in raw_signatures.into_iter().enumerate() {
             let Value::Object(mut sig) = sig else {
@@ -187,11 +337,7 @@ impl SdJwt {
                 Some(_) => return Err(malformed("`kb_jwt` is not a string")),
                 None => {}
             }
-            signatures.push(JwsSignature {
-                protected,
-                signature,
-                unprotected,
-            });
+            signatures.push((protected, signature, unprotected));
         }
         if disclosures.len() > MAX_DISCLOSURES {
             return Err(SdJwtError::TooLarge {
@@ -200,13 +346,17 @@ impl SdJwt {
                 limit: MAX_DISCLOSURES,
             });
         }
-        Ok(Self {
+        Parts {
             format,
-            payload,
-            signatures,
-            disclosures,
-            kb_jwt,
-        })
+            payload: &payload,
+            signatures: signatures
+                .iter()
+                .map(|(p, s, u)| (p.as_str(), s.as_str(), u.clone()))
+                .collect(),
+            disclosures: disclosures.iter().map(String::as_str).collect(),
+            kb_jwt: kb_jwt.as_deref(),
+        }
+        .assemble()
     }
 
     /// The serialization this SD-JWT came in.
@@ -214,87 +364,62 @@ impl SdJwt {
         self.format
     }
 
+    fn part(&self, span: &Range<usize>) -> &str {
+        self.text.get(span.clone()).unwrap_or_default()
+    }
+
     /// The Issuer-signed JWT payload, base64url.
     pub fn payload_b64(&self) -> &str {
-        &self.payload
+        self.part(&self.payload)
     }
 
     /// The signatures of the Issuer-signed JWT (exactly one unless general JSON).
-    pub fn signatures(&self) -> &[JwsSignature] {
-        &self.signatures
-    }
-
-    /// The Issuer-signed JWT in compact form (first signature).
-    pub fn issuer_jwt(&self) -> String {
-        let sig = self.first_signature();
-        format!("{}.{}.{}", sig.protected, self.payload, sig.signature)
-    }
-
-    fn first_signature(&self) -> &JwsSignature {
-        // Construction guarantees at least one signature; fall back to an empty one rather than
-        // panic if that ever changes.
-        static EMPTY: std::sync::OnceLock<JwsSignature> = std::sync::OnceLock::new();
-        self.signatures.first().unwrap_or_else(|| {
-            EMPTY.get_or_init(|| JwsSignature {
-                protected: String::new(),
-                signature: String::new(),
-                unprotected: Map::new(),
-            })
+    pub fn signatures(&self) -> impl ExactSizeIterator<Item = JwsSignature<'_>> {
+        self.signatures.iter().map(|s| JwsSignature {
+            protected: self.part(&s.protected),
+            signature: self.part(&s.signature),
+            unprotected: &s.unprotected,
         })
     }
 
+    /// The Issuer-signed JWT in compact form (first signature).
+    pub fn issuer_jwt(&self) -> &str {
+        let end = self.signatures.first().map_or(0, |s| s.signature.end);
+        self.text.get(..end).unwrap_or_default()
+    }
+
+    /// `BASE64URL(protected) || '.' || BASE64URL(payload)` of the first signature.
+    pub(crate) fn first_signing_input(&self) -> &str {
+        self.text.get(..self.payload.end).unwrap_or_default()
+    }
+
     /// The disclosures, base64url, in presentation order.
-    pub fn disclosures(&self) -> &[String] {
-        &self.disclosures
+    pub fn disclosures(&self) -> Disclosures<'_> {
+        Disclosures {
+            text: &self.text,
+            spans: self.disclosures.iter(),
+        }
+    }
+
+    /// The disclosure at `index` of [`Self::disclosures`].
+    pub fn disclosure(&self, index: usize) -> Option<&str> {
+        self.disclosures.get(index).map(|span| self.part(span))
     }
 
     /// The Key Binding JWT, if this is an SD-JWT+KB.
     pub fn kb_jwt(&self) -> Option<&str> {
-        self.kb_jwt.as_deref()
+        self.kb_jwt.as_ref().map(|span| self.part(span))
     }
 
     /// The compact SD-JWT without KB-JWT: `<JWT>~<D1>~…~<Dn>~`. This is also the `sd_hash`
     /// input for both serializations (RFC 9901 §4.3.1, §8.1).
-    pub fn sd_jwt_compact(&self) -> String {
-        let sig = self.first_signature();
-        let len = sig.protected.len()
-            + self.payload.len()
-            + sig.signature.len()
-            + self.disclosures.iter().map(|d| d.len() + 1).sum::<usize>()
-            + 3;
-        let kb_len = self.kb_jwt.as_ref().map_or(0, String::len);
-        // Room for the KB-JWT too, so `to_compact` does not reallocate.
-        let mut out = String::with_capacity(len + 1 + kb_len);
-        out.push_str(&sig.protected);
-        out.push('.');
-        out.push_str(&self.payload);
-        out.push('.');
-        out.push_str(&sig.signature);
-        out.push('~');
-        for d in &self.disclosures {
-            out.push_str(d);
-            out.push('~');
-        }
-        out
+    pub fn sd_jwt_compact(&self) -> &str {
+        self.text.get(..self.sd_end).unwrap_or_default()
     }
 
-    /// `sd_hash` of this SD-JWT (RFC 9901 §4.3.1): the digest of [`Self::sd_jwt_compact`],
-    /// computed without building that string.
+    /// `sd_hash` of this SD-JWT (RFC 9901 §4.3.1): the digest of [`Self::sd_jwt_compact`].
     pub fn sd_hash(&self, alg: crate::SdAlg) -> String {
-        let sig = self.first_signature();
-        let head: [&[u8]; 6] = [
-            sig.protected.as_bytes(),
-            b".",
-            self.payload.as_bytes(),
-            b".",
-            sig.signature.as_bytes(),
-            b"~",
-        ];
-        let tail = self
-            .disclosures
-            .iter()
-            .flat_map(|d| [d.as_bytes(), b"~".as_slice()]);
-        alg.digest_parts_b64(head.into_iter().chain(tail))
+        alg.digest_b64(self.sd_jwt_compact().as_bytes())
     }
 
     /// Serializes in the format this SD-JWT has.
@@ -305,75 +430,126 @@ impl SdJwt {
         }
     }
 
+    fn compact_end(&self) -> usize {
+        self.kb_jwt.as_ref().map_or(self.sd_end, |kb| kb.end)
+    }
+
     /// The compact serialization, with the KB-JWT when there is one.
     pub fn to_compact(&self) -> String {
-        let mut out = self.sd_jwt_compact();
-        if let Some(kb) = &self.kb_jwt {
-            out.push_str(kb);
-        }
-        out
+        self.text
+            .get(..self.compact_end())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The compact serialization, reusing this SD-JWT's storage.
+    pub fn into_compact(mut self) -> String {
+        let end = self.compact_end();
+        self.text.truncate(end);
+        self.text
     }
 
     /// The JWS JSON serialization (flattened unless there are several signatures).
     pub fn to_json(&self) -> Value {
-        let header_for = |i: usize, sig: &JwsSignature| {
+        let header_for = |i: usize, sig: &JwsSignature<'_>| {
             let mut h = sig.unprotected.clone();
             if i == 0 {
-                h.insert("disclosures".into(), json!(self.disclosures));
-                if let Some(kb) = &self.kb_jwt {
+                h.insert(
+                    "disclosures".into(),
+                    Value::Array(self.disclosures().map(Value::from).collect()),
+                );
+                if let Some(kb) = self.kb_jwt() {
                     h.insert("kb_jwt".into(), json!(kb));
                 }
             }
             h
         };
-        if self.signatures.len() == 1 && self.format != Format::JsonGeneral {
-            let sig = self.first_signature();
-            json!({
+        let payload = self.payload_b64();
+        let sigs: Vec<JwsSignature<'_>> = self.signatures().collect();
+        match sigs.as_slice() {
+            [sig] if self.format != Format::JsonGeneral => json!({
                 "header": header_for(0, sig),
-                "payload": self.payload,
+                "payload": payload,
                 "protected": sig.protected,
                 "signature": sig.signature,
-            })
-        } else {
-            let sigs: Vec<Value> = self
-                .signatures
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    json!({"header": header_for(i, s), "protected": s.protected, "signature": s.signature})
-                })
-                .collect();
-            json!({"payload": self.payload, "signatures": sigs})
+            }),
+            _ => {
+                let sigs: Vec<Value> = sigs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        json!({"header": header_for(i, s), "protected": s.protected, "signature": s.signature})
+                    })
+                    .collect();
+                json!({"payload": payload, "signatures": sigs})
+            }
+        }
+    }
+
+    /// The parts, borrowed, for laying out a changed copy.
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            format: self.format,
+            payload: self.payload_b64(),
+            signatures: self
+                .signatures()
+                .map(|s| (s.protected, s.signature, s.unprotected.clone()))
+                .collect(),
+            disclosures: self.disclosures().collect(),
+            kb_jwt: self.kb_jwt(),
         }
     }
 
     /// The same SD-JWT in another serialization (one signature for compact).
-    pub fn with_format(mut self, format: Format) -> Self {
-        if format != Format::JsonGeneral {
-            self.signatures.truncate(1);
+    pub fn with_format(self, format: Format) -> Self {
+        if format == Format::JsonGeneral || self.signatures.len() == 1 {
+            return Self { format, ..self };
         }
-        self.format = format;
-        self
+        let mut parts = self.parts();
+        parts.signatures.truncate(1);
+        parts.format = format;
+        // Laying out parts of a valid SD-JWT cannot fail; keep the original if it ever does.
+        parts.assemble().unwrap_or(self)
     }
 
-    pub(crate) fn with_disclosures(&self, disclosures: Vec<String>) -> Self {
-        Self {
-            format: self.format,
-            payload: self.payload.clone(),
-            signatures: self.signatures.clone(),
-            disclosures,
-            kb_jwt: None,
+    /// This SD-JWT with only the disclosures at `keep` (indices into [`Self::disclosures`], in
+    /// order) and no KB-JWT.
+    pub(crate) fn with_disclosures(&self, keep: &[usize]) -> Result<Self, SdJwtError> {
+        let mut parts = self.parts();
+        parts.disclosures = keep.iter().filter_map(|&i| self.disclosure(i)).collect();
+        parts.kb_jwt = None;
+        parts.assemble()
+    }
+
+    pub(crate) fn set_kb_jwt(&mut self, kb_jwt: &str) -> Result<(), SdJwtError> {
+        if self.kb_jwt.is_none() && self.text.len() == self.sd_end {
+            self.kb_jwt = Some(push_part(&mut self.text, kb_jwt));
+            return Ok(());
         }
+        let mut parts = self.parts();
+        parts.kb_jwt = Some(kb_jwt);
+        *self = parts.assemble()?;
+        Ok(())
     }
 
-    pub(crate) fn set_kb_jwt(&mut self, kb_jwt: String) {
-        self.kb_jwt = Some(kb_jwt);
-    }
-
-    pub(crate) fn push_signature(&mut self, sig: JwsSignature) {
-        self.signatures.push(sig);
+    /// Adds a further signature over the same payload (general JWS JSON serialization).
+    pub(crate) fn push_signature(&mut self, protected: &str, signature: &str) {
+        let protected = push_part(&mut self.text, protected);
+        let signature = push_part(&mut self.text, signature);
+        self.signatures.push(Sig {
+            protected,
+            signature,
+            unprotected: Map::new(),
+        });
         self.format = Format::JsonGeneral;
     }
+}
+
+/// The positions of the two dots of a compact JWS, if it has exactly two.
+fn jwt_dots(jwt: &str) -> Option<(usize, usize)> {
+    let mut dots = jwt.match_indices('.').map(|(i, _)| i);
+    let (first, second) = (dots.next()?, dots.next()?);
+    dots.next().is_none().then_some((first, second))
 }
 
 #[cfg(test)]
@@ -383,23 +559,23 @@ mod tests {
     #[test]
     fn compact_shapes() {
         let sd = SdJwt::parse("a.b.c~").unwrap();
-        assert!(sd.disclosures().is_empty());
+        assert_eq!(sd.disclosures().len(), 0);
         assert_eq!(sd.kb_jwt(), None);
         assert_eq!(sd.sd_jwt_compact(), "a.b.c~");
 
         let sd = SdJwt::parse("a.b.c~d1~d2~").unwrap();
-        assert_eq!(sd.disclosures(), ["d1", "d2"]);
+        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1", "d2"]);
         assert_eq!(sd.kb_jwt(), None);
         assert_eq!(sd.to_compact(), "a.b.c~d1~d2~");
 
         let sd = SdJwt::parse("a.b.c~d1~k.b.j").unwrap();
-        assert_eq!(sd.disclosures(), ["d1"]);
+        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1"]);
         assert_eq!(sd.kb_jwt(), Some("k.b.j"));
         assert_eq!(sd.sd_jwt_compact(), "a.b.c~d1~");
         assert_eq!(sd.to_compact(), "a.b.c~d1~k.b.j");
 
         let sd = SdJwt::parse("a.b.c~k.b.j").unwrap();
-        assert!(sd.disclosures().is_empty());
+        assert_eq!(sd.disclosures().len(), 0);
         assert_eq!(sd.kb_jwt(), Some("k.b.j"));
     }
 

@@ -5,10 +5,12 @@
 //! JWT VC Issuer Metadata (§4) or `x5c`.
 
 use eudi_trust::jwk::JwkSet;
-use eudi_trust::{Jwk, VerifyingKey};
+use eudi_trust::jws::{Header, PreparedHeader};
+use eudi_trust::{Jwk, Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::issuer::IntoClaims;
 use crate::path::PathElement;
 use crate::serialization::SdJwt;
 use crate::verifier::{self, KeyResolver, VerifiedSdJwt, VerifyOptions};
@@ -71,14 +73,47 @@ impl VerifiedSdJwtVc {
 
 /// Starts an SD-JWT VC: `typ` `dc+sd-jwt`, `vct`, `iss`, `iat`, and every other claim
 /// selectively disclosable at every level, as PID rulebook PID_21 requires.
-pub fn builder(vct: &str, iss: &str, iat: i64, mut claims: Map<String, Value>) -> SdJwtBuilder {
-    claims.insert("vct".into(), Value::String(vct.into()));
-    claims.insert("iss".into(), Value::String(iss.into()));
-    claims.insert("iat".into(), Value::from(iat));
-    let mut never: Vec<&str> = NEVER_DISCLOSABLE.to_vec();
-    never.push("iat");
-    SdJwtBuilder::new(claims).typ(TYP).sd_all_except(&never)
+pub fn builder<'c>(
+    vct: &str,
+    iss: &str,
+    iat: i64,
+    claims: impl IntoClaims<'c>,
+) -> SdJwtBuilder<'c> {
+    SdJwtBuilder::new(claims)
+        .typ(TYP)
+        .sd_all_except_static(&NEVER_DISCLOSABLE_OR_IAT)
+        .plain_claim("vct", vct)
+        .plain_claim("iss", iss)
+        .plain_claim("iat", &iat)
 }
+
+/// The protected header of the SD-JWT VCs `signer` issues: `typ` `dc+sd-jwt` and the issuer's
+/// certificate chain in `x5c` (leaf first, DER; an empty chain leaves `x5c` out). Prepared once,
+/// it is used for every credential ([`SdJwtBuilder::sign_prepared`]).
+pub fn prepare_header(
+    signer: &dyn Signer,
+    x5c: &[impl AsRef<[u8]>],
+) -> Result<PreparedHeader, SdJwtError> {
+    let mut header = Header::new(signer.algorithm(), Some(TYP));
+    if !x5c.is_empty() {
+        header.x5c = Some(x5c.iter().map(eudi_trust::b64::encode_std).collect());
+    }
+    PreparedHeader::new(&header, signer.algorithm())
+        .map_err(|e| SdJwtError::Creation(e.to_string()))
+}
+
+/// [`NEVER_DISCLOSABLE`] and `iat`, which the PID rulebook keeps plain too.
+const NEVER_DISCLOSABLE_OR_IAT: [&str; 9] = [
+    "iss",
+    "nbf",
+    "exp",
+    "cnf",
+    "vct",
+    "vct#integrity",
+    "aka_vcts",
+    "status",
+    "iat",
+];
 
 /// Verifies an SD-JWT VC: the SD-JWT checks of [`verifier::verify`] with `typ` `dc+sd-jwt`
 /// (or `vc+sd-jwt`) required unless `options` says otherwise, then the SD-JWT VC rules.

@@ -1,13 +1,14 @@
 //! Verification of SD-JWT and SD-JWT+KB (RFC 9901 §7.1 and §7.3).
 
+use aws_lc_rs::digest;
 use eudi_trust::jws::{self, CompactJws, Header, JwsError};
 use eudi_trust::{AlgorithmPolicy, Jwk, VerifyingKey, b64};
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
-use crate::SdJwtError;
 use crate::process::{self, DisclosureNode};
 use crate::serialization::SdJwt;
+use crate::{SdAlg, SdJwtError};
 
 /// The `typ` of a Key Binding JWT (RFC 9901 §4.3).
 pub const KB_JWT_TYP: &str = "kb+jwt";
@@ -107,8 +108,7 @@ pub struct VerifiedSdJwt {
 pub fn issuer_headers(sd_jwt: &SdJwt) -> Result<Vec<Header>, SdJwtError> {
     sd_jwt
         .signatures()
-        .iter()
-        .map(|s| decode_header(&s.protected))
+        .map(|s| decode_header(s.protected))
         .collect()
 }
 
@@ -184,9 +184,18 @@ pub fn verify(
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     // 1. The Issuer-signed JWT (RFC 9901 §7.1 step 2).
     let payload = unverified_payload(sd_jwt)?;
+    let sd_alg = match payload.get("_sd_alg") {
+        Some(Value::String(name)) => SdAlg::from_name(name).ok(),
+        None => Some(SdAlg::Sha256),
+        // Reported by the processing step below.
+        Some(_) => None,
+    };
     let mut first_header = None;
-    for sig in sd_jwt.signatures() {
-        let header = jose_header(&sig.protected, &sig.unprotected)?;
+    // The `sd_hash` input starts with the first signature's signing input: when the JWS hash
+    // is the `_sd_alg` hash, the signature check's hash state is continued for `sd_hash`.
+    let mut sd_hash = None;
+    for (i, sig) in sd_jwt.signatures().enumerate() {
+        let header = jose_header(sig.protected, sig.unprotected)?;
         if first_header.is_none()
             && let Some(accepted) = &options.accepted_typ
         {
@@ -194,21 +203,35 @@ pub fn verify(
             header.require_typ(&accepted)?;
         }
         let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
-        let signature = b64::decode(&sig.signature).map_err(|_| {
+        let signature = b64::decode(sig.signature).map_err(|_| {
             SdJwtError::IssuerJws(JwsError::Malformed("signature is not base64url"))
         })?;
-        let mut signing_input =
-            String::with_capacity(sig.protected.len() + 1 + sd_jwt.payload_b64().len());
-        signing_input.push_str(&sig.protected);
-        signing_input.push('.');
-        signing_input.push_str(sd_jwt.payload_b64());
-        jws::verify_parts(
-            &header,
-            signing_input.as_bytes(),
-            &signature,
-            &key,
-            &options.algorithms,
-        )?;
+        if i == 0 {
+            let alg = jws::check_algorithm(&header, &key, &options.algorithms)?;
+            let mut hash = digest::Context::new(alg.digest_algorithm());
+            hash.update(sd_jwt.first_signing_input().as_bytes());
+            if sd_jwt.kb_jwt().is_some()
+                && let Some(sd_alg) = sd_alg
+                && sd_alg.algorithm() == alg.digest_algorithm()
+            {
+                sd_hash = Some(hash.clone());
+            }
+            key.verify_digest(&hash.finish(), &signature)
+                .map_err(|_| SdJwtError::IssuerJws(JwsError::BadSignature))?;
+        } else {
+            let mut signing_input =
+                String::with_capacity(sig.protected.len() + 1 + sd_jwt.payload_b64().len());
+            signing_input.push_str(sig.protected);
+            signing_input.push('.');
+            signing_input.push_str(sd_jwt.payload_b64());
+            jws::verify_parts(
+                &header,
+                signing_input.as_bytes(),
+                &signature,
+                &key,
+                &options.algorithms,
+            )?;
+        }
         first_header.get_or_insert(header);
     }
     let header = first_header.ok_or_else(|| SdJwtError::Malformed("no issuer signature".into()))?;
@@ -228,12 +251,18 @@ pub fn verify(
         None => None,
         Some(kb) => {
             let key = holder_key.as_ref().ok_or(SdJwtError::MissingHolderKey)?;
-            Some(verify_kb(
-                kb,
-                key,
-                &sd_jwt.sd_hash(processed.sd_alg),
-                options,
-            )?)
+            let expected = match sd_hash {
+                Some(mut hash) => {
+                    let rest = sd_jwt
+                        .sd_jwt_compact()
+                        .get(sd_jwt.first_signing_input().len()..)
+                        .unwrap_or_default();
+                    hash.update(rest.as_bytes());
+                    b64::encode(hash.finish())
+                }
+                None => sd_jwt.sd_hash(processed.sd_alg),
+            };
+            Some(verify_kb(kb, key, &expected, options)?)
         }
     };
 

@@ -5,6 +5,9 @@
 //! [`CompactJws::verify`] says the signature is good. `alg` is checked against an explicit
 //! [`AlgorithmPolicy`] and against the key, never taken from the token alone.
 
+use std::fmt;
+
+use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -206,6 +209,19 @@ pub fn verify_parts(
     key: &VerifyingKey,
     policy: &AlgorithmPolicy,
 ) -> Result<(), JwsError> {
+    check_algorithm(header, key, policy)?;
+    key.verify(signing_input, signature)
+        .map_err(|_| JwsError::BadSignature)
+}
+
+/// The header's `alg`, if `policy` allows it and it is `key`'s algorithm (RFC 8725 §3.1): the
+/// check to make before verifying a signature some other way (e.g. over a digest the caller
+/// computed with [`Algorithm::digest_algorithm`]).
+pub fn check_algorithm(
+    header: &Header,
+    key: &VerifyingKey,
+    policy: &AlgorithmPolicy,
+) -> Result<Algorithm, JwsError> {
     let alg = header.algorithm()?;
     if !policy.allows(alg) {
         return Err(JwsError::AlgorithmNotAllowed(alg));
@@ -216,8 +232,7 @@ pub fn verify_parts(
             key: key.algorithm(),
         });
     }
-    key.verify(signing_input, signature)
-        .map_err(|_| JwsError::BadSignature)
+    Ok(alg)
 }
 
 /// Signs `payload` under `header` (whose `alg` is set from the signer) as a compact JWS.
@@ -226,29 +241,98 @@ pub fn sign_compact(
     payload: &[u8],
     signer: &dyn Signer,
 ) -> Result<String, JwsError> {
-    let mut header = header.clone();
-    header.alg = signer.algorithm().jose_name().into();
-    let header_json =
-        serde_json::to_vec(&header).map_err(|e| JwsError::MalformedHeader(e.to_string()))?;
-    sign_compact_raw(&header_json, payload, signer)
+    let mut out = Vec::new();
+    PreparedHeader::new(header, signer.algorithm())?.sign_into(payload, signer, &mut out)?;
+    String::from_utf8(out).map_err(|_| JwsError::Malformed("signed JWS is not ASCII"))
 }
 
-/// Signs already-serialized header and payload JSON. The caller guarantees `header_json` names
-/// the signer's algorithm; this is the allocation-lean path used when issuing.
-pub fn sign_compact_raw(
-    header_json: &[u8],
-    payload: &[u8],
-    signer: &dyn Signer,
-) -> Result<String, JwsError> {
-    let sig_len = 2 * signer.algorithm().field_len();
-    let mut out = String::with_capacity((header_json.len() + payload.len() + sig_len) * 4 / 3 + 8);
-    b64::encode_into(header_json, &mut out);
-    out.push('.');
-    b64::encode_into(payload, &mut out);
-    let signature = signer.sign(out.as_bytes())?;
-    out.push('.');
-    b64::encode_into(&signature, &mut out);
-    Ok(out)
+/// A protected header encoded once, with the hash state after `BASE64URL(header) || '.'`.
+///
+/// Everything an issuer signs carries the same header (`alg`, `typ`, `kid` or an `x5c` chain of
+/// a kilobyte or more), so preparing it once leaves only the payload to encode and hash per
+/// signature. Every compact JWS made here goes through [`PreparedHeader::sign_into`].
+#[derive(Clone)]
+pub struct PreparedHeader {
+    alg: Algorithm,
+    encoded: String,
+    /// SHA-2 state after absorbing `encoded` and the `.` separator.
+    prefix: digest::Context,
+}
+
+impl fmt::Debug for PreparedHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedHeader")
+            .field("alg", &self.alg)
+            .field("encoded", &self.encoded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedHeader {
+    /// Encodes `header` with its `alg` set to `alg`.
+    pub fn new(header: &Header, alg: Algorithm) -> Result<Self, JwsError> {
+        let mut header = header.clone();
+        header.alg = alg.jose_name().into();
+        let json =
+            serde_json::to_vec(&header).map_err(|e| JwsError::MalformedHeader(e.to_string()))?;
+        Ok(Self::from_json(&json, alg))
+    }
+
+    /// Uses already-serialized header JSON; the caller guarantees it names `alg`.
+    pub fn from_json(header_json: &[u8], alg: Algorithm) -> Self {
+        let encoded = b64::encode(header_json);
+        let mut prefix = digest::Context::new(alg.digest_algorithm());
+        prefix.update(encoded.as_bytes());
+        prefix.update(b".");
+        Self {
+            alg,
+            encoded,
+            prefix,
+        }
+    }
+
+    /// The algorithm the header names.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// `BASE64URL(UTF8(header))`.
+    pub fn encoded(&self) -> &str {
+        &self.encoded
+    }
+
+    /// Appends the compact JWS `header.payload.signature` of `payload` (JSON bytes) to `out`.
+    /// The signer must use the header's algorithm.
+    pub fn sign_into(
+        &self,
+        payload: &[u8],
+        signer: &dyn Signer,
+        out: &mut Vec<u8>,
+    ) -> Result<(), JwsError> {
+        if signer.algorithm() != self.alg {
+            return Err(JwsError::AlgorithmKeyMismatch {
+                header: self.alg,
+                key: signer.algorithm(),
+            });
+        }
+        let sig_len = 2 * self.alg.field_len();
+        out.reserve(self.encoded.len() + (payload.len() + sig_len) * 4 / 3 + 8);
+        let start = out.len();
+        out.extend_from_slice(self.encoded.as_bytes());
+        out.push(b'.');
+        let payload_start = out.len();
+        b64::encode_into_vec(payload, out);
+        let signing_input = out.get(start..).unwrap_or_default();
+        let mut hash = self.prefix.clone();
+        hash.update(out.get(payload_start..).unwrap_or_default());
+        let signature = match signer.sign_digest(&hash.finish()) {
+            Some(signature) => signature?,
+            None => signer.sign(signing_input)?,
+        };
+        out.push(b'.');
+        b64::encode_into_vec(&signature, out);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +358,51 @@ mod tests {
         assert_eq!(jws.payload_json().unwrap()["a"], 1);
         jws.verify(key.verifying_key(), &AlgorithmPolicy::default())
             .unwrap();
+    }
+
+    /// A signer that only signs whole messages, like an HSM without a raw-digest mechanism.
+    #[derive(Debug)]
+    struct MessageOnly(SoftwareKey);
+
+    impl Signer for MessageOnly {
+        fn algorithm(&self) -> Algorithm {
+            self.0.algorithm()
+        }
+        fn verifying_key(&self) -> &VerifyingKey {
+            self.0.verifying_key()
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+            self.0.sign(message)
+        }
+    }
+
+    #[test]
+    fn prepared_header_signs_many_payloads() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let header = Header::new(Algorithm::Es256, Some("dc+sd-jwt"));
+        let prepared = PreparedHeader::new(&header, Algorithm::Es256).unwrap();
+        let message_only = MessageOnly(SoftwareKey::generate(Algorithm::Es256).unwrap());
+        for (payload, signer) in [
+            (&br#"{"a":1}"#[..], &key as &dyn Signer),
+            (br#"{"b":2}"#, &key),
+            (br#"{"c":3}"#, &message_only),
+        ] {
+            let mut out = b"prefix:".to_vec();
+            prepared.sign_into(payload, signer, &mut out).unwrap();
+            let token = std::str::from_utf8(&out[7..]).unwrap();
+            assert!(token.starts_with(prepared.encoded()));
+            let jws = CompactJws::parse(token).unwrap();
+            assert_eq!(jws.payload().unwrap(), payload);
+            assert_eq!(jws.header().typ.as_deref(), Some("dc+sd-jwt"));
+            jws.verify(signer.verifying_key(), &AlgorithmPolicy::default())
+                .unwrap();
+        }
+        // The header's algorithm and the signer's must agree.
+        let p384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
+        assert!(matches!(
+            prepared.sign_into(b"{}", &p384, &mut Vec::new()),
+            Err(JwsError::AlgorithmKeyMismatch { .. })
+        ));
     }
 
     #[test]

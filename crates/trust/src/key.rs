@@ -11,6 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, ParsedPublicKey,
@@ -112,6 +113,15 @@ impl Algorithm {
             Self::Es384 => 48,
             Self::Es512 => 66,
             Self::Rs256 => 0,
+        }
+    }
+
+    /// The hash the signature is computed over.
+    pub fn digest_algorithm(self) -> &'static digest::Algorithm {
+        match self {
+            Self::Es256 | Self::Rs256 => &digest::SHA256,
+            Self::Es384 => &digest::SHA384,
+            Self::Es512 => &digest::SHA512,
         }
     }
 
@@ -221,6 +231,14 @@ pub trait Signer: Send + Sync + fmt::Debug {
 
     /// Signs `message`, returning the fixed-width `r || s` form JOSE and COSE use.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// Signs a message the caller has already hashed with [`Algorithm::digest_algorithm`], so
+    /// a constant prefix (an issuer's protected header) is hashed once, not per signature.
+    /// `None` if this signer only signs whole messages; the caller then uses [`Self::sign`].
+    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+        let _ = digest;
+        None
+    }
 }
 
 impl<S: Signer + ?Sized> Signer for Arc<S> {
@@ -233,6 +251,9 @@ impl<S: Signer + ?Sized> Signer for Arc<S> {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         (**self).sign(message)
     }
+    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+        (**self).sign_digest(digest)
+    }
 }
 
 impl<S: Signer + ?Sized> Signer for &S {
@@ -244,6 +265,9 @@ impl<S: Signer + ?Sized> Signer for &S {
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         (**self).sign(message)
+    }
+    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+        (**self).sign_digest(digest)
     }
 }
 
@@ -327,6 +351,20 @@ impl Signer for SoftwareKey {
             .sign(&self.rng, message)
             .map(|sig| sig.as_ref().to_vec())
             .map_err(|_| KeyError::SigningFailed("ECDSA signing failed".into()))
+    }
+
+    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+        if digest.algorithm() != self.algorithm().digest_algorithm() {
+            return Some(Err(KeyError::SigningFailed(
+                "the digest is not of this key's hash algorithm".into(),
+            )));
+        }
+        Some(
+            self.pair
+                .sign_digest(digest)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|_| KeyError::SigningFailed("ECDSA signing failed".into())),
+        )
     }
 }
 
@@ -478,18 +516,37 @@ impl VerifyingKey {
         }
     }
 
-    /// Verifies a signature over `message`: fixed-width (`r || s`) for ECDSA, as long as the
-    /// modulus for RSA.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
+    /// Signatures are fixed-width: `r || s` for ECDSA, as long as the modulus for RSA.
+    fn check_signature_len(&self, signature: &[u8]) -> Result<(), KeyError> {
         let expected_len = match &self.material {
             Material::Ec(_) => 2 * self.alg.field_len(),
             Material::Rsa { n, .. } => n.len(),
         };
-        if signature.len() != expected_len {
-            return Err(KeyError::BadSignature);
+        if signature.len() == expected_len {
+            Ok(())
+        } else {
+            Err(KeyError::BadSignature)
         }
+    }
+
+    /// Verifies a signature over `message`: fixed-width (`r || s`) for ECDSA, as long as the
+    /// modulus for RSA.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
+        self.check_signature_len(signature)?;
         self.parsed
             .verify_sig(message, signature)
+            .map_err(|_| KeyError::BadSignature)
+    }
+
+    /// Like [`Self::verify`], for a message the caller has already hashed with
+    /// [`Algorithm::digest_algorithm`] (e.g. to reuse the hash state for `sd_hash`).
+    pub fn verify_digest(&self, digest: &Digest, signature: &[u8]) -> Result<(), KeyError> {
+        if digest.algorithm() != self.alg.digest_algorithm() {
+            return Err(KeyError::BadSignature);
+        }
+        self.check_signature_len(signature)?;
+        self.parsed
+            .verify_digest_sig(digest, signature)
             .map_err(|_| KeyError::BadSignature)
     }
 
@@ -551,6 +608,35 @@ mod tests {
         )
         .unwrap();
         sig
+    }
+
+    #[test]
+    fn digest_signing_matches_message_signing() {
+        for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
+            let key = SoftwareKey::generate(alg).unwrap();
+            let vk = key.verifying_key();
+            let digest = digest::digest(alg.digest_algorithm(), b"message");
+            // A signature over the digest verifies as one over the message, and vice versa.
+            let sig = key.sign_digest(&digest).unwrap().unwrap();
+            vk.verify(b"message", &sig).unwrap();
+            let sig = key.sign(b"message").unwrap();
+            vk.verify_digest(&digest, &sig).unwrap();
+            let other = digest::digest(alg.digest_algorithm(), b"messagf");
+            assert_eq!(vk.verify_digest(&other, &sig), Err(KeyError::BadSignature));
+            assert_eq!(
+                vk.verify_digest(&digest, &sig[1..]),
+                Err(KeyError::BadSignature)
+            );
+        }
+        // A digest of the wrong hash is refused, not signed or accepted.
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let sha384 = digest::digest(&digest::SHA384, b"message");
+        assert!(key.sign_digest(&sha384).unwrap().is_err());
+        let sig = key.sign(b"message").unwrap();
+        assert_eq!(
+            key.verifying_key().verify_digest(&sha384, &sig),
+            Err(KeyError::BadSignature)
+        );
     }
 
     #[test]
