@@ -244,6 +244,14 @@ fn main() {
     let raw_sign = h.run("raw ES256 sign (aws-lc-rs)", || {
         raw_pair.sign(&rng, signing_input.as_bytes()).unwrap()
     });
+    let input_digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes());
+    h.run("raw ES256 sign of a precomputed digest (aws-lc-rs)", || {
+        raw_pair.sign_digest(&input_digest).unwrap()
+    });
+    h.run("raw SHA-256 of the signing input", || {
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes())
+    });
     let raw_verify = h.run("raw ES256 verify (aws-lc-rs, incl. key parse)", || {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &raw_public)
             .verify(signing_input.as_bytes(), &signature)

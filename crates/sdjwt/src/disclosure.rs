@@ -283,37 +283,87 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<
     serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
 }
 
-/// Makes salts: 128 random bits each, base64url, drawn in batches to keep issuance cheap.
-#[derive(Debug)]
+/// Random bytes drawn from the system generator per refill: enough for ~10 PID-sized
+/// credentials, so the generator's fixed cost per call (locking, RDRAND mixing, DRBG update) is
+/// paid once per ten issuances, not once per issuance.
+const POOL_BYTES: usize = 4096;
+
+/// A thread's unused random bytes. Every byte is handed out at most once and wiped when it is.
+struct Pool {
+    buf: Box<[u8; POOL_BYTES]>,
+    pos: usize,
+    /// The process the bytes were drawn in: a forked child must not reuse its parent's bytes.
+    pid: u32,
+}
+
+thread_local! {
+    static POOL: std::cell::Cell<Option<Pool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes salts: 128 random bits each, from the system CSPRNG, drawn in batches kept per thread.
+/// An issuance takes the thread's batch for its duration and puts back what is left.
 pub(crate) struct SaltSource {
     rng: SystemRandom,
-    buf: [u8; 512],
-    pos: usize,
+    /// Taken from the thread on creation, returned on drop.
+    pool: Option<Pool>,
+}
+
+impl std::fmt::Debug for SaltSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print unused random bytes.
+        let unused = self.pool.as_ref().map_or(0, |p| POOL_BYTES - p.pos);
+        f.debug_struct("SaltSource")
+            .field("unused", &unused)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SaltSource {
     pub(crate) fn new() -> Self {
+        let pid = std::process::id();
+        let pool = POOL
+            .try_with(std::cell::Cell::take)
+            .ok()
+            .flatten()
+            .filter(|p| p.pid == pid);
         Self {
             rng: SystemRandom::new(),
-            buf: [0; 512],
-            pos: 512,
+            pool,
         }
     }
 
-    /// Fresh random bytes, never reused.
+    /// Fresh random bytes, never handed out before.
     pub(crate) fn next_bytes(&mut self) -> Result<[u8; SALT_BYTES], SdJwtError> {
-        if self.pos + SALT_BYTES > self.buf.len() {
+        let pool = self.pool.get_or_insert_with(|| Pool {
+            buf: Box::new([0; POOL_BYTES]),
+            pos: POOL_BYTES,
+            pid: std::process::id(),
+        });
+        if pool.pos + SALT_BYTES > POOL_BYTES {
             self.rng
-                .fill(&mut self.buf)
+                .fill(&mut pool.buf[..])
                 .map_err(|_| SdJwtError::Creation("random generator failed".into()))?;
-            self.pos = 0;
+            pool.pos = 0;
         }
         let mut out = [0u8; SALT_BYTES];
-        out.copy_from_slice(&self.buf[self.pos..self.pos + SALT_BYTES]);
-        // Wipe what was handed out so the buffer never holds a salt twice.
-        self.buf[self.pos..self.pos + SALT_BYTES].fill(0);
-        self.pos += SALT_BYTES;
+        let taken = pool
+            .buf
+            .get_mut(pool.pos..pool.pos + SALT_BYTES)
+            .ok_or_else(|| SdJwtError::Creation("salt pool out of range".into()))?;
+        out.copy_from_slice(taken);
+        // Wipe what was handed out so the pool never holds a salt twice.
+        taken.fill(0);
+        pool.pos += SALT_BYTES;
         Ok(out)
+    }
+}
+
+impl Drop for SaltSource {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take().filter(|p| p.pos < POOL_BYTES) {
+            // Fails only while the thread is being torn down; the bytes are then dropped.
+            let _ = POOL.try_with(|cell| cell.set(Some(pool)));
+        }
     }
 }
 
@@ -411,6 +461,26 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             assert!(seen.insert(s.next_bytes().unwrap()));
+        }
+        drop(s);
+        // Later issuances on the thread continue the pool, across refills, never repeating.
+        for _ in 0..100 {
+            let mut s = SaltSource::new();
+            for _ in 0..7 {
+                let salt = s.next_bytes().unwrap();
+                assert_ne!(salt, [0; SALT_BYTES], "a wiped byte range was handed out");
+                assert!(seen.insert(salt));
+            }
+        }
+        // Other threads have pools of their own.
+        let other = std::thread::spawn(|| {
+            let mut s = SaltSource::new();
+            (0..50).map(|_| s.next_bytes().unwrap()).collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        for salt in other {
+            assert!(seen.insert(salt));
         }
     }
 }

@@ -23,7 +23,23 @@ enum SdSelection {
     /// Every claim at every level (every object member and every array element), except the
     /// named top-level claims. This is what the PID rulebook (PID_21) asks for.
     /// A short list, scanned linearly: cheaper than hashing for the handful of names it holds.
-    All { except: Vec<Cow<'static, str>> },
+    All { except: Except },
+}
+
+/// The top-level claims [`SdSelection::All`] leaves plain.
+#[derive(Clone, Debug)]
+enum Except {
+    Static(&'static [&'static str]),
+    Owned(Vec<String>),
+}
+
+impl Except {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Self::Static(names) => names.contains(&name),
+            Self::Owned(names) => names.iter().any(|n| n == name),
+        }
+    }
 }
 
 /// The claims a builder starts from: owned, or borrowed so that issuing many credentials from
@@ -53,12 +69,65 @@ pub struct SdJwtBuilder<'c> {
     /// Top-level claims the builder itself sets (`vct`, `iss`, `iat`, `cnf`), with their JSON
     /// values. They are never selectively disclosable and replace a claim of the same name in
     /// `claims`.
-    added: Vec<(&'static str, Vec<u8>)>,
+    added: Added,
     /// The first error of an infallible-looking builder step, reported by `sign`.
     error: Option<String>,
     selection: SdSelection,
     decoys: usize,
     sd_alg: SdAlg,
+}
+
+/// Top-level claims the builder sets itself: `"name":value` members, comma-separated, in one
+/// buffer.
+#[derive(Clone, Debug, Default)]
+struct Added {
+    json: Vec<u8>,
+    names: Vec<&'static str>,
+}
+
+impl Added {
+    fn contains(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+
+    fn set(
+        &mut self,
+        name: &'static str,
+        value: &(impl serde::Serialize + ?Sized),
+    ) -> Result<(), SdJwtError> {
+        if self.contains(name) {
+            // Set twice (rare): parse the members back and write them again without it.
+            let text =
+                std::str::from_utf8(&self.json).map_err(|e| SdJwtError::Creation(e.to_string()))?;
+            let mut members: Map<String, Value> = serde_json::from_str(&format!("{{{text}}}"))
+                .map_err(|e| SdJwtError::Creation(e.to_string()))?;
+            members.remove(name);
+            let names = std::mem::take(&mut self.names);
+            self.json.clear();
+            for old in names.into_iter().filter(|n| *n != name) {
+                let v = members.get(old).cloned().unwrap_or(Value::Null);
+                self.push(old, &v)?;
+            }
+        }
+        self.push(name, value)
+    }
+
+    fn push(
+        &mut self,
+        name: &'static str,
+        value: &(impl serde::Serialize + ?Sized),
+    ) -> Result<(), SdJwtError> {
+        if self.json.is_empty() {
+            self.json.reserve(256);
+        } else {
+            self.json.push(b',');
+        }
+        write_json_str(&mut self.json, name)?;
+        self.json.push(b':');
+        write_json(&mut self.json, value)?;
+        self.names.push(name);
+        Ok(())
+    }
 }
 
 /// What [`SdJwtBuilder::encode`] produces.
@@ -78,7 +147,7 @@ impl<'c> SdJwtBuilder<'c> {
         Self {
             header: Header::default(),
             claims: claims.into_claims(),
-            added: Vec::new(),
+            added: Added::default(),
             error: None,
             selection: SdSelection::Paths(HashSet::new()),
             decoys: 0,
@@ -138,15 +207,15 @@ impl<'c> SdJwtBuilder<'c> {
     /// claims (for SD-JWT VC: see [`crate::vc::NEVER_DISCLOSABLE`]).
     pub fn sd_all_except(mut self, except: &[&str]) -> Self {
         self.selection = SdSelection::All {
-            except: except.iter().map(|s| Cow::Owned((*s).to_owned())).collect(),
+            except: Except::Owned(except.iter().map(|s| (*s).to_owned()).collect()),
         };
         self
     }
 
     /// [`Self::sd_all_except`] for names known at compile time.
-    pub(crate) fn sd_all_except_static(mut self, except: &[&'static str]) -> Self {
+    pub(crate) fn sd_all_except_static(mut self, except: &'static [&'static str]) -> Self {
         self.selection = SdSelection::All {
-            except: except.iter().map(|s| Cow::Borrowed(*s)).collect(),
+            except: Except::Static(except),
         };
         self
     }
@@ -170,14 +239,9 @@ impl<'c> SdJwtBuilder<'c> {
         name: &'static str,
         value: &(impl serde::Serialize + ?Sized),
     ) -> Self {
-        let mut json = Vec::new();
-        match write_json(&mut json, value) {
-            Ok(()) => {
-                self.added.retain(|(n, _)| *n != name);
-                self.added.push((name, json));
-            }
+        if let Err(e) = self.added.set(name, value) {
             // Reported when signing, so the builder chain stays infallible.
-            Err(e) => self.error = self.error.or(Some(e.to_string())),
+            self.error = self.error.or(Some(e.to_string()));
         }
         self
     }
@@ -386,8 +450,12 @@ struct Encoder<'a> {
     depth: usize,
     /// Under a top-level claim that [`SdSelection::All`] excepts.
     excepted: bool,
+    /// Scratch buffers for disclosures being written, one per nesting level.
     pool: Vec<Vec<u8>>,
-    disclosure_json: Vec<u8>,
+    /// The digests of the objects being written, innermost last.
+    digests: Vec<Digest>,
+    /// Scratch for sorting one object's digests.
+    order: Vec<(u64, usize)>,
 }
 
 /// A base64url digest kept on the stack (SHA-512 gives 86 characters).
@@ -435,7 +503,8 @@ impl<'a> Encoder<'a> {
             depth: 0,
             excepted: false,
             pool: Vec::new(),
-            disclosure_json: Vec::with_capacity(256),
+            digests: Vec::with_capacity(64),
+            order: Vec::with_capacity(32),
         }
     }
 
@@ -454,7 +523,7 @@ impl<'a> Encoder<'a> {
             SdSelection::All { except } => {
                 if self.depth == 0 {
                     self.excepted = match child {
-                        Child::Key(k) => except.iter().any(|e| e == k),
+                        Child::Key(k) => except.contains(k),
                         Child::Index(_) => false,
                     };
                 }
@@ -484,21 +553,33 @@ impl<'a> Encoder<'a> {
         result
     }
 
-    /// Encodes a child into a scratch buffer and wraps it in a Disclosure.
+    /// Writes `["salt","name",value]` (or `["salt",value]`) into a scratch buffer and appends
+    /// its base64url form to the disclosures; returns its digest.
     fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<Digest, SdJwtError> {
-        let mut buf = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
-        buf.clear();
-        let result = self.value(value, &mut buf);
-        let digest = result.and_then(|()| self.wrap(name, &buf));
-        self.pool.push(buf);
-        digest
+        let mut json = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+        json.clear();
+        let result = self.disclosure_json(name, value, &mut json).map(|()| {
+            let start = self.disclosures.len();
+            eudi_trust::b64::encode_into_vec(&json[..], &mut self.disclosures);
+            let end = self.disclosures.len();
+            self.disclosures.push(b'~');
+            self.spans.push(start..end);
+            Digest::of(
+                self.sd_alg,
+                self.disclosures.get(start..end).unwrap_or_default(),
+            )
+        });
+        self.pool.push(json);
+        result
     }
 
-    /// `base64url(["salt","name",value])` appended to the disclosures; returns its digest.
-    fn wrap(&mut self, name: Option<&str>, value_json: &[u8]) -> Result<Digest, SdJwtError> {
+    fn disclosure_json(
+        &mut self,
+        name: Option<&str>,
+        value: &Value,
+        json: &mut Vec<u8>,
+    ) -> Result<(), SdJwtError> {
         let salt = self.salts.next_bytes()?;
-        let json = &mut self.disclosure_json;
-        json.clear();
         json.extend_from_slice(b"[\"");
         eudi_trust::b64::encode_into_vec(salt, json);
         json.extend_from_slice(b"\",");
@@ -506,18 +587,9 @@ impl<'a> Encoder<'a> {
             write_json_str(json, name)?;
             json.push(b',');
         }
-        json.extend_from_slice(value_json);
+        self.value(value, json)?;
         json.push(b']');
-        let start = self.disclosures.len();
-        eudi_trust::b64::encode_into_vec(&json[..], &mut self.disclosures);
-        let end = self.disclosures.len();
-        let digest = Digest::of(
-            self.sd_alg,
-            self.disclosures.get(start..).unwrap_or_default(),
-        );
-        self.disclosures.push(b'~');
-        self.spans.push(start..end);
-        Ok(digest)
+        Ok(())
     }
 
     /// The payload: the claims (less those `added` replaces), the `added` members, `_sd` and,
@@ -525,10 +597,10 @@ impl<'a> Encoder<'a> {
     fn root(
         &mut self,
         claims: &Map<String, Value>,
-        added: &[(&'static str, Vec<u8>)],
+        added: &Added,
         out: &mut Vec<u8>,
     ) -> Result<(), SdJwtError> {
-        self.members(claims, added, out)?;
+        self.members(claims, Some(added), out)?;
         if out.len() > 1 {
             out.push(b',');
         }
@@ -539,7 +611,7 @@ impl<'a> Encoder<'a> {
     }
 
     fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
-        self.members(map, &[], out)?;
+        self.members(map, None, out)?;
         out.push(b'}');
         Ok(())
     }
@@ -548,14 +620,15 @@ impl<'a> Encoder<'a> {
     fn members(
         &mut self,
         map: &Map<String, Value>,
-        added: &[(&'static str, Vec<u8>)],
+        added: Option<&Added>,
         out: &mut Vec<u8>,
     ) -> Result<(), SdJwtError> {
         out.push(b'{');
         let mut first = true;
-        let mut digests: Vec<Digest> = Vec::with_capacity(map.len() + self.decoys);
+        // This object's digests go on a stack shared by all levels, from `base` on.
+        let base = self.digests.len();
         for (key, value) in map {
-            if added.iter().any(|(name, _)| name == key) {
+            if added.is_some_and(|a| a.contains(key)) {
                 continue;
             }
             if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
@@ -568,7 +641,8 @@ impl<'a> Encoder<'a> {
             }
             let sd = self.enter(Child::Key(key));
             let result = if sd {
-                self.disclose(Some(key), value).map(|d| digests.push(d))
+                self.disclose(Some(key), value)
+                    .map(|d| self.digests.push(d))
             } else {
                 if !first {
                     out.push(b',');
@@ -582,34 +656,38 @@ impl<'a> Encoder<'a> {
             self.leave();
             result?;
         }
-        for (name, json) in added {
+        if let Some(added) = added.filter(|a| !a.json.is_empty()) {
             if !first {
                 out.push(b',');
             }
             first = false;
-            write_json_str(out, name)?;
-            out.push(b':');
-            out.extend_from_slice(json);
+            out.extend_from_slice(&added.json);
         }
-        if !digests.is_empty() || self.decoys > 0 {
+        if self.digests.len() > base || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                digests.push(Digest::of(self.sd_alg, &random));
+                self.digests.push(Digest::of(self.sd_alg, &random));
             }
+            let digests = self.digests.get(base..).unwrap_or_default();
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1). Indices are sorted,
             // mostly by the 8-character prefix, rather than moving the digests around.
-            let mut order: Vec<(u64, usize)> = digests.iter().map(|d| d.prefix).zip(0..).collect();
-            order.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then_with(|| {
-                    let text = |i: usize| digests.get(i).map(Digest::as_bytes);
-                    text(a.1).cmp(&text(b.1))
-                })
-            });
+            self.order.clear();
+            self.order.extend(digests.iter().map(|d| d.prefix).zip(0..));
+            self.order.sort_unstable();
+            // Equal prefixes (practically never) are ordered by the whole digest.
+            if self.order.windows(2).any(|w| w[0].0 == w[1].0) {
+                self.order.sort_unstable_by(|a, b| {
+                    a.0.cmp(&b.0).then_with(|| {
+                        let text = |i: usize| digests.get(i).map(Digest::as_bytes);
+                        text(a.1).cmp(&text(b.1))
+                    })
+                });
+            }
             if !first {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"_sd\":[");
-            for (n, (_, i)) in order.iter().enumerate() {
+            for (n, (_, i)) in self.order.iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
@@ -617,6 +695,7 @@ impl<'a> Encoder<'a> {
                 out.extend_from_slice(digests.get(*i).map(Digest::as_bytes).unwrap_or_default());
                 out.push(b'"');
             }
+            self.digests.truncate(base);
             out.push(b']');
         }
         Ok(())
