@@ -122,13 +122,7 @@ pub fn verify(
     resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwtVc, SdJwtError> {
-    let verified = if options.accepted_typ.is_some() {
-        verifier::verify(sd_jwt, resolve_key, options)?
-    } else {
-        let mut options = options.clone();
-        options.accepted_typ = Some(vec![TYP.into(), LEGACY_TYP.into()]);
-        verifier::verify(sd_jwt, resolve_key, &options)?
-    };
+    let verified = verifier::verify_typed(sd_jwt, resolve_key, options, &[TYP, LEGACY_TYP])?;
     check_vc(verified)
 }
 

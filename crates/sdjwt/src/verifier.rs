@@ -2,7 +2,7 @@
 
 use aws_lc_rs::digest;
 use eudi_trust::jws::{self, CompactJws, Header, JwsError};
-use eudi_trust::{AlgorithmPolicy, Jwk, VerifyingKey, b64};
+use eudi_trust::{AlgorithmPolicy, JwkRef, VerifyingKey, b64};
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
@@ -182,6 +182,17 @@ pub fn verify(
     resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
+    verify_typed(sd_jwt, resolve_key, options, &[])
+}
+
+/// [`verify`], with `default_typ` as the accepted `typ` values when `options` names none
+/// (an empty list: no check).
+pub(crate) fn verify_typed(
+    sd_jwt: &SdJwt,
+    resolve_key: &mut KeyResolver<'_>,
+    options: &VerifyOptions,
+    default_typ: &[&str],
+) -> Result<VerifiedSdJwt, SdJwtError> {
     // 1. The Issuer-signed JWT (RFC 9901 §7.1 step 2).
     let payload = unverified_payload(sd_jwt)?;
     let sd_alg = match payload.get("_sd_alg") {
@@ -196,11 +207,15 @@ pub fn verify(
     let mut sd_hash = None;
     for (i, sig) in sd_jwt.signatures().enumerate() {
         let header = jose_header(sig.protected, sig.unprotected)?;
-        if first_header.is_none()
-            && let Some(accepted) = &options.accepted_typ
-        {
-            let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
-            header.require_typ(&accepted)?;
+        if first_header.is_none() {
+            match &options.accepted_typ {
+                Some(accepted) => {
+                    let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+                    header.require_typ(&accepted)?;
+                }
+                None if !default_typ.is_empty() => header.require_typ(default_typ)?,
+                None => {}
+            }
         }
         let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
         let signature = b64::decode(sig.signature).map_err(|_| {
@@ -327,11 +342,25 @@ pub fn holder_key(claims: &Map<String, Value>) -> Result<Option<VerifyingKey>, S
     let jwk = cnf
         .get("jwk")
         .ok_or_else(|| SdJwtError::KeyBinding("`cnf` has no `jwk`".into()))?;
-    let jwk = Jwk::deserialize(jwk)
+    let jwk = JwkRef::deserialize(jwk)
         .map_err(|e| SdJwtError::KeyBinding(format!("`cnf.jwk` is not a JWK: {e}")))?;
     jwk.to_verifying_key()
         .map(Some)
         .map_err(|e| SdJwtError::KeyBinding(format!("`cnf.jwk`: {e}")))
+}
+
+/// The KB-JWT claims this verifier reads; any others are ignored. Each is read as any JSON
+/// value so that a wrong type is reported as such, not as malformed JSON.
+#[derive(serde::Deserialize)]
+struct KbClaims {
+    #[serde(default)]
+    iat: Option<Value>,
+    #[serde(default)]
+    aud: Option<Value>,
+    #[serde(default)]
+    nonce: Option<Value>,
+    #[serde(default)]
+    sd_hash: Option<Value>,
 }
 
 fn verify_kb(
@@ -347,12 +376,22 @@ fn verify_kb(
         .map_err(|e| kb_err(e.to_string()))?;
     jws.verify(key, &options.algorithms)
         .map_err(|e| kb_err(e.to_string()))?;
-    let payload = jws.payload_json().map_err(|e| kb_err(e.to_string()))?;
-
-    let iat = payload
-        .get("iat")
+    let payload = jws.payload().map_err(|e| kb_err(e.to_string()))?;
+    // A struct also deserializes from a JSON array; a JWT payload must be an object.
+    if payload.trim_ascii_start().first() != Some(&b'{') {
+        return Err(kb_err("the KB-JWT payload is not a JSON object".into()));
+    }
+    let claims: KbClaims = serde_json::from_slice(&payload).map_err(|e| {
+        kb_err(format!(
+            "the KB-JWT payload is not a valid JSON object: {e}"
+        ))
+    })?;
+    let missing = |name: &str, kind: &str| kb_err(format!("`{name}` is missing or not {kind}"));
+    let iat = claims
+        .iat
+        .as_ref()
         .and_then(Value::as_i64)
-        .ok_or_else(|| kb_err("`iat` is missing or not an integer".into()))?;
+        .ok_or_else(|| missing("iat", "an integer"))?;
     let now = options.now;
     if iat > now.saturating_add(options.clock_skew) {
         return Err(kb_err(format!("`iat` {iat} is in the future (now {now})")));
@@ -363,16 +402,18 @@ fn verify_kb(
             options.kb_max_age
         )));
     }
-    let string = |name: &str| -> Result<String, SdJwtError> {
-        payload
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| kb_err(format!("`{name}` is missing or not a string")))
+    let string = |value: &Option<Value>, name: &str| -> Result<String, SdJwtError> {
+        match value {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(missing(name, "a string")),
+        }
     };
-    let aud = string("aud")?;
-    let nonce = string("nonce")?;
-    let sd_hash = string("sd_hash")?;
+    let aud = string(&claims.aud, "aud")?;
+    let nonce = string(&claims.nonce, "nonce")?;
+    let sd_hash = match &claims.sd_hash {
+        Some(Value::String(s)) => s.as_str(),
+        _ => return Err(missing("sd_hash", "a string")),
+    };
     if let Some(expected) = &options.key_binding.audience
         && &aud != expected
     {

@@ -170,6 +170,15 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
     URL_SAFE_NO_PAD.decode(text)
 }
 
+/// Decodes unpadded base64url into `out`, returning the number of bytes written; an error if the
+/// text is not strict base64url or `out` is too small.
+pub fn decode_to_slice(
+    text: impl AsRef<[u8]>,
+    out: &mut [u8],
+) -> Result<usize, base64::DecodeSliceError> {
+    URL_SAFE_NO_PAD.decode_slice(text, out)
+}
+
 /// Encodes bytes as standard, padded base64: the form of JWS `x5c` entries (RFC 7515 §4.1.6).
 pub fn encode_std(bytes: impl AsRef<[u8]>) -> String {
     STANDARD.encode(bytes)

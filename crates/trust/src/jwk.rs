@@ -110,50 +110,26 @@ impl Jwk {
     /// The algorithm implied by the curve, or RS256 for an RSA key (whose `alg`, when present,
     /// must be `RS256`: other RSA algorithms are not supported).
     pub fn algorithm(&self) -> Result<Algorithm, KeyError> {
-        if self.kty == "RSA" {
-            return match self.alg.as_deref() {
-                None | Some("RS256") => Ok(Algorithm::Rs256),
-                Some(_) => Err(KeyError::InvalidKey("JWK `alg` of an RSA key is not RS256")),
-            };
+        self.as_public_ref().algorithm()
+    }
+
+    /// The public members, borrowed.
+    pub fn as_public_ref(&self) -> JwkRef<'_> {
+        JwkRef {
+            kty: &self.kty,
+            crv: self.crv.as_deref(),
+            x: self.x.as_deref(),
+            y: self.y.as_deref(),
+            n: self.n.as_deref(),
+            e: self.e.as_deref(),
+            alg: self.alg.as_deref(),
         }
-        if self.kty != "EC" {
-            return Err(KeyError::InvalidKey("JWK `kty` is not `EC` or `RSA`"));
-        }
-        let crv = self
-            .crv
-            .as_deref()
-            .ok_or(KeyError::InvalidKey("JWK has no `crv`"))?;
-        Algorithm::from_curve(crv).ok_or(KeyError::InvalidKey("JWK `crv` is not supported"))
     }
 
     /// Parses the public key, checking that the point is on the curve (or, for RSA, the modulus
     /// size).
     pub fn to_verifying_key(&self) -> Result<VerifyingKey, KeyError> {
-        let alg = self.algorithm()?;
-        if alg == Algorithm::Rs256 {
-            let member = |v: &Option<String>, name: &'static str| -> Result<Vec<u8>, KeyError> {
-                let text = v.as_deref().ok_or(KeyError::InvalidKey(name))?;
-                b64::decode(text).map_err(|_| KeyError::InvalidKey(name))
-            };
-            let n = member(&self.n, "JWK `n` is missing or malformed")?;
-            let e = member(&self.e, "JWK `e` is missing or malformed")?;
-            return VerifyingKey::from_rsa_components(&n, &e);
-        }
-        let coord = |v: &Option<String>, name: &'static str| -> Result<Vec<u8>, KeyError> {
-            let text = v.as_deref().ok_or(KeyError::InvalidKey(name))?;
-            let bytes = b64::decode(text).map_err(|_| KeyError::InvalidKey(name))?;
-            if bytes.len() != alg.field_len() {
-                return Err(KeyError::InvalidKey(name));
-            }
-            Ok(bytes)
-        };
-        let x = coord(&self.x, "JWK `x` is missing or malformed")?;
-        let y = coord(&self.y, "JWK `y` is missing or malformed")?;
-        let mut point = Vec::with_capacity(1 + 2 * alg.field_len());
-        point.push(4);
-        point.extend_from_slice(&x);
-        point.extend_from_slice(&y);
-        VerifyingKey::from_sec1(alg, &point)
+        self.as_public_ref().to_verifying_key()
     }
 
     /// The RFC 7638 SHA-256 thumbprint, base64url encoded.
@@ -192,6 +168,78 @@ fn push_json_string(out: &mut String, value: &str) {
     match serde_json::to_string(value) {
         Ok(quoted) => out.push_str(&quoted),
         Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// The public members of a JWK, borrowed: from a [`Jwk`], or deserialized straight from a
+/// `serde_json::Value` (such as a `cnf.jwk` claim) without copying any string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct JwkRef<'a> {
+    /// Key type.
+    pub kty: &'a str,
+    /// Curve name.
+    #[serde(default)]
+    pub crv: Option<&'a str>,
+    /// Affine x coordinate, base64url.
+    #[serde(default)]
+    pub x: Option<&'a str>,
+    /// Affine y coordinate, base64url.
+    #[serde(default)]
+    pub y: Option<&'a str>,
+    /// RSA modulus, base64url.
+    #[serde(default)]
+    pub n: Option<&'a str>,
+    /// RSA public exponent, base64url.
+    #[serde(default)]
+    pub e: Option<&'a str>,
+    /// Intended algorithm.
+    #[serde(default)]
+    pub alg: Option<&'a str>,
+}
+
+impl JwkRef<'_> {
+    /// See [`Jwk::algorithm`].
+    pub fn algorithm(&self) -> Result<Algorithm, KeyError> {
+        if self.kty == "RSA" {
+            return match self.alg {
+                None | Some("RS256") => Ok(Algorithm::Rs256),
+                Some(_) => Err(KeyError::InvalidKey("JWK `alg` of an RSA key is not RS256")),
+            };
+        }
+        if self.kty != "EC" {
+            return Err(KeyError::InvalidKey("JWK `kty` is not `EC` or `RSA`"));
+        }
+        let crv = self.crv.ok_or(KeyError::InvalidKey("JWK has no `crv`"))?;
+        Algorithm::from_curve(crv).ok_or(KeyError::InvalidKey("JWK `crv` is not supported"))
+    }
+
+    /// See [`Jwk::to_verifying_key`].
+    pub fn to_verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        let alg = self.algorithm()?;
+        if alg == Algorithm::Rs256 {
+            let member = |v: Option<&str>, name: &'static str| -> Result<Vec<u8>, KeyError> {
+                let text = v.ok_or(KeyError::InvalidKey(name))?;
+                b64::decode(text).map_err(|_| KeyError::InvalidKey(name))
+            };
+            let n = member(self.n, "JWK `n` is missing or malformed")?;
+            let e = member(self.e, "JWK `e` is missing or malformed")?;
+            return VerifyingKey::from_rsa_components(&n, &e);
+        }
+        // Coordinates are decoded on the stack: reading a holder key allocates nothing.
+        let len = alg.field_len();
+        let mut point = [0u8; 1 + 2 * 66];
+        point[0] = 4;
+        let (x_out, y_out) = point[1..].split_at_mut(len);
+        let coord = |v: Option<&str>, out: &mut [u8], name: &'static str| {
+            let text = v.ok_or(KeyError::InvalidKey(name))?;
+            match b64::decode_to_slice(text, out) {
+                Ok(n) if n == len => Ok(()),
+                _ => Err(KeyError::InvalidKey(name)),
+            }
+        };
+        coord(self.x, x_out, "JWK `x` is missing or malformed")?;
+        coord(self.y, &mut y_out[..len], "JWK `y` is missing or malformed")?;
+        VerifyingKey::from_sec1(alg, &point[..1 + 2 * len])
     }
 }
 

@@ -27,7 +27,7 @@ pub mod x509;
 /// The digest type [`Signer::sign_digest`] and [`VerifyingKey::verify_digest`] take, so signer
 /// implementations need not depend on aws-lc-rs themselves.
 pub use aws_lc_rs::digest::{self, Digest};
-pub use jwk::Jwk;
+pub use jwk::{Jwk, JwkRef};
 pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};
 pub use loa::AssuranceLevel;
 pub use x509::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors, ValidatedChain, X509Error};
