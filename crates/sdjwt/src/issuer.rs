@@ -90,10 +90,11 @@ impl Added {
         self.names.contains(&name)
     }
 
+    /// Sets `name` to the JSON `write` produces.
     fn set(
         &mut self,
         name: &'static str,
-        value: &(impl serde::Serialize + ?Sized),
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
     ) -> Result<(), SdJwtError> {
         if self.contains(name) {
             // Set twice (rare): parse the members back and write them again without it.
@@ -106,16 +107,16 @@ impl Added {
             self.json.clear();
             for old in names.into_iter().filter(|n| *n != name) {
                 let v = members.get(old).cloned().unwrap_or(Value::Null);
-                self.push(old, &v)?;
+                self.push(old, |out| write_json(out, &v))?;
             }
         }
-        self.push(name, value)
+        self.push(name, write)
     }
 
     fn push(
         &mut self,
         name: &'static str,
-        value: &(impl serde::Serialize + ?Sized),
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
     ) -> Result<(), SdJwtError> {
         if self.json.is_empty() {
             self.json.reserve(256);
@@ -124,7 +125,7 @@ impl Added {
         }
         write_json_str(&mut self.json, name)?;
         self.json.push(b':');
-        write_json(&mut self.json, value)?;
+        write(&mut self.json)?;
         self.names.push(name);
         Ok(())
     }
@@ -239,8 +240,16 @@ impl<'c> SdJwtBuilder<'c> {
         name: &'static str,
         value: &(impl serde::Serialize + ?Sized),
     ) -> Self {
-        if let Err(e) = self.added.set(name, value) {
+        if let Err(e) = self.added.set(name, |out| write_json(out, value)) {
             // Reported when signing, so the builder chain stays infallible.
+            self.error = self.error.or(Some(e.to_string()));
+        }
+        self
+    }
+
+    /// [`Self::plain_claim`] for a string, written without going through serde.
+    pub(crate) fn plain_str(mut self, name: &'static str, value: &str) -> Self {
+        if let Err(e) = self.added.set(name, |out| write_json_str(out, value)) {
             self.error = self.error.or(Some(e.to_string()));
         }
         self
@@ -747,6 +756,35 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_set_claims_replace_user_claims_and_earlier_settings() {
+        use eudi_trust::{Algorithm, SoftwareKey};
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let first = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let second = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let claims = serde_json::json!({"vct": "user-chosen", "given_name": "Erika"});
+        let claims = claims.as_object().unwrap();
+        let sd = crate::vc::builder("urn:eudi:pid:1", "https://issuer.example", 1, claims)
+            .holder_key(&first.verifying_key().to_jwk())
+            .unwrap()
+            .holder_key(&second.verifying_key().to_jwk())
+            .unwrap()
+            .sign(&key)
+            .unwrap();
+        let payload = crate::verifier::unverified_payload(&sd).unwrap();
+        assert_eq!(payload["vct"], "urn:eudi:pid:1");
+        assert_eq!(payload["iss"], "https://issuer.example");
+        assert_eq!(payload["iat"], 1);
+        let cnf: eudi_trust::Jwk = serde_json::from_value(payload["cnf"]["jwk"].clone()).unwrap();
+        assert_eq!(cnf, second.verifying_key().to_jwk());
+        // Each name once, in the JSON text itself (a map would hide duplicates).
+        let text = String::from_utf8(eudi_trust::b64::decode(sd.payload_b64()).unwrap()).unwrap();
+        for name in ["\"vct\"", "\"iss\"", "\"iat\"", "\"cnf\""] {
+            assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
+        }
+        assert_eq!(sd.disclosures().len(), 1);
+    }
 
     #[test]
     fn fast_string_writer_matches_serde_json() {

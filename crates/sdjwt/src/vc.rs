@@ -82,8 +82,8 @@ pub fn builder<'c>(
     SdJwtBuilder::new(claims)
         .typ(TYP)
         .sd_all_except_static(&NEVER_DISCLOSABLE_OR_IAT)
-        .plain_claim("vct", vct)
-        .plain_claim("iss", iss)
+        .plain_str("vct", vct)
+        .plain_str("iss", iss)
         .plain_claim("iat", &iat)
 }
 

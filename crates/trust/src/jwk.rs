@@ -248,6 +248,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn borrowed_jwk_reads_a_claim_without_copying_and_checks_coordinates() {
+        use crate::key::{Signer as _, SoftwareKey};
+        for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
+            let key = SoftwareKey::generate(alg).unwrap();
+            let claim = serde_json::to_value(key.verifying_key().to_jwk()).unwrap();
+            let jwk = JwkRef::deserialize(&claim).unwrap();
+            assert_eq!(&jwk.to_verifying_key().unwrap(), key.verifying_key());
+        }
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let good = serde_json::to_value(key.verifying_key().to_jwk()).unwrap();
+        let x = good["x"].as_str().unwrap().to_owned();
+        let y = good["y"].as_str().unwrap().to_owned();
+        for (member, value) in [
+            ("x", format!("{x}AA")),               // 33 bytes
+            ("y", format!("{y}AA")),               // 33 bytes
+            ("x", x[..40].to_owned()),             // short
+            ("y", y[..40].to_owned()),             // short
+            ("x", x.replace(|_: char| true, "=")), // not base64url
+            ("crv", "P-192".to_owned()),
+            ("kty", "OKP".to_owned()),
+        ] {
+            let mut bad = good.clone();
+            bad[member] = serde_json::Value::String(value);
+            let jwk = JwkRef::deserialize(&bad).unwrap();
+            assert!(jwk.to_verifying_key().is_err(), "{member}: {bad}");
+        }
+        // A point that is not on the curve.
+        let mut off_curve = good.clone();
+        off_curve["y"] = serde_json::Value::String(x.clone());
+        assert!(
+            JwkRef::deserialize(&off_curve)
+                .unwrap()
+                .to_verifying_key()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn thumbprint_matches_the_openid4vci_example_key_id() {
         // OpenID4VCI 1.0 examples/issuer_jwks.json: its kid is the RFC 7638 thumbprint of the key.
         let jwk: Jwk = serde_json::from_str(
