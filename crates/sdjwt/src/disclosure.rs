@@ -119,13 +119,9 @@ pub(crate) fn decode_for_processing(
     index: usize,
     buf: &mut Vec<u8>,
 ) -> Result<(Option<String>, Value), SdJwtError> {
-    use base64::Engine as _;
     let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
     buf.clear();
-    // The engine of `eudi_trust::b64::decode`, into a reused buffer.
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode_vec(encoded, buf)
-        .map_err(|_| malformed("not base64url"))?;
+    b64::decode_into_vec(encoded, buf).map_err(|_| malformed("not base64url"))?;
     let Ok(RawDisclosure(shape)) = serde_json::from_slice::<RawDisclosure>(buf) else {
         return Err(malformed("not a JSON array"));
     };

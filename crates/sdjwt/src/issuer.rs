@@ -256,12 +256,15 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Binds the credential to the holder's key (`cnf.jwk`, RFC 7800).
-    pub fn holder_key(self, jwk: &Jwk) -> Result<Self, SdJwtError> {
-        #[derive(serde::Serialize)]
-        struct Cnf<'a> {
-            jwk: &'a Jwk,
-        }
-        Ok(self.plain_claim("cnf", &Cnf { jwk: &jwk.public() }))
+    /// Only public members are written: a private `d` never reaches the credential.
+    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, SdJwtError> {
+        self.added.set("cnf", |out| {
+            out.extend_from_slice(b"{\"jwk\":");
+            write_public_jwk(out, jwk)?;
+            out.push(b'}');
+            Ok(())
+        })?;
+        Ok(self)
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
@@ -678,20 +681,8 @@ impl<'a> Encoder<'a> {
                 self.digests.push(Digest::of(self.sd_alg, &random));
             }
             let digests = self.digests.get(base..).unwrap_or_default();
-            // Sorting hides the original claim order (RFC 9901 §4.2.4.1). Indices are sorted,
-            // mostly by the 8-character prefix, rather than moving the digests around.
-            self.order.clear();
-            self.order.extend(digests.iter().map(|d| d.prefix).zip(0..));
-            self.order.sort_unstable();
-            // Equal prefixes (practically never) are ordered by the whole digest.
-            if self.order.windows(2).any(|w| w[0].0 == w[1].0) {
-                self.order.sort_unstable_by(|a, b| {
-                    a.0.cmp(&b.0).then_with(|| {
-                        let text = |i: usize| digests.get(i).map(Digest::as_bytes);
-                        text(a.1).cmp(&text(b.1))
-                    })
-                });
-            }
+            // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
+            sort_digests(digests, &mut self.order);
             if !first {
                 out.push(b',');
             }
@@ -742,7 +733,7 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<
 /// `"`, `\\` or control character, the common case for claim names and values) are copied
 /// as they are, anything else goes through `serde_json`.
 fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -753,9 +744,136 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
     }
 }
 
+/// The public members of `jwk` as a JSON object, member for member what `serde_json` writes for
+/// [`Jwk::public`], without copying the key.
+fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
+    out.extend_from_slice(b"{\"kty\":");
+    write_json_str(out, &jwk.kty)?;
+    let optional = [
+        ("crv", &jwk.crv),
+        ("x", &jwk.x),
+        ("y", &jwk.y),
+        ("n", &jwk.n),
+        ("e", &jwk.e),
+        ("kid", &jwk.kid),
+        ("alg", &jwk.alg),
+        ("use", &jwk.use_),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            out.push(b',');
+            write_json_str(out, name)?;
+            out.push(b':');
+            write_json_str(out, value)?;
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Sets `order` to the indices of `digests` in ascending text order: `(prefix, index)` pairs
+/// are sorted, so most comparisons are of one integer and no digest is moved; equal prefixes
+/// (practically never) are then ordered by the whole digest.
+fn sort_digests(digests: &[Digest], order: &mut Vec<(u64, usize)>) {
+    order.clear();
+    order.extend(digests.iter().map(|d| d.prefix).zip(0..));
+    order.sort_unstable();
+    if order.windows(2).any(|w| w[0].0 == w[1].0) {
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let text = |i: usize| digests.get(i).map(Digest::as_bytes);
+                text(a.1).cmp(&text(b.1))
+            })
+        });
+    }
+}
+
+/// Whether `s` has a byte JSON must escape: a control character, `"` or `\\`. Eight bytes at a
+/// time (the "has a byte less than / equal to" tricks of Bit Twiddling Hacks): claim names and
+/// values are checked on every issuance.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let (chunks, rest) = s.as_chunks::<8>();
+    for chunk in chunks {
+        let v = u64::from_le_bytes(*chunk);
+        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0;
+        if control
+            || has_zero(v ^ (ONES * u64::from(b'"')))
+            || has_zero(v ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_jwk_writer_matches_serde() {
+        let mut jwk: Jwk = serde_json::from_value(serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "SECRET",
+            "kid": "k\"1", "alg": "ES256", "use": "sig"
+        }))
+        .unwrap();
+        for _ in 0..2 {
+            let mut ours = Vec::new();
+            write_public_jwk(&mut ours, &jwk).unwrap();
+            assert_eq!(ours, serde_json::to_vec(&jwk.public()).unwrap());
+            assert!(!String::from_utf8(ours).unwrap().contains("SECRET"));
+            jwk = Jwk::rsa("bg".into(), "AQAB".into());
+        }
+    }
+
+    #[test]
+    fn digests_sort_by_text() {
+        let mut order = Vec::new();
+        for n in [0usize, 1, 2, 15, 32, 33, 100] {
+            let mut digests: Vec<Digest> = (0..n)
+                .map(|i| Digest::of(SdAlg::Sha256, &i.to_le_bytes()))
+                .collect();
+            // Equal prefixes and equal digests too.
+            if n > 3 {
+                digests[1] = digests[0];
+                digests[2].text[10] ^= 1;
+                digests[3] = Digest {
+                    text: digests[2].text,
+                    ..digests[3]
+                };
+                digests[3].prefix = digests[2].prefix;
+                digests[3].len = digests[2].len;
+                digests[3].text[11] ^= 1;
+            }
+            sort_digests(&digests, &mut order);
+            let got: Vec<&[u8]> = order.iter().map(|&(_, i)| digests[i].as_bytes()).collect();
+            let mut want: Vec<&[u8]> = digests.iter().map(Digest::as_bytes).collect();
+            want.sort();
+            assert_eq!(got, want, "n = {n}");
+            let mut seen: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
+            seen.sort();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "a permutation, n = {n}");
+        }
+    }
+
+    #[test]
+    fn escape_detection_matches_the_bytewise_rule() {
+        let slow = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        let base = "Heidestraße 17, Köln ok".as_bytes().to_vec();
+        for len in 0..base.len() {
+            for pos in 0..len {
+                for byte in 0..=255u8 {
+                    let mut s = base[..len].to_vec();
+                    s[pos] = byte;
+                    assert_eq!(needs_escape(&s), slow(&s), "{s:?}");
+                }
+            }
+            assert_eq!(needs_escape(&base[..len]), slow(&base[..len]));
+        }
+    }
 
     #[test]
     fn builder_set_claims_replace_user_claims_and_earlier_settings() {
@@ -776,7 +894,7 @@ mod tests {
         assert_eq!(payload["vct"], "urn:eudi:pid:1");
         assert_eq!(payload["iss"], "https://issuer.example");
         assert_eq!(payload["iat"], 1);
-        let cnf: eudi_trust::Jwk = serde_json::from_value(payload["cnf"]["jwk"].clone()).unwrap();
+        let cnf: Jwk = serde_json::from_value(payload["cnf"]["jwk"].clone()).unwrap();
         assert_eq!(cnf, second.verifying_key().to_jwk());
         // Each name once, in the JSON text itself (a map would hide duplicates).
         let text = String::from_utf8(eudi_trust::b64::decode(sd.payload_b64()).unwrap()).unwrap();
