@@ -123,6 +123,49 @@ impl Harness {
         Some(best)
     }
 
+    /// `op` relative to `base`, measured interleaved: short alternating batches of each, for the
+    /// measuring time, and the median of the per-round ratios. A machine that speeds up or
+    /// slows down while the cases run (frequency scaling, a noisy neighbour) moves both sides of
+    /// each round alike, so this ratio is steadier than one of two separately measured times.
+    /// `None` if filtered out (by `name`).
+    pub fn interleaved_ratio<A, B>(
+        &mut self,
+        name: &'static str,
+        mut op: impl FnMut() -> A,
+        mut base: impl FnMut() -> B,
+    ) -> Option<f64> {
+        if !self.wants(name) {
+            return None;
+        }
+        let time = |n: u64, f: &mut dyn FnMut()| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_secs_f64() / n.max(1) as f64
+        };
+        let mut run_op = || {
+            black_box(op());
+        };
+        let mut run_base = || {
+            black_box(base());
+        };
+        // Warm up and size the batches at ~10 ms each.
+        let per_op = time(64, &mut run_op).max(time(64, &mut run_base)).max(1e-9);
+        let batch = ((0.01 / per_op).ceil() as u64).max(1);
+        let rounds = self
+            .iterations
+            .map_or((self.measure.as_secs_f64() / 0.02).ceil() as usize, |_| 3)
+            .max(3);
+        let mut ratios: Vec<f64> = (0..rounds)
+            .map(|_| time(batch, &mut run_op) / time(batch, &mut run_base))
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios.get(ratios.len() / 2).copied()?;
+        eprintln!("  {name:<56} {median:>10.3}x (median of {rounds} interleaved rounds)");
+        Some(median)
+    }
+
     /// The time of the first case whose name starts with `prefix`.
     pub fn ns(&self, prefix: &str) -> Option<f64> {
         self.rows
@@ -132,13 +175,11 @@ impl Harness {
     }
 }
 
-/// Prints `value / base`, with the target and a verdict when there is one.
+/// Prints a ratio measured directly (e.g. [`Harness::interleaved_ratio`]), with the target and
+/// a verdict when there is one.
 #[expect(clippy::print_stdout, reason = "benchmark results go to stdout")]
-pub fn ratio(label: &str, value: Option<f64>, base: Option<f64>, target: Option<f64>) {
-    let (Some(value), Some(base)) = (value, base) else {
-        return;
-    };
-    let r = value / base;
+pub fn print_ratio(label: &str, r: Option<f64>, target: Option<f64>) {
+    let Some(r) = r else { return };
     match target {
         Some(t) => {
             let verdict = if r <= t { "ok" } else { "MISSED" };
@@ -146,6 +187,14 @@ pub fn ratio(label: &str, value: Option<f64>, base: Option<f64>, target: Option<
         }
         None => println!("  {label:<44} = {r:>5.2}x"),
     }
+}
+
+/// Prints `value / base`, with the target and a verdict when there is one.
+pub fn ratio(label: &str, value: Option<f64>, base: Option<f64>, target: Option<f64>) {
+    let (Some(value), Some(base)) = (value, base) else {
+        return;
+    };
+    print_ratio(label, Some(value / base), target);
 }
 
 /// A signer that does not sign: issuing with it is the issuance cost minus ECDSA (the message

@@ -16,7 +16,7 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, ratio};
+use eudi_bench::{Harness, NullSigner, print_ratio, ratio};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -318,6 +318,26 @@ fn main() {
         SdAlg::Sha256.digest_b64(presented.sd_jwt_compact().as_bytes())
     });
 
+    // The targets, measured interleaved with their baselines.
+    let issue_ratio = h.interleaved_ratio(
+        "ratio: issue / raw sign",
+        || issue(&issuer),
+        || raw_pair.sign(&rng, signing_input.as_bytes()).unwrap(),
+    );
+    let verify_ratio = h.interleaved_ratio(
+        "ratio: verify / (2 x raw verify)",
+        || {
+            let sd = SdJwt::parse(&presentation).unwrap();
+            vc::verify(&sd, &mut resolve, &options).unwrap()
+        },
+        || {
+            let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &raw_public);
+            let a = key.verify(signing_input.as_bytes(), &signature).is_ok();
+            let b = key.verify(signing_input.as_bytes(), &signature).is_ok();
+            a && b
+        },
+    );
+
     // The table: issue rows relative to the raw sign, verify rows as a share of the full verify.
     println!();
     println!("  {:<52} {:>10} {:>10}  relative", "case", "ns/op", "ops/s");
@@ -338,8 +358,11 @@ fn main() {
         );
     }
     println!();
-    println!("Ratios");
-    ratio("issue / raw sign", issue_ns, raw_sign, Some(1.30));
+    println!("Ratios, each measured interleaved with its baseline (median of the rounds)");
+    print_ratio("issue / raw sign", issue_ratio, Some(1.30));
+    print_ratio("verify / (2 x raw verify)", verify_ratio, Some(1.15));
+    println!("Ratios of the separately measured times above");
+    ratio("issue / raw sign", issue_ns, raw_sign, None);
     ratio(
         "issue with no-op signer / raw sign",
         issue_null,
@@ -350,7 +373,7 @@ fn main() {
         "verify / (2 x raw verify)",
         verify_ns,
         raw_verify.map(|v| 2.0 * v),
-        Some(1.15),
+        None,
     );
     ratio(
         "verify w/o KB, fixed key / raw verify",

@@ -132,6 +132,9 @@ impl Added {
 }
 
 /// What [`SdJwtBuilder::encode`] produces.
+/// Also the buffers an issuance works in: they are kept per thread between issuances, so an
+/// issuance writes into warm memory it already owns instead of allocating ~10 buffers.
+#[derive(Default)]
 struct Encoded {
     /// The payload JSON.
     payload: Vec<u8>,
@@ -139,6 +142,56 @@ struct Encoded {
     disclosures: Vec<u8>,
     /// Where each disclosure is in `disclosures`.
     spans: Vec<Range<usize>>,
+    /// Scratch buffers for disclosures being written, one per nesting level.
+    pool: Vec<Vec<u8>>,
+    /// The digests of the objects being written, innermost last.
+    digests: Vec<Digest>,
+    /// Scratch for sorting one object's digests.
+    order: Vec<(u64, usize)>,
+}
+
+/// Buffers larger than this in total are not kept for the next issuance (one credential with
+/// a large portrait must not pin its buffers to the thread).
+const KEEP_BUFFERS_UP_TO: usize = 64 * 1024;
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Option<Encoded>> = const { std::cell::Cell::new(None) };
+}
+
+impl Encoded {
+    /// The thread's buffers, empty, or new ones.
+    fn take() -> Self {
+        BUFFERS
+            .try_with(std::cell::Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Self {
+                payload: Vec::with_capacity(2048),
+                disclosures: Vec::with_capacity(4096),
+                spans: Vec::with_capacity(32),
+                pool: Vec::new(),
+                digests: Vec::with_capacity(64),
+                order: Vec::with_capacity(32),
+            })
+    }
+
+    /// Clears the buffers and keeps them for the thread's next issuance.
+    fn give_back(mut self) {
+        let size = self.payload.capacity()
+            + self.disclosures.capacity()
+            + self.pool.iter().map(Vec::capacity).sum::<usize>()
+            + self.digests.capacity() * size_of::<Digest>();
+        if size > KEEP_BUFFERS_UP_TO {
+            return;
+        }
+        self.payload.clear();
+        self.disclosures.clear();
+        self.spans.clear();
+        self.digests.clear();
+        self.order.clear();
+        // Pool buffers are cleared when taken.
+        let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
+    }
 }
 
 impl<'c> SdJwtBuilder<'c> {
@@ -281,13 +334,15 @@ impl<'c> SdJwtBuilder<'c> {
         signer: &dyn Signer,
     ) -> Result<SdJwt, SdJwtError> {
         let encoded = self.encode()?;
-        sign_encoded(
+        let signed = sign_encoded(
             header,
             signer,
-            encoded.payload,
+            &encoded.payload,
             &encoded.disclosures,
-            encoded.spans,
-        )
+            &encoded.spans,
+        );
+        encoded.give_back();
+        signed
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
@@ -302,18 +357,18 @@ impl<'c> SdJwtBuilder<'c> {
         let mut sd = sign_encoded(
             &prepare(&header, first.0)?,
             first.0,
-            encoded.payload.clone(),
+            &encoded.payload,
             &encoded.disclosures,
-            encoded.spans,
+            &encoded.spans,
         )?;
         for (signer, kid) in rest {
             header.kid = Some((*kid).to_owned());
             let other = sign_encoded(
                 &prepare(&header, *signer)?,
                 *signer,
-                encoded.payload.clone(),
+                &encoded.payload,
                 &[],
-                Vec::new(),
+                &[],
             )?;
             if let Some(sig) = other.signatures().next() {
                 sd.push_signature(sig.protected, sig.signature);
@@ -353,13 +408,17 @@ impl<'c> SdJwtBuilder<'c> {
                 }
             }
         }
-        let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg);
-        let mut payload = Vec::with_capacity(2048);
+        let mut buffers = Encoded::take();
+        let mut payload = std::mem::take(&mut buffers.payload);
+        let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg, buffers);
         enc.root(&self.claims, &self.added, &mut payload)?;
         Ok(Encoded {
             payload,
             disclosures: enc.disclosures,
             spans: enc.spans,
+            pool: enc.pool,
+            digests: enc.digests,
+            order: enc.order,
         })
     }
 }
@@ -373,14 +432,14 @@ fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, SdJwt
 fn sign_encoded(
     header: &PreparedHeader,
     signer: &dyn Signer,
-    payload: Vec<u8>,
+    payload: &[u8],
     disclosures: &[u8],
-    spans: Vec<Range<usize>>,
+    spans: &[Range<usize>],
 ) -> Result<SdJwt, SdJwtError> {
     let mut text =
         Vec::with_capacity(header.encoded().len() + payload.len() * 4 / 3 + 96 + disclosures.len());
     header
-        .sign_into(&payload, signer, &mut text)
+        .sign_into(payload, signer, &mut text)
         .map_err(|e| SdJwtError::Creation(e.to_string()))?;
     let jwt_end = text.len();
     let first_dot = header.encoded().len();
@@ -389,7 +448,7 @@ fn sign_encoded(
     text.extend_from_slice(disclosures);
     let offset = jwt_end + 1;
     let spans = spans
-        .into_iter()
+        .iter()
         .map(|r| r.start + offset..r.end + offset)
         .collect();
     let text = String::from_utf8(text)
@@ -480,15 +539,34 @@ struct Digest {
 }
 
 impl Digest {
+    const EMPTY: Self = Self {
+        prefix: 0,
+        len: 0,
+        text: [0; 86],
+    };
+
+    #[cfg(test)]
     fn of(alg: SdAlg, input: &[u8]) -> Self {
-        let mut text = [0u8; 86];
-        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut text);
+        let mut d = Self::EMPTY;
+        d.set(alg, input);
+        d
+    }
+
+    /// Sets this to the digest of `input`, in place: the digest stack is written directly
+    /// rather than a 96-byte value being returned and copied along.
+    fn set(&mut self, alg: SdAlg, input: &[u8]) {
+        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut self.text);
         let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&text[..8]);
-        Self {
-            prefix: u64::from_be_bytes(prefix),
-            len: u8::try_from(len).unwrap_or(0),
-            text,
+        prefix.copy_from_slice(&self.text[..8]);
+        self.prefix = u64::from_be_bytes(prefix);
+        self.len = u8::try_from(len).unwrap_or(0);
+    }
+
+    /// Pushes the digest of `input` onto `stack`.
+    fn push(stack: &mut Vec<Self>, alg: SdAlg, input: &[u8]) {
+        stack.push(Self::EMPTY);
+        if let Some(last) = stack.last_mut() {
+            last.set(alg, input);
         }
     }
 
@@ -503,20 +581,20 @@ enum Child<'k> {
 }
 
 impl<'a> Encoder<'a> {
-    fn new(selection: &'a SdSelection, decoys: usize, sd_alg: SdAlg) -> Self {
+    fn new(selection: &'a SdSelection, decoys: usize, sd_alg: SdAlg, buffers: Encoded) -> Self {
         Self {
             selection,
             decoys,
             sd_alg,
             salts: SaltSource::new(),
-            disclosures: Vec::with_capacity(4096),
-            spans: Vec::with_capacity(32),
+            disclosures: buffers.disclosures,
+            spans: buffers.spans,
             path: Vec::new(),
             depth: 0,
             excepted: false,
-            pool: Vec::new(),
-            digests: Vec::with_capacity(64),
-            order: Vec::with_capacity(32),
+            pool: buffers.pool,
+            digests: buffers.digests,
+            order: buffers.order,
         }
     }
 
@@ -567,7 +645,8 @@ impl<'a> Encoder<'a> {
 
     /// Writes `["salt","name",value]` (or `["salt",value]`) into a scratch buffer and appends
     /// its base64url form to the disclosures; returns its digest.
-    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<Digest, SdJwtError> {
+    /// The digest goes on top of the digest stack.
+    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<(), SdJwtError> {
         let mut json = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
         json.clear();
         let result = self.disclosure_json(name, value, &mut json).map(|()| {
@@ -576,10 +655,11 @@ impl<'a> Encoder<'a> {
             let end = self.disclosures.len();
             self.disclosures.push(b'~');
             self.spans.push(start..end);
-            Digest::of(
+            Digest::push(
+                &mut self.digests,
                 self.sd_alg,
                 self.disclosures.get(start..end).unwrap_or_default(),
-            )
+            );
         });
         self.pool.push(json);
         result
@@ -654,7 +734,6 @@ impl<'a> Encoder<'a> {
             let sd = self.enter(Child::Key(key));
             let result = if sd {
                 self.disclose(Some(key), value)
-                    .map(|d| self.digests.push(d))
             } else {
                 if !first {
                     out.push(b',');
@@ -678,7 +757,7 @@ impl<'a> Encoder<'a> {
         if self.digests.len() > base || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                self.digests.push(Digest::of(self.sd_alg, &random));
+                Digest::push(&mut self.digests, self.sd_alg, &random);
             }
             let digests = self.digests.get(base..).unwrap_or_default();
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
@@ -709,9 +788,11 @@ impl<'a> Encoder<'a> {
             }
             let sd = self.enter(Child::Index(i));
             let result = if sd {
-                self.disclose(None, item).map(|d| {
+                self.disclose(None, item).map(|()| {
                     out.extend_from_slice(b"{\"...\":\"");
-                    out.extend_from_slice(d.as_bytes());
+                    if let Some(d) = self.digests.pop() {
+                        out.extend_from_slice(d.as_bytes());
+                    }
                     out.extend_from_slice(b"\"}");
                 })
             } else {
