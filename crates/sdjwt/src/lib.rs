@@ -4,6 +4,8 @@
 //! * Issuing: [`SdJwtBuilder`] makes any claim, nested object member or array element
 //!   selectively disclosable by [`ClaimPath`] (recursively, with decoys), binds a holder key and
 //!   signs; [`vc::builder`] starts an SD-JWT VC with every claim disclosable (PID rulebook PID_21).
+//!   An issuer prepares its protected header once ([`vc::prepare_header`]) and signs each
+//!   credential with [`SdJwtBuilder::sign_prepared`], from claims it lends the builder.
 //! * Holding: [`holder::select`] keeps the disclosures for chosen claim paths (parents included),
 //!   [`holder::add_key_binding`] appends the KB-JWT (`typ` `kb+jwt`, `sd_hash` over the
 //!   presentation including the trailing `~`).
@@ -20,10 +22,13 @@
 //! let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
 //! let wallet = SoftwareKey::generate(Algorithm::Es256).unwrap();
 //! let claims = json!({"given_name": "Karen", "address": {"locality": "Aarhus", "postal_code": "8000"}});
-//! let issued = vc::builder("urn:eudi:pid:1", "https://issuer.example", 1_700_000_000, claims.as_object().unwrap().clone())
+//! // Once, when the issuer starts (here without an x5c chain).
+//! let header = vc::prepare_header(&issuer, &[] as &[&[u8]]).unwrap();
+//! // Per credential.
+//! let issued = vc::builder("urn:eudi:pid:1", "https://issuer.example", 1_700_000_000, claims.as_object().unwrap())
 //!     .holder_key(&wallet.verifying_key().to_jwk()).unwrap()
-//!     .sign(&issuer).unwrap()
-//!     .to_compact();
+//!     .sign_prepared(&header, &issuer).unwrap()
+//!     .into_compact();
 //!
 //! // The holder discloses only the locality.
 //! let sd = SdJwt::parse(&issued).unwrap();
@@ -57,7 +62,7 @@ pub mod verifier;
 
 pub use error::SdJwtError;
 pub use hash::SdAlg;
-pub use issuer::SdJwtBuilder;
+pub use issuer::{IntoClaims, SdJwtBuilder};
 pub use path::{ClaimPath, PathElement};
 pub use serialization::{
     Disclosures, Format, JwsSignature, MAX_DISCLOSURES, MAX_SD_JWT_LEN, SdJwt,

@@ -602,6 +602,48 @@ mod tests {
     }
 
     #[test]
+    fn layout_holds_through_every_change() {
+        let general = r#"{"payload":"p","signatures":[
+            {"protected":"h1","signature":"s1","header":{"disclosures":["d1","d2"],"kid":"a"}},
+            {"protected":"h2","signature":"s2","header":{"kid":"b"}}]}"#;
+        let mut sd = SdJwt::parse(general).unwrap();
+        assert_eq!(sd.format(), Format::JsonGeneral);
+        assert_eq!(sd.sd_jwt_compact(), "h1.p.s1~d1~d2~");
+        assert_eq!(sd.first_signing_input(), "h1.p");
+        let sigs: Vec<_> = sd
+            .signatures()
+            .map(|s| (s.protected, s.signature))
+            .collect();
+        assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
+        // A KB-JWT goes between the disclosures and the second signature's parts.
+        sd.set_kb_jwt("k.b.j").unwrap();
+        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
+        assert_eq!(sd.to_compact(), "h1.p.s1~d1~d2~k.b.j");
+        let sigs: Vec<_> = sd
+            .signatures()
+            .map(|s| (s.protected, s.signature))
+            .collect();
+        assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
+        // The JSON form round-trips, unprotected members included.
+        let again = SdJwt::parse(&sd.serialize()).unwrap();
+        assert_eq!(again, sd);
+        assert_eq!(again.signatures().nth(1).unwrap().unprotected["kid"], "b");
+        // Fewer disclosures, no KB-JWT.
+        let one = sd.with_disclosures(&[1]).unwrap();
+        assert_eq!(one.sd_jwt_compact(), "h1.p.s1~d2~");
+        assert_eq!(one.kb_jwt(), None);
+        assert_eq!(one.signatures().len(), 2);
+        // Compact keeps the first signature only.
+        let compact = sd.with_format(Format::Compact);
+        assert_eq!(compact.signatures().len(), 1);
+        assert_eq!(compact.clone().into_compact(), "h1.p.s1~d1~d2~k.b.j");
+        // (The compact form has no unprotected header: `kid` "a" does not survive it.)
+        let reparsed = SdJwt::parse(&compact.serialize()).unwrap();
+        assert_eq!(reparsed.to_compact(), compact.to_compact());
+        assert!(reparsed.signatures().all(|s| s.unprotected.is_empty()));
+    }
+
+    #[test]
     fn json_rejects() {
         for bad in [
             "{}",
