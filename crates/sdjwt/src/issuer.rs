@@ -65,6 +65,7 @@ impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
 #[derive(Clone, Debug)]
 pub struct SdJwtBuilder<'c> {
     header: Header,
+    default_typ: Option<&'static str>,
     claims: Cow<'c, Map<String, Value>>,
     /// Top-level claims the builder itself sets (`vct`, `iss`, `iat`, `cnf`), with their JSON
     /// values. They are never selectively disclosable and replace a claim of the same name in
@@ -200,6 +201,7 @@ impl<'c> SdJwtBuilder<'c> {
     pub fn new(claims: impl IntoClaims<'c>) -> Self {
         Self {
             header: Header::default(),
+            default_typ: None,
             claims: claims.into_claims(),
             added: Added::default(),
             error: None,
@@ -212,6 +214,13 @@ impl<'c> SdJwtBuilder<'c> {
     /// Sets the `typ` header (`dc+sd-jwt` for SD-JWT VC, `example+sd-jwt` in RFC 9901).
     pub fn typ(mut self, typ: &str) -> Self {
         self.header.typ = Some(typ.to_owned());
+        self
+    }
+
+    /// The `typ` header [`Self::sign`] uses unless [`Self::typ`] sets another (set without
+    /// allocating: a prepared header makes it unused).
+    pub(crate) fn default_typ(mut self, typ: &'static str) -> Self {
+        self.default_typ = Some(typ);
         self
     }
 
@@ -231,11 +240,6 @@ impl<'c> SdJwtBuilder<'c> {
     pub fn header_param(mut self, name: &str, value: Value) -> Self {
         self.header.extra.insert(name.to_owned(), value);
         self
-    }
-
-    /// The protected header set so far (without `alg`, which comes from the signer).
-    pub fn header(&self) -> &Header {
-        &self.header
     }
 
     /// Makes the claim (object member or array element) at `path` selectively disclosable.
@@ -321,7 +325,10 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+    pub fn sign(mut self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+        if self.header.typ.is_none() {
+            self.header.typ = self.default_typ.map(str::to_owned);
+        }
         let header = prepare(&self.header, signer)?;
         self.sign_prepared(&header, signer)
     }
@@ -353,6 +360,9 @@ impl<'c> SdJwtBuilder<'c> {
             .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
         let builder = self.kid(first.1);
         let mut header = builder.header.clone();
+        if header.typ.is_none() {
+            header.typ = builder.default_typ.map(str::to_owned);
+        }
         let encoded = builder.encode()?;
         let mut sd = sign_encoded(
             &prepare(&header, first.0)?,
@@ -637,6 +647,9 @@ impl<'a> Encoder<'a> {
             Value::Object(map) => self.object(map, out),
             Value::Array(items) => self.array(items, out),
             Value::String(s) => write_json_str(out, s),
+            Value::Bool(true) => Ok(out.extend_from_slice(b"true")),
+            Value::Bool(false) => Ok(out.extend_from_slice(b"false")),
+            Value::Null => Ok(out.extend_from_slice(b"null")),
             scalar => write_json(out, scalar),
         };
         self.depth -= 1;

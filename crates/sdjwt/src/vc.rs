@@ -80,7 +80,7 @@ pub fn builder<'c>(
     claims: impl IntoClaims<'c>,
 ) -> SdJwtBuilder<'c> {
     SdJwtBuilder::new(claims)
-        .typ(TYP)
+        .default_typ(TYP)
         .sd_all_except_static(&NEVER_DISCLOSABLE_OR_IAT)
         .plain_str("vct", vct)
         .plain_str("iss", iss)
