@@ -83,12 +83,21 @@ pub struct SdJwtBuilder<'c> {
 #[derive(Clone, Debug, Default)]
 struct Added {
     json: Vec<u8>,
-    names: Vec<&'static str>,
+    /// The names, in `json` order; inline, as the builder sets at most a handful.
+    names: [&'static str; MAX_ADDED],
+    count: usize,
 }
 
+/// Most top-level claims a builder sets itself (`vct`, `iss`, `iat`, `cnf` and room to grow).
+const MAX_ADDED: usize = 8;
+
 impl Added {
+    fn names(&self) -> &[&'static str] {
+        self.names.get(..self.count).unwrap_or_default()
+    }
+
     fn contains(&self, name: &str) -> bool {
-        self.names.contains(&name)
+        self.names().contains(&name)
     }
 
     /// Sets `name` to the JSON `write` produces.
@@ -104,9 +113,10 @@ impl Added {
             let mut members: Map<String, Value> = serde_json::from_str(&format!("{{{text}}}"))
                 .map_err(|e| SdJwtError::Creation(e.to_string()))?;
             members.remove(name);
-            let names = std::mem::take(&mut self.names);
+            let names = self.names;
+            let count = std::mem::take(&mut self.count);
             self.json.clear();
-            for old in names.into_iter().filter(|n| *n != name) {
+            for &old in names.iter().take(count).filter(|n| **n != name) {
                 let v = members.get(old).cloned().unwrap_or(Value::Null);
                 self.push(old, |out| write_json(out, &v))?;
             }
@@ -124,10 +134,15 @@ impl Added {
         } else {
             self.json.push(b',');
         }
+        let slot = self
+            .names
+            .get_mut(self.count)
+            .ok_or_else(|| SdJwtError::Creation("too many builder-set claims".into()))?;
+        *slot = name;
         write_json_str(&mut self.json, name)?;
         self.json.push(b':');
         write(&mut self.json)?;
-        self.names.push(name);
+        self.count += 1;
         Ok(())
     }
 }
