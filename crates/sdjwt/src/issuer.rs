@@ -662,9 +662,14 @@ impl<'a> Encoder<'a> {
             Value::Object(map) => self.object(map, out),
             Value::Array(items) => self.array(items, out),
             Value::String(s) => write_json_str(out, s),
-            Value::Bool(true) => Ok(out.extend_from_slice(b"true")),
-            Value::Bool(false) => Ok(out.extend_from_slice(b"false")),
-            Value::Null => Ok(out.extend_from_slice(b"null")),
+            Value::Bool(b) => {
+                out.extend_from_slice(if *b { b"true" } else { b"false" });
+                Ok(())
+            }
+            Value::Null => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
             scalar => write_json(out, scalar),
         };
         self.depth -= 1;
