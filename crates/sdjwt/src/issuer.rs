@@ -64,7 +64,9 @@ impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
 /// Builds and signs an SD-JWT.
 #[derive(Clone, Debug)]
 pub struct SdJwtBuilder<'c> {
-    header: Header,
+    /// Boxed, and only once a header member is set: with a prepared header the builder (moved
+    /// through every step of a builder chain) stays small and allocates no header.
+    header: Option<Box<Header>>,
     default_typ: Option<&'static str>,
     claims: Cow<'c, Map<String, Value>>,
     /// Top-level claims the builder itself sets (`vct`, `iss`, `iat`, `cnf`), with their JSON
@@ -215,7 +217,7 @@ impl<'c> SdJwtBuilder<'c> {
     /// disclosable until you say so.
     pub fn new(claims: impl IntoClaims<'c>) -> Self {
         Self {
-            header: Header::default(),
+            header: None,
             default_typ: None,
             claims: claims.into_claims(),
             added: Added::default(),
@@ -226,9 +228,22 @@ impl<'c> SdJwtBuilder<'c> {
         }
     }
 
+    fn header_mut(&mut self) -> &mut Header {
+        self.header.get_or_insert_default()
+    }
+
+    /// The header `sign` uses: the one set, with the default `typ` if none was set.
+    fn effective_header(&self) -> Header {
+        let mut header = self.header.as_deref().cloned().unwrap_or_default();
+        if header.typ.is_none() {
+            header.typ = self.default_typ.map(str::to_owned);
+        }
+        header
+    }
+
     /// Sets the `typ` header (`dc+sd-jwt` for SD-JWT VC, `example+sd-jwt` in RFC 9901).
     pub fn typ(mut self, typ: &str) -> Self {
-        self.header.typ = Some(typ.to_owned());
+        self.header_mut().typ = Some(typ.to_owned());
         self
     }
 
@@ -241,19 +256,19 @@ impl<'c> SdJwtBuilder<'c> {
 
     /// Sets the `kid` header.
     pub fn kid(mut self, kid: &str) -> Self {
-        self.header.kid = Some(kid.to_owned());
+        self.header_mut().kid = Some(kid.to_owned());
         self
     }
 
     /// Puts an X.509 chain (leaf first, DER) in the `x5c` header.
     pub fn x5c(mut self, chain: &[impl AsRef<[u8]>]) -> Self {
-        self.header.x5c = Some(chain.iter().map(eudi_trust::b64::encode_std).collect());
+        self.header_mut().x5c = Some(chain.iter().map(eudi_trust::b64::encode_std).collect());
         self
     }
 
     /// Adds any other protected header member.
     pub fn header_param(mut self, name: &str, value: Value) -> Self {
-        self.header.extra.insert(name.to_owned(), value);
+        self.header_mut().extra.insert(name.to_owned(), value);
         self
     }
 
@@ -340,11 +355,8 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(mut self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
-        if self.header.typ.is_none() {
-            self.header.typ = self.default_typ.map(str::to_owned);
-        }
-        let header = prepare(&self.header, signer)?;
+    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+        let header = prepare(&self.effective_header(), signer)?;
         self.sign_prepared(&header, signer)
     }
 
@@ -374,10 +386,7 @@ impl<'c> SdJwtBuilder<'c> {
             .split_first()
             .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
         let builder = self.kid(first.1);
-        let mut header = builder.header.clone();
-        if header.typ.is_none() {
-            header.typ = builder.default_typ.map(str::to_owned);
-        }
+        let mut header = builder.effective_header();
         let encoded = builder.encode()?;
         let mut sd = sign_encoded(
             &prepare(&header, first.0)?,
