@@ -55,8 +55,10 @@ pub struct SdJwt {
     /// Every part, in the layout the module documentation describes.
     text: String,
     payload: Range<usize>,
-    /// At least one; the first is the one at the start of `text`.
-    signatures: Vec<Sig>,
+    /// The signature at the start of `text`.
+    first: Sig,
+    /// Further signatures (general JWS JSON only); empty, and so not allocated, otherwise.
+    more: Vec<Sig>,
     disclosures: Vec<Range<usize>>,
     /// `text[..sd_end]` is the compact SD-JWT without KB-JWT, ending in `~`.
     sd_end: usize,
@@ -91,6 +93,37 @@ impl DoubleEndedIterator for Disclosures<'_> {
 }
 
 impl ExactSizeIterator for Disclosures<'_> {}
+
+/// The iterator of [`SdJwt::signatures`]: the first signature, then the others.
+struct Signatures<'a> {
+    sd: &'a SdJwt,
+    next: usize,
+}
+
+impl<'a> Iterator for Signatures<'a> {
+    type Item = JwsSignature<'a>;
+
+    fn next(&mut self) -> Option<JwsSignature<'a>> {
+        let sd = self.sd;
+        let sig = match self.next {
+            0 => &sd.first,
+            n => sd.more.get(n - 1)?,
+        };
+        self.next += 1;
+        Some(JwsSignature {
+            protected: sd.part(&sig.protected),
+            signature: sd.part(&sig.signature),
+            unprotected: &sig.unprotected,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = (1 + self.sd.more.len()).saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Signatures<'_> {}
 
 /// Appends `part` to `text`, returning where it went.
 fn push_part(text: &mut String, part: &str) -> Range<usize> {
@@ -128,12 +161,12 @@ impl Parts<'_> {
         text.push('.');
         let signature = push_part(&mut text, signature);
         text.push('~');
-        let mut signatures = Vec::with_capacity(1 + sigs.len());
-        signatures.push(Sig {
+        let first = Sig {
             protected,
             signature,
             unprotected,
-        });
+        };
+        let mut more = Vec::with_capacity(sigs.len());
         let mut disclosures = Vec::with_capacity(self.disclosures.len());
         for d in self.disclosures {
             disclosures.push(push_part(&mut text, d));
@@ -142,7 +175,7 @@ impl Parts<'_> {
         let sd_end = text.len();
         let kb_jwt = self.kb_jwt.map(|kb| push_part(&mut text, kb));
         for (protected, signature, unprotected) in sigs {
-            signatures.push(Sig {
+            more.push(Sig {
                 protected: push_part(&mut text, protected),
                 signature: push_part(&mut text, signature),
                 unprotected,
@@ -152,7 +185,8 @@ impl Parts<'_> {
             format: self.format,
             text,
             payload,
-            signatures,
+            first,
+            more,
             disclosures,
             sd_end,
             kb_jwt,
@@ -181,11 +215,12 @@ impl SdJwt {
         Ok(Self {
             format: Format::Compact,
             payload: first_dot + 1..second_dot,
-            signatures: vec![Sig {
+            more: Vec::new(),
+            first: Sig {
                 protected: 0..first_dot,
                 signature: second_dot + 1..jwt_end,
                 unprotected: Map::new(),
-            }],
+            },
             sd_end: text.len(),
             disclosures,
             kb_jwt: None,
@@ -257,11 +292,12 @@ impl SdJwt {
         Ok(Self {
             format: Format::Compact,
             payload: first_dot + 1..second_dot,
-            signatures: vec![Sig {
+            more: Vec::new(),
+            first: Sig {
                 protected: 0..first_dot,
                 signature: second_dot + 1..jwt_end,
                 unprotected: Map::new(),
-            }],
+            },
             disclosures,
             sd_end,
             kb_jwt: (sd_end < input.len()).then_some(sd_end..input.len()),
@@ -375,17 +411,14 @@ impl SdJwt {
 
     /// The signatures of the Issuer-signed JWT (exactly one unless general JSON).
     pub fn signatures(&self) -> impl ExactSizeIterator<Item = JwsSignature<'_>> {
-        self.signatures.iter().map(|s| JwsSignature {
-            protected: self.part(&s.protected),
-            signature: self.part(&s.signature),
-            unprotected: &s.unprotected,
-        })
+        Signatures { sd: self, next: 0 }
     }
 
     /// The Issuer-signed JWT in compact form (first signature).
     pub fn issuer_jwt(&self) -> &str {
-        let end = self.signatures.first().map_or(0, |s| s.signature.end);
-        self.text.get(..end).unwrap_or_default()
+        self.text
+            .get(..self.first.signature.end)
+            .unwrap_or_default()
     }
 
     /// `BASE64URL(protected) || '.' || BASE64URL(payload)` of the first signature.
@@ -502,7 +535,7 @@ impl SdJwt {
 
     /// The same SD-JWT in another serialization (one signature for compact).
     pub fn with_format(self, format: Format) -> Self {
-        if format == Format::JsonGeneral || self.signatures.len() == 1 {
+        if format == Format::JsonGeneral || self.more.is_empty() {
             return Self { format, ..self };
         }
         let mut parts = self.parts();
@@ -536,7 +569,7 @@ impl SdJwt {
     pub(crate) fn push_signature(&mut self, protected: &str, signature: &str) {
         let protected = push_part(&mut self.text, protected);
         let signature = push_part(&mut self.text, signature);
-        self.signatures.push(Sig {
+        self.more.push(Sig {
             protected,
             signature,
             unprotected: Map::new(),
