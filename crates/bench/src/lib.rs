@@ -166,6 +166,35 @@ impl Harness {
         Some(median)
     }
 
+    /// Prints every measured case: `issue:` rows relative to `raw_sign`, `verify:` rows as a
+    /// share of `verify`.
+    #[expect(clippy::print_stdout, reason = "benchmark results go to stdout")]
+    pub fn print_table(&self, raw_sign: Option<f64>, verify: Option<f64>) {
+        let width = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+        println!();
+        println!(
+            "  {:<width$} {:>10} {:>10}  relative",
+            "case", "ns/op", "ops/s"
+        );
+        for row in &self.rows {
+            let relative = if row.name.starts_with("issue:") {
+                raw_sign.map(|b| format!("{:>6.2}x raw sign", row.ns / b))
+            } else if row.name.starts_with("verify:") {
+                verify.map(|b| format!("{:>6.1}% of verify", 100.0 * row.ns / b))
+            } else {
+                None
+            };
+            println!(
+                "  {:<width$} {:>10.0} {:>10.0}  {}",
+                row.name,
+                row.ns,
+                1e9 / row.ns,
+                relative.unwrap_or_default()
+            );
+        }
+        println!();
+    }
+
     /// The time of the first case whose name starts with `prefix`.
     pub fn ns(&self, prefix: &str) -> Option<f64> {
         self.rows

@@ -375,26 +375,7 @@ fn main() {
         },
     );
 
-    // The table: issue rows relative to the raw sign, verify rows as a share of the full verify.
-    println!();
-    println!("  {:<56} {:>10} {:>10}  relative", "case", "ns/op", "ops/s");
-    for row in &h.rows {
-        let relative = if row.name.starts_with("issue:") {
-            raw_sign.map(|b| format!("{:>6.2}x raw sign", row.ns / b))
-        } else if row.name.starts_with("verify:") {
-            verify_ns.map(|b| format!("{:>6.1}% of verify", 100.0 * row.ns / b))
-        } else {
-            None
-        };
-        println!(
-            "  {:<56} {:>10.0} {:>10.0}  {}",
-            row.name,
-            row.ns,
-            1e9 / row.ns,
-            relative.unwrap_or_default()
-        );
-    }
-    println!();
+    h.print_table(raw_sign, verify_ns);
     println!("Ratios, each measured interleaved with its baseline (median of the rounds)");
     print_ratio("issue / raw sign", issue_ratio, Some(1.50));
     print_ratio("verify / (2 x raw verify)", verify_ratio, Some(1.30));

@@ -58,6 +58,72 @@ impl SdAlg {
     }
 }
 
+/// A base64url digest kept on the stack (SHA-512 gives 86 characters): of a disclosure, when
+/// issuing and when verifying, or of a decoy.
+///
+/// Ordered by `prefix`, its first 8 characters as a big-endian integer, then by the text, so
+/// sorting and searching mostly compare one integer. For digests of one algorithm, which all
+/// have one length, that is alphabetical order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DigestText {
+    prefix: u64,
+    len: u8,
+    text: [u8; 86],
+}
+
+impl DigestText {
+    pub(crate) const EMPTY: Self = Self {
+        prefix: 0,
+        len: 0,
+        text: [0; 86],
+    };
+
+    /// The digest of `input`.
+    pub(crate) fn of(alg: SdAlg, input: &[u8]) -> Self {
+        let mut d = Self::EMPTY;
+        d.set(alg, input);
+        d
+    }
+
+    /// Sets this to the digest of `input`, in place (the issuer writes its digest stack
+    /// directly rather than moving 96-byte values along).
+    pub(crate) fn set(&mut self, alg: SdAlg, input: &[u8]) {
+        let len = b64::encode_to_slice(alg.digest(input), &mut self.text);
+        self.len = u8::try_from(len).unwrap_or(0);
+        self.prefix = Self::prefix_of(self.as_bytes());
+    }
+
+    /// The first 8 bytes of a digest string as a big-endian integer (zero-padded), for
+    /// comparing with digest strings read from a payload.
+    pub(crate) fn prefix_of(text: &[u8]) -> u64 {
+        let mut bytes = [0u8; 8];
+        let n = text.len().min(8);
+        if let (Some(to), Some(from)) = (bytes.get_mut(..n), text.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        u64::from_be_bytes(bytes)
+    }
+
+    /// A digest with the given text (at most 86 characters), for tests.
+    #[cfg(test)]
+    pub(crate) fn from_text(text: &str) -> Self {
+        let mut d = Self::EMPTY;
+        let n = text.len().min(86);
+        d.text[..n].copy_from_slice(&text.as_bytes()[..n]);
+        d.len = u8::try_from(n).unwrap_or(0);
+        d.prefix = Self::prefix_of(d.as_bytes());
+        d
+    }
+
+    pub(crate) fn prefix(&self) -> u64 {
+        self.prefix
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.text.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

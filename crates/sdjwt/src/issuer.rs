@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::SdJwtError;
 use crate::disclosure::SaltSource;
-use crate::hash::SdAlg;
+use crate::hash::{DigestText, SdAlg};
 use crate::path::{ClaimPath, PathElement};
 use crate::serialization::SdJwt;
 
@@ -85,8 +85,9 @@ pub struct SdJwtBuilder<'c> {
 #[derive(Clone, Debug, Default)]
 struct Added {
     json: Vec<u8>,
-    /// The names, in `json` order; inline, as the builder sets at most a handful.
-    names: [&'static str; MAX_ADDED],
+    /// Each member's name and where its `"name":value` is in `json`; inline, as the builder
+    /// sets at most a handful.
+    members: [(&'static str, usize, usize); MAX_ADDED],
     count: usize,
 }
 
@@ -94,56 +95,60 @@ struct Added {
 const MAX_ADDED: usize = 8;
 
 impl Added {
-    fn names(&self) -> &[&'static str] {
-        self.names.get(..self.count).unwrap_or_default()
+    fn members(&self) -> &[(&'static str, usize, usize)] {
+        self.members.get(..self.count).unwrap_or_default()
     }
 
     fn contains(&self, name: &str) -> bool {
-        self.names().contains(&name)
+        self.members().iter().any(|(n, ..)| *n == name)
     }
 
-    /// Sets `name` to the JSON `write` produces.
+    /// Sets `name` to the JSON `write` produces, replacing an earlier value.
     fn set(
         &mut self,
         name: &'static str,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
     ) -> Result<(), SdJwtError> {
         if self.contains(name) {
-            // Set twice (rare): parse the members back and write them again without it.
-            let text =
-                std::str::from_utf8(&self.json).map_err(|e| SdJwtError::Creation(e.to_string()))?;
-            let mut members: Map<String, Value> = serde_json::from_str(&format!("{{{text}}}"))
-                .map_err(|e| SdJwtError::Creation(e.to_string()))?;
-            members.remove(name);
-            let names = self.names;
-            let count = std::mem::take(&mut self.count);
-            self.json.clear();
-            for &old in names.iter().take(count).filter(|n| **n != name) {
-                let v = members.get(old).cloned().unwrap_or(Value::Null);
-                self.push(old, |out| write_json(out, &v))?;
+            // Set twice (rare): keep the other members as they were written.
+            let old = std::mem::take(self);
+            for &(other, start, end) in old.members().iter().filter(|(n, ..)| *n != name) {
+                let member = old.json.get(start..end).unwrap_or_default();
+                self.append(other, |out| {
+                    out.extend_from_slice(member);
+                    Ok(())
+                })?;
             }
         }
-        self.push(name, write)
+        self.append(name, |out| {
+            write_json_str(out, name)?;
+            out.push(b':');
+            write(out)
+        })
     }
 
-    fn push(
+    /// Appends the member `name` that `write_member` writes as `"name":value`.
+    fn append(
         &mut self,
         name: &'static str,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
+        write_member: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
     ) -> Result<(), SdJwtError> {
-        if self.json.is_empty() {
+        let Some(slot) = self.members.get_mut(self.count) else {
+            return Err(SdJwtError::Creation("too many builder-set claims".into()));
+        };
+        let before = self.json.len();
+        if before == 0 {
             self.json.reserve(256);
         } else {
             self.json.push(b',');
         }
-        let slot = self
-            .names
-            .get_mut(self.count)
-            .ok_or_else(|| SdJwtError::Creation("too many builder-set claims".into()))?;
-        *slot = name;
-        write_json_str(&mut self.json, name)?;
-        self.json.push(b':');
-        write(&mut self.json)?;
+        let start = self.json.len();
+        if let Err(e) = write_member(&mut self.json) {
+            // Nothing half-written stays behind.
+            self.json.truncate(before);
+            return Err(e);
+        }
+        *slot = (name, start, self.json.len());
         self.count += 1;
         Ok(())
     }
@@ -163,7 +168,7 @@ struct Encoded {
     /// Scratch buffers for disclosures being written, one per nesting level.
     pool: Vec<Vec<u8>>,
     /// The digests of the objects being written, innermost last.
-    digests: Vec<Digest>,
+    digests: Vec<DigestText>,
     /// Scratch for sorting one object's digests.
     order: Vec<(u64, usize)>,
 }
@@ -198,7 +203,7 @@ impl Encoded {
         let size = self.payload.capacity()
             + self.disclosures.capacity()
             + self.pool.iter().map(Vec::capacity).sum::<usize>()
-            + self.digests.capacity() * size_of::<Digest>();
+            + self.digests.capacity() * size_of::<DigestText>();
         if size > KEEP_BUFFERS_UP_TO {
             return;
         }
@@ -558,54 +563,16 @@ struct Encoder<'a> {
     /// Scratch buffers for disclosures being written, one per nesting level.
     pool: Vec<Vec<u8>>,
     /// The digests of the objects being written, innermost last.
-    digests: Vec<Digest>,
+    digests: Vec<DigestText>,
     /// Scratch for sorting one object's digests.
     order: Vec<(u64, usize)>,
 }
 
-/// A base64url digest kept on the stack (SHA-512 gives 86 characters).
-#[derive(Clone, Copy)]
-struct Digest {
-    /// The first 8 characters as a big-endian integer: most comparisons stop there.
-    prefix: u64,
-    len: u8,
-    text: [u8; 86],
-}
-
-impl Digest {
-    const EMPTY: Self = Self {
-        prefix: 0,
-        len: 0,
-        text: [0; 86],
-    };
-
-    #[cfg(test)]
-    fn of(alg: SdAlg, input: &[u8]) -> Self {
-        let mut d = Self::EMPTY;
-        d.set(alg, input);
-        d
-    }
-
-    /// Sets this to the digest of `input`, in place: the digest stack is written directly
-    /// rather than a 96-byte value being returned and copied along.
-    fn set(&mut self, alg: SdAlg, input: &[u8]) {
-        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut self.text);
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&self.text[..8]);
-        self.prefix = u64::from_be_bytes(prefix);
-        self.len = u8::try_from(len).unwrap_or(0);
-    }
-
-    /// Pushes the digest of `input` onto `stack`.
-    fn push(stack: &mut Vec<Self>, alg: SdAlg, input: &[u8]) {
-        stack.push(Self::EMPTY);
-        if let Some(last) = stack.last_mut() {
-            last.set(alg, input);
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.text[..usize::from(self.len)]
+/// Pushes the digest of `input` onto `stack`, written in place.
+fn push_digest(stack: &mut Vec<DigestText>, alg: SdAlg, input: &[u8]) {
+    stack.push(DigestText::EMPTY);
+    if let Some(last) = stack.last_mut() {
+        last.set(alg, input);
     }
 }
 
@@ -697,7 +664,7 @@ impl<'a> Encoder<'a> {
             let end = self.disclosures.len();
             self.disclosures.push(b'~');
             self.spans.push(start..end);
-            Digest::push(
+            push_digest(
                 &mut self.digests,
                 self.sd_alg,
                 self.disclosures.get(start..end).unwrap_or_default(),
@@ -799,7 +766,7 @@ impl<'a> Encoder<'a> {
         if self.digests.len() > base || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                Digest::push(&mut self.digests, self.sd_alg, &random);
+                push_digest(&mut self.digests, self.sd_alg, &random);
             }
             let digests = self.digests.get(base..).unwrap_or_default();
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
@@ -813,7 +780,12 @@ impl<'a> Encoder<'a> {
                     out.push(b',');
                 }
                 out.push(b'"');
-                out.extend_from_slice(digests.get(*i).map(Digest::as_bytes).unwrap_or_default());
+                out.extend_from_slice(
+                    digests
+                        .get(*i)
+                        .map(DigestText::as_bytes)
+                        .unwrap_or_default(),
+                );
                 out.push(b'"');
             }
             self.digests.truncate(base);
@@ -897,14 +869,14 @@ fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
 /// Sets `order` to the indices of `digests` in ascending text order: `(prefix, index)` pairs
 /// are sorted, so most comparisons are of one integer and no digest is moved; equal prefixes
 /// (practically never) are then ordered by the whole digest.
-fn sort_digests(digests: &[Digest], order: &mut Vec<(u64, usize)>) {
+fn sort_digests(digests: &[DigestText], order: &mut Vec<(u64, usize)>) {
     order.clear();
-    order.extend(digests.iter().map(|d| d.prefix).zip(0..));
+    order.extend(digests.iter().map(DigestText::prefix).zip(0..));
     order.sort_unstable();
     if order.windows(2).any(|w| w[0].0 == w[1].0) {
         order.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
-                let text = |i: usize| digests.get(i).map(Digest::as_bytes);
+                let text = |i: usize| digests.get(i).map(DigestText::as_bytes);
                 text(a.1).cmp(&text(b.1))
             })
         });
@@ -937,6 +909,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn builder_set_claims_are_bounded_and_replaced_in_place() {
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut added = Added::default();
+        for (i, name) in names.into_iter().enumerate() {
+            added.set(name, |out| write_json(out, &i)).unwrap();
+        }
+        let full = added.json.clone();
+        assert!(matches!(
+            added.set("i", |out| write_json(out, &8)),
+            Err(SdJwtError::Creation(_))
+        ));
+        assert_eq!(added.json, full, "a refused claim leaves nothing behind");
+        added.set("c", |out| write_json(out, "new")).unwrap();
+        assert_eq!(
+            String::from_utf8(added.json).unwrap(),
+            r#""a":0,"b":1,"d":3,"e":4,"f":5,"g":6,"h":7,"c":"new""#
+        );
+    }
+
+    #[test]
     fn public_jwk_writer_matches_serde() {
         let mut jwk: Jwk = serde_json::from_value(serde_json::json!({
             "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "SECRET",
@@ -956,24 +948,18 @@ mod tests {
     fn digests_sort_by_text() {
         let mut order = Vec::new();
         for n in [0usize, 1, 2, 15, 32, 33, 100] {
-            let mut digests: Vec<Digest> = (0..n)
-                .map(|i| Digest::of(SdAlg::Sha256, &i.to_le_bytes()))
+            let mut digests: Vec<DigestText> = (0..n)
+                .map(|i| DigestText::of(SdAlg::Sha256, &i.to_le_bytes()))
                 .collect();
             // Equal prefixes and equal digests too.
             if n > 3 {
                 digests[1] = digests[0];
-                digests[2].text[10] ^= 1;
-                digests[3] = Digest {
-                    text: digests[2].text,
-                    ..digests[3]
-                };
-                digests[3].prefix = digests[2].prefix;
-                digests[3].len = digests[2].len;
-                digests[3].text[11] ^= 1;
+                digests[2] = DigestText::from_text("AAAAAAAAzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+                digests[3] = DigestText::from_text("AAAAAAAAyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
             }
             sort_digests(&digests, &mut order);
             let got: Vec<&[u8]> = order.iter().map(|&(_, i)| digests[i].as_bytes()).collect();
-            let mut want: Vec<&[u8]> = digests.iter().map(Digest::as_bytes).collect();
+            let mut want: Vec<&[u8]> = digests.iter().map(DigestText::as_bytes).collect();
             want.sort();
             assert_eq!(got, want, "n = {n}");
             let mut seen: Vec<usize> = order.iter().map(|&(_, i)| i).collect();

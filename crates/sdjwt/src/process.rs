@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::SdJwtError;
 use crate::disclosure;
-use crate::hash::SdAlg;
+use crate::hash::{DigestText, SdAlg};
 use crate::path::{ClaimPath, PathElement};
 
 /// Deepest nesting of objects/arrays/disclosures processed. Deeper input is rejected, so hostile
@@ -40,7 +40,7 @@ struct Processor {
     entries: Vec<Entry>,
     /// `(digest, disclosure index)`, sorted by digest: a binary search finds a disclosure
     /// without hashing attacker- or issuer-chosen strings.
-    by_digest: Vec<(u64, DigestText, usize)>,
+    by_digest: Vec<(DigestText, usize)>,
     /// Every digest met in the payload (decoys included), checked for repeats once the walk is
     /// done by sorting; a repeat of a disclosed digest is caught at once in [`Self::entry`].
     seen: Vec<(u64, String)>,
@@ -69,20 +69,17 @@ where
             });
         }
     };
-    let mut by_digest: Vec<(u64, DigestText, usize)> = disclosures
+    let mut by_digest: Vec<(DigestText, usize)> = disclosures
         .clone()
         .enumerate()
-        .map(|(index, encoded)| {
-            let digest = DigestText::of(sd_alg, encoded.as_bytes());
-            (prefix(digest.as_bytes()), digest, index)
-        })
+        .map(|(index, encoded)| (DigestText::of(sd_alg, encoded.as_bytes()), index))
         .collect();
     by_digest.sort_unstable();
     // The first disclosure (in presentation order) whose digest an earlier one already has.
     let first_duplicate = by_digest
         .windows(2)
-        .filter(|w| w[0].1 == w[1].1)
-        .map(|w| w[1].2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1)
         .min();
     let mut entries = Vec::with_capacity(disclosures.len());
     let mut buf = Vec::with_capacity(256);
@@ -121,38 +118,6 @@ where
     })
 }
 
-/// The first 8 bytes of a digest string as a big-endian integer (zero-padded). Sorting and
-/// searching by `(prefix, text)` is a total order that is equality on the text, and it mostly
-/// compares one integer.
-fn prefix(digest: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = digest.len().min(8);
-    bytes[..n].copy_from_slice(&digest[..n]);
-    u64::from_be_bytes(bytes)
-}
-
-/// A disclosure's base64url digest, kept on the stack (SHA-512 gives 86 characters).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct DigestText {
-    len: u8,
-    text: [u8; 86],
-}
-
-impl DigestText {
-    fn of(alg: SdAlg, input: &[u8]) -> Self {
-        let mut text = [0u8; 86];
-        let len = eudi_trust::b64::encode_to_slice(alg.digest(input), &mut text);
-        Self {
-            len: u8::try_from(len).unwrap_or(0),
-            text,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.text.get(..usize::from(self.len)).unwrap_or_default()
-    }
-}
-
 impl Processor {
     fn value(&mut self, value: &mut Value, depth: usize) -> Result<(), SdJwtError> {
         match value {
@@ -176,16 +141,17 @@ impl Processor {
     /// Takes the disclosure a digest refers to, if one was presented; `None` for decoys and
     /// undisclosed claims. Enforces "no digest twice" (RFC 9901 §7.1 step 4).
     fn take(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
-        let key = prefix(digest.as_bytes());
+        let key = DigestText::prefix_of(digest.as_bytes());
         let found = self
             .by_digest
-            .binary_search_by(|(p, d, _)| {
-                p.cmp(&key)
+            .binary_search_by(|(d, _)| {
+                d.prefix()
+                    .cmp(&key)
                     .then_with(|| d.as_bytes().cmp(digest.as_bytes()))
             })
             .ok()
             .and_then(|i| self.by_digest.get(i))
-            .map(|&(_, _, index)| index);
+            .map(|&(_, index)| index);
         match found {
             // Taken before: this digest occurs twice.
             Some(index) if self.entries.get(index).is_some_and(|e| e.value.is_none()) => {

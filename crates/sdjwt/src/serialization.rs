@@ -455,6 +455,17 @@ impl SdJwt {
         alg.digest_b64(self.sd_jwt_compact().as_bytes())
     }
 
+    /// [`Self::sd_hash`], continuing `hash`, which has absorbed [`Self::first_signing_input`]
+    /// (the start of the `sd_hash` input) with the `_sd_alg` hash.
+    pub(crate) fn sd_hash_continued(&self, mut hash: aws_lc_rs::digest::Context) -> String {
+        let rest = self
+            .sd_jwt_compact()
+            .get(self.payload.end..)
+            .unwrap_or_default();
+        hash.update(rest.as_bytes());
+        eudi_trust::b64::encode(hash.finish())
+    }
+
     /// Serializes in the format this SD-JWT has.
     pub fn serialize(&self) -> String {
         match self.format {

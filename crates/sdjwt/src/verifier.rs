@@ -267,14 +267,7 @@ pub(crate) fn verify_typed(
         Some(kb) => {
             let key = holder_key.as_ref().ok_or(SdJwtError::MissingHolderKey)?;
             let expected = match sd_hash {
-                Some(mut hash) => {
-                    let rest = sd_jwt
-                        .sd_jwt_compact()
-                        .get(sd_jwt.first_signing_input().len()..)
-                        .unwrap_or_default();
-                    hash.update(rest.as_bytes());
-                    b64::encode(hash.finish())
-                }
+                Some(hash) => sd_jwt.sd_hash_continued(hash),
                 None => sd_jwt.sd_hash(processed.sd_alg),
             };
             Some(verify_kb(kb, key, &expected, options)?)

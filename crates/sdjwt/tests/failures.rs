@@ -545,3 +545,49 @@ fn holder_selection_includes_parents_and_children() {
     let v = f.verify_opts(&p, &VerifyOptions::new(NOW)).unwrap();
     assert_eq!(v.user_claims()["nationalities"], json!(["SE"]));
 }
+
+#[test]
+fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
+    // The verifier reuses the signature's SHA-256 state for `sd_hash` only when both hashes
+    // are the same; `_sd_alg` sha-384 (under ES256) and an ES384 issuer (with sha-256) take the
+    // separate path, which must check just as strictly.
+    for (issuer_alg, sd_alg) in [
+        (Algorithm::Es256, eudi_sdjwt::SdAlg::Sha384),
+        (Algorithm::Es384, eudi_sdjwt::SdAlg::Sha256),
+        (Algorithm::Es256, eudi_sdjwt::SdAlg::Sha256),
+    ] {
+        let f = Fixture {
+            issuer: SoftwareKey::generate(issuer_alg).unwrap(),
+            holder: SoftwareKey::generate(Algorithm::Es256).unwrap(),
+        };
+        let sd = vc::builder(
+            "urn:eudi:pid:1",
+            "https://issuer.example",
+            IAT,
+            Fixture::claims(json!({})),
+        )
+        .hash_alg(sd_alg)
+        .holder_key(&f.holder.verifying_key().to_jwk())
+        .unwrap()
+        .sign(&f.issuer)
+        .unwrap();
+        let p = f.present(&sd, &Fixture::params());
+        let mut options = Fixture::options();
+        options.algorithms = eudi_trust::AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]);
+        f.verify_opts(&p, &options).unwrap();
+        // The same KB-JWT over one disclosure fewer: `sd_hash` no longer matches.
+        let kb = p.kb_jwt().unwrap();
+        let fewer: Vec<&str> = p.disclosures().skip(1).collect();
+        let tampered = format!(
+            "{}{kb}",
+            compact_with_disclosures(&p, &fewer).sd_jwt_compact()
+        );
+        let err = f
+            .verify_opts(&SdJwt::parse(&tampered).unwrap(), &options)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`sd_hash`"),
+            "{issuer_alg:?}/{sd_alg:?}: {err}"
+        );
+    }
+}
