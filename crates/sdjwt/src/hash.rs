@@ -90,7 +90,12 @@ impl DigestText {
     pub(crate) fn set(&mut self, alg: SdAlg, input: &[u8]) {
         let len = b64::encode_to_slice(alg.digest(input), &mut self.text);
         self.len = u8::try_from(len).unwrap_or(0);
-        self.prefix = Self::prefix_of(self.as_bytes());
+        // Every digest has more than 8 characters: the prefix is the text's first 8 bytes.
+        let mut first = [0u8; 8];
+        if let Some(head) = self.text.first_chunk::<8>() {
+            first = *head;
+        }
+        self.prefix = u64::from_be_bytes(first);
     }
 
     /// The first 8 bytes of a digest string as a big-endian integer (zero-padded), for
