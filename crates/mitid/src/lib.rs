@@ -56,7 +56,12 @@
 
 pub mod claims;
 pub mod client;
-pub mod clock;
+/// The time source (re-exported from `eudi-trust`, the one clock of the workspace).
+pub mod clock {
+    #[cfg(any(test, feature = "mock"))]
+    pub use eudi_trust::clock::ManualClock;
+    pub use eudi_trust::clock::{Clock, SystemClock};
+}
 mod http;
 pub mod metadata;
 pub mod pkce;

@@ -5,9 +5,13 @@
 //!   default and the only algorithm accepted unless a caller widens the [`key::AlgorithmPolicy`].
 //!   RS256 keys can be parsed and verified with (never signed with), for OpenID providers such
 //!   as MitID brokers that sign ID tokens with RSA; only a policy that names RS256 accepts them.
+//! * [`code`]: [`ErrorCode`], the one error vocabulary every library maps its verification
+//!   errors onto, exhaustively and inside its own crate ([`HasErrorCode`]).
 //! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys (and RSA verification keys) and RFC 7638
 //!   thumbprints.
 //! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
+//! * [`clock`]: the [`clock::Clock`] trait every time check reads, with a settable
+//!   `ManualClock` for tests (feature `mock`).
 //! * [`loa`]: NSIS/eIDAS levels of assurance, parsed from every spelling brokers use.
 //! * [`x509`]: X.509 certificate chains validated to configured trust anchors (RFC 5280 path
 //!   validation restricted to what credential issuers use), with a cache of validated chains so a
@@ -18,6 +22,8 @@
 #![forbid(unsafe_code)]
 
 pub mod b64;
+pub mod clock;
+pub mod code;
 pub mod jwk;
 pub mod jws;
 pub mod key;
@@ -27,6 +33,8 @@ pub mod x509;
 /// The digest type [`Signer::sign_digest`] and [`VerifyingKey::verify_digest`] take, so signer
 /// implementations need not depend on aws-lc-rs themselves.
 pub use aws_lc_rs::digest::{self, Digest};
+pub use clock::{Clock, SystemClock};
+pub use code::{ErrorCode, HasErrorCode};
 pub use jwk::{Jwk, JwkRef};
 pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};
 pub use loa::AssuranceLevel;

@@ -4,44 +4,8 @@ use eudi_trust::AssuranceLevel;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A stable, machine-readable reason. The `message` next to it is for people.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// Not a well-formed credential or presentation.
-    Malformed,
-    /// Input exceeds a size or nesting limit.
-    TooLarge,
-    /// A format this build does not verify.
-    UnsupportedFormat,
-    /// Wrong `typ` header.
-    WrongType,
-    /// `alg` is `none`, HMAC, unknown, or not allowed by policy.
-    UnsupportedAlgorithm,
-    /// The issuer signature does not verify.
-    InvalidSignature,
-    /// No trusted key for the issuer (untrusted, expired or invalid certificate chain, unknown key).
-    UntrustedIssuer,
-    /// The credential has expired.
-    Expired,
-    /// The credential is not valid yet.
-    NotYetValid,
-    /// A disclosure is malformed, duplicated, unreferenced or misplaced.
-    InvalidDisclosure,
-    /// Holder binding was required and the presentation has none.
-    KeyBindingRequired,
-    /// The holder binding proof failed (signature, nonce, audience, `sd_hash`, age).
-    InvalidKeyBinding,
-    /// The credential breaks a rule of its credential format profile.
-    InvalidCredential,
-    /// The issuer has revoked the credential.
-    Revoked,
-    /// The issuer has suspended the credential.
-    Suspended,
-    /// The status list could not be obtained or verified.
-    StatusUnavailable,
-}
+/// The stable code of a failure: the workspace's one error vocabulary (`eudi_trust::code`).
+pub use eudi_trust::ErrorCode;
 
 /// One reason a presentation is not valid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

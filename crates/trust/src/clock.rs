@@ -1,5 +1,6 @@
-//! The time source, behind a trait so that tests can move time (code expiry, token lifetimes)
-//! without sleeping.
+//! The one time source of the workspace, behind a trait so that every time-dependent check
+//! (credential validity, certificate validity, status list `ttl`, code and nonce lifetimes) can be
+//! driven by a settable clock in tests instead of sleeping.
 
 use std::fmt;
 use std::time::SystemTime;
