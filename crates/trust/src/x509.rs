@@ -467,6 +467,9 @@ pub struct ValidatedChain {
     pub leaf_key: VerifyingKey,
     /// The leaf's subject, displayed as in RFC 4514.
     pub leaf_subject: String,
+    /// The leaf subject's `countryName` (2.5.4.6), when it has exactly one: an mdoc's
+    /// `issuing_country` must equal it (ISO/IEC 18013-5 Annex B, document signer certificate).
+    pub leaf_country: Option<String>,
     /// `dNSName` entries of the leaf's `subjectAltName` (RFC 5280 §4.2.1.6).
     pub leaf_san_dns: Vec<String>,
     /// `uniformResourceIdentifier` entries of the leaf's `subjectAltName`.
@@ -489,6 +492,7 @@ impl fmt::Debug for ValidatedChain {
         f.debug_struct("ValidatedChain")
             .field("leaf_key", &self.leaf_key)
             .field("leaf_subject", &self.leaf_subject)
+            .field("leaf_country", &self.leaf_country)
             .field("leaf_san_dns", &self.leaf_san_dns)
             .field("leaf_san_uri", &self.leaf_san_uri)
             .field("anchor_subject", &self.anchor_subject)
@@ -762,6 +766,7 @@ impl ChainValidator {
         let chain = ValidatedChain {
             leaf_key,
             leaf_subject: leaf.subject_text.clone(),
+            leaf_country: leaf.subject_country.clone(),
             leaf_san_dns,
             leaf_san_uri,
             anchor_subject: anchor.cert.subject_text.clone(),
@@ -1195,6 +1200,8 @@ struct CertInfo {
     subject: Vec<u8>,
     issuer: Vec<u8>,
     subject_text: String,
+    /// The subject's single `countryName`, if it has exactly one.
+    subject_country: Option<String>,
     issuer_text: String,
     /// DER of the SubjectPublicKeyInfo, for matching anchors.
     spki: Vec<u8>,
@@ -1288,6 +1295,7 @@ impl CertInfo {
             subject,
             issuer,
             subject_text: name_text(&tbs_cert.subject),
+            subject_country: country(&tbs_cert.subject),
             issuer_text: name_text(&tbs_cert.issuer),
             spki,
             key,
@@ -1388,6 +1396,27 @@ fn name_text(name: &x509_cert::name::Name) -> String {
     } else {
         text
     }
+}
+
+/// The one `countryName` attribute of `name` (RFC 5280 Appendix A), or `None` when it has
+/// none, several, or one that is not text.
+fn country(name: &x509_cert::name::Name) -> Option<String> {
+    let mut found = name
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter(|atv| atv.oid == const_oid::db::rfc4519::COUNTRY_NAME);
+    let first = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    // RFC 5280 wants PrintableString; some issuers (and rcgen) write UTF8String.
+    der::asn1::PrintableStringRef::try_from(&first.value)
+        .map(|s| s.as_str().to_owned())
+        .or_else(|_| {
+            der::asn1::Utf8StringRef::try_from(&first.value).map(|s| s.as_str().to_owned())
+        })
+        .ok()
 }
 
 /// An OID with its registered name, for error messages.
@@ -1559,6 +1588,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(chain.leaf_subject, "C=DK,CN=issuer leaf");
+        assert_eq!(chain.leaf_country.as_deref(), Some("DK"));
         assert_eq!(chain.anchor_subject, "C=DK,CN=test root");
         assert_eq!(chain.anchor_index, 0);
         assert_eq!(chain.leaf_san_dns, ["issuer.example"]);
@@ -2201,6 +2231,7 @@ mod tests {
             .validate_der(&[&der], inside, LeafProfile::MdocDocumentSigner)
             .unwrap();
         assert_eq!(chain.leaf_subject, "C=US,CN=utopia ds");
+        assert_eq!(chain.leaf_country.as_deref(), Some("US"));
         assert_eq!(chain.not_before, unix(2020, 10, 1));
         assert_eq!(chain.not_after, unix(2021, 10, 1));
         assert_eq!(chain.leaf_key.algorithm(), Algorithm::Es256);
