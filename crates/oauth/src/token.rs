@@ -11,6 +11,13 @@ use eudi_trust::b64;
 #[error("the system random number generator failed")]
 pub struct RandomError;
 
+impl From<RandomError> for crate::OAuthError {
+    /// A generic `server_error`: the peer learns nothing of this side's fault.
+    fn from(_: RandomError) -> Self {
+        Self::server_error()
+    }
+}
+
 /// A fresh random value with 256 bits of entropy, as 43 base64url characters. Used for `state`,
 /// `nonce`, PKCE verifiers, authorization codes and access tokens (RFC 6749 §10.10 asks for
 /// values an attacker cannot guess; RFC 7636 §7.1 for 256 bits in a verifier).
@@ -54,5 +61,6 @@ mod tests {
         assert_ne!(secret_key("code"), "code");
         assert_eq!(secret_key("code"), secret_key("code"));
         assert_ne!(secret_key("code"), secret_key("cod"));
+        assert_eq!(crate::OAuthError::from(RandomError).status(), 500);
     }
 }

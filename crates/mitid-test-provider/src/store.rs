@@ -6,7 +6,7 @@
 //! instances share logins, as DESIGN.md asks of every stateful part. The trait is async (boxed
 //! futures, so it stays object-safe) for that reason.
 //!
-//! Keys are never the secrets themselves: the provider passes [`crate::pkce::secret_key`] of a
+//! Keys are never the secrets themselves: the provider passes [`eudi_oauth::token::secret_key`] of a
 //! code or token, so a leaked store cannot be replayed. Every record carries its expiry; a code is
 //! taken out of the store by the one request that redeems it.
 
@@ -22,8 +22,8 @@ use eudi_trust::AssuranceLevel;
 use serde::Deserialize;
 use serde::Serialize;
 
-use crate::clock::Clock;
-use crate::clock::SystemClock;
+use eudi_trust::Clock;
+use eudi_trust::SystemClock;
 
 /// A store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -289,7 +289,7 @@ impl ProviderStore for InMemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use eudi_trust::clock::ManualClock;
 
     fn grant(expires_at: i64) -> CodeGrant {
         CodeGrant {

@@ -23,11 +23,10 @@ use eudi_mitid::client::IdTokenError;
 use eudi_mitid::client::OidcClient;
 use eudi_mitid::client::OidcError;
 use eudi_mitid::client::PendingLogin;
-use eudi_mitid::clock::ManualClock;
-use eudi_mitid::provider;
-use eudi_mitid::provider::ProviderConfig;
-use eudi_mitid::provider::ProviderState;
-use eudi_mitid::provider::RegisteredClient;
+use eudi_mitid_test_provider as provider;
+use eudi_mitid_test_provider::ProviderConfig;
+use eudi_mitid_test_provider::ProviderState;
+use eudi_mitid_test_provider::RegisteredClient;
 use eudi_pid::IdentityType;
 use eudi_pid::TestIdentity;
 use eudi_pid::default_test_identities;
@@ -39,6 +38,7 @@ use eudi_trust::Signer;
 use eudi_trust::SoftwareKey;
 use eudi_trust::VerifyingKey;
 use eudi_trust::b64;
+use eudi_trust::clock::ManualClock;
 use eudi_trust::jws::JwsError;
 use serde_json::Value;
 
@@ -107,7 +107,9 @@ async fn start_with(options: Options) -> Harness {
 
 impl Harness {
     fn config(&self, client_id: &str, method: ClientAuthMethod) -> ClientConfig {
-        let config = ClientConfig::new(self.issuer.clone(), client_id, self.callback.clone());
+        let mut config = ClientConfig::new(self.issuer.clone(), client_id, self.callback.clone());
+        // The provider runs on http://127.0.0.1: the dev/test switch.
+        config.allow_private_network = true;
         match method {
             ClientAuthMethod::None => {
                 let mut config = config;
@@ -1099,18 +1101,27 @@ async fn discovery_and_jwks() {
     assert!(jwks["keys"][0].get("d").is_none());
 
     // The issuer is compared exactly (OpenID Connect Discovery 1.0 §4.3).
-    let config = ClientConfig::new(format!("{}/", h.issuer), CONFIDENTIAL, h.callback.clone())
+    let mut config = ClientConfig::new(format!("{}/", h.issuer), CONFIDENTIAL, h.callback.clone())
         .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    config.allow_private_network = true;
     assert!(matches!(
         OidcClient::discover(config).await,
         Err(OidcError::Discovery(_))
     ));
     // Nothing listens there: a network error, not a panic.
-    let config = ClientConfig::new("http://127.0.0.1:9/mitid", CONFIDENTIAL, h.callback.clone())
-        .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    let mut config =
+        ClientConfig::new("http://127.0.0.1:9/mitid", CONFIDENTIAL, h.callback.clone())
+            .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    config.allow_private_network = true;
+    assert!(matches!(
+        OidcClient::discover(config.clone()).await,
+        Err(OidcError::Http { .. })
+    ));
+    // Without the dev/test switch the loopback provider is not even asked.
+    config.allow_private_network = false;
     assert!(matches!(
         OidcClient::discover(config).await,
-        Err(OidcError::Http { .. })
+        Err(OidcError::UrlRefused { .. })
     ));
 }
 
