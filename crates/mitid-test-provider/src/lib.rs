@@ -30,7 +30,13 @@
 //! refusing a level that is too low is the relying party's job.
 //!
 //! State (pending logins, codes, access tokens) goes through [`store::ProviderStore`]; the
-//! default is [`store::InMemoryStore`] until the issuer plugs in its store crate.
+//! default is [`store::InMemoryStore`] until the issuer plugs in its store crate. Every
+//! `/authorize` stores a pending login before anyone logs in, so the store bounds them: expired
+//! ones are evicted, and each client may hold at most
+//! [`store::MAX_PENDING_LOGINS_PER_CLIENT`] of the [`store::MAX_RECORDS`], so a flood of
+//! `/authorize` with one `client_id` is answered 503 `temporarily_unavailable` without locking
+//! out the other clients (issue 8 §1). All users of one relying party share its `client_id`:
+//! a rate limit per source address in front of the issuer is what keeps them apart.
 //!
 //! This crate is the provider only; the broker client it is tested against (`eudi-mitid`) pulls
 //! in no web server.
@@ -553,7 +559,7 @@ fn oauth(status: StatusCode, code: ErrorCode, description: impl Into<String>) ->
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Full => oauth(
+            StoreError::Full | StoreError::ClientLimit { .. } => oauth(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::TemporarilyUnavailable,
                 "too many logins in progress, try again later",
