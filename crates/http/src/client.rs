@@ -126,7 +126,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
     }
 }
 
-/// The reqwest [`HttpClient`]: HTTP/1.1 and HTTP/2 over rustls, with the limits of its
+/// The reqwest [`HttpClient`]: HTTP/1.1 over rustls, with the limits of its
 /// [`HttpConfig`]. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ReqwestClient {

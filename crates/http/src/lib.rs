@@ -8,7 +8,7 @@
 //!   total time limits, a body size limit applied while the body streams in, a bounded number
 //!   of redirects each re-checked (none by default), no proxy, and the address rules of
 //!   [`policy::UrlPolicy`] on the literal host and on every resolved address.
-//! * [`mock::MockHttpClient`] (feature `mock`): canned answers per URL, recorded requests.
+//! * `mock::MockHttpClient` (feature `mock`): canned answers per URL, recorded requests.
 //!
 //! ```no_run
 //! use eudi_http::{HttpClient, HttpConfig, ReqwestClient, Request};

@@ -458,6 +458,29 @@ pub enum IdTokenError {
     AccessTokenHash,
 }
 
+impl eudi_trust::HasErrorCode for IdTokenError {
+    /// The broker's ID token is a token from a peer: its faults map onto the workspace's codes.
+    fn code(&self) -> eudi_trust::ErrorCode {
+        use eudi_trust::ErrorCode;
+        match self {
+            Self::TooLarge => ErrorCode::TooLarge,
+            Self::Malformed(_) => ErrorCode::Malformed,
+            Self::WrongType(_) => ErrorCode::WrongType,
+            Self::Algorithm(_) => ErrorCode::UnsupportedAlgorithm,
+            Self::UnknownKey { .. } | Self::WrongIssuer { .. } => ErrorCode::UntrustedIssuer,
+            Self::BadSignature => ErrorCode::InvalidSignature,
+            Self::Expired { .. } => ErrorCode::Expired,
+            Self::NotYetValid { .. } => ErrorCode::NotYetValid,
+            Self::MissingClaim(_)
+            | Self::WrongAudience
+            | Self::WrongAuthorizedParty
+            | Self::IssuedAt { .. }
+            | Self::NonceMismatch
+            | Self::AccessTokenHash => ErrorCode::InvalidCredential,
+        }
+    }
+}
+
 /// Options of one authorization request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1450,6 +1473,43 @@ mod tests {
             Err(OidcError::UrlRefused { .. })
         ));
         assert!(mock.requests().is_empty());
+    }
+
+    #[test]
+    fn id_token_errors_have_the_workspace_codes() {
+        use eudi_trust::ErrorCode;
+        use eudi_trust::HasErrorCode as _;
+        let cases = [
+            (IdTokenError::TooLarge, ErrorCode::TooLarge),
+            (
+                IdTokenError::WrongType("at+jwt".into()),
+                ErrorCode::WrongType,
+            ),
+            (
+                IdTokenError::UnknownKey {
+                    kid: None,
+                    alg: Algorithm::Es256,
+                },
+                ErrorCode::UntrustedIssuer,
+            ),
+            (
+                IdTokenError::WrongIssuer {
+                    found: "a".into(),
+                    expected: "b".into(),
+                },
+                ErrorCode::UntrustedIssuer,
+            ),
+            (IdTokenError::BadSignature, ErrorCode::InvalidSignature),
+            (IdTokenError::Expired { exp: 1, now: 2 }, ErrorCode::Expired),
+            (
+                IdTokenError::NotYetValid { nbf: 2, now: 1 },
+                ErrorCode::NotYetValid,
+            ),
+            (IdTokenError::NonceMismatch, ErrorCode::InvalidCredential),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+        }
     }
 
     #[test]

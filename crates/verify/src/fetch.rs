@@ -98,6 +98,21 @@ impl From<HttpError> for FetchError {
     }
 }
 
+impl eudi_trust::HasErrorCode for FetchError {
+    /// Whatever stopped the retrieval, the status list is unavailable: the credential is then
+    /// not reported valid (Token Status List §8.3 leaves the decision to policy; this one fails
+    /// closed).
+    fn code(&self) -> eudi_trust::ErrorCode {
+        match self {
+            Self::Refused { .. }
+            | Self::Network { .. }
+            | Self::Status { .. }
+            | Self::TooLarge { .. }
+            | Self::Offline(_) => eudi_trust::ErrorCode::StatusUnavailable,
+        }
+    }
+}
+
 /// A boxed future, so the trait stays object-safe.
 pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, FetchError>> + Send + 'a>>;
 
@@ -233,6 +248,21 @@ mod tests {
                 ),
                 "{url} must be refused"
             );
+        }
+    }
+
+    #[test]
+    fn every_failure_is_status_unavailable() {
+        use eudi_trust::HasErrorCode as _;
+        let refused = FetchError::from(HttpError::Refused {
+            url: "http://127.0.0.1/".into(),
+            reason: "x",
+        });
+        assert!(matches!(refused, FetchError::Refused { .. }));
+        let timeout = FetchError::from(HttpError::Timeout { url: "u".into() });
+        assert!(matches!(timeout, FetchError::Network { .. }));
+        for error in [refused, timeout, FetchError::Offline("u".into())] {
+            assert_eq!(error.code(), eudi_trust::ErrorCode::StatusUnavailable);
         }
     }
 
