@@ -127,6 +127,7 @@ use eudi_mitid::client::ClientSecret;
 use eudi_mitid::client::half_hash;
 use eudi_oauth::ErrorCode;
 use eudi_oauth::OAuthError;
+use eudi_oauth::form;
 use eudi_oauth::form::Form;
 use eudi_oauth::pkce;
 use eudi_oauth::token;
@@ -632,12 +633,7 @@ fn form_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let is_form = content_type
             .to_str()
-            .ok()
-            .and_then(|ct| ct.split(';').next())
-            .is_some_and(|ct| {
-                ct.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_ok_and(|ct| form::is_media_type(ct, form::CONTENT_TYPE));
         if !is_form {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
