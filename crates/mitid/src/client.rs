@@ -13,9 +13,10 @@
 //!    ID token. The result is a [`VerifiedLogin`]; [`VerifiedLogin::login`] maps its claims with
 //!    [`crate::claims::map_claims`].
 //!
-//! Every HTTP call has a time limit and a response size limit, follows no redirect, and goes to
-//! `https` (or plain `http` on loopback, or anywhere only with
-//! [`ClientConfig::allow_insecure_http`]).
+//! Every HTTP call goes through the workspace's one HTTP client ([`eudi_http`]): a time limit,
+//! a response size limit, no redirect followed, and only `https` to public addresses (plain
+//! `http` and loopback or private addresses only with [`ClientConfig::allow_private_network`],
+//! the dev/test switch for the embedded test provider).
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,11 +24,24 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
+use eudi_http::HttpClient;
+use eudi_http::HttpConfig;
+use eudi_http::HttpError;
+use eudi_http::Request;
+use eudi_http::ReqwestClient;
+use eudi_http::Response;
+use eudi_http::UrlPolicy;
+use eudi_oauth::OAuthError;
+use eudi_oauth::form::Form;
+use eudi_oauth::pkce;
+use eudi_oauth::token;
 use eudi_pid::MitIdLogin;
 use eudi_trust::Algorithm;
 use eudi_trust::AlgorithmPolicy;
 use eudi_trust::AssuranceLevel;
+use eudi_trust::Clock;
 use eudi_trust::Jwk;
+use eudi_trust::SystemClock;
 use eudi_trust::VerifyingKey;
 use eudi_trust::b64;
 use eudi_trust::jws::CompactJws;
@@ -40,13 +54,8 @@ use url::Url;
 
 use crate::claims::MappingError;
 use crate::claims::map_claims;
-use crate::clock::Clock;
-use crate::clock::SystemClock;
-use crate::http::Http;
-use crate::http::RawResponse;
 use crate::metadata::ProviderMetadata;
 use crate::metadata::discovery_url;
-use crate::pkce;
 
 /// Time limit for one HTTP exchange with the provider, connection included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -194,15 +203,16 @@ pub struct ClientConfig {
     pub max_response_bytes: usize,
     /// Fetch the userinfo endpoint after the token exchange ([`VerifiedLogin::userinfo`]).
     pub fetch_userinfo: bool,
-    /// DANGER: allow plain `http` to hosts other than loopback (for a test broker inside a
-    /// private network). Never in production: tokens and the client secret travel in clear.
-    pub allow_insecure_http: bool,
+    /// DANGER (dev/test): allow plain `http` and loopback, private or link-local addresses (the
+    /// embedded test provider on `http://127.0.0.1`, a test broker inside a private network).
+    /// Never in production: tokens and the client secret would travel in clear.
+    pub allow_private_network: bool,
 }
 
 impl ClientConfig {
     /// A configuration with the defaults: client_secret_basic, [`DEFAULT_SCOPES`], NSIS
     /// `acr_values`, RS256 + ES256, 60 s skew, 10 min ID token age, 10 s time limit, 1 MiB
-    /// responses, no userinfo call, https only (http on loopback).
+    /// responses, no userinfo call, https to public addresses only.
     pub fn new(
         issuer: impl Into<String>,
         client_id: impl Into<String>,
@@ -223,7 +233,7 @@ impl ClientConfig {
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             fetch_userinfo: false,
-            allow_insecure_http: false,
+            allow_private_network: false,
         }
     }
 
@@ -339,9 +349,36 @@ fn describe(description: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-impl From<pkce::RandomError> for OidcError {
-    fn from(_: pkce::RandomError) -> Self {
+impl From<token::RandomError> for OidcError {
+    fn from(_: token::RandomError) -> Self {
         Self::Random
+    }
+}
+
+impl From<HttpError> for OidcError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::Refused { url, reason } => Self::UrlRefused { url, reason },
+            HttpError::Network { url, reason } => Self::Http { url, reason },
+            HttpError::Timeout { url } => Self::Http {
+                url,
+                reason: "timed out".into(),
+            },
+            HttpError::TooLarge { url, limit } => Self::TooLarge { url, limit },
+            HttpError::Offline { url } => Self::Http {
+                url,
+                reason: "network access is disabled".into(),
+            },
+            HttpError::Config(reason) => {
+                Self::Config(format!("cannot build the HTTP client: {reason}"))
+            }
+            // `HttpError` is non-exhaustive: a failure it learns to name later is still a failed
+            // exchange.
+            other => Self::Http {
+                url: String::new(),
+                reason: other.to_string(),
+            },
+        }
     }
 }
 
@@ -419,6 +456,29 @@ pub enum IdTokenError {
     /// `at_hash` does not match the access token.
     #[error("`at_hash` does not match the access token")]
     AccessTokenHash,
+}
+
+impl eudi_trust::HasErrorCode for IdTokenError {
+    /// The broker's ID token is a token from a peer: its faults map onto the workspace's codes.
+    fn code(&self) -> eudi_trust::ErrorCode {
+        use eudi_trust::ErrorCode;
+        match self {
+            Self::TooLarge => ErrorCode::TooLarge,
+            Self::Malformed(_) => ErrorCode::Malformed,
+            Self::WrongType(_) => ErrorCode::WrongType,
+            Self::Algorithm(_) => ErrorCode::UnsupportedAlgorithm,
+            Self::UnknownKey { .. } | Self::WrongIssuer { .. } => ErrorCode::UntrustedIssuer,
+            Self::BadSignature => ErrorCode::InvalidSignature,
+            Self::Expired { .. } => ErrorCode::Expired,
+            Self::NotYetValid { .. } => ErrorCode::NotYetValid,
+            Self::MissingClaim(_)
+            | Self::WrongAudience
+            | Self::WrongAuthorizedParty
+            | Self::IssuedAt { .. }
+            | Self::NonceMismatch
+            | Self::AccessTokenHash => ErrorCode::InvalidCredential,
+        }
+    }
 }
 
 /// Options of one authorization request.
@@ -518,24 +578,22 @@ pub struct CallbackParams {
 
 impl CallbackParams {
     /// Reads the callback's query string (without the `?`). A parameter given twice is an error
-    /// (RFC 6749 §3.1); unknown parameters are ignored.
+    /// and one without a value counts as omitted (RFC 6749 §3.1); unknown parameters are ignored.
     pub fn from_query(query: &str) -> Result<Self, OidcError> {
-        let mut params = Self::default();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let slot = match name.as_ref() {
-                "code" => &mut params.code,
-                "state" => &mut params.state,
-                "iss" => &mut params.iss,
-                "error" => &mut params.error,
-                "error_description" => &mut params.error_description,
-                _ => continue,
-            };
-            if slot.is_some() {
-                return Err(OidcError::MalformedCallback("a parameter is given twice"));
+        let form = Form::parse(query).map_err(|e| match e {
+            eudi_oauth::FormError::Duplicate(_) => {
+                OidcError::MalformedCallback("a parameter is given twice")
             }
-            *slot = Some(value.into_owned());
-        }
-        Ok(params)
+            _ => OidcError::MalformedCallback("too many parameters"),
+        })?;
+        let take = |name: &str| form.get(name).map(str::to_owned);
+        Ok(Self {
+            code: take("code"),
+            state: take("state"),
+            iss: take("iss"),
+            error: take("error"),
+            error_description: take("error_description"),
+        })
     }
 
     /// Reads the parameters of a callback URL.
@@ -636,7 +694,8 @@ struct CachedKey {
 pub struct OidcClient {
     config: ClientConfig,
     metadata: ProviderMetadata,
-    http: Http,
+    http: Arc<dyn HttpClient>,
+    policy: UrlPolicy,
     clock: Arc<dyn Clock>,
     jwks: RwLock<JwksCache>,
 }
@@ -644,13 +703,23 @@ pub struct OidcClient {
 impl OidcClient {
     /// Fetches `{issuer}/.well-known/openid-configuration` and builds the client.
     pub async fn discover(config: ClientConfig) -> Result<Self, OidcError> {
-        let http = Http::new(
-            config.timeout,
-            config.max_response_bytes,
-            config.allow_insecure_http,
-        )?;
+        let http = Self::http_client(&config)?;
+        Self::discover_with(config, http).await
+    }
+
+    /// [`Self::discover`] over `http` (a service's shared client, or
+    /// `eudi_http::mock::MockHttpClient` in tests); [`ClientConfig::allow_private_network`]
+    /// still decides which URLs are used.
+    pub async fn discover_with(
+        config: ClientConfig,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<Self, OidcError> {
+        let policy = policy(&config);
         let url = discovery_url(&config.issuer);
-        let response = http.get(&url, "application/json", None).await?;
+        policy.check_url(&url)?;
+        let response = http
+            .send(Request::get(&url).accept("application/json"))
+            .await?;
         let metadata: ProviderMetadata = parse_json(&url, &response)?;
         Self::build(config, metadata, http)
     }
@@ -660,19 +729,36 @@ impl OidcClient {
         config: ClientConfig,
         metadata: ProviderMetadata,
     ) -> Result<Self, OidcError> {
-        let http = Http::new(
-            config.timeout,
-            config.max_response_bytes,
-            config.allow_insecure_http,
-        )?;
+        let http = Self::http_client(&config)?;
         Self::build(config, metadata, http)
+    }
+
+    /// [`Self::from_metadata`] over `http`.
+    pub fn from_metadata_with(
+        config: ClientConfig,
+        metadata: ProviderMetadata,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<Self, OidcError> {
+        Self::build(config, metadata, http)
+    }
+
+    /// The reqwest client with the configuration's limits; no redirect is followed, so a token
+    /// request (with the client's credentials) never goes anywhere else.
+    fn http_client(config: &ClientConfig) -> Result<Arc<dyn HttpClient>, OidcError> {
+        let http = HttpConfig::default()
+            .with_timeout(config.timeout)
+            .with_max_body_bytes(config.max_response_bytes)
+            .with_max_redirects(0)
+            .with_policy(policy(config));
+        Ok(Arc::new(ReqwestClient::new(http)?))
     }
 
     fn build(
         mut config: ClientConfig,
         metadata: ProviderMetadata,
-        http: Http,
+        http: Arc<dyn HttpClient>,
     ) -> Result<Self, OidcError> {
+        let policy = policy(&config);
         // OpenID Connect Discovery 1.0 §4.3: the issuer in the document is exactly the one asked.
         if metadata.issuer != config.issuer {
             return Err(OidcError::Discovery(format!(
@@ -680,12 +766,12 @@ impl OidcClient {
                 metadata.issuer, config.issuer
             )));
         }
-        http.check_url(&metadata.issuer)?;
-        http.check_url(&metadata.authorization_endpoint)?;
-        http.check_url(&metadata.token_endpoint)?;
-        http.check_url(&metadata.jwks_uri)?;
+        policy.check_url(&metadata.issuer)?;
+        policy.check_url(&metadata.authorization_endpoint)?;
+        policy.check_url(&metadata.token_endpoint)?;
+        policy.check_url(&metadata.jwks_uri)?;
         if let Some(userinfo) = &metadata.userinfo_endpoint {
-            http.check_url(userinfo)?;
+            policy.check_url(userinfo)?;
         }
         Url::parse(&config.redirect_uri)
             .map_err(|_| OidcError::Config("redirect_uri is not an absolute URL".into()))?;
@@ -732,6 +818,7 @@ impl OidcClient {
             config,
             metadata,
             http,
+            policy,
             clock: Arc::new(SystemClock),
             jwks: RwLock::new(JwksCache::default()),
         })
@@ -759,13 +846,15 @@ impl OidcClient {
         options: &AuthorizationOptions,
     ) -> Result<AuthorizationRequest, OidcError> {
         let pending = PendingLogin {
-            state: pkce::random_token()?,
-            nonce: pkce::random_token()?,
-            code_verifier: pkce::random_token()?,
+            state: token::random_token()?,
+            nonce: token::random_token()?,
+            code_verifier: token::random_token()?,
             requested_level: options.level,
             created_at: self.clock.now(),
         };
-        let mut url = self.http.check_url(&self.metadata.authorization_endpoint)?;
+        let mut url = self
+            .policy
+            .check_url(&self.metadata.authorization_endpoint)?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -807,7 +896,7 @@ impl OidcClient {
         callback: &CallbackParams,
     ) -> Result<VerifiedLogin, OidcError> {
         match &callback.state {
-            Some(state) if pkce::constant_time_eq(state, &pending.state) => {}
+            Some(state) if token::constant_time_eq(state, &pending.state) => {}
             _ => return Err(OidcError::StateMismatch),
         }
         match &callback.iss {
@@ -861,7 +950,11 @@ impl OidcClient {
             }
         };
         let url = &self.metadata.token_endpoint;
-        let response = self.http.post_form(url, &form, authorization).await?;
+        let mut request = Request::post_form(url, form).accept("application/json");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = self.http.send(request).await?;
         if !response.is_success() {
             return Err(oauth_error(url, &response));
         }
@@ -989,7 +1082,7 @@ impl OidcClient {
             return Err(IdTokenError::NotYetValid { nbf, now });
         }
         match claims.get("nonce").and_then(Value::as_str) {
-            Some(nonce) if pkce::constant_time_eq(nonce, expected_nonce) => {}
+            Some(nonce) if token::constant_time_eq(nonce, expected_nonce) => {}
             _ => return Err(IdTokenError::NonceMismatch),
         }
         let subject = claims
@@ -1054,7 +1147,7 @@ impl OidcClient {
         let url = &self.metadata.jwks_uri;
         let response = self
             .http
-            .get(url, "application/jwk-set+json, application/json", None)
+            .send(Request::get(url).accept("application/jwk-set+json, application/json"))
             .await?;
         if !response.is_success() {
             return Err(OidcError::HttpStatus {
@@ -1109,7 +1202,11 @@ impl OidcClient {
             .ok_or(OidcError::NoUserinfoEndpoint)?;
         let response = self
             .http
-            .get(url, "application/json", Some(access_token.expose()))
+            .send(
+                Request::get(url)
+                    .accept("application/json")
+                    .bearer(access_token.expose()),
+            )
             .await?;
         if !response.is_success() {
             return Err(oauth_error(url, &response));
@@ -1140,21 +1237,22 @@ struct TokenResponse {
     scope: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct OAuthErrorBody {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
+fn policy(config: &ClientConfig) -> UrlPolicy {
+    if config.allow_private_network {
+        UrlPolicy::allow_private_network()
+    } else {
+        UrlPolicy::public_https()
+    }
 }
 
-fn oauth_error(url: &str, response: &RawResponse) -> OidcError {
-    match serde_json::from_slice::<OAuthErrorBody>(&response.body) {
-        Ok(body) => OidcError::TokenRefused {
+fn oauth_error(url: &str, response: &Response) -> OidcError {
+    match OAuthError::from_response(response.status, &response.body) {
+        Some(error) => OidcError::TokenRefused {
             status: response.status,
-            error: body.error,
-            description: body.error_description,
+            error: error.code.as_str().to_owned(),
+            description: error.description,
         },
-        Err(_) => OidcError::HttpStatus {
+        None => OidcError::HttpStatus {
             url: url.to_owned(),
             status: response.status,
         },
@@ -1163,7 +1261,7 @@ fn oauth_error(url: &str, response: &RawResponse) -> OidcError {
 
 fn parse_json<T: serde::de::DeserializeOwned>(
     url: &str,
-    response: &RawResponse,
+    response: &Response,
 ) -> Result<T, OidcError> {
     if !response.is_success() {
         return Err(OidcError::HttpStatus {
@@ -1285,6 +1383,133 @@ mod tests {
         let debug = format!("{:?}", request.pending);
         assert!(!debug.contains(&request.pending.code_verifier));
         assert!(!debug.contains(request.pending.nonce()));
+    }
+
+    #[test]
+    fn loopback_and_private_endpoints_need_the_switch() {
+        for endpoint in [
+            "http://127.0.0.1:8080/mitid/token",
+            "https://127.0.0.1/mitid/token",
+            "https://localhost/token",
+            "https://10.1.2.3/token",
+            "https://[::1]/token",
+        ] {
+            let mut m = metadata();
+            m.token_endpoint = endpoint.into();
+            assert!(
+                matches!(
+                    OidcClient::from_metadata(config(), m.clone()),
+                    Err(OidcError::UrlRefused { .. })
+                ),
+                "{endpoint} must be refused by default"
+            );
+            let mut dev = config();
+            dev.allow_private_network = true;
+            assert!(OidcClient::from_metadata(dev, m).is_ok(), "{endpoint}");
+        }
+    }
+
+    #[tokio::test]
+    async fn discovery_and_token_errors_through_the_http_double() {
+        use eudi_http::mock::MockHttpClient;
+        let discovery = serde_json::to_vec(&metadata()).unwrap();
+        let mock = Arc::new(
+            MockHttpClient::new()
+                .with_body(
+                    "https://broker.example/op/.well-known/openid-configuration",
+                    "application/json",
+                    discovery,
+                )
+                .with(
+                    "https://broker.example/op/token",
+                    Response::new(
+                        400,
+                        r#"{"error":"invalid_grant","error_description":"used"}"#,
+                    )
+                    .with_header("content-type", "application/json"),
+                ),
+        );
+        let client = OidcClient::discover_with(config(), mock.clone())
+            .await
+            .unwrap();
+        let request = client
+            .authorization_request(&AuthorizationOptions::default())
+            .unwrap();
+        match client.exchange_code(&request.pending, "the code").await {
+            Err(OidcError::TokenRefused {
+                status: 400,
+                error,
+                description,
+            }) => {
+                assert_eq!(error, "invalid_grant");
+                assert_eq!(description.as_deref(), Some("used"));
+            }
+            other => panic!("expected the token error, got {other:?}"),
+        }
+        let sent = mock.requests();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].header_value("accept"), Some("application/json"));
+        let token = &sent[1];
+        assert_eq!(token.method, eudi_http::Method::Post);
+        assert_eq!(
+            token.header_value("authorization"),
+            Some(basic_authorization("issuer client", "s3cr:et").as_str())
+        );
+        let form = Form::parse_bytes(&token.body).unwrap();
+        assert_eq!(form.get("code"), Some("the code"));
+        assert_eq!(
+            form.get("code_verifier"),
+            Some(request.pending.code_verifier.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn discovery_of_a_loopback_issuer_is_refused_before_any_request() {
+        use eudi_http::mock::MockHttpClient;
+        let mock = Arc::new(MockHttpClient::new());
+        let config = ClientConfig::new("http://127.0.0.1:9/mitid", "c", "http://127.0.0.1:9/cb");
+        assert!(matches!(
+            OidcClient::discover_with(config, mock.clone()).await,
+            Err(OidcError::UrlRefused { .. })
+        ));
+        assert!(mock.requests().is_empty());
+    }
+
+    #[test]
+    fn id_token_errors_have_the_workspace_codes() {
+        use eudi_trust::ErrorCode;
+        use eudi_trust::HasErrorCode as _;
+        let cases = [
+            (IdTokenError::TooLarge, ErrorCode::TooLarge),
+            (
+                IdTokenError::WrongType("at+jwt".into()),
+                ErrorCode::WrongType,
+            ),
+            (
+                IdTokenError::UnknownKey {
+                    kid: None,
+                    alg: Algorithm::Es256,
+                },
+                ErrorCode::UntrustedIssuer,
+            ),
+            (
+                IdTokenError::WrongIssuer {
+                    found: "a".into(),
+                    expected: "b".into(),
+                },
+                ErrorCode::UntrustedIssuer,
+            ),
+            (IdTokenError::BadSignature, ErrorCode::InvalidSignature),
+            (IdTokenError::Expired { exp: 1, now: 2 }, ErrorCode::Expired),
+            (
+                IdTokenError::NotYetValid { nbf: 2, now: 1 },
+                ErrorCode::NotYetValid,
+            ),
+            (IdTokenError::NonceMismatch, ErrorCode::InvalidCredential),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+        }
     }
 
     #[test]

@@ -6,39 +6,28 @@
 //!   validation against the broker's JWKS (fetched, cached, fetched again for an unknown `kid`):
 //!   signature (RS256, which the brokers use, or ES256: nothing else), `iss`, `aud`/`azp`,
 //!   `exp`/`iat`/`nbf` with clock skew, `nonce`, `at_hash`. Optional userinfo. Written on
-//!   `reqwest` and `eudi_trust`'s JWS rather than the `openidconnect` crate, whose dependency
+//!   `eudi-http` and `eudi_trust`'s JWS rather than the `openidconnect` crate, whose dependency
 //!   tree is large for the few hundred lines used here.
 //! * [`claims`]: [`map_claims`] turns the claims of Signaturgruppen/Nets eID Broker, Idura
 //!   (Criipto), or OIOSAML attribute URIs into one [`eudi_pid::MitIdLogin`], recognising the
 //!   broker by its claim names.
-//! * [`provider`] (feature `provider`, on by default): the embedded MitID test identity
-//!   provider, an axum [`Router`](axum::Router) from [`provider::app`] that the issuer mounts
-//!   under a path prefix, with test identities from a file ([`eudi_pid::test_identities`]).
+//! * [`metadata`]: the provider's discovery document (OpenID Connect Discovery 1.0 §3).
 //!
-//! # A login against the embedded test provider
+//! The embedded MitID test identity provider (an axum router) lives in its own crate,
+//! `eudi-mitid-test-provider`, so that this client pulls in no web server. HTTP goes through
+//! `eudi-http` (one bounded client for the workspace), OAuth pieces (PKCE, random values, error
+//! bodies, form parsing) come from `eudi-oauth`, and every time check reads an
+//! [`eudi_trust::Clock`] ([`OidcClient::with_clock`]).
+//!
+//! # A login against a broker
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//!
 //! use eudi_mitid::client::{AuthorizationOptions, CallbackParams, ClientAuthMethod, ClientConfig, OidcClient};
-//! use eudi_mitid::provider::{self, ProviderConfig, ProviderState, RegisteredClient};
 //! use eudi_trust::AssuranceLevel;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // The issuer serves the test provider under /mitid ...
-//! let issuer = "http://127.0.0.1:8080/mitid";
-//! let callback = "http://127.0.0.1:8080/callback";
-//! let config = ProviderConfig::new(
-//!     issuer,
-//!     vec![RegisteredClient::confidential("pid-issuer", "secret", [callback])],
-//! );
-//! let state = ProviderState::new(config, eudi_pid::default_test_identities())?;
-//! let router = axum::Router::new().nest("/mitid", provider::app(state));
-//! # let _ = router;
-//!
-//! // ... and talks to it as to any broker.
 //! let client = OidcClient::discover(
-//!     ClientConfig::new(issuer, "pid-issuer", callback)
+//!     ClientConfig::new("https://broker.example/op", "pid-issuer", "https://issuer.example/callback")
 //!         .with_secret("secret", ClientAuthMethod::ClientSecretBasic),
 //! )
 //! .await?;
@@ -56,19 +45,8 @@
 
 pub mod claims;
 pub mod client;
-/// The time source (re-exported from `eudi-trust`, the one clock of the workspace).
-pub mod clock {
-    #[cfg(any(test, feature = "mock"))]
-    pub use eudi_trust::clock::ManualClock;
-    pub use eudi_trust::clock::{Clock, SystemClock};
-}
-mod http;
 pub mod metadata;
-pub mod pkce;
-#[cfg(feature = "provider")]
-pub mod provider;
 
 pub use claims::{Broker, MappingError, map_claims};
 pub use client::{ClientConfig, IdTokenError, OidcClient, OidcError, VerifiedLogin};
-pub use http::check_endpoint_url;
 pub use metadata::ProviderMetadata;

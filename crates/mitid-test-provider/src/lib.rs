@@ -30,7 +30,52 @@
 //! refusing a level that is too low is the relying party's job.
 //!
 //! State (pending logins, codes, access tokens) goes through [`store::ProviderStore`]; the
-//! default is [`store::InMemoryStore`] until the issuer plugs in its store crate.
+//! default is [`store::InMemoryStore`] until the issuer plugs in its store crate. Every
+//! `/authorize` stores a pending login before anyone logs in, so the store bounds them: expired
+//! ones are evicted, and each client may hold at most
+//! [`store::MAX_PENDING_LOGINS_PER_CLIENT`] of the [`store::MAX_RECORDS`], so a flood of
+//! `/authorize` with one `client_id` is answered 503 `temporarily_unavailable` without locking
+//! out the other clients (issue 8 §1). All users of one relying party share its `client_id`:
+//! a rate limit per source address in front of the issuer is what keeps them apart.
+//!
+//! This crate is the provider only; the broker client it is tested against (`eudi-mitid`) pulls
+//! in no web server.
+//!
+//! # A login against the embedded test provider
+//!
+//! ```no_run
+//! use eudi_mitid::client::{AuthorizationOptions, CallbackParams, ClientAuthMethod, ClientConfig, OidcClient};
+//! use eudi_mitid_test_provider::{self as provider, ProviderConfig, ProviderState, RegisteredClient};
+//! use eudi_trust::AssuranceLevel;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // The issuer serves the test provider under /mitid ...
+//! let issuer = "http://127.0.0.1:8080/mitid";
+//! let callback = "http://127.0.0.1:8080/callback";
+//! let config = ProviderConfig::new(
+//!     issuer,
+//!     vec![RegisteredClient::confidential("pid-issuer", "secret", [callback])],
+//! );
+//! let state = ProviderState::new(config, eudi_pid::default_test_identities())?;
+//! let router = axum::Router::new().nest("/mitid", provider::app(state));
+//! # let _ = router;
+//!
+//! // ... and talks to it as to any broker (on loopback http: the dev/test switch).
+//! let mut client_config = ClientConfig::new(issuer, "pid-issuer", callback)
+//!     .with_secret("secret", ClientAuthMethod::ClientSecretBasic);
+//! client_config.allow_private_network = true;
+//! let client = OidcClient::discover(client_config).await?;
+//! let request = client.authorization_request(&AuthorizationOptions::level(AssuranceLevel::Substantial))?;
+//! // Redirect the browser to request.url; keep request.pending in the session. On the callback:
+//! # let callback_query = "";
+//! let params = CallbackParams::from_query(callback_query)?;
+//! let verified = client.complete(&request.pending, &params).await?;
+//! let _login = verified.login()?; // eudi_pid::MitIdLogin
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
 
 pub mod store;
 
@@ -76,13 +121,18 @@ use serde_json::Value;
 use serde_json::json;
 use url::Url;
 
-use crate::claims::parse_level;
-use crate::client::ClientSecret;
-use crate::client::half_hash;
-use crate::clock::Clock;
-use crate::clock::SystemClock;
-use crate::metadata::ProviderMetadata;
-use crate::pkce;
+use eudi_mitid::ProviderMetadata;
+use eudi_mitid::claims::parse_level;
+use eudi_mitid::client::ClientSecret;
+use eudi_mitid::client::half_hash;
+use eudi_oauth::ErrorCode;
+use eudi_oauth::OAuthError;
+use eudi_oauth::form;
+use eudi_oauth::form::Form;
+use eudi_oauth::pkce;
+use eudi_oauth::token;
+use eudi_trust::Clock;
+use eudi_trust::SystemClock;
 use store::AccessGrant;
 use store::CodeGrant;
 use store::InMemoryStore;
@@ -502,82 +552,38 @@ pub fn app(state: ProviderState) -> Router {
         .with_state(state)
 }
 
-/// An OAuth error answer: `{"error","error_description"}`.
-#[derive(Debug)]
-struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    description: String,
-    www_authenticate: Option<&'static str>,
-}
-
-impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            description: description.into(),
-            www_authenticate: None,
-        }
-    }
-
-    fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-
-    fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
-    }
-
-    fn challenge(mut self, value: &'static str) -> Self {
-        self.www_authenticate = Some(value);
-        self
-    }
+/// An OAuth error with the status this provider answers it with.
+fn oauth(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> OAuthError {
+    OAuthError::new(code, description).with_status(status.as_u16())
 }
 
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Full => Self::new(
+            StoreError::Full | StoreError::ClientLimit { .. } => oauth(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
+                ErrorCode::TemporarilyUnavailable,
                 "too many logins in progress, try again later",
             ),
             // Details stay on the server side.
-            StoreError::Backend(_) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "internal error",
-            ),
+            StoreError::Backend(_) => OAuthError::server_error(),
         }
     }
 }
 
-impl From<pkce::RandomError> for OAuthError {
-    fn from(_: pkce::RandomError) -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal error",
-        )
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let body = Json(json!({
-            "error": self.error,
-            "error_description": self.description,
-        }));
-        let mut response = (self.status, no_store(), body).into_response();
-        if let Some(challenge) = self.www_authenticate {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
+/// The JSON answer of an OAuth error, never cached, with its `WWW-Authenticate` challenge.
+fn error_response(error: OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, no_store(), Json(error.to_json())).into_response();
+    if let Some(challenge) = error
+        .challenge()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
         response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
     }
+    response
 }
 
 fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
@@ -587,15 +593,18 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     ]
 }
 
-async fn not_found() -> OAuthError {
-    OAuthError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+async fn not_found() -> Response {
+    error_response(oauth(
+        StatusCode::NOT_FOUND,
+        ErrorCode::Other("not_found".into()),
+        "no such endpoint",
+    ))
 }
 
-async fn method_not_allowed() -> OAuthError {
-    OAuthError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        "method not allowed on this endpoint",
+async fn method_not_allowed() -> Response {
+    error_response(
+        OAuthError::invalid_request("method not allowed on this endpoint")
+            .with_status(StatusCode::METHOD_NOT_ALLOWED.as_u16()),
     )
 }
 
@@ -614,68 +623,40 @@ async fn jwks(State(state): State<ProviderState>) -> Response {
         .into_response()
 }
 
-/// Form-encoded parameters; one given twice is an error (RFC 6749 §3.1, §3.2).
-fn parse_params(input: &str) -> Result<HashMap<String, String>, OAuthError> {
-    let mut params = HashMap::new();
-    for (name, value) in url::form_urlencoded::parse(input.as_bytes()) {
-        if params
-            .insert(name.to_string(), value.into_owned())
-            .is_some()
-        {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter `{name}` is given more than once"
-            )));
-        }
-    }
-    Ok(params)
+/// Form-encoded parameters; one given twice is an error, one without a value counts as
+/// omitted (RFC 6749 §3.1, §3.2).
+fn parse_params(input: &str) -> Result<Form, OAuthError> {
+    Ok(Form::parse(input)?)
 }
 
-fn form_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<HashMap<String, String>, OAuthError> {
+fn form_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Form, OAuthError> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let is_form = content_type
             .to_str()
-            .ok()
-            .and_then(|ct| ct.split(';').next())
-            .is_some_and(|ct| {
-                ct.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_ok_and(|ct| form::is_media_type(ct, form::CONTENT_TYPE));
         if !is_form {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
     }
-    let body = body.map_err(|e| OAuthError::new(e.status(), "invalid_request", e.body_text()))?;
+    let body = body
+        .map_err(|e| OAuthError::invalid_request(e.body_text()).with_status(e.status().as_u16()))?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
     parse_params(text)
 }
 
-fn required<'a>(
-    params: &'a HashMap<String, String>,
-    name: &'static str,
-) -> Result<&'a str, OAuthError> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request(format!("parameter `{name}` is missing")))
+fn required<'a>(params: &'a Form, name: &'static str) -> Result<&'a str, OAuthError> {
+    Ok(params.required(name)?)
 }
 
-fn bounded<'a>(
-    params: &'a HashMap<String, String>,
-    name: &'static str,
-) -> Result<Option<&'a str>, OAuthError> {
-    match params.get(name).map(String::as_str) {
+fn bounded<'a>(params: &'a Form, name: &'static str) -> Result<Option<&'a str>, OAuthError> {
+    match params.get(name) {
         Some(v) if v.len() > MAX_PARAMETER_LENGTH => Err(OAuthError::invalid_request(format!(
             "parameter `{name}` is longer than {MAX_PARAMETER_LENGTH} characters"
         ))),
-        Some("") | None => Ok(None),
-        Some(v) => Ok(Some(v)),
+        v => Ok(v),
     }
 }
 
@@ -716,7 +697,7 @@ async fn authorize(State(state): State<ProviderState>, RawQuery(query): RawQuery
         Ok(params) => authorize_inner(&state, &params).await,
         Err(error) => Err(error),
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(error_response)
 }
 
 /// `POST /authorize`: the same request as a form (OpenID Connect Core 1.0 §3.1.2.1).
@@ -729,13 +710,10 @@ async fn authorize_post(
         Ok(params) => authorize_inner(&state, &params).await,
         Err(error) => Err(error),
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    result.unwrap_or_else(error_response)
 }
 
-async fn authorize_inner(
-    state: &ProviderState,
-    params: &HashMap<String, String>,
-) -> Result<Response, OAuthError> {
+async fn authorize_inner(state: &ProviderState, params: &Form) -> Result<Response, OAuthError> {
     // Until client_id and redirect_uri are known good, errors are never redirected.
     let client_id = required(params, "client_id")?;
     let client = state
@@ -747,19 +725,19 @@ async fn authorize_inner(
             "redirect_uri is not registered for this client",
         ));
     }
-    if params.contains_key("request") || params.contains_key("request_uri") {
-        return Err(OAuthError::new(
+    if params.contains("request") || params.contains("request_uri") {
+        return Err(oauth(
             StatusCode::BAD_REQUEST,
-            "request_not_supported",
+            ErrorCode::RequestNotSupported,
             "request objects are not supported",
         ));
     }
     match required(params, "response_type")? {
         "code" => {}
         _ => {
-            return Err(OAuthError::new(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
@@ -770,14 +748,14 @@ async fn authorize_inner(
         .map(str::to_owned)
         .collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(OAuthError::new(
+        return Err(oauth(
             StatusCode::BAD_REQUEST,
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "scope must include openid",
         ));
     }
     let code_challenge = required(params, "code_challenge")?;
-    if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
+    if params.get("code_challenge_method") != Some("S256") {
         return Err(OAuthError::invalid_request(
             "code_challenge_method must be S256 (PKCE is required)",
         ));
@@ -811,7 +789,7 @@ async fn authorize_inner(
         return Ok(Redirect::to(target.as_str()).into_response());
     }
 
-    let request_id = pkce::random_token()?;
+    let request_id = token::random_token()?;
     let request = LoginRequest::new(
         client.client_id.clone(),
         redirect_uri.to_owned(),
@@ -827,7 +805,7 @@ async fn authorize_inner(
     state
         .inner
         .store
-        .put_login_request(&pkce::secret_key(&request_id), request)
+        .put_login_request(&token::secret_key(&request_id), request)
         .await?;
     let page = page::login_page(
         &login_action(state, &request_id),
@@ -854,7 +832,7 @@ async fn login(
 ) -> Response {
     match login_inner(&state, query.as_deref().unwrap_or_default(), &headers, body).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error_response(error),
     }
 }
 
@@ -867,7 +845,7 @@ async fn login_inner(
     let query = parse_params(query)?;
     let request_id = required(&query, "request")?;
     let form = form_body(headers, body)?;
-    let key = pkce::secret_key(request_id);
+    let key = token::secret_key(request_id);
     let now = state.now();
     let store = &state.inner.store;
     if store.login_request(&key, now).await?.is_none() {
@@ -883,9 +861,9 @@ async fn login_inner(
             format!("There is no test identity with the user ID \"{username}\".")
         };
         if wants_json_only(headers) {
-            return Err(OAuthError::new(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
-                "access_denied",
+                ErrorCode::AccessDenied,
                 if username.is_empty() {
                     "username is missing"
                 } else {
@@ -905,7 +883,7 @@ async fn login_inner(
         .take_login_request(&key, now)
         .await?
         .ok_or_else(|| OAuthError::invalid_request("the login request was already used"))?;
-    let code = pkce::random_token()?;
+    let code = token::random_token()?;
     let grant = CodeGrant {
         client_id: request.client_id,
         redirect_uri: request.redirect_uri.clone(),
@@ -916,7 +894,7 @@ async fn login_inner(
         auth_time: now,
         expires_at: now.saturating_add(secs(state.inner.config.code_lifetime)),
     };
-    store.put_code(&pkce::secret_key(&code), grant).await?;
+    store.put_code(&token::secret_key(&code), grant).await?;
     let mut target = Url::parse(&request.redirect_uri)
         .map_err(|_| OAuthError::invalid_request("redirect_uri is not a URL"))?;
     {
@@ -940,18 +918,15 @@ enum Presented {
     Public { id: String },
 }
 
-fn presented_client(
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<Presented, OAuthError> {
+fn presented_client(headers: &HeaderMap, params: &Form) -> Result<Presented, OAuthError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let bad = || {
-            OAuthError::new(
+            oauth(
                 StatusCode::UNAUTHORIZED,
-                "invalid_client",
+                ErrorCode::InvalidClient,
                 "malformed Basic authorization",
             )
-            .challenge(BASIC_CHALLENGE)
+            .with_challenge(BASIC_CHALLENGE)
         };
         let value = value.to_str().map_err(|_| bad())?;
         let (scheme, credentials) = value.split_once(' ').ok_or_else(bad)?;
@@ -965,7 +940,7 @@ fn presented_client(
             form_decode(id).ok_or_else(bad)?,
             form_decode(secret).ok_or_else(bad)?,
         );
-        if params.contains_key("client_secret") {
+        if params.contains("client_secret") {
             return Err(OAuthError::invalid_request(
                 "use one client authentication method, not two",
             ));
@@ -982,18 +957,18 @@ fn presented_client(
     }
     let id = required(params, "client_id")
         .map_err(|_| {
-            OAuthError::new(
+            oauth(
                 StatusCode::UNAUTHORIZED,
-                "invalid_client",
+                ErrorCode::InvalidClient,
                 "client authentication is required",
             )
-            .challenge(BASIC_CHALLENGE)
+            .with_challenge(BASIC_CHALLENGE)
         })?
         .to_owned();
     Ok(match params.get("client_secret") {
         Some(secret) => Presented::Post {
             id,
-            secret: secret.clone(),
+            secret: secret.to_owned(),
         },
         None => Presented::Public { id },
     })
@@ -1023,24 +998,24 @@ fn authenticate<'a>(
         Presented::Public { id } => (id, None, false),
     };
     let failed = || {
-        let error = OAuthError::new(
+        let error = oauth(
             if basic {
                 StatusCode::UNAUTHORIZED
             } else {
                 StatusCode::BAD_REQUEST
             },
-            "invalid_client",
+            ErrorCode::InvalidClient,
             "client authentication failed",
         );
         if basic {
-            error.challenge(BASIC_CHALLENGE)
+            error.with_challenge(BASIC_CHALLENGE)
         } else {
             error
         }
     };
     let client = state.client(id).ok_or_else(failed)?;
     match (&client.client_secret, secret) {
-        (Some(expected), Some(given)) if pkce::constant_time_eq(expected.expose(), given) => {
+        (Some(expected), Some(given)) if token::constant_time_eq(expected.expose(), given) => {
             Ok(client)
         }
         (None, None) => Ok(client),
@@ -1056,7 +1031,7 @@ async fn token(
 ) -> Response {
     match token_inner(&state, &headers, body).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error_response(error),
     }
 }
 
@@ -1069,9 +1044,9 @@ async fn token_inner(
     match required(&params, "grant_type")? {
         "authorization_code" => {}
         _ => {
-            return Err(OAuthError::new(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
+                ErrorCode::UnsupportedGrantType,
                 "only authorization_code is supported",
             ));
         }
@@ -1090,7 +1065,7 @@ async fn token_inner(
     let grant = state
         .inner
         .store
-        .take_code(&pkce::secret_key(code))
+        .take_code(&token::secret_key(code))
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the code is unknown or was already used"))?;
     let now = state.now();
@@ -1113,20 +1088,20 @@ async fn token_inner(
         ));
     }
     let identity = state.identity(&grant.username).ok_or_else(|| {
-        OAuthError::new(
+        oauth(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
+            ErrorCode::ServerError,
             "internal error",
         )
     })?;
 
-    let access_token = pkce::random_token()?;
+    let access_token = token::random_token()?;
     let access_lifetime = secs(state.inner.config.access_token_lifetime);
     state
         .inner
         .store
         .put_access_token(
-            &pkce::secret_key(&access_token),
+            &token::secret_key(&access_token),
             AccessGrant {
                 client_id: client.client_id.clone(),
                 username: identity.username.clone(),
@@ -1175,18 +1150,18 @@ fn id_token(
     claims.insert("at_hash".into(), half_hash(alg, access_token).into());
     claims.extend(broker_claims(identity, &grant.scopes, now)?);
     let payload = serde_json::to_vec(&Value::Object(claims)).map_err(|_| {
-        OAuthError::new(
+        oauth(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
+            ErrorCode::ServerError,
             "internal error",
         )
     })?;
     let mut header = Header::new(alg, Some("JWT"));
     header.kid = Some(keys.current_kid.clone());
     sign_compact(&header, &payload, keys.current.as_ref()).map_err(|_| {
-        OAuthError::new(
+        oauth(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
+            ErrorCode::ServerError,
             "internal error",
         )
     })
@@ -1206,7 +1181,7 @@ fn random_uuid() -> Result<String, OAuthError> {
     let mut b = [0u8; 16];
     SystemRandom::new()
         .fill(&mut b)
-        .map_err(|_| OAuthError::from(pkce::RandomError))?;
+        .map_err(|_| OAuthError::from(token::RandomError))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -1301,7 +1276,7 @@ fn broker_claims(
 async fn userinfo(State(state): State<ProviderState>, headers: HeaderMap) -> Response {
     match userinfo_inner(&state, &headers).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error_response(error),
     }
 }
 
@@ -1310,8 +1285,12 @@ async fn userinfo_inner(
     headers: &HeaderMap,
 ) -> Result<Response, OAuthError> {
     let unauthorized = |description: &str| {
-        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
-            .challenge(BEARER_CHALLENGE)
+        oauth(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidToken,
+            description,
+        )
+        .with_challenge(BEARER_CHALLENGE)
     };
     let token = headers
         .get(header::AUTHORIZATION)
@@ -1325,7 +1304,7 @@ async fn userinfo_inner(
     let grant = state
         .inner
         .store
-        .access_token(&pkce::secret_key(token), now)
+        .access_token(&token::secret_key(token), now)
         .await?
         .ok_or_else(|| unauthorized("the access token is unknown or has expired"))?;
     let identity = state

@@ -23,11 +23,12 @@ use eudi_mitid::client::IdTokenError;
 use eudi_mitid::client::OidcClient;
 use eudi_mitid::client::OidcError;
 use eudi_mitid::client::PendingLogin;
-use eudi_mitid::clock::ManualClock;
-use eudi_mitid::provider;
-use eudi_mitid::provider::ProviderConfig;
-use eudi_mitid::provider::ProviderState;
-use eudi_mitid::provider::RegisteredClient;
+use eudi_mitid_test_provider as provider;
+use eudi_mitid_test_provider::ProviderConfig;
+use eudi_mitid_test_provider::ProviderState;
+use eudi_mitid_test_provider::RegisteredClient;
+use eudi_mitid_test_provider::store::InMemoryStore;
+use eudi_mitid_test_provider::store::StoreLimits;
 use eudi_pid::IdentityType;
 use eudi_pid::TestIdentity;
 use eudi_pid::default_test_identities;
@@ -39,6 +40,7 @@ use eudi_trust::Signer;
 use eudi_trust::SoftwareKey;
 use eudi_trust::VerifyingKey;
 use eudi_trust::b64;
+use eudi_trust::clock::ManualClock;
 use eudi_trust::jws::JwsError;
 use serde_json::Value;
 
@@ -55,14 +57,21 @@ struct Harness {
     state: ProviderState,
     clock: Arc<ManualClock>,
     browser: reqwest::Client,
+    /// The store, when the test chose its limits.
+    store: Option<Arc<InMemoryStore>>,
 }
 
 struct Options {
     signer: Option<Arc<dyn Signer>>,
+    limits: Option<StoreLimits>,
 }
 
 async fn start() -> Harness {
-    start_with(Options { signer: None }).await
+    start_with(Options {
+        signer: None,
+        limits: None,
+    })
+    .await
 }
 
 async fn start_with(options: Options) -> Harness {
@@ -86,6 +95,12 @@ async fn start_with(options: Options) -> Harness {
     if let Some(signer) = options.signer {
         builder = builder.signer(signer);
     }
+    let store = options
+        .limits
+        .map(|limits| Arc::new(InMemoryStore::with_limits(clock.clone(), limits)));
+    if let Some(store) = &store {
+        builder = builder.store(store.clone());
+    }
     let state = builder.build().unwrap();
     let router = axum::Router::new().nest("/mitid", provider::app(state.clone()));
     tokio::spawn(async move {
@@ -102,12 +117,15 @@ async fn start_with(options: Options) -> Harness {
         state,
         clock,
         browser,
+        store,
     }
 }
 
 impl Harness {
     fn config(&self, client_id: &str, method: ClientAuthMethod) -> ClientConfig {
-        let config = ClientConfig::new(self.issuer.clone(), client_id, self.callback.clone());
+        let mut config = ClientConfig::new(self.issuer.clone(), client_id, self.callback.clone());
+        // The provider runs on http://127.0.0.1: the dev/test switch.
+        config.allow_private_network = true;
         match method {
             ClientAuthMethod::None => {
                 let mut config = config;
@@ -1099,18 +1117,27 @@ async fn discovery_and_jwks() {
     assert!(jwks["keys"][0].get("d").is_none());
 
     // The issuer is compared exactly (OpenID Connect Discovery 1.0 §4.3).
-    let config = ClientConfig::new(format!("{}/", h.issuer), CONFIDENTIAL, h.callback.clone())
+    let mut config = ClientConfig::new(format!("{}/", h.issuer), CONFIDENTIAL, h.callback.clone())
         .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    config.allow_private_network = true;
     assert!(matches!(
         OidcClient::discover(config).await,
         Err(OidcError::Discovery(_))
     ));
     // Nothing listens there: a network error, not a panic.
-    let config = ClientConfig::new("http://127.0.0.1:9/mitid", CONFIDENTIAL, h.callback.clone())
-        .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    let mut config =
+        ClientConfig::new("http://127.0.0.1:9/mitid", CONFIDENTIAL, h.callback.clone())
+            .with_secret(SECRET, ClientAuthMethod::ClientSecretBasic);
+    config.allow_private_network = true;
+    assert!(matches!(
+        OidcClient::discover(config.clone()).await,
+        Err(OidcError::Http { .. })
+    ));
+    // Without the dev/test switch the loopback provider is not even asked.
+    config.allow_private_network = false;
     assert!(matches!(
         OidcClient::discover(config).await,
-        Err(OidcError::Http { .. })
+        Err(OidcError::UrlRefused { .. })
     ));
 }
 
@@ -1204,6 +1231,7 @@ impl Signer for RsaSigner {
 async fn rs256_id_tokens_verify_with_the_oidc_policy_only() {
     let h = start_with(Options {
         signer: Some(Arc::new(RsaSigner::generate())),
+        limits: None,
     })
     .await;
     let jwks = h.state.jwks();
@@ -1281,4 +1309,57 @@ impl FormBody for reqwest::RequestBuilder {
         self.header("content-type", "application/x-www-form-urlencoded")
             .body(body.into())
     }
+}
+
+#[tokio::test]
+async fn a_flood_of_authorize_from_one_client_locks_out_no_one_else() {
+    // Issue 8 §1: pending logins are limited per client (5 here) below the total (12), and
+    // expired ones are evicted.
+    let h = start_with(Options {
+        signer: None,
+        limits: Some(StoreLimits::new(12, 5)),
+    })
+    .await;
+    let store = h.store.clone().unwrap();
+    let cb = urlencode(&h.callback);
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let authorize = |client_id: &str| {
+        format!(
+            "{}?response_type=code&client_id={client_id}&redirect_uri={cb}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+            h.url("/authorize")
+        )
+    };
+    let mut answered = 0;
+    for _ in 0..40 {
+        let response = h.browser.get(authorize(OTHER)).send().await.unwrap();
+        if response.status() == 200 {
+            answered += 1;
+        } else {
+            let (error, _) = json_error(response, 503).await;
+            assert_eq!(error, "temporarily_unavailable");
+        }
+    }
+    assert_eq!(answered, 5);
+    // Memory stays bounded by the client's limit, whatever the flood.
+    assert_eq!(store.pending_logins(), 5);
+
+    // Another client logs in from start to end.
+    let client = h
+        .client(CONFIDENTIAL, ClientAuthMethod::ClientSecretBasic)
+        .await;
+    let (pending, callback) = h
+        .browser_login(&client, "substantial", &AuthorizationOptions::default())
+        .await;
+    let login = client.complete(&pending, &callback).await.unwrap();
+    assert_eq!(login.login().unwrap().loa, identity("substantial").level());
+
+    // The flooding client is still at its limit until its requests expire ...
+    let response = h.browser.get(authorize(OTHER)).send().await.unwrap();
+    json_error(response, 503).await;
+    // ... then they are evicted and a fresh login request of that client works.
+    h.clock
+        .advance(i64::try_from(provider::DEFAULT_LOGIN_LIFETIME.as_secs()).unwrap() + 1);
+    let response = h.browser.get(authorize(OTHER)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(store.pending_logins(), 1);
 }
