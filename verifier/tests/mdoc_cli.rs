@@ -118,9 +118,9 @@ fn real_world_response_verifies_with_its_session_transcript() {
     assert_eq!(exit, 1);
     assert_eq!(code(&report), "invalid_key_binding", "{report}");
 
-    // A nonce alone cannot bind an mdoc.
+    // A nonce and audience cannot bind an mdoc: that takes a transcript.
     let mut args = base.to_vec();
-    args.extend(["--nonce", "n"]);
+    args.extend(["--nonce", "n", "--aud", "a"]);
     let (exit, report, _) = run(&args, &dir.join("device_response.b64url.txt"));
     assert_eq!(exit, 1);
     assert_eq!(code(&report), "key_binding_required");
