@@ -14,7 +14,7 @@ use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder};
 use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, date_time_ymd,
 };
 use serde_json::{Value, json};
 
@@ -39,6 +39,11 @@ fn name(cn: &str) -> DistinguishedName {
 
 /// A root CA and a document-signing leaf valid 2026-01-01 .. `leaf_to`.
 fn pki(leaf_to: (i32, u8, u8)) -> Pki {
+    pki_named(leaf_to, None)
+}
+
+/// [`pki`], with a leaf whose only SAN is this URI (else the DNS name issuer.example).
+fn pki_named(leaf_to: (i32, u8, u8), san_uri: Option<&str>) -> Pki {
     let mut root = CertificateParams::new(vec![]).unwrap();
     root.distinguished_name = name("Test PID Root");
     root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -49,6 +54,9 @@ fn pki(leaf_to: (i32, u8, u8)) -> Pki {
     let root_cert = root.self_signed(&root_key).unwrap();
 
     let mut leaf = CertificateParams::new(vec!["issuer.example".into()]).unwrap();
+    if let Some(uri) = san_uri {
+        leaf.subject_alt_names = vec![SanType::URI(uri.try_into().unwrap())];
+    }
     leaf.distinguished_name = name("Test PID Issuer");
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_before = date_time_ymd(2026, 1, 1);
@@ -100,7 +108,10 @@ fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
 }
 
 fn issue_as(iss: &str, leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
-    let pki = pki(leaf_to);
+    issue_under(pki(leaf_to), iss, status_idx)
+}
+
+fn issue_under(pki: Pki, iss: &str, status_idx: Option<u64>) -> Issued {
     let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let mut claims = json!({
         "given_name": "Karen",
@@ -714,4 +725,29 @@ fn allow_private_network_is_accepted() {
         &p,
     );
     assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn a_uri_san_names_exactly_its_issuer() {
+    const URI: &str = "https://issuer.example/pid";
+    for (iss, valid) in [
+        (URI, true),
+        ("https://issuer.example/pid/other", false),
+        ("https://issuer.example/pi", false),
+        // The host is no DNS SAN of this leaf.
+        ("https://issuer.example", false),
+    ] {
+        let issued = issue_under(pki_named((2027, 1, 1), Some(URI)), iss, None);
+        let dir = Dir::new("uri-san");
+        let root = dir.write("root.pem", &issued.pki.root_pem);
+        let p = dir.write("p.txt", &present(&issued, NONCE));
+        let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+        if valid {
+            assert_eq!(code, 0, "{iss}: {report}");
+            assert_eq!(report["issuer"], iss);
+        } else {
+            assert_eq!(code, 1, "{iss}: {report}");
+            assert_eq!(first_error_code(&report), "untrusted_issuer", "{iss}");
+        }
+    }
 }
