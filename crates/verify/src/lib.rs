@@ -18,6 +18,52 @@
 //! The verifier service calls these once per `vp_token` entry; the `eudi-verifier verify` CLI
 //! turns the answer into its JSON report.
 //!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use eudi_trust::{Clock, Jwk};
+//! use eudi_verify::{
+//!     Context, ErrorCode, Policy, StatusCheck, TrustConfig, TrustedKey, verify_sd_jwt,
+//! };
+//!
+//! #[derive(Debug)]
+//! struct At(i64);
+//! impl Clock for At {
+//!     fn now(&self) -> i64 {
+//!         self.0
+//!     }
+//! }
+//!
+//! // The SD-JWT VC draft's example credential and its issuer's key.
+//! let presentation = include_str!("../../../examples/sd-jwt-vc/presentation.txt");
+//! let jwk: Jwk = serde_json::from_str(
+//!     r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,
+//! )?;
+//! let key = TrustedKey::new(jwk.to_verifying_key()?, "example issuer");
+//! let clock = At(1_787_325_941); // 2026-08-21T15:25:41Z
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//!
+//! // Bound to its issuer, the key vouches for the credential.
+//! let mut trust = TrustConfig::new();
+//! trust.add_key(key.clone().issuer("https://example.com/issuer"));
+//! let context = Context { trust: &trust, status: StatusCheck::Skip, clock: &clock };
+//! let credential =
+//!     runtime.block_on(verify_sd_jwt(presentation, None, &context, &Policy::default()))?;
+//! assert_eq!(credential.issuer.as_deref(), Some("https://example.com/issuer"));
+//! assert!(credential.claims.contains_key("address"));
+//! assert!(!credential.holder_binding);
+//!
+//! // Bound to no issuer, it vouches for none that is named.
+//! let mut trust = TrustConfig::new();
+//! trust.add_key(key);
+//! let context = Context { trust: &trust, status: StatusCheck::Skip, clock: &clock };
+//! let failure = runtime
+//!     .block_on(verify_sd_jwt(presentation, None, &context, &Policy::default()))
+//!     .unwrap_err();
+//! assert_eq!(failure.code, ErrorCode::UntrustedIssuer);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! What a [`VerifiedCredential`] vouches for: every signature checked with a key the trust
 //! source gave *for this issuer* (the report's `issuer` is the one the trust source vouched
 //! for), every disclosed claim covered by the issuer's signature (nothing unsigned in

@@ -246,9 +246,15 @@ pub(crate) async fn verify(
 
     // Status for every SD-JWT that references a status list, VC or not
     // (draft-ietf-oauth-status-list §6.1 is about JWTs in general).
-    let status = match verified.claims.get("status") {
-        None => None,
-        Some(_) => {
+    // A plain SD-JWT may use `status` for something else (it is only registered for JWTs by
+    // the Token Status List draft §6.1): there, only `status.status_list` is a reference.
+    let references_list = match verified.claims.get("status") {
+        None => false,
+        Some(status) => is_vc || status.get("status_list").is_some(),
+    };
+    let status = match references_list {
+        false => None,
+        true => {
             let reference = StatusReference::from_jwt_claims(&verified.claims).map_err(|e| {
                 Failure::new(
                     ErrorCode::InvalidCredential,
