@@ -492,3 +492,67 @@ async fn stated_level_is_capped_by_the_anchor_ceiling() {
         assert_eq!(v.assurance_level, effective, "{stated} under {ceiling:?}");
     }
 }
+
+#[tokio::test]
+async fn a_cached_list_never_answers_for_another_issuer() {
+    // Two trusted issuers; the second's credential points at the first's status list.
+    let s = Setup::new();
+    let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI));
+    let source = StatusSource::new(fetcher.clone());
+    let mut trust = s.trust(None);
+    trust.add_key(
+        TrustedKey::new(other.verifying_key().clone(), "other")
+            .kid("k2")
+            .issuer("https://other.example"),
+    );
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let first = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await;
+    assert!(first.is_ok(), "{first:?}");
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://other.example",
+        NOW - 60,
+        s.claims(0),
+    )
+    .kid("k2")
+    .sign(&other)
+    .unwrap();
+    let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
+        .unwrap()
+        .to_compact();
+    let e = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::StatusUnavailable, "{e}");
+    assert_eq!(
+        fetcher.calls(),
+        2,
+        "the first issuer's cached list was not reused"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_sd_jwt_may_use_status_for_something_else() {
+    let s = Setup::new();
+    let claims = object(json!({"iss": ISS, "iat": NOW - 60, "status": "active"}));
+    let sd = SdJwtBuilder::new(&claims)
+        .kid("k1")
+        .sign(&s.issuer)
+        .unwrap();
+    let fetcher = CountingFetcher::new(String::new());
+    let source = StatusSource::new(fetcher.clone());
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let v = verify_sd_jwt(&sd.to_compact(), None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(v.status, None);
+    assert_eq!(fetcher.calls(), 0);
+}
