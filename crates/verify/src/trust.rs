@@ -236,10 +236,13 @@ mod tests {
     }
 
     #[test]
-    fn document_signer_certificates_are_mdoc_anchors() {
+    fn document_signers_and_iacas_are_mdoc_anchors() {
         for path in [
             "mdoc/annex-d/ds_cert.pem",
             "mdoc/real-world/google/signing_certificate.pem",
+            "mdoc/real-world/bdr/issuer_certificate.pem",
+            // A real IACA (Annex B.1.2 shape: CA, pathLenConstraint 0, country NL).
+            "mdoc/real-world/animo-mdoc-05/root_certificate.pem",
         ] {
             let pem = vector(path);
             assert!(!pem.is_empty(), "{path}");
