@@ -437,3 +437,91 @@ fn a_status_list_under_another_iaca_is_not_used() {
     assert_eq!(exit, 1, "{report}");
     assert_eq!(code(&report), "status_unavailable");
 }
+
+fn cbor(value: &ciborium::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).unwrap();
+    out
+}
+
+fn entry<'v>(map: &'v mut ciborium::Value, key: &str) -> &'v mut ciborium::Value {
+    map.as_map_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+        .unwrap()
+}
+
+/// A DeviceResponse whose document carries a device-signed item, correctly device-signed
+/// (ISO/IEC 18013-5 §9.1.3.4 DeviceAuthentication over DeviceNameSpacesBytes).
+fn with_device_signed_item(p: &Issued, st: &SessionTranscript) -> String {
+    use ciborium::Value as C;
+    let doc = pid_document(p, 1, st);
+    let mut response: C =
+        ciborium::from_reader(DeviceResponse::new(vec![doc]).to_bytes().as_slice()).unwrap();
+    let documents = entry(&mut response, "documents").as_array_mut().unwrap();
+    let device_signed = entry(&mut documents[0], "deviceSigned");
+    let items = C::Map(vec![(
+        C::Text(PID.into()),
+        C::Map(vec![(
+            C::Text("family_name".into()),
+            C::Text("Forged".into()),
+        )]),
+    )]);
+    let namespaces = C::Tag(24, Box::new(C::Bytes(cbor(&items))));
+    let transcript: C = ciborium::from_reader(st.as_cbor()).unwrap();
+    let authentication = C::Array(vec![
+        C::Text("DeviceAuthentication".into()),
+        transcript,
+        C::Text(PID.into()),
+        namespaces.clone(),
+    ]);
+    let authentication_bytes = cbor(&C::Tag(24, Box::new(C::Bytes(cbor(&authentication)))));
+    let sign1 = entry(entry(device_signed, "deviceAuth"), "deviceSignature")
+        .as_array_mut()
+        .unwrap();
+    let protected = sign1[0].as_bytes().unwrap().clone();
+    let tbs = cbor(&C::Array(vec![
+        C::Text("Signature1".into()),
+        C::Bytes(protected),
+        C::Bytes(Vec::new()),
+        C::Bytes(authentication_bytes),
+    ]));
+    sign1[3] = C::Bytes(p.device.sign(&tbs).unwrap());
+    *entry(device_signed, "nameSpaces") = namespaces;
+    hex(&cbor(&response))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn device_signed_items_are_not_claims() {
+    let p = pki();
+    let (handover, st) = transcript();
+    let files = Files::new("device-signed");
+    let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
+    let input = files.put("p.hex", with_device_signed_item(&p, &st).as_bytes());
+    let (exit, report, err) = run(
+        &[
+            "--trust",
+            iaca.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--handover",
+            handover,
+            "--no-status",
+        ],
+        &input,
+    );
+    // Device authentication holds, but the holder's own word is no issuer-signed claim.
+    assert_eq!(exit, 0, "{report} {err}");
+    assert_eq!(report["holder_binding"], true);
+    assert_eq!(
+        report["claims"],
+        json!({PID: {"given_name": "Karen", "birth_date": "1990-04-01"}})
+    );
+    assert!(!report.to_string().contains("Forged"), "{report}");
+}
