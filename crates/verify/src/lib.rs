@@ -82,6 +82,7 @@ pub mod trust;
 pub use eudi_mdoc::SessionTranscript;
 pub use eudi_trust::ErrorCode;
 use eudi_trust::{AssuranceLevel, Clock};
+pub use sd_jwt::MAX_ISSUER_SIGNATURES;
 use serde::Serialize;
 use serde_json::{Map, Value};
 pub use status::{StatusCheck, StatusSource};
@@ -189,7 +190,10 @@ pub struct Context<'a> {
 }
 
 /// A credential whose every check passed. Only this crate builds one.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` names the claims but shows no value of them, nor the CPR number: they are personal
+/// data and stay out of logs.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct VerifiedCredential {
     /// The format.
@@ -217,6 +221,23 @@ pub struct VerifiedCredential {
     pub valid_until: Option<i64>,
     /// The CPR number (`personal_administrative_number`) of a Danish PID, when disclosed.
     pub cpr: Option<String>,
+}
+
+impl std::fmt::Debug for VerifiedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCredential")
+            .field("format", &self.format)
+            .field("issuer", &self.issuer)
+            .field("credential_type", &self.credential_type)
+            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .field("assurance_level", &self.assurance_level)
+            .field("holder_binding", &self.holder_binding)
+            .field("status", &self.status)
+            .field("valid_from", &self.valid_from)
+            .field("valid_until", &self.valid_until)
+            .field("cpr", &self.cpr.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// Verifies one SD-JWT or SD-JWT VC presentation (compact, or JWS JSON flattened/general).
@@ -352,6 +373,18 @@ mod tests {
         assert_eq!(effective_level(None, Some(High)), Some(High));
         assert_eq!(effective_level(Some(Substantial), None), Some(Substantial));
         assert_eq!(effective_level(None, None), None);
+    }
+
+    #[test]
+    fn debug_shows_no_personal_data() {
+        let mut c = credential(None, serde_json::json!({"given_name": "Karen"}));
+        c.cpr = Some("1203852459".into());
+        let shown = format!("{c:?}");
+        assert!(shown.contains("given_name"), "{shown}");
+        assert!(
+            !shown.contains("Karen") && !shown.contains("1203852459"),
+            "{shown}"
+        );
     }
 
     #[test]

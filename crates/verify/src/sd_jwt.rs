@@ -12,6 +12,11 @@ use crate::status::{self, Issuer, StatusForm, Vouched};
 use crate::trust::{AnchorPurpose, TrustConfig};
 use crate::{Context, CredentialFormat, Failure, KeyBinding, VerifiedCredential, codes};
 
+/// Most issuer signatures of one General JWS JSON SD-JWT (RFC 9901 §8.3). Each is verified,
+/// with up to one try per candidate key: without a bound, copies of one valid signature would
+/// multiply the work of a single presentation.
+pub const MAX_ISSUER_SIGNATURES: usize = 16;
+
 /// A key the trust source gave for this issuer, and what trusting it implies.
 #[derive(Clone, Debug)]
 pub(crate) struct ResolvedKey {
@@ -203,6 +208,16 @@ pub(crate) async fn verify(
         CredentialFormat::SdJwt
     };
     let fail = |e: Failure| e.in_format(format);
+    if headers.len() > MAX_ISSUER_SIGNATURES {
+        return Err(Failure::new(
+            ErrorCode::TooLarge,
+            format!(
+                "{} issuer signatures, more than the limit of {MAX_ISSUER_SIGNATURES}",
+                headers.len()
+            ),
+            Some(format),
+        ));
+    }
     let lib = |e: SdJwtError| Failure::new(codes::sd_jwt(&e), e.to_string(), Some(format));
 
     let mut options = VerifyOptions::new(now);

@@ -556,3 +556,33 @@ async fn a_plain_sd_jwt_may_use_status_for_something_else() {
     assert_eq!(v.status, None);
     assert_eq!(fetcher.calls(), 0);
 }
+
+#[tokio::test]
+async fn too_many_issuer_signatures_are_refused() {
+    let s = Setup::new();
+    let claims = object(json!({"iss": ISS, "iat": NOW - 60}));
+    let kids: Vec<String> = (0..=eudi_verify::MAX_ISSUER_SIGNATURES)
+        .map(|i| format!("k{i}"))
+        .collect();
+    let signers: Vec<(&dyn eudi_trust::Signer, &str)> = kids
+        .iter()
+        .map(|k| (&s.issuer as &dyn eudi_trust::Signer, k.as_str()))
+        .collect();
+    let sd = SdJwtBuilder::new(&claims).sign_general(&signers).unwrap();
+    let mut trust = TrustConfig::new();
+    trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "test").issuer(ISS));
+    let cx = s.context(&trust, StatusCheck::Skip);
+    let e = verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    // At the limit, all verify.
+    let sd = SdJwtBuilder::new(&claims)
+        .sign_general(&signers[1..])
+        .unwrap();
+    assert!(
+        verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+            .await
+            .is_ok()
+    );
+}
