@@ -751,3 +751,44 @@ fn a_uri_san_names_exactly_its_issuer() {
         }
     }
 }
+
+#[test]
+fn issuer_metadata_binds_its_keys_and_conflicts_are_usage_errors() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt-vc");
+    let key = vectors.join("spec-examples/keys/issuer_key.public.jwk.json");
+    let p = vectors.join("spec-rendered/02/sd_jwt_presentation.txt");
+    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let dir = Dir::new("metadata");
+    // JWT VC Issuer Metadata (SD-JWT VC §5).
+    let metadata = dir.write(
+        "jwt-vc-issuer.json",
+        &json!({"issuer": "https://example.com/issuer", "jwks": {"keys": [jwk.clone()]}})
+            .to_string(),
+    );
+    let now = ["--now", "2025-06-01T00:00:00Z"];
+    let (code, report, _) = run(
+        &[&["--trust", metadata.to_str().unwrap()][..], &now].concat(),
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["issuer"], "https://example.com/issuer");
+
+    // The file names one issuer, the argument another.
+    let conflict = format!("{}@https://example.com/other", metadata.display());
+    let (code, _, stderr) = run(&[&["--trust", conflict.as_str()][..], &now].concat(), &p);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("https://example.com/other"), "{stderr}");
+
+    // A certificate names its issuer itself; a label is for certificates.
+    let issued = issue((2027, 1, 1), None);
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let bound_pem = format!("{}@https://issuer.example", root.display());
+    let (code, _, stderr) = run(&[&["--trust", bound_pem.as_str()][..], &now].concat(), &p);
+    assert_eq!(code, 2, "{stderr}");
+    let labelled_key = format!("mdoc:{}", key.display());
+    let (code, _, stderr) = run(
+        &[&["--trust", labelled_key.as_str()][..], &now].concat(),
+        &p,
+    );
+    assert_eq!(code, 2, "{stderr}");
+}
