@@ -14,7 +14,7 @@ use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder};
 use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType, date_time_ymd,
 };
 use serde_json::{Value, json};
 
@@ -39,6 +39,11 @@ fn name(cn: &str) -> DistinguishedName {
 
 /// A root CA and a document-signing leaf valid 2026-01-01 .. `leaf_to`.
 fn pki(leaf_to: (i32, u8, u8)) -> Pki {
+    pki_named(leaf_to, None)
+}
+
+/// [`pki`], with a leaf whose only SAN is this URI (else the DNS name issuer.example).
+fn pki_named(leaf_to: (i32, u8, u8), san_uri: Option<&str>) -> Pki {
     let mut root = CertificateParams::new(vec![]).unwrap();
     root.distinguished_name = name("Test PID Root");
     root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -49,6 +54,9 @@ fn pki(leaf_to: (i32, u8, u8)) -> Pki {
     let root_cert = root.self_signed(&root_key).unwrap();
 
     let mut leaf = CertificateParams::new(vec!["issuer.example".into()]).unwrap();
+    if let Some(uri) = san_uri {
+        leaf.subject_alt_names = vec![SanType::URI(uri.try_into().unwrap())];
+    }
     leaf.distinguished_name = name("Test PID Issuer");
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_before = date_time_ymd(2026, 1, 1);
@@ -96,7 +104,14 @@ struct Issued {
 }
 
 fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
-    let pki = pki(leaf_to);
+    issue_as("https://issuer.example", leaf_to, status_idx)
+}
+
+fn issue_as(iss: &str, leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
+    issue_under(pki(leaf_to), iss, status_idx)
+}
+
+fn issue_under(pki: Pki, iss: &str, status_idx: Option<u64>) -> Issued {
     let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let mut claims = json!({
         "given_name": "Karen",
@@ -110,7 +125,7 @@ fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
     }
     let sd = vc::builder(
         "urn:eudi:pid:1",
-        "https://issuer.example",
+        iss,
         NOW_UNIX - 3600,
         claims.as_object().unwrap().clone(),
     )
@@ -388,13 +403,14 @@ fn jwk_trust_file_and_published_vector() {
     let (code, report, _) = run(
         &[
             "--trust",
-            &format!("{}=high", key.display()),
+            &format!("{}=high@https://example.com/issuer", key.display()),
             "--now",
             "2025-06-01T00:00:00Z",
         ],
         &p,
     );
     assert_eq!(code, 0, "{report}");
+    assert_eq!(report["issuer"], "https://example.com/issuer");
     assert_eq!(report["assurance_level"], "high");
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(vectors.join("spec-rendered/02/verified_contents.json")).unwrap(),
@@ -429,6 +445,8 @@ fn garbage_input_is_an_invalid_report_not_a_crash() {
         let (code, report, _) = run(&["--now", NOW], &p);
         assert_eq!(code, 1, "{junk:?}");
         assert_eq!(report["valid"], false);
+        // Garbage is no credential of a guessed format.
+        assert_eq!(report["format"], Value::Null, "{junk:?}");
         assert!(!first_error_code(&report).is_empty());
     }
 }
@@ -473,7 +491,7 @@ fn general_json_serialization_with_two_issuer_signatures() {
     let args = |trust: &Path| {
         vec![
             "--trust".to_owned(),
-            trust.display().to_string(),
+            format!("{}@https://issuer.example.com", trust.display()),
             "--nonce".into(),
             "1234567890".into(),
             "--aud".into(),
@@ -492,4 +510,285 @@ fn general_json_serialization_with_two_issuer_signatures() {
     let (code, report, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &p);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "untrusted_issuer", "{report}");
+}
+
+#[test]
+fn general_json_verifies_whatever_the_order_of_trust() {
+    // Keys without `kid`: every configured key is a candidate for every signature.
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt");
+    let keys = vectors.join("spec-examples/keys");
+    let first = format!(
+        "{}@https://issuer.example.com",
+        keys.join("issuer_key.public.jwk.json").display()
+    );
+    let second = format!(
+        "{}@https://issuer.example.com",
+        keys.join("issuer_key_2.public.jwk.json").display()
+    );
+    let p = vectors.join("spec-rendered/json_serialization_general/sd_jwt_presentation.json");
+    for order in [[&first, &second], [&second, &first]] {
+        let (code, report, err) = run(
+            &[
+                "--trust",
+                order[0],
+                "--trust",
+                order[1],
+                "--now",
+                "2025-05-29T16:41:10Z",
+            ],
+            &p,
+        );
+        assert_eq!(code, 0, "{order:?}: {report} {err}");
+    }
+}
+
+#[test]
+fn an_unbound_or_foreign_key_does_not_vouch_for_an_issuer() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt-vc");
+    let key = vectors.join("spec-examples/keys/issuer_key.public.jwk.json");
+    let p = vectors.join("spec-rendered/02/sd_jwt_presentation.txt");
+    for spec in [
+        key.display().to_string(),
+        format!("{}@https://example.com/other-issuer", key.display()),
+        format!("{}@https://example.com/issue", key.display()),
+    ] {
+        let (code, report, _) = run(&["--trust", &spec, "--now", "2025-06-01T00:00:00Z"], &p);
+        assert_eq!(code, 1, "{spec}: {report}");
+        assert_eq!(first_error_code(&report), "untrusted_issuer", "{spec}");
+    }
+    // A JWK Set naming its issuer beside the keys binds them too.
+    let dir = Dir::new("jwks-iss");
+    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let set = dir.write(
+        "set.json",
+        &json!({"iss": "https://example.com/issuer", "keys": [jwk]}).to_string(),
+    );
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            set.to_str().unwrap(),
+            "--now",
+            "2025-06-01T00:00:00Z",
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn x5c_leaf_must_name_the_issuer() {
+    // The leaf's only SAN is the DNS name issuer.example.
+    for iss in [
+        "https://other.example",
+        "https://issuer.example.evil",
+        "https://evil.issuer.example",
+        "http://issuer.example",
+    ] {
+        let issued = issue_as(iss, (2027, 1, 1), None);
+        let dir = Dir::new("x5c-iss");
+        let root = dir.write("root.pem", &issued.pki.root_pem);
+        let p = dir.write("p.txt", &present(&issued, NONCE));
+        let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+        assert_eq!(code, 1, "{iss}: {report}");
+        assert_eq!(first_error_code(&report), "untrusted_issuer", "{iss}");
+    }
+}
+
+#[test]
+fn an_mdoc_anchor_never_validates_an_sd_jwt_chain() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("purpose");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &["--trust", &format!("mdoc:{}", root.display()), "--now", NOW],
+        &p,
+    );
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(first_error_code(&report), "untrusted_issuer");
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            &format!("sd-jwt:{}", root.display()),
+            "--now",
+            NOW,
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn holder_binding_needs_both_nonce_and_aud() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("binding");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let trust = root.to_str().unwrap();
+    for half in [["--nonce", NONCE], ["--aud", AUD]] {
+        let (code, _, stderr) = run(&["--trust", trust, "--now", NOW, half[0], half[1]], &p);
+        assert_eq!(code, 2, "{half:?}: {stderr}");
+    }
+    // The KB-JWT is there and checked, but nothing tied it to a transaction.
+    let (code, report, _) = run(&["--trust", trust, "--now", NOW], &p);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["holder_binding"], false);
+}
+
+#[test]
+fn a_supplied_status_list_for_another_uri_is_an_error() {
+    let issued = issue((2027, 1, 1), Some(3));
+    let dir = Dir::new("status-other-uri");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let mut list = StatusList::new(Bits::Two, 64).unwrap();
+    list.set_status(0, Status::Valid).unwrap();
+    let token =
+        StatusListTokenBuilder::new("https://issuer.example/status/other", &list, NOW_UNIX - 60)
+            .ttl(3600)
+            .x5c(vec![issued.pki.leaf_der.clone()])
+            .sign_jwt(&issued.pki.leaf_key)
+            .unwrap();
+    let status = dir.write("status.jwt", &token);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &p,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "status_unavailable");
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("no supplied status list"), "{message}");
+}
+
+#[test]
+fn input_that_is_not_utf8_or_too_large_is_a_report() {
+    let dir = Dir::new("bytes");
+    let p = dir.0.join("binary");
+    std::fs::write(&p, [0xa1, 0xff, 0xfe, 0x00]).unwrap();
+    let (code, report, stderr) = run(&["--now", NOW], &p);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["format"], Value::Null);
+    assert_eq!(first_error_code(&report), "malformed");
+    let big = dir.0.join("big");
+    std::fs::write(&big, vec![b'a'; 4 * 1024 * 1024 + 1]).unwrap();
+    let (code, report, _) = run(&["--now", NOW], &big);
+    assert_eq!(code, 1);
+    assert_eq!(first_error_code(&report), "too_large");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::process::Stdio;
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("pipe");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eudi-verifier"))
+        .args(["verify", "--trust", root.to_str().unwrap(), "--now", NOW])
+        .arg(&p)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the report is written, as `| head -c0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn allow_private_network_is_accepted() {
+    let issued = issue((2027, 1, 1), None);
+    let dir = Dir::new("private");
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let (code, report, _) = run(
+        &[
+            "--trust",
+            root.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--allow-private-network",
+        ],
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn a_uri_san_names_exactly_its_issuer() {
+    const URI: &str = "https://issuer.example/pid";
+    for (iss, valid) in [
+        (URI, true),
+        ("https://issuer.example/pid/other", false),
+        ("https://issuer.example/pi", false),
+        // The host is no DNS SAN of this leaf.
+        ("https://issuer.example", false),
+    ] {
+        let issued = issue_under(pki_named((2027, 1, 1), Some(URI)), iss, None);
+        let dir = Dir::new("uri-san");
+        let root = dir.write("root.pem", &issued.pki.root_pem);
+        let p = dir.write("p.txt", &present(&issued, NONCE));
+        let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
+        if valid {
+            assert_eq!(code, 0, "{iss}: {report}");
+            assert_eq!(report["issuer"], iss);
+        } else {
+            assert_eq!(code, 1, "{iss}: {report}");
+            assert_eq!(first_error_code(&report), "untrusted_issuer", "{iss}");
+        }
+    }
+}
+
+#[test]
+fn issuer_metadata_binds_its_keys_and_conflicts_are_usage_errors() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt-vc");
+    let key = vectors.join("spec-examples/keys/issuer_key.public.jwk.json");
+    let p = vectors.join("spec-rendered/02/sd_jwt_presentation.txt");
+    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let dir = Dir::new("metadata");
+    // JWT VC Issuer Metadata (SD-JWT VC §5).
+    let metadata = dir.write(
+        "jwt-vc-issuer.json",
+        &json!({"issuer": "https://example.com/issuer", "jwks": {"keys": [jwk.clone()]}})
+            .to_string(),
+    );
+    let now = ["--now", "2025-06-01T00:00:00Z"];
+    let (code, report, _) = run(
+        &[&["--trust", metadata.to_str().unwrap()][..], &now].concat(),
+        &p,
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["issuer"], "https://example.com/issuer");
+
+    // The file names one issuer, the argument another.
+    let conflict = format!("{}@https://example.com/other", metadata.display());
+    let (code, _, stderr) = run(&[&["--trust", conflict.as_str()][..], &now].concat(), &p);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("https://example.com/other"), "{stderr}");
+
+    // A certificate names its issuer itself; a label is for certificates.
+    let issued = issue((2027, 1, 1), None);
+    let root = dir.write("root.pem", &issued.pki.root_pem);
+    let bound_pem = format!("{}@https://issuer.example", root.display());
+    let (code, _, stderr) = run(&[&["--trust", bound_pem.as_str()][..], &now].concat(), &p);
+    assert_eq!(code, 2, "{stderr}");
+    let labelled_key = format!("mdoc:{}", key.display());
+    let (code, _, stderr) = run(
+        &[&["--trust", labelled_key.as_str()][..], &now].concat(),
+        &p,
+    );
+    assert_eq!(code, 2, "{stderr}");
 }

@@ -118,9 +118,9 @@ fn real_world_response_verifies_with_its_session_transcript() {
     assert_eq!(exit, 1);
     assert_eq!(code(&report), "invalid_key_binding", "{report}");
 
-    // A nonce alone cannot bind an mdoc.
+    // A nonce and audience cannot bind an mdoc: that takes a transcript.
     let mut args = base.to_vec();
-    args.extend(["--nonce", "n"]);
+    args.extend(["--nonce", "n", "--aud", "a"]);
     let (exit, report, _) = run(&args, &dir.join("device_response.b64url.txt"));
     assert_eq!(exit, 1);
     assert_eq!(code(&report), "key_binding_required");
@@ -134,12 +134,17 @@ struct Issued {
 }
 
 fn pki() -> Issued {
+    pki_with(BasicConstraints::Constrained(0))
+}
+
+/// An IACA with these basic constraints (Annex B.1.2: `pathLenConstraint` 0), and a DS.
+fn pki_with(constraints: BasicConstraints) -> Issued {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "Test IACA DK");
     dn.push(DnType::CountryName, "DK");
     let mut iaca = CertificateParams::new(vec![]).unwrap();
     iaca.distinguished_name = dn;
-    iaca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    iaca.is_ca = IsCa::Ca(constraints);
     iaca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     iaca.not_before = date_time_ymd(2025, 1, 1);
     iaca.not_after = date_time_ymd(2035, 1, 1);
@@ -168,9 +173,14 @@ fn pki() -> Issued {
 }
 
 fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
+    DeviceResponse::new(vec![pid_document(p, idx, st)]).to_hex()
+}
+
+fn pid_document(p: &Issued, idx: u64, st: &SessionTranscript) -> Document {
     let t = |unix: i64| time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
     let validity = ValidityInfo::new(t(NOW_UNIX - 60), t(NOW_UNIX - 60), t(NOW_UNIX + 86_400));
     let issued = IssuerSignedBuilder::new(PID, p.device.verifying_key(), validity)
+        .element(PID, "issuing_country", ciborium::Value::Text("DK".into()))
         .element(PID, "given_name", ciborium::Value::Text("Karen".into()))
         .element(PID, "family_name", ciborium::Value::Text("Hansen".into()))
         .element(
@@ -185,8 +195,27 @@ fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
         .sign(&p.ds_key, &[&p.ds_der])
         .unwrap();
     let chosen = issued.select(&[(PID, "given_name"), (PID, "birth_date")]);
-    let doc = Document::with_device_signature(chosen, st, &p.device).unwrap();
-    DeviceResponse::new(vec![doc]).to_hex()
+    Document::with_device_signature(chosen, st, &p.device).unwrap()
+}
+
+const MDL: &str = "org.iso.18013.5.1.mDL";
+const MDL_NS: &str = "org.iso.18013.5.1";
+
+/// A second document of another docType, with a `given_name` of its own.
+fn mdl_document(p: &Issued, st: &SessionTranscript) -> Document {
+    let t = |unix: i64| time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
+    let validity = ValidityInfo::new(t(NOW_UNIX - 60), t(NOW_UNIX - 60), t(NOW_UNIX + 86_400));
+    let issued = IssuerSignedBuilder::new(MDL, p.device.verifying_key(), validity)
+        .element(
+            MDL_NS,
+            "issuing_country",
+            ciborium::Value::Text("DK".into()),
+        )
+        .element(MDL_NS, "given_name", ciborium::Value::Text("Other".into()))
+        .sign(&p.ds_key, &[&p.ds_der])
+        .unwrap();
+    let chosen = issued.select(&[(MDL_NS, "given_name")]);
+    Document::with_device_signature(chosen, st, &p.device).unwrap()
 }
 
 fn status_cwt(p: &Issued, revoked: u64) -> Vec<u8> {
@@ -294,4 +323,205 @@ fn bad_handover_is_a_usage_error() {
     let (exit, _, err) = run(&["--session-transcript", "zz"], &input);
     assert_eq!(exit, 2);
     assert!(err.contains("--session-transcript"), "{err}");
+}
+
+fn transcript() -> (&'static str, SessionTranscript) {
+    (
+        "x509_san_dns:rp.example,n-42,https://rp.example/post",
+        SessionTranscript::openid4vp(
+            "x509_san_dns:rp.example",
+            "n-42",
+            None,
+            "https://rp.example/post",
+        ),
+    )
+}
+
+#[test]
+fn two_documents_are_reported_apart() {
+    let p = pki();
+    let (handover, st) = transcript();
+    let files = Files::new("two-docs");
+    let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
+    let response = DeviceResponse::new(vec![pid_document(&p, 1, &st), mdl_document(&p, &st)]);
+    let input = files.put("two.hex", response.to_hex().as_bytes());
+    let (exit, report, err) = run(
+        &[
+            "--trust",
+            iaca.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--handover",
+            handover,
+            "--no-status",
+        ],
+        &input,
+    );
+    assert_eq!(exit, 0, "{report} {err}");
+    // Nothing merged: each document keeps its own claims.
+    assert_eq!(report["claims"], json!({}));
+    let docs = report["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["credential_type"], PID);
+    assert_eq!(docs[0]["claims"][PID]["given_name"], "Karen");
+    assert_eq!(docs[1]["credential_type"], MDL);
+    assert_eq!(docs[1]["claims"], json!({MDL_NS: {"given_name": "Other"}}));
+    assert_eq!(report["holder_binding"], true);
+    assert_eq!(report["issuer"], "C=DK,CN=Test DS DK");
+}
+
+#[test]
+fn an_sd_jwt_anchor_never_validates_an_mdoc() {
+    let (handover, st) = transcript();
+    let files = Files::new("purpose");
+    // Labelled for SD-JWT VC: not an IACA, whatever it looks like.
+    let p = pki();
+    let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
+    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let args = |trust: &str| {
+        vec![
+            "--trust".to_owned(),
+            trust.to_owned(),
+            "--now".into(),
+            NOW.into(),
+            "--handover".into(),
+            handover.into(),
+            "--no-status".into(),
+        ]
+    };
+    let a = args(&format!("sd-jwt:{}", iaca.display()));
+    let (exit, report, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &input);
+    assert_eq!(exit, 1, "{report}");
+    assert_eq!(code(&report), "untrusted_issuer");
+
+    // Unlabelled, a CA without the IACA shape (no pathLenConstraint 0) is an SD-JWT VC CA;
+    // labelled `mdoc:` it is an IACA.
+    let p = pki_with(BasicConstraints::Unconstrained);
+    let ca = files.put("ca.pem", p.iaca_pem.as_bytes());
+    let input = files.put("q.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let a = args(ca.to_str().unwrap());
+    let (exit, report, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &input);
+    assert_eq!(exit, 1, "{report}");
+    assert_eq!(code(&report), "untrusted_issuer");
+    let a = args(&format!("mdoc:{}", ca.display()));
+    let (exit, report, err) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &input);
+    assert_eq!(exit, 0, "{report} {err}");
+}
+
+#[test]
+fn a_status_list_under_another_iaca_is_not_used() {
+    let p = pki();
+    let stranger = pki();
+    let (handover, st) = transcript();
+    let files = Files::new("status-other-iaca");
+    let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
+    let other = files.put("other.pem", stranger.iaca_pem.as_bytes());
+    // A list that would say "valid", signed under another trusted IACA.
+    let status = files.put("status.cwt", &status_cwt(&stranger, 5));
+    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let (exit, report, _) = run(
+        &[
+            "--trust",
+            iaca.to_str().unwrap(),
+            "--trust",
+            other.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--handover",
+            handover,
+            "--status-list",
+            status.to_str().unwrap(),
+        ],
+        &input,
+    );
+    assert_eq!(exit, 1, "{report}");
+    assert_eq!(code(&report), "status_unavailable");
+}
+
+fn cbor(value: &ciborium::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).unwrap();
+    out
+}
+
+fn entry<'v>(map: &'v mut ciborium::Value, key: &str) -> &'v mut ciborium::Value {
+    map.as_map_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+        .unwrap()
+}
+
+/// A DeviceResponse whose document carries a device-signed item, correctly device-signed
+/// (ISO/IEC 18013-5 §9.1.3.4 DeviceAuthentication over DeviceNameSpacesBytes).
+fn with_device_signed_item(p: &Issued, st: &SessionTranscript) -> String {
+    use ciborium::Value as C;
+    let doc = pid_document(p, 1, st);
+    let mut response: C =
+        ciborium::from_reader(DeviceResponse::new(vec![doc]).to_bytes().as_slice()).unwrap();
+    let documents = entry(&mut response, "documents").as_array_mut().unwrap();
+    let device_signed = entry(&mut documents[0], "deviceSigned");
+    let items = C::Map(vec![(
+        C::Text(PID.into()),
+        C::Map(vec![(
+            C::Text("family_name".into()),
+            C::Text("Forged".into()),
+        )]),
+    )]);
+    let namespaces = C::Tag(24, Box::new(C::Bytes(cbor(&items))));
+    let transcript: C = ciborium::from_reader(st.as_cbor()).unwrap();
+    let authentication = C::Array(vec![
+        C::Text("DeviceAuthentication".into()),
+        transcript,
+        C::Text(PID.into()),
+        namespaces.clone(),
+    ]);
+    let authentication_bytes = cbor(&C::Tag(24, Box::new(C::Bytes(cbor(&authentication)))));
+    let sign1 = entry(entry(device_signed, "deviceAuth"), "deviceSignature")
+        .as_array_mut()
+        .unwrap();
+    let protected = sign1[0].as_bytes().unwrap().clone();
+    let tbs = cbor(&C::Array(vec![
+        C::Text("Signature1".into()),
+        C::Bytes(protected),
+        C::Bytes(Vec::new()),
+        C::Bytes(authentication_bytes),
+    ]));
+    sign1[3] = C::Bytes(p.device.sign(&tbs).unwrap());
+    *entry(device_signed, "nameSpaces") = namespaces;
+    hex(&cbor(&response))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn device_signed_items_are_not_claims() {
+    let p = pki();
+    let (handover, st) = transcript();
+    let files = Files::new("device-signed");
+    let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
+    let input = files.put("p.hex", with_device_signed_item(&p, &st).as_bytes());
+    let (exit, report, err) = run(
+        &[
+            "--trust",
+            iaca.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--handover",
+            handover,
+            "--no-status",
+        ],
+        &input,
+    );
+    // Device authentication holds, but the holder's own word is no issuer-signed claim.
+    assert_eq!(exit, 0, "{report} {err}");
+    assert_eq!(report["holder_binding"], true);
+    assert_eq!(
+        report["claims"],
+        json!({PID: {"given_name": "Karen", "birth_date": "1990-04-01"}})
+    );
+    assert!(!report.to_string().contains("Forged"), "{report}");
 }

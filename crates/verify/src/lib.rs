@@ -1,234 +1,364 @@
-//! Format-agnostic credential verification for relying parties and the `eudi-verifier` CLI.
+//! The relying party's credential verification pipeline, typed: a presentation goes in, a
+//! [`VerifiedCredential`] or a [`Failure`] comes out.
 //!
-//! One [`CredentialVerifier`] holds the trust configuration (X.509 trust anchors and JWKs, each
-//! with an optional assurance-level ceiling), a cache of validated certificate chains and a
-//! ttl-bounded cache of verified status lists. [`CredentialVerifier::verify`] takes one
-//! presentation as text, detects its format, resolves and validates the issuer key, runs the
-//! format's checks (SD-JWT VC: RFC 9901 + draft-ietf-oauth-sd-jwt-vc; mdoc: ISO/IEC 18013-5
-//! with the OpenID4VP 1.0 Annex B session transcript), checks the Token Status
-//! List (draft-ietf-oauth-status-list §8) and answers with one [`Report`]: valid with the
-//! disclosed claims, or invalid with machine-readable error codes and human-readable messages.
+//! [`verify_sd_jwt`] verifies one SD-JWT or SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc),
+//! with holder binding over the OpenID4VP 1.0 `nonce` and audience (`client_id`) when a
+//! [`KeyBinding`] is given. [`verify_mdoc`] verifies one ISO/IEC 18013-5 `DeviceResponse` (or a
+//! bare `IssuerSigned`), with device authentication over the [`SessionTranscript`] (OpenID4VP
+//! 1.0 Annex B) when one is given, and answers with one credential per document. Both take:
 //!
-//! Network access (status lists, JWT VC Issuer Metadata) goes through the [`fetch::Fetcher`]
-//! trait, so tests and offline runs never touch the network.
+//! - the [`TrustConfig`]: SD-JWT VC CA anchors and mdoc IACA anchors kept apart (an anchor for
+//!   one format never validates the other's chain), and issuer keys each bound to the issuer
+//!   identifier they vouch for;
+//! - the [`StatusCheck`]: whether and how Token Status Lists are obtained (a [`StatusSource`]
+//!   fetches through a [`fetch::Fetcher`] and caches; tokens may also be supplied out of band);
+//! - the [`eudi_trust::Clock`];
+//! - the relying party's [`Policy`]: a minimum level of assurance and the claims it requires.
+//!
+//! The verifier service calls these once per `vp_token` entry; the `eudi-verifier verify` CLI
+//! turns the answer into its JSON report.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use eudi_trust::{Clock, Jwk};
+//! use eudi_verify::{
+//!     Context, ErrorCode, Policy, StatusCheck, TrustConfig, TrustedKey, verify_sd_jwt,
+//! };
+//!
+//! #[derive(Debug)]
+//! struct At(i64);
+//! impl Clock for At {
+//!     fn now(&self) -> i64 {
+//!         self.0
+//!     }
+//! }
+//!
+//! // The SD-JWT VC draft's example credential and its issuer's key.
+//! let presentation = include_str!("../../../examples/sd-jwt-vc/presentation.txt");
+//! let jwk: Jwk = serde_json::from_str(
+//!     r#"{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#,
+//! )?;
+//! let key = TrustedKey::new(jwk.to_verifying_key()?, "example issuer");
+//! let clock = At(1_787_325_941); // 2026-08-21T15:25:41Z
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//!
+//! // Bound to its issuer, the key vouches for the credential.
+//! let mut trust = TrustConfig::new();
+//! trust.add_key(key.clone().issuer("https://example.com/issuer"));
+//! let context = Context { trust: &trust, status: StatusCheck::Skip, clock: &clock };
+//! let credential =
+//!     runtime.block_on(verify_sd_jwt(presentation, None, &context, &Policy::default()))?;
+//! assert_eq!(credential.issuer.as_deref(), Some("https://example.com/issuer"));
+//! assert!(credential.claims.contains_key("address"));
+//! assert!(!credential.holder_binding);
+//!
+//! // Bound to no issuer, it vouches for none that is named.
+//! let mut trust = TrustConfig::new();
+//! trust.add_key(key);
+//! let context = Context { trust: &trust, status: StatusCheck::Skip, clock: &clock };
+//! let failure = runtime
+//!     .block_on(verify_sd_jwt(presentation, None, &context, &Policy::default()))
+//!     .unwrap_err();
+//! assert_eq!(failure.code, ErrorCode::UntrustedIssuer);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What a [`VerifiedCredential`] vouches for: every signature checked with a key the trust
+//! source gave *for this issuer* (the report's `issuer` is the one the trust source vouched
+//! for), every disclosed claim covered by the issuer's signature (nothing unsigned in
+//! `claims`), holder binding reported only when it was checked against the caller's nonce and
+//! audience (or transcript), and the status checked with a Status List Token from the same
+//! issuer, for every format that references one.
 #![forbid(unsafe_code)]
 
+mod codes;
 pub mod fetch;
 mod mdoc;
-mod report;
 mod sd_jwt;
 mod status;
 pub mod trust;
 
-use std::sync::Arc;
+pub use eudi_mdoc::SessionTranscript;
+pub use eudi_trust::ErrorCode;
+use eudi_trust::{AssuranceLevel, Clock};
+pub use sd_jwt::MAX_ISSUER_SIGNATURES;
+use serde::Serialize;
+use serde_json::{Map, Value};
+pub use status::{StatusCheck, StatusSource};
+pub use trust::{AnchorPurpose, TrustConfig, TrustedKey};
 
-pub use report::{ErrorCode, Report, ReportError};
-pub use trust::{TrustConfig, TrustError, load_trust_file};
+/// The claim that carries the CPR number in a Danish PID (PID rulebook,
+/// `personal_administrative_number`).
+pub const CPR_CLAIM: &str = "personal_administrative_number";
 
-use eudi_status_list::{CacheConfig, StatusListCache};
-use eudi_trust::ChainValidator;
-
-/// What the relying party expects of one presentation.
-#[derive(Clone, Debug, Default)]
-pub struct Expectations {
-    /// The transaction nonce the KB-JWT (or mdoc transcript) must carry; implies holder binding.
-    pub nonce: Option<String>,
-    /// The audience (verifier client_id) the KB-JWT must carry; implies holder binding.
-    pub audience: Option<String>,
-    /// Verification time, seconds since the epoch; `None` uses the system clock.
-    pub now: Option<i64>,
-    /// Skip the status list check (offline use).
-    pub skip_status: bool,
-    /// Status List Tokens supplied out of band (JWT text, or CWT bytes); used instead of
-    /// fetching when their `sub` matches the credential's status URI.
-    pub status_lists: Vec<Vec<u8>>,
-    /// mdoc: the OpenID4VP 1.0 handover the SessionTranscript is built from (Annex B).
-    pub handover: Option<Handover>,
-    /// mdoc: the SessionTranscript CBOR itself, for any other handover.
-    pub session_transcript: Option<Vec<u8>>,
+/// A credential format, named as OpenID4VP 1.0 names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum CredentialFormat {
+    /// An SD-JWT VC (`vct`, typ `dc+sd-jwt`).
+    #[serde(rename = "dc+sd-jwt")]
+    SdJwtVc,
+    /// A plain SD-JWT (RFC 9901 alone: no `vct`, no SD-JWT VC `typ`).
+    #[serde(rename = "sd-jwt")]
+    SdJwt,
+    /// An ISO/IEC 18013-5 mdoc.
+    #[serde(rename = "mso_mdoc")]
+    Mdoc,
 }
 
-/// The OpenID4VP 1.0 `OpenID4VPHandover` inputs (OpenID4VP 1.0 Annex B.2.6.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handover {
-    /// The verifier's `client_id`, with its prefix.
-    pub client_id: String,
-    /// The request nonce.
-    pub nonce: String,
-    /// The `response_uri`.
-    pub response_uri: String,
-    /// SHA-256 JWK thumbprint of the response encryption key, when the response is encrypted.
-    pub jwk_thumbprint: Option<[u8; 32]>,
+impl CredentialFormat {
+    /// The format identifier: `dc+sd-jwt`, `sd-jwt` or `mso_mdoc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SdJwtVc => "dc+sd-jwt",
+            Self::SdJwt => "sd-jwt",
+            Self::Mdoc => "mso_mdoc",
+        }
+    }
 }
 
-/// Verifies presentations against one trust configuration. Cheap to share (`Arc` inside).
-#[derive(Clone, Debug)]
-pub struct CredentialVerifier {
-    inner: Arc<Inner>,
+impl std::fmt::Display for CredentialFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-#[derive(Debug)]
-struct Inner {
-    trust: TrustConfig,
-    chains: ChainValidator,
-    status_cache: StatusListCache,
-    fetcher: Arc<dyn fetch::Fetcher>,
+/// Why a presentation was not accepted: a stable code and a message a person can read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+#[non_exhaustive]
+pub struct Failure {
+    /// The stable, machine-readable reason.
+    pub code: ErrorCode,
+    /// What exactly was wrong, for people.
+    pub message: String,
+    /// The format, once the input parsed as one (`None`: not a credential of any format).
+    pub format: Option<CredentialFormat>,
 }
 
-impl CredentialVerifier {
-    /// A verifier over `trust`, fetching over the network with `fetcher`.
-    pub fn new(trust: TrustConfig, fetcher: Arc<dyn fetch::Fetcher>) -> Self {
-        let chains = ChainValidator::new(trust.anchors().clone());
+impl Failure {
+    /// A failure of a presentation in `format` (or of no recognised format).
+    pub fn new(
+        code: ErrorCode,
+        message: impl Into<String>,
+        format: Option<CredentialFormat>,
+    ) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                trust,
-                chains,
-                status_cache: StatusListCache::new(CacheConfig::default()),
-                fetcher,
-            }),
+            code,
+            message: message.into(),
+            format,
         }
     }
 
-    /// The trust configuration.
-    pub fn trust(&self) -> &TrustConfig {
-        &self.inner.trust
-    }
-
-    /// Verifies one presentation and reports the outcome. Never panics on any input.
-    pub async fn verify(&self, input: &str, expect: &Expectations) -> Report {
-        let now = expect.now.unwrap_or_else(unix_now);
-        let input = input.trim();
-        match detect(input) {
-            Detected::SdJwt => sd_jwt::verify(&self.inner, input, expect, now).await,
-            Detected::Binary => mdoc::verify(&self.inner, input, expect, now).await,
-            Detected::Unknown => Report::invalid(
-                "unknown",
-                ReportError::new(
-                    ErrorCode::Malformed,
-                    "input is neither an SD-JWT (compact or JSON) nor an mdoc",
-                ),
-            ),
-        }
+    fn in_format(mut self, format: CredentialFormat) -> Self {
+        self.format.get_or_insert(format);
+        self
     }
 }
 
-/// Why a `--handover` or hex argument is not acceptable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ArgumentError(String);
+/// The holder binding the relying party requires of an SD-JWT presentation (OpenID4VP 1.0
+/// §8.6 and RFC 9901 §4.3): the KB-JWT must carry exactly this `nonce` and `aud`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyBinding {
+    /// The transaction's nonce.
+    pub nonce: String,
+    /// The verifier's `client_id` (with its prefix), the KB-JWT `aud`.
+    pub audience: String,
+}
 
-impl std::str::FromStr for Handover {
-    type Err = ArgumentError;
+/// What the relying party requires beyond a valid credential.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The lowest effective level of assurance accepted ([`ErrorCode::LoaTooLow`] below it).
+    pub min_loa: Option<AssuranceLevel>,
+    /// Claims that must be disclosed ([`ErrorCode::MissingClaim`] otherwise), each a path of
+    /// object keys into [`VerifiedCredential::claims`]: for an SD-JWT `["address",
+    /// "locality"]`, for an mdoc `[namespace, element]`.
+    pub required_claims: Vec<Vec<String>>,
+}
 
-    /// `CLIENT_ID,NONCE,RESPONSE_URI[,JWK_THUMBPRINT]`, the thumbprint base64url. Client IDs
-    /// contain `:` (their prefix) but never `,`.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<&str> = text.split(',').collect();
-        let (client_id, nonce, response_uri, thumbprint) = match parts.as_slice() {
-            [c, n, r] => (*c, *n, *r, None),
-            [c, n, r, t] => (*c, *n, *r, Some(*t)),
-            _ => {
-                return Err(ArgumentError(format!(
-                    "expected CLIENT_ID,NONCE,RESPONSE_URI[,JWK_THUMBPRINT], got {} parts",
-                    parts.len()
-                )));
+/// Everything a verification reads besides the presentation itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// Whom to trust.
+    pub trust: &'a TrustConfig,
+    /// Whether and how to check status.
+    pub status: StatusCheck<'a>,
+    /// The time.
+    pub clock: &'a dyn Clock,
+}
+
+/// A credential whose every check passed. Only this crate builds one.
+///
+/// `Debug` names the claims but shows no value of them, nor the CPR number: they are personal
+/// data and stay out of logs.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedCredential {
+    /// The format.
+    pub format: CredentialFormat,
+    /// The issuer as the trust source vouched for it: the `iss` a certificate or bound key was
+    /// shown to correspond to, else the certificate subject (or the key's bound issuer).
+    pub issuer: Option<String>,
+    /// The credential type: `vct`, or the mdoc docType; `None` for a plain SD-JWT.
+    pub credential_type: Option<String>,
+    /// The disclosed, issuer-signed user claims only. SD-JWT: as disclosed, without `_sd`,
+    /// `_sd_alg`, `...` or credential metadata; mdoc: `{namespace: {element: value}}`.
+    pub claims: Map<String, Value>,
+    /// Effective level of assurance: min(level stated in the credential, ceiling of the trust
+    /// source that vouched for it).
+    pub assurance_level: Option<AssuranceLevel>,
+    /// Whether holder binding was checked against the caller's nonce and audience (SD-JWT)
+    /// or session transcript (mdoc).
+    pub holder_binding: bool,
+    /// The status, when a status list was checked (always [`eudi_status_list::Status::Valid`]
+    /// here: any other status is a [`Failure`]).
+    pub status: Option<eudi_status_list::Status>,
+    /// Start of the validity window (`nbf`, else `iat`; mdoc `validFrom`), seconds since the epoch.
+    pub valid_from: Option<i64>,
+    /// End of the validity window (`exp`; mdoc `validUntil`), seconds since the epoch.
+    pub valid_until: Option<i64>,
+    /// The CPR number (`personal_administrative_number`) of a Danish PID, when disclosed.
+    pub cpr: Option<String>,
+}
+
+impl std::fmt::Debug for VerifiedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCredential")
+            .field("format", &self.format)
+            .field("issuer", &self.issuer)
+            .field("credential_type", &self.credential_type)
+            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .field("assurance_level", &self.assurance_level)
+            .field("holder_binding", &self.holder_binding)
+            .field("status", &self.status)
+            .field("valid_from", &self.valid_from)
+            .field("valid_until", &self.valid_until)
+            .field("cpr", &self.cpr.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Verifies one SD-JWT or SD-JWT VC presentation (compact, or JWS JSON flattened/general).
+///
+/// With `binding`, a KB-JWT is required and its `nonce` and `aud` must equal it; without, a
+/// KB-JWT that is present is still checked (signature by `cnf`, `sd_hash`, age), but
+/// [`VerifiedCredential::holder_binding`] is `false`, since nothing tied it to this transaction.
+pub async fn verify_sd_jwt(
+    presentation: &str,
+    binding: Option<&KeyBinding>,
+    context: &Context<'_>,
+    policy: &Policy,
+) -> Result<VerifiedCredential, Failure> {
+    let credential = sd_jwt::verify(presentation.trim(), binding, context).await?;
+    apply_policy(std::slice::from_ref(&credential), policy)?;
+    Ok(credential)
+}
+
+/// Verifies one mdoc `DeviceResponse` (CBOR bytes), or a bare `IssuerSigned` when no
+/// `transcript` is given, and answers with one credential per document, in order.
+///
+/// With `transcript`, every document must be device-authenticated over it; without, device
+/// authentication is not checked and `holder_binding` is `false`. The policy's level applies
+/// to each document; each required claim must be in one of them.
+pub async fn verify_mdoc(
+    bytes: &[u8],
+    transcript: Option<&SessionTranscript>,
+    context: &Context<'_>,
+    policy: &Policy,
+) -> Result<Vec<VerifiedCredential>, Failure> {
+    let credentials = mdoc::verify(bytes, transcript, context).await?;
+    apply_policy(&credentials, policy)?;
+    Ok(credentials)
+}
+
+/// The relying party's policy over the credentials of one presentation.
+fn apply_policy(credentials: &[VerifiedCredential], policy: &Policy) -> Result<(), Failure> {
+    if let Some(min) = policy.min_loa {
+        for c in credentials {
+            if c.assurance_level.is_none_or(|level| level < min) {
+                let have = c
+                    .assurance_level
+                    .map_or_else(|| "no stated level".to_owned(), |l| l.to_string());
+                return Err(Failure::new(
+                    ErrorCode::LoaTooLow,
+                    format!(
+                        "The level of assurance provided by your eID ({have}) is not meeting the level of assurance requested by the service provider ({min})"
+                    ),
+                    Some(c.format),
+                ));
             }
-        };
-        if client_id.is_empty() || nonce.is_empty() || response_uri.is_empty() {
-            return Err(ArgumentError(
-                "client_id, nonce and response_uri must not be empty".into(),
+        }
+    }
+    for path in &policy.required_claims {
+        let present = credentials
+            .iter()
+            .any(|c| claim_at(&c.claims, path).is_some());
+        if !present {
+            return Err(Failure::new(
+                ErrorCode::MissingClaim,
+                format!(
+                    "the service provider requires the claim `{}`, which was not disclosed",
+                    path.join(".")
+                ),
+                credentials.first().map(|c| c.format),
             ));
         }
-        let jwk_thumbprint = thumbprint
-            .map(|t| {
-                let bytes = eudi_trust::b64::decode(t)
-                    .map_err(|_| ArgumentError("JWK_THUMBPRINT is not base64url".into()))?;
-                <[u8; 32]>::try_from(bytes.as_slice())
-                    .map_err(|_| ArgumentError("JWK_THUMBPRINT is not 32 bytes".into()))
-            })
-            .transpose()?;
-        Ok(Self {
-            client_id: client_id.to_owned(),
-            nonce: nonce.to_owned(),
-            response_uri: response_uri.to_owned(),
-            jwk_thumbprint,
-        })
     }
+    Ok(())
 }
 
-/// Decodes hex (white space ignored).
-pub fn decode_hex(text: &str) -> Result<Vec<u8>, ArgumentError> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(ArgumentError("odd number of hex digits".into()));
+/// The CPR number of a Danish PID's claims (one PID namespace or the SD-JWT claims): the
+/// `personal_administrative_number` when it is a CPR number and the PID, if it says, was issued
+/// in Denmark. Another country's administrative number is not a CPR.
+fn danish_cpr(pid: &Map<String, Value>) -> Option<String> {
+    let country = pid.get("issuing_country").and_then(Value::as_str);
+    if country.is_some_and(|c| c != "DK") {
+        return None;
     }
-    digits
-        .chunks(2)
-        .enumerate()
-        .map(|(i, pair)| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| ArgumentError(format!("invalid hex digit at byte {}", 2 * i)))
-        })
-        .collect()
+    let number = pid.get(CPR_CLAIM)?.as_str()?;
+    eudi_pid::Cpr::parse(number).ok()?;
+    Some(number.to_owned())
 }
 
-enum Detected {
-    SdJwt,
-    Binary,
-    Unknown,
-}
-
-fn detect(input: &str) -> Detected {
-    if input.starts_with('{') || input.contains('~') {
-        Detected::SdJwt
-    } else if !input.is_empty()
-        && input
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
-    {
-        Detected::Binary
-    } else {
-        Detected::Unknown
+fn claim_at<'c>(claims: &'c Map<String, Value>, path: &[String]) -> Option<&'c Value> {
+    let (first, rest) = path.split_first()?;
+    let mut value = claims.get(first)?;
+    for key in rest {
+        value = value.as_object()?.get(key)?;
     }
+    Some(value)
 }
 
 /// The effective level of assurance (DESIGN.md): min(level stated in the credential, ceiling of
 /// the trust anchor that issued it); a credential that states none gets the ceiling.
 fn effective_level(
-    stated: Option<eudi_trust::AssuranceLevel>,
-    ceiling: Option<eudi_trust::AssuranceLevel>,
-) -> Option<eudi_trust::AssuranceLevel> {
+    stated: Option<AssuranceLevel>,
+    ceiling: Option<AssuranceLevel>,
+) -> Option<AssuranceLevel> {
     match (stated, ceiling) {
         (Some(s), Some(c)) => Some(s.min(c)),
         (s, c) => s.or(c),
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn handover_parsing() {
-        let h: Handover = "x509_san_dns:rp.example,n-1,https://rp.example/post"
-            .parse()
-            .unwrap();
-        assert_eq!(h.client_id, "x509_san_dns:rp.example");
-        assert_eq!(h.jwk_thumbprint, None);
-        let t = eudi_trust::b64::encode([7u8; 32]);
-        let h: Handover = format!("c,n,https://r,{t}").parse().unwrap();
-        assert_eq!(h.jwk_thumbprint, Some([7u8; 32]));
-        for bad in ["a,b", "a,b,c,d,e", ",n,r", "c,n,r,!!", "c,n,r,AAAA"] {
-            assert!(bad.parse::<Handover>().is_err(), "{bad}");
+    fn credential(level: Option<AssuranceLevel>, claims: Value) -> VerifiedCredential {
+        VerifiedCredential {
+            format: CredentialFormat::SdJwtVc,
+            issuer: None,
+            credential_type: None,
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            assurance_level: level,
+            holder_binding: false,
+            status: None,
+            valid_from: None,
+            valid_until: None,
+            cpr: None,
         }
     }
 
@@ -246,19 +376,43 @@ mod tests {
     }
 
     #[test]
-    fn hex() {
-        assert_eq!(decode_hex("00ff 10").unwrap(), vec![0, 255, 16]);
-        assert!(decode_hex("0").is_err());
-        assert!(decode_hex("zz").is_err());
+    fn debug_shows_no_personal_data() {
+        let mut c = credential(None, serde_json::json!({"given_name": "Karen"}));
+        c.cpr = Some("1203852459".into());
+        let shown = format!("{c:?}");
+        assert!(shown.contains("given_name"), "{shown}");
+        assert!(
+            !shown.contains("Karen") && !shown.contains("1203852459"),
+            "{shown}"
+        );
     }
 
     #[test]
-    fn detection() {
-        assert!(matches!(detect("a.b.c~"), Detected::SdJwt));
-        assert!(matches!(detect("{\"payload\":1}"), Detected::SdJwt));
-        assert!(matches!(detect("a36776"), Detected::Binary));
-        assert!(matches!(detect("o2d2ZXJzaW9u"), Detected::Binary));
-        assert!(matches!(detect(""), Detected::Unknown));
-        assert!(matches!(detect("not an mdoc!"), Detected::Unknown));
+    fn policy_minimum_level() {
+        use eudi_trust::AssuranceLevel::{High, Substantial};
+        let policy = Policy {
+            min_loa: Some(High),
+            ..Policy::default()
+        };
+        let low = apply_policy(&[credential(Some(Substantial), Value::Null)], &policy);
+        assert_eq!(low.map_err(|f| f.code), Err(ErrorCode::LoaTooLow));
+        let none = apply_policy(&[credential(None, Value::Null)], &policy);
+        assert_eq!(none.map_err(|f| f.code), Err(ErrorCode::LoaTooLow));
+        assert!(apply_policy(&[credential(Some(High), Value::Null)], &policy).is_ok());
+    }
+
+    #[test]
+    fn policy_required_claims() {
+        let policy = Policy {
+            required_claims: vec![vec!["address".into(), "locality".into()]],
+            ..Policy::default()
+        };
+        let with = credential(None, serde_json::json!({"address": {"locality": "Aarhus"}}));
+        let without = credential(None, serde_json::json!({"address": {"country": "DK"}}));
+        assert!(apply_policy(std::slice::from_ref(&with), &policy).is_ok());
+        let missing = apply_policy(std::slice::from_ref(&without), &policy);
+        assert_eq!(missing.map_err(|f| f.code), Err(ErrorCode::MissingClaim));
+        // One of several documents is enough.
+        assert!(apply_policy(&[without, with], &policy).is_ok());
     }
 }

@@ -1,192 +1,149 @@
-//! The ISO 18013-5 mdoc verification pipeline: DeviceResponse or IssuerSigned, issuer chain to
+//! The ISO/IEC 18013-5 mdoc pipeline: DeviceResponse or IssuerSigned, the issuer chain to
 //! IACA anchors (or trusted keys), digests, device authentication over the session transcript,
-//! and the MSO's status list (CWT form).
+//! and each document's status list (CWT form). One [`VerifiedCredential`] per document.
 
 use eudi_mdoc::{DeviceResponse, IssuerSigned, IssuerTrust, SessionTranscript, VerifyOptions};
-use eudi_trust::{AssuranceLevel, VerifyingKey};
-use serde_json::{Map, Value};
+use eudi_trust::{ErrorCode, VerifyingKey};
+use serde_json::Value;
 
-use crate::report::{ErrorCode, Report, ReportError};
-use crate::status::{self, StatusForm};
-use crate::{Expectations, Inner};
+use crate::status::{self, Issuer, StatusForm, Vouched};
+use crate::trust::AnchorPurpose;
+use crate::{Context, CredentialFormat, Failure, VerifiedCredential, codes};
 
-const FORMAT: &str = "mso_mdoc";
-
-pub(crate) async fn verify(inner: &Inner, input: &str, expect: &Expectations, now: i64) -> Report {
-    match run(inner, input, expect, now).await {
-        Ok(report) => report,
-        Err(error) => Report::invalid(FORMAT, error),
-    }
-}
-
-fn code(name: &str) -> ErrorCode {
-    match name {
-        "too_large" => ErrorCode::TooLarge,
-        "untrusted_issuer" => ErrorCode::UntrustedIssuer,
-        "invalid_signature" => ErrorCode::InvalidSignature,
-        "wrong_type" => ErrorCode::WrongType,
-        "expired" => ErrorCode::Expired,
-        "not_yet_valid" => ErrorCode::NotYetValid,
-        "invalid_disclosure" => ErrorCode::InvalidDisclosure,
-        "key_binding_required" => ErrorCode::KeyBindingRequired,
-        "invalid_key_binding" => ErrorCode::InvalidKeyBinding,
-        "unsupported_algorithm" => ErrorCode::UnsupportedAlgorithm,
-        "invalid_credential" => ErrorCode::InvalidCredential,
-        _ => ErrorCode::Malformed,
-    }
-}
+const FORMAT: CredentialFormat = CredentialFormat::Mdoc;
 
 enum Parsed {
     Response(DeviceResponse),
     IssuerSigned(Box<IssuerSigned>),
 }
 
-fn transcript(expect: &Expectations) -> Result<Option<SessionTranscript>, ReportError> {
-    if let Some(bytes) = &expect.session_transcript {
-        return SessionTranscript::from_cbor(bytes).map(Some).map_err(|e| {
-            ReportError::new(ErrorCode::Malformed, format!("session transcript: {e}"))
-        });
-    }
-    if let Some(h) = &expect.handover {
-        return Ok(Some(SessionTranscript::openid4vp(
-            &h.client_id,
-            &h.nonce,
-            h.jwk_thumbprint.as_ref(),
-            &h.response_uri,
-        )));
-    }
-    if expect.nonce.is_some() || expect.audience.is_some() {
-        return Err(ReportError::new(
-            ErrorCode::KeyBindingRequired,
-            "holder binding of an mdoc is checked over a session transcript: give the OpenID4VP handover (client_id, nonce, response_uri) or the transcript itself",
-        ));
-    }
-    Ok(None)
+fn failure(code: ErrorCode, message: impl Into<String>) -> Failure {
+    Failure::new(code, message, Some(FORMAT))
 }
 
-async fn run(
-    inner: &Inner,
-    input: &str,
-    expect: &Expectations,
-    now: i64,
-) -> Result<Report, ReportError> {
-    let bytes = eudi_mdoc::decode_text(input).map_err(|e| {
-        ReportError::new(
-            ErrorCode::Malformed,
-            format!("not hex or base64url CBOR: {e}"),
-        )
-    })?;
-    // Parse first: a malformed input is reported as such whatever the arguments.
-    let parsed = match DeviceResponse::from_bytes(&bytes) {
+pub(crate) async fn verify(
+    bytes: &[u8],
+    transcript: Option<&SessionTranscript>,
+    context: &Context<'_>,
+) -> Result<Vec<VerifiedCredential>, Failure> {
+    let now = context.clock.now();
+    let trust = context.trust;
+    // Parse first: until it parses the input is no mdoc, whatever the arguments.
+    let parsed = match DeviceResponse::from_bytes(bytes) {
         Ok(response) => Parsed::Response(response),
-        Err(response_error) => match IssuerSigned::from_bytes(&bytes) {
+        Err(response_error) => match IssuerSigned::from_bytes(bytes) {
             Ok(issuer_signed) => Parsed::IssuerSigned(Box::new(issuer_signed)),
             Err(_) => {
-                return Err(ReportError::new(
+                return Err(Failure::new(
                     ErrorCode::Malformed,
                     format!("not an mdoc DeviceResponse or IssuerSigned: {response_error}"),
+                    None,
                 ));
             }
         },
     };
-    let st = transcript(expect)?;
     let mut options = VerifyOptions::new(now);
-    if let Some(st) = &st {
+    if let Some(st) = transcript {
         options = options.session_transcript(st);
     }
-    let keys: Vec<VerifyingKey> = inner.trust.keys().iter().map(|k| k.key.clone()).collect();
-    let use_certificates = !inner.trust.anchors().is_empty() || keys.is_empty();
-    let trust = if use_certificates {
-        IssuerTrust::Certificates(&inner.chains)
+    // IACA anchors only: an SD-JWT VC CA never validates a document signer. Configured keys
+    // are used when no IACA is configured.
+    let keys: Vec<VerifyingKey> = trust.keys().iter().map(|k| k.key.clone()).collect();
+    let use_certificates = !trust.mdoc_chains().anchors().is_empty() || keys.is_empty();
+    let issuer_trust = if use_certificates {
+        IssuerTrust::Certificates(trust.mdoc_chains())
     } else {
         IssuerTrust::Keys(&keys)
     };
-    let ceiling = |anchor: usize| -> Option<AssuranceLevel> {
-        if use_certificates {
-            inner.trust.anchor_ceiling(anchor)
-        } else {
-            inner.trust.keys().get(anchor).and_then(|k| k.ceiling)
-        }
-    };
-
+    let lib = |e: eudi_mdoc::VerifyError| failure(codes::mdoc(&e), e.to_string());
     let documents = match parsed {
         Parsed::Response(response) => {
             response
-                .verify(trust, &options)
-                .map_err(|e| ReportError::new(code(e.code()), e.to_string()))?
+                .verify(issuer_trust, &options)
+                .map_err(lib)?
                 .documents
         }
         Parsed::IssuerSigned(issuer_signed) => {
-            if st.is_some() {
-                return Err(ReportError::new(
+            if transcript.is_some() {
+                return Err(failure(
                     ErrorCode::KeyBindingRequired,
                     "an IssuerSigned structure carries no device authentication; present a DeviceResponse",
                 ));
             }
-            vec![
-                issuer_signed
-                    .verify(trust, &options)
-                    .map_err(|e| ReportError::new(code(e.code()), e.to_string()))?,
-            ]
+            vec![issuer_signed.verify(issuer_trust, &options).map_err(lib)?]
         }
     };
 
-    let mut claims = Map::new();
-    let mut doc_types = Vec::new();
-    let mut issuers = Vec::new();
-    let mut level: Option<AssuranceLevel> = None;
-    let mut holder_binding = !documents.is_empty();
-    let mut statuses = Vec::new();
-    for (i, doc) in documents.iter().enumerate() {
-        for (ns, elements) in &doc.claims {
-            match claims.get_mut(ns) {
-                Some(Value::Object(existing)) => {
-                    if let Value::Object(more) = elements {
-                        existing.extend(more.clone());
-                    }
-                }
-                _ => {
-                    claims.insert(ns.clone(), elements.clone());
-                }
-            }
-        }
-        doc_types.push(doc.doc_type.clone());
-        issuers.push(doc.issuer_subject.clone());
-        let doc_level = crate::effective_level(
-            eudi_pid::stated_level_mdoc(&doc.claims),
-            ceiling(doc.anchor_index),
-        );
-        level = if i == 0 {
-            doc_level
+    let mut credentials = Vec::with_capacity(documents.len());
+    for doc in documents {
+        let (vouched, ceiling, issuer) = if use_certificates {
+            let leaf_subject = doc
+                .issuer_chain
+                .as_ref()
+                .map_or_else(|| doc.issuer_subject.clone(), |c| c.leaf_subject.clone());
+            (
+                Vouched::Chain {
+                    purpose: AnchorPurpose::Mdoc,
+                    anchor: doc.anchor_index,
+                    leaf_subject,
+                },
+                trust.anchor_ceiling(AnchorPurpose::Mdoc, doc.anchor_index),
+                doc.issuer_subject.clone(),
+            )
         } else {
-            match (level, doc_level) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                _ => None,
+            let key = trust.keys().get(doc.anchor_index);
+            (
+                Vouched::Key {
+                    index: doc.anchor_index,
+                },
+                key.and_then(|k| k.ceiling),
+                key.and_then(|k| k.issuer.clone())
+                    .unwrap_or_else(|| doc.issuer_subject.clone()),
+            )
+        };
+        let status = match &doc.status {
+            None => None,
+            Some(reference) => {
+                let issuer = Issuer {
+                    key: &doc.issuer_key,
+                    vouched: &vouched,
+                    iss: None,
+                };
+                status::check(
+                    context.status,
+                    trust,
+                    reference,
+                    StatusForm::Cwt,
+                    issuer,
+                    now,
+                )
+                .await
+                .map_err(|(code, message)| failure(code, message))?
             }
         };
-        holder_binding &= doc.device_authenticated;
-        if let (Some(reference), false) = (&doc.status, expect.skip_status) {
-            let status = status::check(
-                inner,
-                reference,
-                &doc.issuer_key,
-                StatusForm::Cwt,
-                expect,
-                now,
-            )
-            .await?;
-            statuses.push(status::outcome(status)?);
-        }
+        let cpr = (doc.doc_type == eudi_pid::DOCTYPE)
+            .then(|| doc.claims.get(eudi_pid::NAMESPACE))
+            .flatten()
+            .and_then(Value::as_object)
+            .and_then(crate::danish_cpr);
+        credentials.push(VerifiedCredential {
+            format: FORMAT,
+            issuer: Some(issuer),
+            credential_type: Some(doc.doc_type.clone()),
+            assurance_level: crate::effective_level(
+                eudi_pid::stated_level_mdoc(&doc.claims),
+                ceiling,
+            ),
+            // Device authentication over the caller's transcript; without one nothing tied
+            // the document to this transaction.
+            holder_binding: transcript.is_some() && doc.device_authenticated,
+            status,
+            valid_from: Some(doc.validity.valid_from.unix_timestamp()),
+            valid_until: Some(doc.validity.valid_until.unix_timestamp()),
+            cpr,
+            // Issuer-signed items only: device-signed items are the holder's word.
+            claims: doc.claims,
+        });
     }
-    Ok(Report {
-        valid: true,
-        format: FORMAT.to_owned(),
-        issuer: Some(issuers.join(", ")),
-        credential_type: Some(doc_types.join(", ")),
-        claims,
-        assurance_level: level,
-        holder_binding,
-        status: statuses.first().cloned(),
-        errors: Vec::new(),
-    })
+    Ok(credentials)
 }

@@ -1,152 +1,321 @@
-//! The SD-JWT / SD-JWT VC verification pipeline: key resolution, format checks, status.
+//! The SD-JWT / SD-JWT VC pipeline: issuer key resolution bound to the credential's issuer,
+//! the format's checks, holder binding, status.
 
 use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
 use eudi_sdjwt::{SdJwt, SdJwtError, vc};
 use eudi_status_list::StatusReference;
-use eudi_trust::jws::{Header, JwsError};
-use eudi_trust::{AssuranceLevel, LeafProfile, VerifyingKey};
+use eudi_trust::jws::Header;
+use eudi_trust::{AssuranceLevel, ErrorCode, LeafProfile, ValidatedChain, VerifyingKey};
 use serde_json::{Map, Value};
 
-use crate::report::{ErrorCode, Report, ReportError};
-use crate::status::{self, StatusForm};
-use crate::{Expectations, Inner};
+use crate::status::{self, Issuer, StatusForm, Vouched};
+use crate::trust::{AnchorPurpose, TrustConfig};
+use crate::{Context, CredentialFormat, Failure, KeyBinding, VerifiedCredential, codes};
 
-/// The key that signed a credential and what trusting it implies.
-#[derive(Clone)]
+/// Most issuer signatures of one General JWS JSON SD-JWT (RFC 9901 §8.3). Each is verified,
+/// with up to one try per candidate key: without a bound, copies of one valid signature would
+/// multiply the work of a single presentation.
+pub const MAX_ISSUER_SIGNATURES: usize = 16;
+
+/// A key the trust source gave for this issuer, and what trusting it implies.
+#[derive(Clone, Debug)]
 pub(crate) struct ResolvedKey {
     pub(crate) key: VerifyingKey,
     pub(crate) ceiling: Option<AssuranceLevel>,
-    /// Issuer name from the trust source (certificate subject), used when there is no `iss`.
-    pub(crate) subject: Option<String>,
+    /// The issuer as vouched for: `iss` when the source was shown to correspond to it, else
+    /// the certificate subject or the key's bound issuer.
+    pub(crate) issuer: Option<String>,
+    pub(crate) vouched: Vouched,
 }
 
-type Failure = (&'static str, ReportError);
-
-pub(crate) async fn verify(inner: &Inner, input: &str, expect: &Expectations, now: i64) -> Report {
-    match run(inner, input, expect, now).await {
-        Ok(report) => report,
-        Err((format, error)) => Report::invalid(format, error),
+/// Whether a validated leaf certificate names `iss` (SD-JWT VC, "Issuer Verification Key
+/// Discovery and Validation", X.509: the `iss` must be a URI SAN of the leaf, or, for an
+/// https `iss`, its host a DNS SAN). Exact comparison: no prefix, suffix or substring match;
+/// DNS names compare without regard to ASCII case (RFC 4343).
+pub(crate) fn leaf_names(chain: &ValidatedChain, iss: &str) -> bool {
+    if chain.leaf_san_uri.iter().any(|uri| uri == iss) {
+        return true;
+    }
+    let Ok(url) = url::Url::parse(iss) else {
+        return false;
+    };
+    if url.scheme() != "https" {
+        return false;
+    }
+    match url.host_str() {
+        Some(host) => chain
+            .leaf_san_dns
+            .iter()
+            .any(|dns| dns.eq_ignore_ascii_case(host)),
+        None => false,
     }
 }
 
-async fn run(
-    inner: &Inner,
-    input: &str,
-    expect: &Expectations,
+fn iss_of(payload: &Map<String, Value>) -> Result<Option<&str>, Failure> {
+    match payload.get("iss") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Failure::new(
+            ErrorCode::Malformed,
+            "`iss` is not a string",
+            None,
+        )),
+    }
+}
+
+/// Keys that may have signed a token with this header, each bound to the token's `iss`: from
+/// a validated `x5c` chain to an SD-JWT VC anchor, else from the configured keys (by `kid`
+/// when the token names one).
+pub(crate) fn resolve_keys(
+    trust: &TrustConfig,
+    header: &Header,
+    iss: Option<&str>,
     now: i64,
-) -> Result<Report, Failure> {
-    let sd = SdJwt::parse(input).map_err(|e| ("sd-jwt", map_error(e)))?;
-    let headers = verifier::issuer_headers(&sd).map_err(|e| ("sd-jwt", map_error(e)))?;
-    let payload = verifier::unverified_payload(&sd).map_err(|e| ("sd-jwt", map_error(e)))?;
-    let first = headers.first().ok_or_else(|| {
-        (
-            "sd-jwt",
-            ReportError::new(ErrorCode::Malformed, "no issuer signature"),
-        )
-    })?;
+) -> Result<Vec<ResolvedKey>, Failure> {
+    let untrusted = |m: String| Failure::new(ErrorCode::UntrustedIssuer, m, None);
+    if let Some(x5c) = &header.x5c {
+        let chain = trust
+            .sd_jwt_chains()
+            .validate_x5c(x5c, now, LeafProfile::DigitalSignature)
+            .map_err(|e| {
+                Failure::new(
+                    codes::x509(&e),
+                    format!("the issuer's certificate chain is not trusted: {e}"),
+                    None,
+                )
+            })?;
+        // With x5c the issuer is the leaf's subject; a stated `iss` must be one it names.
+        let issuer = match iss {
+            Some(iss) if leaf_names(&chain, iss) => iss.to_owned(),
+            Some(iss) => {
+                return Err(untrusted(format!(
+                    "the issuer's certificate ({}) does not name the credential's issuer {iss:?} (no URI SAN equal to it, nor a DNS SAN equal to its host)",
+                    chain.leaf_subject
+                )));
+            }
+            None => chain.leaf_subject.clone(),
+        };
+        return Ok(vec![ResolvedKey {
+            key: chain.leaf_key.clone(),
+            ceiling: trust.anchor_ceiling(AnchorPurpose::SdJwtVc, chain.anchor_index),
+            issuer: Some(issuer),
+            vouched: Vouched::Chain {
+                purpose: AnchorPurpose::SdJwtVc,
+                anchor: chain.anchor_index,
+                leaf_subject: chain.leaf_subject.clone(),
+            },
+        }]);
+    }
+    // A token that names its key (`kid`) is only checked with that key or with configured keys
+    // that carry no `kid`; a token without `kid` may be checked with any configured key. Of
+    // those, only keys bound to the token's issuer vouch for it.
+    let by_kid: Vec<_> = trust
+        .keys()
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| match (&header.kid, &k.kid) {
+            (Some(wanted), Some(have)) => wanted == have,
+            _ => true,
+        })
+        .collect();
+    if by_kid.is_empty() {
+        let detail = match &header.kid {
+            Some(kid) => format!("no trusted key has kid {kid:?}"),
+            None => "the token has no `x5c` chain and no key is configured".to_owned(),
+        };
+        return Err(untrusted(format!(
+            "no trust anchor or key is configured for this issuer: {detail}"
+        )));
+    }
+    let bound: Vec<ResolvedKey> = by_kid
+        .iter()
+        .filter(|(_, k)| match (k.issuer.as_deref(), iss) {
+            (Some(have), Some(wanted)) => have == wanted,
+            // An unbound key cannot show that it belongs to any named issuer.
+            (None, Some(_)) => false,
+            (_, None) => true,
+        })
+        .map(|(index, k)| ResolvedKey {
+            key: k.key.clone(),
+            ceiling: k.ceiling,
+            issuer: iss.map(str::to_owned).or_else(|| k.issuer.clone()),
+            vouched: Vouched::Key { index: *index },
+        })
+        .collect();
+    if bound.is_empty() {
+        let names: Vec<String> = by_kid
+            .iter()
+            .map(|(_, k)| match &k.issuer {
+                Some(i) => format!("{} (issuer {i})", k.source),
+                None => format!("{} (bound to no issuer)", k.source),
+            })
+            .collect();
+        return Err(untrusted(format!(
+            "no trusted key is bound to the credential's issuer {:?}; the candidates are {}",
+            iss.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
+    Ok(bound)
+}
+
+/// The candidate key that verifies signature `index`, so that the order of the configured
+/// keys never matters (RFC 9901 §8.3, General JWS JSON: every signature must verify, each
+/// with its own key). With several candidates, the one whose signature verifies, else the first
+/// (whose failure the library then reports).
+fn choose_key(sd: &SdJwt, index: usize, mut candidates: Vec<ResolvedKey>) -> Option<ResolvedKey> {
+    let pick = if candidates.len() <= 1 {
+        0
+    } else {
+        sd.signatures()
+            .nth(index)
+            .and_then(|sig| {
+                let input = format!("{}.{}", sig.protected, sd.payload_b64());
+                let signature = eudi_trust::b64::decode(sig.signature).ok()?;
+                candidates
+                    .iter()
+                    .position(|c| c.key.verify(input.as_bytes(), &signature).is_ok())
+            })
+            .unwrap_or(0)
+    };
+    (pick < candidates.len()).then(|| candidates.swap_remove(pick))
+}
+
+pub(crate) async fn verify(
+    input: &str,
+    binding: Option<&KeyBinding>,
+    context: &Context<'_>,
+) -> Result<VerifiedCredential, Failure> {
+    let now = context.clock.now();
+    let trust = context.trust;
+    // Until it parses, the input is no SD-JWT: a failure here names no format.
+    let parse_failure = |e: SdJwtError| Failure::new(codes::sd_jwt(&e), e.to_string(), None);
+    let sd = SdJwt::parse(input).map_err(parse_failure)?;
+    let headers = verifier::issuer_headers(&sd).map_err(parse_failure)?;
+    let payload = verifier::unverified_payload(&sd).map_err(parse_failure)?;
+    let first = headers
+        .first()
+        .ok_or_else(|| Failure::new(ErrorCode::Malformed, "no issuer signature", None))?;
     // A token that names a credential type, or says it is one, must pass as an SD-JWT VC
     // (`typ` included); only a plain SD-JWT is verified by RFC 9901 alone.
     let is_vc = payload.contains_key("vct")
         || first.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(vc::TYP) || t.eq_ignore_ascii_case(vc::LEGACY_TYP)
         });
-    let format = if is_vc { "dc+sd-jwt" } else { "sd-jwt" };
-    let fail = |e: ReportError| (format, e);
+    let format = if is_vc {
+        CredentialFormat::SdJwtVc
+    } else {
+        CredentialFormat::SdJwt
+    };
+    let fail = |e: Failure| e.in_format(format);
+    if headers.len() > MAX_ISSUER_SIGNATURES {
+        return Err(Failure::new(
+            ErrorCode::TooLarge,
+            format!(
+                "{} issuer signatures, more than the limit of {MAX_ISSUER_SIGNATURES}",
+                headers.len()
+            ),
+            Some(format),
+        ));
+    }
+    let lib = |e: SdJwtError| Failure::new(codes::sd_jwt(&e), e.to_string(), Some(format));
 
     let mut options = VerifyOptions::new(now);
-    options.key_binding = KeyBindingPolicy {
-        required: expect.nonce.is_some() || expect.audience.is_some(),
-        audience: expect.audience.clone(),
-        nonce: expect.nonce.clone(),
+    options.key_binding = match binding {
+        Some(b) => KeyBindingPolicy::required(&b.audience, &b.nonce),
+        // A KB-JWT that is present is still checked by the library (signature, sd_hash, age).
+        None => KeyBindingPolicy::default(),
     };
 
-    let candidates = resolve_keys(inner, first, &payload, now).map_err(fail)?;
-    let mut last_error = None;
-    let mut outcome = None;
-    for candidate in &candidates {
-        // The first signature is checked with the candidate; further signatures of a general
-        // JWS JSON serialization (RFC 9901 §8.3) resolve their own keys the same way.
-        let mut calls = 0usize;
-        let mut resolve = |header: &Header, payload: &Map<String, Value>| {
-            calls += 1;
-            if calls == 1 {
-                return Ok(candidate.key.clone());
-            }
-            resolve_keys(inner, header, payload, now)
-                .map_err(|e| e.message)?
-                .into_iter()
-                .next()
-                .map(|k| k.key)
-                .ok_or_else(|| "no trusted key for this signature".to_owned())
-        };
-        let result = if is_vc {
-            vc::verify(&sd, &mut resolve, &options).map(|v| {
-                let claims = v.user_claims();
-                (v.sd_jwt, claims, Some(v.vct), v.issuer, v.status)
-            })
-        } else {
-            verifier::verify(&sd, &mut resolve, &options).map(|v| {
-                let claims = user_claims(&v.claims);
-                let iss = v
-                    .claims
-                    .get("iss")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                (v, claims, None, iss, None)
-            })
-        };
-        match result {
-            Ok(ok) => {
-                outcome = Some((candidate.clone(), ok));
-                break;
-            }
-            // Several configured keys may fit: try the next only when the signature was wrong.
-            Err(SdJwtError::IssuerJws(JwsError::BadSignature)) if candidates.len() > 1 => {
-                last_error = Some(SdJwtError::IssuerJws(JwsError::BadSignature));
-            }
-            Err(e) => return Err(fail(map_error(e))),
-        }
+    let iss = iss_of(&payload).map_err(fail)?;
+    // The library calls the resolver once per issuer signature, in order, with its merged
+    // (protected and unprotected) header.
+    let mut keys: Vec<ResolvedKey> = Vec::with_capacity(headers.len());
+    let mut resolve = |header: &Header, _: &Map<String, Value>| {
+        let candidates = resolve_keys(trust, header, iss, now).map_err(|f| f.message)?;
+        let chosen = choose_key(&sd, keys.len(), candidates)
+            .ok_or_else(|| "no trusted key for this signature".to_owned())?;
+        let key = chosen.key.clone();
+        keys.push(chosen);
+        Ok(key)
+    };
+    let (verified, claims, vct) = if is_vc {
+        vc::verify(&sd, &mut resolve, &options).map(|v| {
+            let claims = v.user_claims();
+            (v.sd_jwt, claims, Some(v.vct))
+        })
+    } else {
+        verifier::verify(&sd, &mut resolve, &options).map(|v| {
+            let claims = user_claims(&v.claims);
+            (v, claims, None)
+        })
     }
-    let Some((resolved, (verified, claims, vct, iss, status_claim))) = outcome else {
-        let e = last_error.unwrap_or(SdJwtError::IssuerKey("no candidate key".into()));
-        return Err(fail(map_error(e)));
+    .map_err(lib)?;
+    let resolved = keys.first().ok_or_else(|| {
+        Failure::new(
+            ErrorCode::Internal,
+            "no issuer key was resolved",
+            Some(format),
+        )
+    })?;
+
+    // Status for every SD-JWT that references a status list, VC or not
+    // (draft-ietf-oauth-status-list §6.1 is about JWTs in general).
+    // A plain SD-JWT may use `status` for something else (it is only registered for JWTs by
+    // the Token Status List draft §6.1): there, only `status.status_list` is a reference.
+    let references_list = match verified.claims.get("status") {
+        None => false,
+        Some(status) => is_vc || status.get("status_list").is_some(),
+    };
+    let status = match references_list {
+        false => None,
+        true => {
+            let reference = StatusReference::from_jwt_claims(&verified.claims).map_err(|e| {
+                Failure::new(
+                    ErrorCode::InvalidCredential,
+                    format!("`status`: {e}"),
+                    Some(format),
+                )
+            })?;
+            let issuer = Issuer {
+                key: &resolved.key,
+                vouched: &resolved.vouched,
+                iss,
+            };
+            status::check(
+                context.status,
+                trust,
+                &reference,
+                StatusForm::Jwt,
+                issuer,
+                now,
+            )
+            .await
+            .map_err(|(code, message)| Failure::new(code, message, Some(format)))?
+        }
     };
 
-    let mut report = Report {
-        valid: true,
-        format: format.to_owned(),
-        issuer: iss.or(resolved.subject.clone()),
+    let number = |name: &str| verified.claims.get(name).and_then(Value::as_i64);
+    let cpr = match vct.as_deref() {
+        Some(eudi_pid::VCT) => crate::danish_cpr(&claims),
+        _ => None,
+    };
+    Ok(VerifiedCredential {
+        format,
+        issuer: resolved.issuer.clone(),
         credential_type: vct,
-        claims,
         assurance_level: crate::effective_level(
             eudi_pid::stated_level_sd_jwt(&verified.claims),
             resolved.ceiling,
         ),
-        holder_binding: verified.key_binding.is_some(),
-        status: None,
-        errors: Vec::new(),
-    };
-
-    if let (Some(_), false) = (&status_claim, expect.skip_status) {
-        let reference = StatusReference::from_jwt_claims(&verified.claims).map_err(|e| {
-            fail(ReportError::new(
-                ErrorCode::InvalidCredential,
-                format!("`status`: {e}"),
-            ))
-        })?;
-        let status = status::check(
-            inner,
-            &reference,
-            &resolved.key,
-            StatusForm::Jwt,
-            expect,
-            now,
-        )
-        .await
-        .map_err(fail)?;
-        report.status = Some(status::outcome(status).map_err(fail)?);
-    }
-    Ok(report)
+        // Only when the KB-JWT's nonce and aud were compared with the caller's.
+        holder_binding: binding.is_some() && verified.key_binding.is_some(),
+        status,
+        valid_from: number("nbf").or_else(|| number("iat")),
+        valid_until: number("exp"),
+        cpr,
+        claims,
+    })
 }
 
 /// The claims of a plain SD-JWT minus JWT registered claims about the token itself.
@@ -156,96 +325,4 @@ fn user_claims(claims: &Map<String, Value>) -> Map<String, Value> {
         .filter(|(k, _)| !vc::CREDENTIAL_CLAIMS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// Keys that may have signed a token with this header: from a validated `x5c` chain, else from
-/// the configured keys (by `kid` when it matches one).
-pub(crate) fn resolve_keys(
-    inner: &Inner,
-    header: &Header,
-    _payload: &Map<String, Value>,
-    now: i64,
-) -> Result<Vec<ResolvedKey>, ReportError> {
-    if let Some(x5c) = &header.x5c {
-        let chain = inner
-            .chains
-            .validate_x5c(x5c, now, LeafProfile::DigitalSignature)
-            .map_err(|e| {
-                ReportError::new(
-                    ErrorCode::UntrustedIssuer,
-                    format!("the issuer's certificate chain is not trusted: {e}"),
-                )
-            })?;
-        return Ok(vec![ResolvedKey {
-            key: chain.leaf_key.clone(),
-            ceiling: inner.trust.anchor_ceiling(chain.anchor_index),
-            subject: Some(chain.leaf_subject.clone()),
-        }]);
-    }
-    // A token that names its key (`kid`) is only checked with that key or with configured keys
-    // that carry no `kid`; a token without `kid` may be checked with any configured key.
-    let chosen: Vec<_> = inner
-        .trust
-        .keys()
-        .iter()
-        .filter(|k| match (&header.kid, &k.kid) {
-            (Some(wanted), Some(have)) => wanted == have,
-            _ => true,
-        })
-        .collect();
-    if chosen.is_empty() {
-        let detail = match &header.kid {
-            Some(kid) => format!("no trusted key has kid {kid:?}"),
-            None => "the token has no `x5c` chain and no key is configured".to_owned(),
-        };
-        return Err(ReportError::new(
-            ErrorCode::UntrustedIssuer,
-            format!("no trust anchor or key is configured for this issuer: {detail}"),
-        ));
-    }
-    Ok(chosen
-        .into_iter()
-        .map(|k| ResolvedKey {
-            key: k.key.clone(),
-            ceiling: k.ceiling,
-            subject: None,
-        })
-        .collect())
-}
-
-/// Maps every SD-JWT failure to a stable code; the message is the library's exact reason.
-fn map_error(e: SdJwtError) -> ReportError {
-    let code = match &e {
-        SdJwtError::Malformed(_)
-        | SdJwtError::PayloadNotObject
-        | SdJwtError::UnsupportedHashAlgorithm(_)
-        | SdJwtError::InvalidSdStructure { .. } => ErrorCode::Malformed,
-        SdJwtError::TooLarge { .. } => ErrorCode::TooLarge,
-        SdJwtError::IssuerJws(j) => match j {
-            JwsError::UnsupportedAlgorithm(_)
-            | JwsError::AlgorithmNotAllowed(_)
-            | JwsError::AlgorithmKeyMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
-            JwsError::WrongType { .. } => ErrorCode::WrongType,
-            JwsError::BadSignature => ErrorCode::InvalidSignature,
-            _ => ErrorCode::Malformed,
-        },
-        SdJwtError::IssuerKey(_) => ErrorCode::UntrustedIssuer,
-        SdJwtError::MalformedDisclosure { .. }
-        | SdJwtError::DuplicateDisclosure { .. }
-        | SdJwtError::DuplicateDigest(_)
-        | SdJwtError::UnreferencedDisclosure { .. }
-        | SdJwtError::DisclosureShapeMismatch { .. }
-        | SdJwtError::ReservedClaimName { .. }
-        | SdJwtError::ClaimNameCollision(_) => ErrorCode::InvalidDisclosure,
-        SdJwtError::Time { claim: "exp", .. } => ErrorCode::Expired,
-        SdJwtError::Time { claim: "nbf", .. } => ErrorCode::NotYetValid,
-        SdJwtError::Time { .. } => ErrorCode::InvalidCredential,
-        SdJwtError::MissingKeyBinding => ErrorCode::KeyBindingRequired,
-        SdJwtError::MissingHolderKey
-        | SdJwtError::KeyBinding(_)
-        | SdJwtError::UnexpectedKeyBinding => ErrorCode::InvalidKeyBinding,
-        SdJwtError::Vc(_) => ErrorCode::InvalidCredential,
-        _ => ErrorCode::Malformed,
-    };
-    ReportError::new(code, e.to_string())
 }

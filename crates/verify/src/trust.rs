@@ -1,67 +1,154 @@
-//! Trust configuration: X.509 trust anchors and issuer JWKs, each with an optional ceiling on
-//! the level of assurance credentials under it can reach.
+//! Trust configuration: X.509 trust anchors kept apart by purpose (SD-JWT VC CAs, mdoc IACAs),
+//! and issuer keys each bound to the issuer identifier they vouch for; every entry with an
+//! optional ceiling on the level of assurance credentials under it can reach.
 
-use std::path::Path;
+use der::Decode as _;
+use eudi_trust::{
+    AssuranceLevel, ChainValidator, TrustAnchor, TrustAnchors, VerifyingKey, X509Error,
+};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
 
-use eudi_trust::jwk::JwkSet;
-use eudi_trust::{AssuranceLevel, Jwk, TrustAnchors, VerifyingKey, X509Error};
+/// `id-mdl-kp-mdlDS` (ISO/IEC 18013-5 Annex B.1.4): the extended key usage of an mdoc document
+/// signer certificate.
+const MDOC_DS_EKU: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.0.18013.5.1.2");
+/// `countryName` (X.520).
+const COUNTRY_NAME: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.4.6");
 
-/// Why a trust file could not be loaded.
-#[derive(Debug, thiserror::Error)]
+/// What an X.509 trust anchor may validate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum TrustError {
-    /// The file could not be read.
-    #[error("cannot read trust file {path}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A PEM certificate is invalid.
-    #[error("trust file {path} has an invalid certificate")]
-    Certificate {
-        /// The file.
-        path: String,
-        /// What is wrong with it.
-        #[source]
-        source: X509Error,
-    },
-    /// A JWK or JWKS is invalid.
-    #[error("trust file {path}: {reason}")]
-    Key {
-        /// The file.
-        path: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The file is neither PEM certificates nor a JWK/JWKS.
-    #[error("trust file {0} holds neither PEM certificates nor a JWK or JWK Set")]
-    UnknownContent(String),
-    /// `FILE=LEVEL` names no level.
-    #[error("{0}")]
-    Level(#[from] eudi_trust::loa::UnknownLevel),
+pub enum AnchorPurpose {
+    /// The CA of SD-JWT VC issuer certificates (`x5c`, SD-JWT VC "Issuer Verification Key
+    /// Discovery and Validation").
+    SdJwtVc,
+    /// An mdoc IACA (ISO/IEC 18013-5 Annex B), or a document signer certificate pinned directly.
+    Mdoc,
+}
+
+impl AnchorPurpose {
+    /// The purpose of an anchor given without a label, from the ISO/IEC 18013-5 Annex B
+    /// profiles: a certificate is an mdoc anchor when it is a document signer (extended key
+    /// usage `id-mdl-kp-mdlDS`, B.1.4) or has the IACA shape (B.1.2: a CA whose
+    /// `pathLenConstraint` is 0 and whose subject names a country); anything else is an SD-JWT
+    /// VC CA. A CA that fits the IACA shape but serves SD-JWT VCs must be labelled.
+    pub fn classify(der_cert: &[u8]) -> Result<Self, X509Error> {
+        let cert = Certificate::from_der(der_cert).map_err(|e| X509Error::Malformed {
+            index: 0,
+            reason: e.to_string(),
+        })?;
+        let tbs = &cert.tbs_certificate;
+        let mut ca_path_len_zero = false;
+        for ext in tbs.extensions.iter().flatten() {
+            let value = ext.extn_value.as_bytes();
+            if ext.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE {
+                if let Ok(eku) = ExtendedKeyUsage::from_der(value)
+                    && eku.0.contains(&MDOC_DS_EKU)
+                {
+                    return Ok(Self::Mdoc);
+                }
+            } else if ext.extn_id == const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS
+                && let Ok(bc) = BasicConstraints::from_der(value)
+            {
+                ca_path_len_zero = bc.ca && bc.path_len_constraint == Some(0);
+            }
+        }
+        let has_country = tbs
+            .subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .any(|atv| atv.oid == COUNTRY_NAME);
+        Ok(if ca_path_len_zero && has_country {
+            Self::Mdoc
+        } else {
+            Self::SdJwtVc
+        })
+    }
 }
 
 /// A trusted issuer key given directly (not through a certificate).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TrustedKey {
     /// The key.
     pub key: VerifyingKey,
     /// Its `kid`, used to pick it when a JWT names one.
     pub kid: Option<String>,
+    /// The issuer identifier the key is bound to: it vouches only for credentials whose `iss`
+    /// is exactly this. An unbound key (`None`) vouches only for credentials without `iss`,
+    /// since nothing shows that it belongs to any named issuer.
+    pub issuer: Option<String>,
     /// Ceiling on the level of assurance.
     pub ceiling: Option<AssuranceLevel>,
-    /// Where it came from (for reports).
+    /// Where it came from (for messages).
     pub source: String,
 }
 
+impl TrustedKey {
+    /// A key from `source`, with no `kid`, issuer or ceiling yet.
+    pub fn new(key: VerifyingKey, source: impl Into<String>) -> Self {
+        Self {
+            key,
+            kid: None,
+            issuer: None,
+            ceiling: None,
+            source: source.into(),
+        }
+    }
+
+    /// Picks the key by this `kid`.
+    pub fn kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Binds the key to this issuer identifier.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Caps the level of assurance of credentials under this key.
+    pub fn ceiling(mut self, ceiling: Option<AssuranceLevel>) -> Self {
+        self.ceiling = ceiling;
+        self
+    }
+}
+
+/// One set of anchors for one purpose, its validator (with its chain cache) and ceilings.
+#[derive(Debug)]
+struct AnchorSet {
+    validator: ChainValidator,
+    ceilings: Vec<Option<AssuranceLevel>>,
+}
+
+impl Default for AnchorSet {
+    fn default() -> Self {
+        Self {
+            validator: ChainValidator::new(TrustAnchors::new()),
+            ceilings: Vec::new(),
+        }
+    }
+}
+
+impl AnchorSet {
+    fn push(&mut self, anchor: TrustAnchor, ceiling: Option<AssuranceLevel>) {
+        let mut anchors = self.validator.anchors().clone();
+        anchors.push(anchor);
+        // Configuration time only: the new validator starts with an empty cache.
+        self.validator = ChainValidator::new(anchors);
+        self.ceilings.push(ceiling);
+    }
+}
+
 /// Everything a verifier trusts.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct TrustConfig {
-    anchors: TrustAnchors,
-    anchor_ceilings: Vec<Option<AssuranceLevel>>,
+    sd_jwt: AnchorSet,
+    mdoc: AnchorSet,
     keys: Vec<TrustedKey>,
 }
 
@@ -71,16 +158,37 @@ impl TrustConfig {
         Self::default()
     }
 
-    /// Adds the PEM certificates in `pem` as anchors with an optional ceiling.
+    /// Adds the PEM certificates in `pem` as anchors for `purpose` (`None`: each classified by
+    /// [`AnchorPurpose::classify`]) with an optional ceiling. Returns how many were added.
     pub fn add_anchor_pem(
         &mut self,
         pem: &str,
+        purpose: Option<AnchorPurpose>,
         ceiling: Option<AssuranceLevel>,
     ) -> Result<usize, X509Error> {
-        let added = self.anchors.add_pem(pem)?;
-        self.anchor_ceilings
-            .extend(std::iter::repeat_n(ceiling, added));
+        let mut parsed = TrustAnchors::new();
+        let added = parsed.add_pem(pem)?;
+        for anchor in parsed.iter() {
+            let purpose = match purpose {
+                Some(p) => p,
+                None => AnchorPurpose::classify(anchor.der())?,
+            };
+            self.add_anchor(anchor.clone(), purpose, ceiling);
+        }
         Ok(added)
+    }
+
+    /// Adds one anchor for `purpose`.
+    pub fn add_anchor(
+        &mut self,
+        anchor: TrustAnchor,
+        purpose: AnchorPurpose,
+        ceiling: Option<AssuranceLevel>,
+    ) {
+        match purpose {
+            AnchorPurpose::SdJwtVc => self.sd_jwt.push(anchor, ceiling),
+            AnchorPurpose::Mdoc => self.mdoc.push(anchor, ceiling),
+        }
     }
 
     /// Adds a trusted issuer key.
@@ -88,14 +196,23 @@ impl TrustConfig {
         self.keys.push(key);
     }
 
-    /// The X.509 anchors.
-    pub fn anchors(&self) -> &TrustAnchors {
-        &self.anchors
+    /// The validator of SD-JWT VC issuer chains (`x5c`), over the SD-JWT VC CA anchors only.
+    pub fn sd_jwt_chains(&self) -> &ChainValidator {
+        &self.sd_jwt.validator
     }
 
-    /// The ceiling of anchor `index`.
-    pub fn anchor_ceiling(&self, index: usize) -> Option<AssuranceLevel> {
-        self.anchor_ceilings.get(index).copied().flatten()
+    /// The validator of mdoc document signer chains (`x5chain`), over the IACA anchors only.
+    pub fn mdoc_chains(&self) -> &ChainValidator {
+        &self.mdoc.validator
+    }
+
+    /// The ceiling of anchor `index` of `purpose`.
+    pub fn anchor_ceiling(&self, purpose: AnchorPurpose, index: usize) -> Option<AssuranceLevel> {
+        let set = match purpose {
+            AnchorPurpose::SdJwtVc => &self.sd_jwt,
+            AnchorPurpose::Mdoc => &self.mdoc,
+        };
+        set.ceilings.get(index).copied().flatten()
     }
 
     /// The directly trusted keys.
@@ -105,51 +222,52 @@ impl TrustConfig {
 
     /// Whether nothing at all is trusted.
     pub fn is_empty(&self) -> bool {
-        self.anchors.is_empty() && self.keys.is_empty()
+        self.sd_jwt.ceilings.is_empty() && self.mdoc.ceilings.is_empty() && self.keys.is_empty()
     }
 }
 
-/// Loads `FILE` or `FILE=LEVEL` into `config`: PEM certificates become anchors, a JWK or JWK Set
-/// becomes trusted keys. Returns how many entries were added.
-pub fn load_trust_file(config: &mut TrustConfig, spec: &str) -> Result<usize, TrustError> {
-    let (path, ceiling) = match spec.rsplit_once('=') {
-        Some((p, level)) if !Path::new(spec).exists() => (p, Some(level.parse()?)),
-        _ => (spec, None),
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| TrustError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    if text.contains("-----BEGIN CERTIFICATE-----") {
-        return config
-            .add_anchor_pem(&text, ceiling)
-            .map_err(|source| TrustError::Certificate {
-                path: path.to_owned(),
-                source,
-            });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector(path: &str) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
+        std::fs::read_to_string(dir.join(path)).unwrap_or_default()
     }
-    let key_err = |reason: String| TrustError::Key {
-        path: path.to_owned(),
-        reason,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| TrustError::UnknownContent(path.to_owned()))?;
-    let jwks: Vec<Jwk> = if value.get("keys").is_some() {
-        serde_json::from_value::<JwkSet>(value)
-            .map_err(|e| key_err(e.to_string()))?
-            .keys
-    } else {
-        vec![serde_json::from_value(value).map_err(|e| key_err(e.to_string()))?]
-    };
-    let count = jwks.len();
-    for jwk in jwks {
-        let key = jwk.to_verifying_key().map_err(|e| key_err(e.to_string()))?;
-        config.add_key(TrustedKey {
-            key,
-            kid: jwk.kid.clone(),
-            ceiling,
-            source: path.to_owned(),
-        });
+
+    #[test]
+    fn document_signers_and_iacas_are_mdoc_anchors() {
+        for path in [
+            "mdoc/annex-d/ds_cert.pem",
+            "mdoc/real-world/google/signing_certificate.pem",
+            "mdoc/real-world/bdr/issuer_certificate.pem",
+            // A real IACA (Annex B.1.2 shape: CA, pathLenConstraint 0, country NL).
+            "mdoc/real-world/animo-mdoc-05/root_certificate.pem",
+        ] {
+            let pem = vector(path);
+            assert!(!pem.is_empty(), "{path}");
+            let mut anchors = TrustAnchors::new();
+            assert_eq!(anchors.add_pem(&pem).ok(), Some(1));
+            let der = anchors.get(0).map(TrustAnchor::der).unwrap_or_default();
+            assert_eq!(AnchorPurpose::classify(der).ok(), Some(AnchorPurpose::Mdoc));
+        }
     }
-    Ok(count)
+
+    #[test]
+    fn anchors_land_in_their_purpose_set() {
+        let pem = vector("mdoc/annex-d/ds_cert.pem");
+        let mut config = TrustConfig::new();
+        assert_eq!(config.add_anchor_pem(&pem, None, None).ok(), Some(1));
+        assert_eq!(config.mdoc_chains().anchors().len(), 1);
+        assert!(config.sd_jwt_chains().anchors().is_empty());
+        // A label overrides the classification.
+        let mut config = TrustConfig::new();
+        assert!(
+            config
+                .add_anchor_pem(&pem, Some(AnchorPurpose::SdJwtVc), None)
+                .is_ok()
+        );
+        assert!(config.mdoc_chains().anchors().is_empty());
+        assert_eq!(config.sd_jwt_chains().anchors().len(), 1);
+    }
 }

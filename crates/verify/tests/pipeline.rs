@@ -1,5 +1,6 @@
-//! The verification pipeline with a fake network: status lists are fetched once and cached,
-//! verified with a trusted key, and mapped to report codes.
+//! The typed verification pipeline with a fake network and a manual clock: issuer binding of
+//! configured keys, status lists for every SD-JWT (fetched once and cached, only from the
+//! credential's own issuer), holder binding, policy, and the CPR.
 #![expect(
     clippy::unwrap_used,
     reason = "test setup failures should abort the test"
@@ -9,21 +10,38 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::{ClaimPath, Format, vc};
+use eudi_sdjwt::{ClaimPath, Format, SdJwt, SdJwtBuilder, vc};
 use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder};
+use eudi_trust::clock::ManualClock;
 use eudi_trust::{Algorithm, AssuranceLevel, Signer as _, SoftwareKey};
 use eudi_verify::fetch::{FetchError, FetchFuture, Fetcher};
-use eudi_verify::trust::TrustedKey;
-use eudi_verify::{CredentialVerifier, ErrorCode, Expectations, TrustConfig};
-use serde_json::json;
+use eudi_verify::{
+    Context, CredentialFormat, ErrorCode, KeyBinding, Policy, StatusCheck, StatusSource,
+    TrustConfig, TrustedKey, verify_mdoc, verify_sd_jwt,
+};
+use serde_json::{Map, Value, json};
 
 const NOW: i64 = 1_780_000_000;
 const URI: &str = "https://issuer.example/status/7";
+const ISS: &str = "https://issuer.example";
 
 #[derive(Debug)]
 struct CountingFetcher {
     body: String,
     calls: AtomicUsize,
+}
+
+impl CountingFetcher {
+    fn new(body: String) -> Arc<Self> {
+        Arc::new(Self {
+            body,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
 }
 
 impl Fetcher for CountingFetcher {
@@ -43,6 +61,11 @@ impl Fetcher for CountingFetcher {
 struct Setup {
     issuer: SoftwareKey,
     holder: SoftwareKey,
+    clock: ManualClock,
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().unwrap().clone()
 }
 
 impl Setup {
@@ -50,37 +73,40 @@ impl Setup {
         Self {
             issuer: SoftwareKey::generate(Algorithm::Es256).unwrap(),
             holder: SoftwareKey::generate(Algorithm::Es256).unwrap(),
+            clock: ManualClock::new(NOW),
         }
+    }
+
+    fn key(&self, ceiling: Option<AssuranceLevel>) -> TrustedKey {
+        TrustedKey::new(self.issuer.verifying_key().clone(), "test")
+            .kid("k1")
+            .issuer(ISS)
+            .ceiling(ceiling)
     }
 
     fn trust(&self, ceiling: Option<AssuranceLevel>) -> TrustConfig {
         let mut trust = TrustConfig::new();
-        trust.add_key(TrustedKey {
-            key: self.issuer.verifying_key().clone(),
-            kid: Some("k1".into()),
-            ceiling,
-            source: "test".into(),
-        });
+        trust.add_key(self.key(ceiling));
         trust
     }
 
-    fn presentation(&self, idx: u64, format: Format) -> String {
-        let claims = json!({
+    fn context<'a>(&'a self, trust: &'a TrustConfig, status: StatusCheck<'a>) -> Context<'a> {
+        Context {
+            trust,
+            status,
+            clock: &self.clock,
+        }
+    }
+
+    fn claims(&self, idx: u64) -> Map<String, Value> {
+        object(json!({
             "given_name": "Karen",
             "status": {"status_list": {"idx": idx, "uri": URI}},
-        });
-        let sd = vc::builder(
-            "urn:eudi:pid:1",
-            "https://issuer.example",
-            NOW - 60,
-            claims.as_object().unwrap().clone(),
-        )
-        .kid("k1")
-        .holder_key(&self.holder.verifying_key().to_jwk())
-        .unwrap()
-        .sign(&self.issuer)
-        .unwrap();
-        let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
+        }))
+    }
+
+    fn bind(&self, sd: &SdJwt, paths: &[ClaimPath], format: Format) -> String {
+        let chosen = holder::select(sd, paths).unwrap();
         let params = KeyBindingParams {
             audience: "rp".into(),
             nonce: "n".into(),
@@ -92,112 +118,353 @@ impl Setup {
             .serialize()
     }
 
-    fn status_list(&self, signer: &SoftwareKey) -> String {
+    fn presentation(&self, idx: u64, format: Format) -> String {
+        let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, self.claims(idx))
+            .kid("k1")
+            .holder_key(&self.holder.verifying_key().to_jwk())
+            .unwrap()
+            .sign(&self.issuer)
+            .unwrap();
+        self.bind(&sd, &[ClaimPath::keys(["given_name"])], format)
+    }
+
+    fn status_list(&self, signer: &SoftwareKey, uri: &str) -> String {
         let mut list = StatusList::new(Bits::Two, 32).unwrap();
         list.set_status(1, Status::Invalid).unwrap();
         list.set_status(2, Status::Suspended).unwrap();
-        StatusListTokenBuilder::new(URI, &list, NOW - 10)
+        StatusListTokenBuilder::new(uri, &list, NOW - 10)
             .ttl(600)
             .sign_jwt(signer)
             .unwrap()
     }
 }
 
-fn expect() -> Expectations {
-    Expectations {
-        nonce: Some("n".into()),
-        audience: Some("rp".into()),
-        now: Some(NOW),
-        ..Expectations::default()
+fn binding() -> KeyBinding {
+    KeyBinding {
+        nonce: "n".into(),
+        audience: "rp".into(),
     }
 }
 
 #[tokio::test]
 async fn status_is_fetched_once_then_cached() {
     let s = Setup::new();
-    let fetcher = Arc::new(CountingFetcher {
-        body: s.status_list(&s.issuer),
-        calls: AtomicUsize::new(0),
-    });
-    let verifier = CredentialVerifier::new(s.trust(Some(AssuranceLevel::High)), fetcher.clone());
+    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI));
+    let source = StatusSource::new(fetcher.clone());
+    let trust = s.trust(Some(AssuranceLevel::High));
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let policy = Policy::default();
 
-    let report = verifier
-        .verify(&s.presentation(0, Format::Compact), &expect())
-        .await;
-    assert!(report.valid, "{report:?}");
-    assert_eq!(
-        report.claims,
-        *json!({"given_name": "Karen"}).as_object().unwrap()
-    );
-    assert_eq!(report.assurance_level, Some(AssuranceLevel::High));
-    assert!(report.holder_binding);
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    let v = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &policy,
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.format, CredentialFormat::SdJwtVc);
+    assert_eq!(v.claims, object(json!({"given_name": "Karen"})));
+    assert_eq!(v.issuer.as_deref(), Some(ISS));
+    assert_eq!(v.assurance_level, Some(AssuranceLevel::High));
+    assert!(v.holder_binding);
+    assert_eq!(v.status, Some(Status::Valid));
+    assert_eq!(v.valid_from, Some(NOW - 60));
+    assert_eq!(fetcher.calls(), 1);
 
-    let revoked = verifier
-        .verify(&s.presentation(1, Format::Compact), &expect())
-        .await;
-    assert_eq!(revoked.errors[0].code, ErrorCode::Revoked);
-    let suspended = verifier
-        .verify(&s.presentation(2, Format::JsonFlattened), &expect())
-        .await;
-    assert_eq!(suspended.errors[0].code, ErrorCode::Suspended);
-    assert_eq!(
-        fetcher.calls.load(Ordering::SeqCst),
-        1,
-        "later checks hit the cache"
-    );
+    let revoked = verify_sd_jwt(
+        &s.presentation(1, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &policy,
+    )
+    .await;
+    assert_eq!(revoked.unwrap_err().code, ErrorCode::Revoked);
+    let suspended = verify_sd_jwt(
+        &s.presentation(2, Format::JsonFlattened),
+        Some(&binding()),
+        &cx,
+        &policy,
+    )
+    .await;
+    assert_eq!(suspended.unwrap_err().code, ErrorCode::Suspended);
+    assert_eq!(fetcher.calls(), 1, "later checks hit the cache");
 }
 
 #[tokio::test]
 async fn status_list_from_an_untrusted_signer_is_refused() {
     let s = Setup::new();
     let stranger = SoftwareKey::generate(Algorithm::Es256).unwrap();
-    let fetcher = Arc::new(CountingFetcher {
-        body: s.status_list(&stranger),
-        calls: AtomicUsize::new(0),
-    });
-    let verifier = CredentialVerifier::new(s.trust(None), fetcher);
-    let report = verifier
-        .verify(&s.presentation(0, Format::Compact), &expect())
-        .await;
-    assert!(!report.valid);
-    assert_eq!(report.errors[0].code, ErrorCode::StatusUnavailable);
+    let source = StatusSource::new(CountingFetcher::new(s.status_list(&stranger, URI)));
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let e = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::StatusUnavailable);
 }
 
 #[tokio::test]
-async fn skip_status_and_json_serialization() {
+async fn status_list_from_another_trusted_issuer_is_refused() {
+    // The other key is trusted, and names itself by `kid`, but for another issuer.
     let s = Setup::new();
-    let fetcher = Arc::new(CountingFetcher {
-        body: String::new(),
-        calls: AtomicUsize::new(0),
-    });
-    let verifier = CredentialVerifier::new(s.trust(None), fetcher.clone());
-    let e = Expectations {
-        skip_status: true,
-        ..expect()
-    };
-    let report = verifier
-        .verify(&s.presentation(1, Format::JsonFlattened), &e)
-        .await;
-    assert!(report.valid, "{report:?}");
-    assert_eq!(report.status, None);
-    assert_eq!(report.assurance_level, None);
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 0);
-}
-
-#[tokio::test]
-async fn hex_that_is_no_mdoc_is_malformed() {
-    let s = Setup::new();
-    let verifier = CredentialVerifier::new(
-        s.trust(None),
-        Arc::new(eudi_verify::fetch::StaticFetcher::new()),
+    let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let mut list = StatusList::new(Bits::Two, 32).unwrap();
+    list.set_status(0, Status::Valid).unwrap();
+    let token = StatusListTokenBuilder::new(URI, &list, NOW - 10)
+        .ttl(600)
+        .kid("k2")
+        .sign_jwt(&other)
+        .unwrap();
+    let mut trust = s.trust(None);
+    trust.add_key(
+        TrustedKey::new(other.verifying_key().clone(), "other")
+            .kid("k2")
+            .issuer("https://other.example"),
     );
-    let report = verifier
-        .verify("a36776657273696f6e63312e30", &expect())
-        .await;
-    assert_eq!(report.format, "mso_mdoc");
-    assert!(!report.valid);
-    assert_eq!(report.errors[0].code, ErrorCode::Malformed);
+    let supplied = [token.into_bytes()];
+    let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
+    let e = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::StatusUnavailable, "{e}");
+
+    // Bound to the same issuer, the same token is the issuer's.
+    let mut trust = s.trust(None);
+    trust.add_key(
+        TrustedKey::new(other.verifying_key().clone(), "other")
+            .kid("k2")
+            .issuer(ISS),
+    );
+    let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
+    let v = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await;
+    assert_eq!(v.unwrap().status, Some(Status::Valid));
+}
+
+#[tokio::test]
+async fn supplied_status_list_for_another_uri_is_an_error_not_a_fetch() {
+    let s = Setup::new();
+    let supplied = [s
+        .status_list(&s.issuer, "https://issuer.example/status/other")
+        .into_bytes()];
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
+    let e = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::StatusUnavailable);
+    assert!(e.message.contains(URI), "{e}");
+}
+
+#[tokio::test]
+async fn plain_sd_jwt_status_is_checked_too() {
+    let s = Setup::new();
+    let mut claims = s.claims(1);
+    claims.insert("iss".into(), json!(ISS));
+    claims.insert("iat".into(), json!(NOW - 60));
+    let sd = SdJwtBuilder::new(&claims)
+        .sd(ClaimPath::keys(["given_name"]))
+        .kid("k1")
+        .sign(&s.issuer)
+        .unwrap();
+    let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
+        .unwrap()
+        .to_compact();
+    let source = StatusSource::new(CountingFetcher::new(s.status_list(&s.issuer, URI)));
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let e = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.format, Some(CredentialFormat::SdJwt));
+    assert_eq!(e.code, ErrorCode::Revoked, "{e}");
+}
+
+#[tokio::test]
+async fn a_key_vouches_only_for_its_own_issuer() {
+    let s = Setup::new();
+    let presentation = s.presentation(0, Format::Compact);
+    let policy = Policy::default();
+    for (key, why) in [
+        (
+            TrustedKey::new(s.issuer.verifying_key().clone(), "unbound").kid("k1"),
+            "an unbound key",
+        ),
+        (
+            TrustedKey::new(s.issuer.verifying_key().clone(), "other")
+                .kid("k1")
+                .issuer("https://issuer.example.evil"),
+            "a key of another issuer",
+        ),
+        (
+            TrustedKey::new(s.issuer.verifying_key().clone(), "prefix")
+                .kid("k1")
+                .issuer("https://issuer.exampl"),
+            "a key of a prefix of the issuer",
+        ),
+    ] {
+        let mut trust = TrustConfig::new();
+        trust.add_key(key);
+        let cx = s.context(&trust, StatusCheck::Skip);
+        let e = verify_sd_jwt(&presentation, Some(&binding()), &cx, &policy)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::UntrustedIssuer, "{why}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn holder_binding_is_reported_only_when_compared() {
+    let s = Setup::new();
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Skip);
+    // The KB-JWT is present and checked, but no nonce or audience was compared.
+    let v = verify_sd_jwt(
+        &s.presentation(1, Format::JsonFlattened),
+        None,
+        &cx,
+        &Policy::default(),
+    )
+    .await
+    .unwrap();
+    assert!(!v.holder_binding);
+    assert_eq!(v.status, None);
+    assert_eq!(v.assurance_level, None);
+    let other = KeyBinding {
+        nonce: "n".into(),
+        audience: "another-rp".into(),
+    };
+    let e = verify_sd_jwt(
+        &s.presentation(1, Format::Compact),
+        Some(&other),
+        &cx,
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidKeyBinding);
+}
+
+#[tokio::test]
+async fn signatures_by_different_keys_verify_in_any_trust_order() {
+    let s = Setup::new();
+    let second = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let mut claims = s.claims(0);
+    claims.insert("iss".into(), json!(ISS));
+    claims.remove("status");
+    let sd = SdJwtBuilder::new(&claims)
+        .sign_general(&[(&s.issuer, "a"), (&second, "b")])
+        .unwrap();
+    let presentation = sd.serialize();
+    // Configured without `kid`: every key is a candidate for every signature.
+    let keys = [
+        TrustedKey::new(s.issuer.verifying_key().clone(), "first").issuer(ISS),
+        TrustedKey::new(second.verifying_key().clone(), "second").issuer(ISS),
+    ];
+    for order in [[0, 1], [1, 0]] {
+        let mut trust = TrustConfig::new();
+        for i in order {
+            trust.add_key(keys[i].clone());
+        }
+        let cx = s.context(&trust, StatusCheck::Skip);
+        let v = verify_sd_jwt(&presentation, None, &cx, &Policy::default()).await;
+        assert!(v.is_ok(), "{order:?}: {v:?}");
+    }
+}
+
+#[tokio::test]
+async fn policy_level_claims_and_cpr() {
+    let s = Setup::new();
+    let claims = object(json!({
+        "given_name": "Karen",
+        "personal_administrative_number": "1203852459",
+        eudi_pid::LOA_CLAIM: "substantial",
+    }));
+    let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, claims)
+        .sign(&s.issuer)
+        .unwrap();
+    let all = holder::select(
+        &sd,
+        &[
+            ClaimPath::keys(["personal_administrative_number"]),
+            ClaimPath::keys([eudi_pid::LOA_CLAIM]),
+        ],
+    )
+    .unwrap()
+    .to_compact();
+    let no_cpr = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])])
+        .unwrap()
+        .to_compact();
+    let trust = s.trust(Some(AssuranceLevel::High));
+    let cx = s.context(&trust, StatusCheck::Skip);
+
+    let v = verify_sd_jwt(&all, None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(v.cpr.as_deref(), Some("1203852459"));
+    assert_eq!(v.assurance_level, Some(AssuranceLevel::Substantial));
+    let v = verify_sd_jwt(&no_cpr, None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(v.cpr, None);
+
+    let high = Policy {
+        min_loa: Some(AssuranceLevel::High),
+        ..Policy::default()
+    };
+    let e = verify_sd_jwt(&all, None, &cx, &high).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LoaTooLow);
+    assert!(e.message.contains("level of assurance"), "{e}");
+    let needs_cpr = Policy {
+        required_claims: vec![vec!["personal_administrative_number".into()]],
+        ..Policy::default()
+    };
+    assert!(verify_sd_jwt(&all, None, &cx, &needs_cpr).await.is_ok());
+    let e = verify_sd_jwt(&no_cpr, None, &cx, &needs_cpr)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::MissingClaim);
+}
+
+#[tokio::test]
+async fn cbor_that_is_no_mdoc_has_no_format() {
+    let s = Setup::new();
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Skip);
+    // {"version": "1.0"}: CBOR, but no DeviceResponse.
+    let bytes = [
+        0xa1, 0x67, b'v', b'e', b'r', b's', b'i', b'o', b'n', 0x63, b'1', b'.', b'0',
+    ];
+    let e = verify_mdoc(&bytes, None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Malformed);
+    assert_eq!(e.format, None);
+    let e = verify_sd_jwt("a.b.c~", None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.format, None);
 }
 
 #[tokio::test]
@@ -212,29 +479,110 @@ async fn stated_level_is_capped_by_the_anchor_ceiling() {
         ("low", Some(AssuranceLevel::High), Some(AssuranceLevel::Low)),
         ("substantial", None, Some(AssuranceLevel::Substantial)),
     ] {
-        let claims = json!({"given_name": "Karen", eudi_pid::LOA_CLAIM: stated});
-        let sd = vc::builder(
-            "urn:eudi:pid:1",
-            "https://issuer.example",
-            NOW - 60,
-            claims.as_object().unwrap().clone(),
-        )
+        let claims = object(json!({"given_name": "Karen", eudi_pid::LOA_CLAIM: stated}));
+        let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, claims)
+            .sign(&s.issuer)
+            .unwrap();
+        let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
+        let trust = s.trust(ceiling);
+        let cx = s.context(&trust, StatusCheck::Skip);
+        let v = verify_sd_jwt(&chosen.to_compact(), None, &cx, &Policy::default())
+            .await
+            .unwrap();
+        assert_eq!(v.assurance_level, effective, "{stated} under {ceiling:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_cached_list_never_answers_for_another_issuer() {
+    // Two trusted issuers; the second's credential points at the first's status list.
+    let s = Setup::new();
+    let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI));
+    let source = StatusSource::new(fetcher.clone());
+    let mut trust = s.trust(None);
+    trust.add_key(
+        TrustedKey::new(other.verifying_key().clone(), "other")
+            .kid("k2")
+            .issuer("https://other.example"),
+    );
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let first = verify_sd_jwt(
+        &s.presentation(0, Format::Compact),
+        Some(&binding()),
+        &cx,
+        &Policy::default(),
+    )
+    .await;
+    assert!(first.is_ok(), "{first:?}");
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://other.example",
+        NOW - 60,
+        s.claims(0),
+    )
+    .kid("k2")
+    .sign(&other)
+    .unwrap();
+    let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
+        .unwrap()
+        .to_compact();
+    let e = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::StatusUnavailable, "{e}");
+    assert_eq!(
+        fetcher.calls(),
+        2,
+        "the first issuer's cached list was not reused"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_sd_jwt_may_use_status_for_something_else() {
+    let s = Setup::new();
+    let claims = object(json!({"iss": ISS, "iat": NOW - 60, "status": "active"}));
+    let sd = SdJwtBuilder::new(&claims)
+        .kid("k1")
         .sign(&s.issuer)
         .unwrap();
-        let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
-        let verifier = CredentialVerifier::new(
-            s.trust(ceiling),
-            Arc::new(eudi_verify::fetch::StaticFetcher::new()),
-        );
-        let e = Expectations {
-            now: Some(NOW),
-            ..Expectations::default()
-        };
-        let report = verifier.verify(&chosen.to_compact(), &e).await;
-        assert!(report.valid, "{report:?}");
-        assert_eq!(
-            report.assurance_level, effective,
-            "{stated} under {ceiling:?}"
-        );
-    }
+    let fetcher = CountingFetcher::new(String::new());
+    let source = StatusSource::new(fetcher.clone());
+    let trust = s.trust(None);
+    let cx = s.context(&trust, StatusCheck::Fetch(&source));
+    let v = verify_sd_jwt(&sd.to_compact(), None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(v.status, None);
+    assert_eq!(fetcher.calls(), 0);
+}
+
+#[tokio::test]
+async fn too_many_issuer_signatures_are_refused() {
+    let s = Setup::new();
+    let claims = object(json!({"iss": ISS, "iat": NOW - 60}));
+    let kids: Vec<String> = (0..=eudi_verify::MAX_ISSUER_SIGNATURES)
+        .map(|i| format!("k{i}"))
+        .collect();
+    let signers: Vec<(&dyn eudi_trust::Signer, &str)> = kids
+        .iter()
+        .map(|k| (&s.issuer as &dyn eudi_trust::Signer, k.as_str()))
+        .collect();
+    let sd = SdJwtBuilder::new(&claims).sign_general(&signers).unwrap();
+    let mut trust = TrustConfig::new();
+    trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "test").issuer(ISS));
+    let cx = s.context(&trust, StatusCheck::Skip);
+    let e = verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
+    // At the limit, all verify.
+    let sd = SdJwtBuilder::new(&claims)
+        .sign_general(&signers[1..])
+        .unwrap();
+    assert!(
+        verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+            .await
+            .is_ok()
+    );
 }
