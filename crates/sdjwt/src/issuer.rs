@@ -2,24 +2,24 @@
 //! digests, bind a holder key, sign.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::ops::Range;
 
 use eudi_trust::jws::{Header, PreparedHeader};
 use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
+use zeroize::Zeroize as _;
 
-use crate::SdJwtError;
 use crate::disclosure::SaltSource;
 use crate::hash::{DigestText, SdAlg};
 use crate::path::{ClaimPath, PathElement};
 use crate::serialization::SdJwt;
+use crate::IssueError;
 
 /// What the issuer makes selectively disclosable.
 #[derive(Clone, Debug)]
-enum SdSelection {
-    /// Exactly these concrete paths.
-    Paths(HashSet<Vec<PathElement>>),
+enum SdSelection<'p> {
+    /// Exactly the claims of a plan: built by [`SdJwtBuilder::sd`], or lent by an issuer that
+    /// resolved its paths once ([`SdJwtBuilder::sd_plan`]).
+    Plan(Cow<'p, DisclosurePlan>),
     /// Every claim at every level (every object member and every array element), except the
     /// named top-level claims. This is what the PID rulebook (PID_21) asks for.
     /// A short list, scanned linearly: cheaper than hashing for the handful of names it holds.
@@ -61,6 +61,198 @@ impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
     }
 }
 
+/// Which claims are selectively disclosable, by claim path, resolved into a tree once so
+/// that issuing looks each claim up in its parent's few children instead of comparing whole
+/// paths (and never copies the claims).
+///
+/// A `null` path element (every array element) also applies to the elements other paths
+/// name by index. An issuer that issues many credentials with the same paths builds the plan
+/// once and lends it to each builder ([`SdJwtBuilder::sd_plan`]).
+#[derive(Clone, Debug, Default)]
+pub struct DisclosurePlan {
+    /// The tree; the root (the claims object) is node 0, made on the first path.
+    nodes: Vec<PlanNode>,
+    /// The paths without wildcards, which must each name a claim when issuing.
+    required: Vec<ClaimPath>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PlanNode {
+    /// The claim here is selectively disclosable.
+    sd: bool,
+    /// A path without wildcards ends here: it must exist.
+    required: bool,
+    keys: Vec<(String, u32)>,
+    indices: Vec<(usize, u32)>,
+    /// Every element of the array here.
+    all: Option<u32>,
+}
+
+/// No plan node: nothing at or below this claim is selectively disclosable.
+const NONE: u32 = u32::MAX;
+
+/// A plan node id out of range (a bug).
+const BAD_NODE: IssueError = IssueError::Internal("disclosure plan node out of range");
+
+impl DisclosurePlan {
+    /// An empty plan: nothing selectively disclosable.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A plan of these paths.
+    pub fn of(paths: &[ClaimPath]) -> Result<Self, IssueError> {
+        let mut plan = Self::new();
+        for path in paths {
+            plan.add(path)?;
+        }
+        Ok(plan)
+    }
+
+    /// Makes the claim at `path` selectively disclosable (see [`SdJwtBuilder::sd`]).
+    pub fn add(&mut self, path: &ClaimPath) -> Result<(), IssueError> {
+        if path.is_empty() {
+            return Err(IssueError::InvalidSdPath {
+                path: path.to_string(),
+                reason: "the root cannot be selectively disclosable",
+            });
+        }
+        if self.nodes.is_empty() {
+            self.nodes.push(PlanNode::default());
+        }
+        let concrete = !path.0.iter().any(|e| matches!(e, PathElement::All(_)));
+        if self.insert(0, &path.0, concrete)? {
+            self.required.push(path.clone());
+        }
+        Ok(())
+    }
+
+    fn node(&self, id: u32) -> Result<&PlanNode, IssueError> {
+        self.nodes.get(id as usize).ok_or(BAD_NODE)
+    }
+
+    fn node_mut(&mut self, id: u32) -> Result<&mut PlanNode, IssueError> {
+        self.nodes.get_mut(id as usize).ok_or(BAD_NODE)
+    }
+
+    fn push(&mut self, node: PlanNode) -> Result<u32, IssueError> {
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .ok_or(IssueError::InvalidSdPath {
+                path: String::new(),
+                reason: "too many paths",
+            })?;
+        self.nodes.push(node);
+        Ok(id)
+    }
+
+    /// Copies the subtree at `id` (for an index child of an array that has a `null` child),
+    /// with nothing in it required.
+    fn copy(&mut self, id: u32) -> Result<u32, IssueError> {
+        let node = self.node(id)?.clone();
+        let mut copy = PlanNode {
+            sd: node.sd,
+            ..PlanNode::default()
+        };
+        for (key, child) in node.keys {
+            copy.keys.push((key, self.copy(child)?));
+        }
+        for (index, child) in node.indices {
+            copy.indices.push((index, self.copy(child)?));
+        }
+        if let Some(all) = node.all {
+            copy.all = Some(self.copy(all)?);
+        }
+        self.push(copy)
+    }
+
+    /// Marks `rest` below node `id`; returns whether a required node became required.
+    fn insert(&mut self, id: u32, rest: &[PathElement], required: bool) -> Result<bool, IssueError> {
+        let Some((first, rest)) = rest.split_first() else {
+            let node = self.node_mut(id)?;
+            node.sd = true;
+            let newly = required && !node.required;
+            node.required |= required;
+            return Ok(newly);
+        };
+        match first {
+            PathElement::Key(key) => {
+                let found = self.node(id)?.keys.iter().find(|(k, _)| k == key).map(|c| c.1);
+                let child = match found {
+                    Some(child) => child,
+                    None => {
+                        let child = self.push(PlanNode::default())?;
+                        self.node_mut(id)?.keys.push((key.clone(), child));
+                        child
+                    }
+                };
+                self.insert(child, rest, required)
+            }
+            PathElement::Index(index) => {
+                let node = self.node(id)?;
+                let found = node.indices.iter().find(|(i, _)| i == index).map(|c| c.1);
+                let all = node.all;
+                let child = match (found, all) {
+                    (Some(child), _) => child,
+                    // What `null` selects applies to this element too.
+                    (None, Some(all)) => {
+                        let child = self.copy(all)?;
+                        self.node_mut(id)?.indices.push((*index, child));
+                        child
+                    }
+                    (None, None) => {
+                        let child = self.push(PlanNode::default())?;
+                        self.node_mut(id)?.indices.push((*index, child));
+                        child
+                    }
+                };
+                self.insert(child, rest, required)
+            }
+            PathElement::All(_) => {
+                let all = match self.node(id)?.all {
+                    Some(all) => all,
+                    None => {
+                        let all = self.push(PlanNode::default())?;
+                        self.node_mut(id)?.all = Some(all);
+                        all
+                    }
+                };
+                self.insert(all, rest, false)?;
+                let indexed: Vec<u32> = self.node(id)?.indices.iter().map(|c| c.1).collect();
+                for child in indexed {
+                    self.insert(child, rest, false)?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The node of `child` under node `id`, or [`NONE`].
+    fn child(&self, id: u32, child: Child<'_>) -> Result<u32, IssueError> {
+        if id == NONE {
+            return Ok(NONE);
+        }
+        let node = self.node(id)?;
+        let found = match child {
+            Child::Key(key) => node.keys.iter().find(|(k, _)| k == key).map(|c| c.1),
+            Child::Index(index) => node
+                .indices
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|c| c.1)
+                .or(node.all),
+        };
+        Ok(found.unwrap_or(NONE))
+    }
+
+    /// Salts an issuance with this plan needs at least (one per selectively disclosable
+    /// node; an array's `null` node may stand for more).
+    fn disclosures_hint(&self) -> usize {
+        self.nodes.iter().filter(|n| n.sd).count()
+    }
+}
+
 /// Builds and signs an SD-JWT.
 #[derive(Clone, Debug)]
 pub struct SdJwtBuilder<'c> {
@@ -74,10 +266,42 @@ pub struct SdJwtBuilder<'c> {
     /// `claims`.
     added: Added,
     /// The first error of an infallible-looking builder step, reported by `sign`.
-    error: Option<String>,
-    selection: SdSelection,
+    error: Option<Deferred>,
+    selection: SdSelection<'c>,
+    /// Top-level claims that must never be selectively disclosable, whatever the selection
+    /// says (SD-JWT VC §3.2.2.2 for an SD-JWT VC): asking for one is an error.
+    never_sd: &'static [&'static str],
     decoys: usize,
     sd_alg: SdAlg,
+}
+
+/// An error of a builder step, kept (and cloned with the builder) until `sign` reports it.
+#[derive(Clone, Debug)]
+enum Deferred {
+    Path { path: String, reason: &'static str },
+    Encoding(String),
+    Internal(&'static str),
+}
+
+impl Deferred {
+    fn of(e: IssueError) -> Self {
+        match e {
+            IssueError::InvalidSdPath { path, reason } => Self::Path { path, reason },
+            IssueError::Encoding(m) => Self::Encoding(m),
+            IssueError::Internal(m) => Self::Internal(m),
+            // The builder steps fail with the three above only; anything else keeps its
+            // message.
+            other => Self::Encoding(other.to_string()),
+        }
+    }
+
+    fn into_error(self) -> IssueError {
+        match self {
+            Self::Path { path, reason } => IssueError::InvalidSdPath { path, reason },
+            Self::Encoding(m) => IssueError::Encoding(m),
+            Self::Internal(m) => IssueError::Internal(m),
+        }
+    }
 }
 
 /// Top-level claims the builder sets itself: `"name":value` members, comma-separated, in one
@@ -86,7 +310,7 @@ pub struct SdJwtBuilder<'c> {
 struct Added {
     json: Vec<u8>,
     /// Each member's name and where its `"name":value` is in `json`; inline, as the builder
-    /// sets at most a handful.
+    /// sets at most a handful. The first `count` are set.
     members: [(&'static str, usize, usize); MAX_ADDED],
     count: usize,
 }
@@ -95,25 +319,28 @@ struct Added {
 const MAX_ADDED: usize = 8;
 
 impl Added {
-    fn members(&self) -> &[(&'static str, usize, usize)] {
-        self.members.get(..self.count).unwrap_or_default()
+    fn members(&self) -> impl Iterator<Item = &(&'static str, usize, usize)> {
+        self.members.iter().take(self.count)
     }
 
     fn contains(&self, name: &str) -> bool {
-        self.members().iter().any(|(n, ..)| *n == name)
+        self.members().any(|(n, ..)| *n == name)
     }
 
     /// Sets `name` to the JSON `write` produces, replacing an earlier value.
     fn set(
         &mut self,
         name: &'static str,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
-    ) -> Result<(), SdJwtError> {
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), IssueError>,
+    ) -> Result<(), IssueError> {
         if self.contains(name) {
             // Set twice (rare): keep the other members as they were written.
             let old = std::mem::take(self);
-            for &(other, start, end) in old.members().iter().filter(|(n, ..)| *n != name) {
-                let member = old.json.get(start..end).unwrap_or_default();
+            for &(other, start, end) in old.members().filter(|(n, ..)| *n != name) {
+                let member = old
+                    .json
+                    .get(start..end)
+                    .ok_or(IssueError::Internal("builder-set claim out of range"))?;
                 self.append(other, |out| {
                     out.extend_from_slice(member);
                     Ok(())
@@ -131,10 +358,10 @@ impl Added {
     fn append(
         &mut self,
         name: &'static str,
-        write_member: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
-    ) -> Result<(), SdJwtError> {
+        write_member: impl FnOnce(&mut Vec<u8>) -> Result<(), IssueError>,
+    ) -> Result<(), IssueError> {
         let Some(slot) = self.members.get_mut(self.count) else {
-            return Err(SdJwtError::Creation("too many builder-set claims".into()));
+            return Err(IssueError::Internal("too many builder-set claims"));
         };
         let before = self.json.len();
         if before == 0 {
@@ -154,23 +381,23 @@ impl Added {
     }
 }
 
-/// What [`SdJwtBuilder::encode`] produces.
-/// Also the buffers an issuance works in: they are kept per thread between issuances, so an
-/// issuance writes into warm memory it already owns instead of allocating ~10 buffers.
+/// The buffers an issuance works in. They are kept per thread between issuances, so an
+/// issuance writes into warm memory it already owns instead of allocating ~10 buffers; what
+/// they held (plain claims, disclosure JSON: personal data) is zeroed when an issuance
+/// releases them ([`zeroize`]), not only cleared. The disclosures themselves are written
+/// straight into the issued text, which goes to the caller.
 #[derive(Default)]
-struct Encoded {
+struct Scratch {
     /// The payload JSON.
     payload: Vec<u8>,
-    /// The disclosures, each followed by `~`.
-    disclosures: Vec<u8>,
-    /// Where each disclosure is in `disclosures`.
-    spans: Vec<Range<usize>>,
     /// Scratch buffers for disclosures being written, one per nesting level.
     pool: Vec<Vec<u8>>,
     /// The digests of the objects being written, innermost last.
     digests: Vec<DigestText>,
     /// Scratch for sorting one object's digests.
     order: Vec<(u64, usize)>,
+    /// The length of the thread's last issued text, to size the next one.
+    last_len: usize,
 }
 
 /// Buffers larger than this in total are not kept for the next issuance (one credential with
@@ -178,10 +405,10 @@ struct Encoded {
 const KEEP_BUFFERS_UP_TO: usize = 64 * 1024;
 
 thread_local! {
-    static BUFFERS: std::cell::Cell<Option<Encoded>> = const { std::cell::Cell::new(None) };
+    static BUFFERS: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
-impl Encoded {
+impl Scratch {
     /// The thread's buffers, empty, or new ones.
     fn take() -> Self {
         BUFFERS
@@ -190,31 +417,53 @@ impl Encoded {
             .flatten()
             .unwrap_or_else(|| Self {
                 payload: Vec::with_capacity(2048),
-                disclosures: Vec::with_capacity(4096),
-                spans: Vec::with_capacity(32),
                 pool: Vec::new(),
                 digests: Vec::with_capacity(64),
                 order: Vec::with_capacity(32),
+                last_len: 4096,
             })
     }
 
-    /// Clears the buffers and keeps them for the thread's next issuance.
+    /// Zeroes what the buffers held. The payload is wiped up to its length (the bytes beyond
+    /// were wiped the last time, or never written); a pool buffer, which is cleared and
+    /// rewritten for each disclosure, in its whole capacity.
+    fn wipe(&mut self) {
+        self.payload.as_mut_slice().zeroize();
+        self.payload.clear();
+        for buf in &mut self.pool {
+            buf.zeroize();
+        }
+    }
+
+    /// Wipes the buffers and keeps them for the thread's next issuance.
     fn give_back(mut self) {
+        self.wipe();
         let size = self.payload.capacity()
-            + self.disclosures.capacity()
             + self.pool.iter().map(Vec::capacity).sum::<usize>()
             + self.digests.capacity() * size_of::<DigestText>();
         if size > KEEP_BUFFERS_UP_TO {
             return;
         }
-        self.payload.clear();
-        self.disclosures.clear();
-        self.spans.clear();
         self.digests.clear();
         self.order.clear();
-        // Pool buffers are cleared when taken.
         let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
     }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // An issuance that failed, or buffers too large to keep: wiped all the same.
+        self.wipe();
+    }
+}
+
+/// What [`SdJwtBuilder::encode`] produces.
+struct Encoded {
+    scratch: Scratch,
+    /// The disclosures, each followed by `~`: the start of the issued text.
+    out: Vec<u8>,
+    /// How many.
+    count: usize,
 }
 
 impl<'c> SdJwtBuilder<'c> {
@@ -227,7 +476,8 @@ impl<'c> SdJwtBuilder<'c> {
             claims: claims.into_claims(),
             added: Added::default(),
             error: None,
-            selection: SdSelection::Paths(HashSet::new()),
+            selection: SdSelection::Plan(Cow::Owned(DisclosurePlan::new())),
+            never_sd: &[],
             decoys: 0,
             sd_alg: SdAlg::Sha256,
         }
@@ -259,6 +509,12 @@ impl<'c> SdJwtBuilder<'c> {
         self
     }
 
+    /// Top-level claims that can never be selectively disclosable (SD-JWT VC §3.2.2.2).
+    pub(crate) fn never_sd(mut self, names: &'static [&'static str]) -> Self {
+        self.never_sd = names;
+        self
+    }
+
     /// Sets the `kid` header.
     pub fn kid(mut self, kid: &str) -> Self {
         self.header_mut().kid = Some(kid.to_owned());
@@ -279,20 +535,24 @@ impl<'c> SdJwtBuilder<'c> {
 
     /// Makes the claim (object member or array element) at `path` selectively disclosable.
     /// A `null` path element means every element of the array. Making both a claim and one of
-    /// its sub-claims disclosable gives recursive disclosures (RFC 9901 §4.2.6).
+    /// its sub-claims disclosable gives recursive disclosures (RFC 9901 §4.2.6). A path
+    /// without `null` must name a claim when signing, so a typo is an error, not a no-op.
     pub fn sd(mut self, path: ClaimPath) -> Self {
         if let SdSelection::All { .. } = self.selection {
-            self.selection = SdSelection::Paths(HashSet::new());
+            self.selection = SdSelection::Plan(Cow::Owned(DisclosurePlan::new()));
         }
-        if let SdSelection::Paths(paths) = &mut self.selection {
-            if path.0.iter().any(|e| matches!(e, PathElement::All(_))) {
-                // Wildcards are expanded against the claims as they are now.
-                paths.extend(expand(&self.claims, &path));
-            } else {
-                // Checked against the claims when signing, so a typo is an error, not a no-op.
-                paths.insert(path.0);
-            }
+        if let SdSelection::Plan(plan) = &mut self.selection
+            && let Err(e) = plan.to_mut().add(&path)
+        {
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
+        self
+    }
+
+    /// Makes the claims of `plan` selectively disclosable, replacing any selection made so far
+    /// (later [`Self::sd`] calls add to a copy).
+    pub fn sd_plan(mut self, plan: &'c DisclosurePlan) -> Self {
+        self.selection = SdSelection::Plan(Cow::Borrowed(plan));
         self
     }
 
@@ -334,7 +594,7 @@ impl<'c> SdJwtBuilder<'c> {
     ) -> Self {
         if let Err(e) = self.added.set(name, |out| write_json(out, value)) {
             // Reported when signing, so the builder chain stays infallible.
-            self.error = self.error.or(Some(e.to_string()));
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
         self
     }
@@ -342,14 +602,14 @@ impl<'c> SdJwtBuilder<'c> {
     /// [`Self::plain_claim`] for a string, written without going through serde.
     pub(crate) fn plain_str(mut self, name: &'static str, value: &str) -> Self {
         if let Err(e) = self.added.set(name, |out| write_json_str(out, value)) {
-            self.error = self.error.or(Some(e.to_string()));
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
         self
     }
 
     /// Binds the credential to the holder's key (`cnf.jwk`, RFC 7800).
     /// Only public members are written: a private `d` never reaches the credential.
-    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, SdJwtError> {
+    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, IssueError> {
         self.added.set("cnf", |out| {
             out.extend_from_slice(b"{\"jwk\":");
             write_public_jwk(out, jwk)?;
@@ -360,7 +620,7 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, IssueError> {
         let header = prepare(&self.effective_header(), signer)?;
         self.sign_prepared(&header, signer)
     }
@@ -371,45 +631,43 @@ impl<'c> SdJwtBuilder<'c> {
         self,
         header: &PreparedHeader,
         signer: &dyn Signer,
-    ) -> Result<SdJwt, SdJwtError> {
-        let encoded = self.encode()?;
+    ) -> Result<SdJwt, IssueError> {
+        let mut encoded = self.encode()?;
         let signed = sign_encoded(
             header,
             signer,
-            &encoded.payload,
-            &encoded.disclosures,
-            &encoded.spans,
+            &encoded.scratch.payload,
+            std::mem::take(&mut encoded.out),
+            encoded.count,
         );
-        encoded.give_back();
+        encoded.scratch.give_back();
         signed
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
     /// §8.3); each signer's `kid` header is taken from `kids`.
-    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, SdJwtError> {
-        let (first, rest) = signers
-            .split_first()
-            .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
+    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, IssueError> {
+        let (first, rest) = signers.split_first().ok_or(IssueError::NoSigner)?;
         let builder = self.kid(first.1);
         let mut header = builder.effective_header();
-        let encoded = builder.encode()?;
+        let mut encoded = builder.encode()?;
         let mut sd = sign_encoded(
             &prepare(&header, first.0)?,
             first.0,
-            &encoded.payload,
-            &encoded.disclosures,
-            &encoded.spans,
+            &encoded.scratch.payload,
+            std::mem::take(&mut encoded.out),
+            encoded.count,
         )?;
         for (signer, kid) in rest {
             header.kid = Some((*kid).to_owned());
             let other = sign_encoded(
                 &prepare(&header, *signer)?,
                 *signer,
-                &encoded.payload,
-                &[],
-                &[],
+                &encoded.scratch.payload,
+                Vec::new(),
+                0,
             )?;
-            if let Some(sig) = other.signatures().next() {
+            if let Some(sig) = other.signatures()?.first() {
                 sd.push_signature(sig.protected, sig.signature);
             }
         }
@@ -417,222 +675,279 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Produces the payload JSON and the disclosures.
-    fn encode(self) -> Result<Encoded, SdJwtError> {
+    fn encode(self) -> Result<Encoded, IssueError> {
         if let Some(e) = self.error {
-            return Err(SdJwtError::Creation(e));
+            return Err(e.into_error());
         }
         for reserved in ["_sd", "_sd_alg", "..."] {
             if self.claims.contains_key(reserved) {
-                return Err(SdJwtError::InvalidSdPath {
+                return Err(IssueError::ReservedClaimName {
                     path: format!("[{reserved:?}]"),
                     reason: "the claim name is reserved by RFC 9901",
                 });
             }
         }
-        if let SdSelection::Paths(paths) = &self.selection {
-            let root = Value::Object(self.claims.clone().into_owned());
-            for p in paths {
-                let path = ClaimPath(p.clone());
-                if path.is_empty() {
-                    return Err(SdJwtError::InvalidSdPath {
-                        path: path.to_string(),
-                        reason: "the root cannot be selectively disclosable",
-                    });
-                }
-                if path.select(&root).is_empty() {
-                    return Err(SdJwtError::InvalidSdPath {
-                        path: path.to_string(),
-                        reason: "no such claim",
-                    });
-                }
+        let expected = match &self.selection {
+            SdSelection::Plan(plan) => plan.disclosures_hint(),
+            SdSelection::All { except } => {
+                count_all(&self.claims, &self.added, except, self.never_sd, self.decoys)
             }
-        }
-        let mut buffers = Encoded::take();
-        let mut payload = std::mem::take(&mut buffers.payload);
-        let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg, buffers);
+        };
+        let mut scratch = Scratch::take();
+        let mut payload = std::mem::take(&mut scratch.payload);
+        let out = Vec::with_capacity(scratch.last_len + 256);
+        let mut enc = Encoder::new(
+            &self.selection,
+            self.never_sd,
+            self.decoys,
+            self.sd_alg,
+            SaltSource::new(expected),
+            scratch,
+            out,
+        );
         enc.root(&self.claims, &self.added, &mut payload)?;
+        if let SdSelection::Plan(plan) = &self.selection {
+            check_all_matched(plan, enc.matched, &self.claims, &self.added)?;
+        }
+        let mut scratch = std::mem::take(&mut enc.scratch);
+        scratch.payload = payload;
         Ok(Encoded {
-            payload,
-            disclosures: enc.disclosures,
-            spans: enc.spans,
-            pool: enc.pool,
-            digests: enc.digests,
-            order: enc.order,
+            scratch,
+            out: std::mem::take(&mut enc.out),
+            count: enc.count,
         })
     }
 }
 
-fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, SdJwtError> {
-    PreparedHeader::new(header, signer.algorithm()).map_err(|e| SdJwtError::Creation(e.to_string()))
+/// Salts an issuance of every claim below the top-level ones not `except`ed needs: one per
+/// disclosure, and the decoys of each object.
+fn count_all(
+    claims: &Map<String, Value>,
+    added: &Added,
+    except: &Except,
+    never_sd: &[&str],
+    decoys: usize,
+) -> usize {
+    fn count(v: &Value, decoys: usize) -> usize {
+        match v {
+            Value::Object(m) => decoys + m.values().map(|c| 1 + count(c, decoys)).sum::<usize>(),
+            Value::Array(a) => a.iter().map(|c| 1 + count(c, decoys)).sum(),
+            _ => 0,
+        }
+    }
+    decoys
+        + claims
+            .iter()
+            .filter(|(k, _)| !except.contains(k) && !never_sd.contains(&k.as_str()))
+            .filter(|(k, _)| !added.contains(k))
+            .map(|(_, v)| 1 + count(v, decoys))
+            .sum::<usize>()
 }
 
-/// Signs `payload` and lays out `header.payload.signature~` followed by `disclosures` (each
-/// ended by `~`, at `spans`) as an [`SdJwt`].
+/// Every path without wildcards must have named a claim that was made disclosable: if fewer
+/// were met than the plan requires, names the first that was not and why.
+fn check_all_matched(
+    plan: &DisclosurePlan,
+    matched: usize,
+    claims: &Map<String, Value>,
+    added: &Added,
+) -> Result<(), IssueError> {
+    if matched == plan.required.len() {
+        return Ok(());
+    }
+    for path in &plan.required {
+        let mut current: Option<&Value> = None;
+        for (depth, element) in path.0.iter().enumerate() {
+            current = match (depth, element, current) {
+                (0, PathElement::Key(k), _) => claims.get(k),
+                (_, PathElement::Key(k), Some(Value::Object(m))) => m.get(k),
+                (_, PathElement::Index(i), Some(Value::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            if current.is_none() {
+                break;
+            }
+        }
+        let reason = match path.0.first() {
+            _ if current.is_none() => "no such claim",
+            Some(PathElement::Key(k)) if added.contains(k) => {
+                "the builder sets this claim, which is never selectively disclosable"
+            }
+            _ => continue,
+        };
+        return Err(IssueError::InvalidSdPath {
+            path: path.to_string(),
+            reason,
+        });
+    }
+    Err(IssueError::Internal(
+        "a claim path of the plan was neither met nor missing",
+    ))
+}
+
+fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, IssueError> {
+    PreparedHeader::new(header, signer.algorithm()).map_err(IssueError::Signing)
+}
+
+/// Signs `payload` and lays out `header.payload.signature~` followed by the `count`
+/// disclosures `text` holds (each ended by `~`) as an [`SdJwt`].
 fn sign_encoded(
     header: &PreparedHeader,
     signer: &dyn Signer,
     payload: &[u8],
-    disclosures: &[u8],
-    spans: &[Range<usize>],
-) -> Result<SdJwt, SdJwtError> {
-    let mut text =
-        Vec::with_capacity(header.encoded().len() + payload.len() * 4 / 3 + 96 + disclosures.len());
+    mut text: Vec<u8>,
+    count: usize,
+) -> Result<SdJwt, IssueError> {
+    let disclosures_len = text.len();
+    text.reserve(header.encoded().len() + payload.len() * 4 / 3 + 96);
     header
         .sign_into(payload, signer, &mut text)
-        .map_err(|e| SdJwtError::Creation(e.to_string()))?;
-    let jwt_end = text.len();
+        .map_err(IssueError::Signing)?;
+    text.push(b'~');
+    let jwt_end = text.len() - disclosures_len - 1;
+    // `D1~…~Dn~JWT~` becomes `JWT~D1~…~Dn~`: one move, instead of keeping the disclosures
+    // (personal data) in a buffer of their own and copying them.
+    text.rotate_right(jwt_end + 1);
     let first_dot = header.encoded().len();
     let second_dot = first_dot + 1 + eudi_trust::b64::encoded_len(payload.len());
-    text.push(b'~');
-    text.extend_from_slice(disclosures);
-    let offset = jwt_end + 1;
-    let spans = spans
-        .iter()
-        .map(|r| r.start + offset..r.end + offset)
-        .collect();
     let text = String::from_utf8(text)
-        .map_err(|_| SdJwtError::Creation("issued SD-JWT is not ASCII".into()))?;
-    SdJwt::from_issued(text, [first_dot, second_dot, jwt_end], spans)
-}
-
-/// All concrete paths a (possibly wildcard) path selects in `claims`.
-fn expand(claims: &Map<String, Value>, path: &ClaimPath) -> Vec<Vec<PathElement>> {
-    fn walk(
-        v: &Value,
-        rest: &[PathElement],
-        prefix: &mut Vec<PathElement>,
-        out: &mut Vec<Vec<PathElement>>,
-    ) {
-        let Some((first, rest_tail)) = rest.split_first() else {
-            out.push(prefix.clone());
-            return;
-        };
-        match (first, v) {
-            (PathElement::Key(k), Value::Object(m)) => {
-                if let Some(child) = m.get(k) {
-                    prefix.push(first.clone());
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            (PathElement::Index(i), Value::Array(a)) => {
-                if let Some(child) = a.get(*i) {
-                    prefix.push(first.clone());
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            (PathElement::All(_), Value::Array(a)) => {
-                for (i, child) in a.iter().enumerate() {
-                    prefix.push(PathElement::Index(i));
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Value::Object(claims.clone()),
-        &path.0,
-        &mut Vec::new(),
-        &mut out,
-    );
-    out
+        .map_err(|_| IssueError::Internal("the issued SD-JWT is not ASCII"))?;
+    SdJwt::from_issued(text, [first_dot, second_dot, jwt_end], count)
+        .map_err(|_| IssueError::Internal("the issued SD-JWT is not laid out as expected"))
 }
 
 /// Writes the payload JSON directly, bottom-up: a claim's value is encoded first, then either
 /// embedded in its parent or wrapped in a Disclosure whose digest the parent lists. Scratch
 /// buffers are reused, so issuing allocates little beyond the output itself.
 struct Encoder<'a> {
-    selection: &'a SdSelection,
+    selection: &'a SdSelection<'a>,
+    never_sd: &'static [&'static str],
     decoys: usize,
     sd_alg: SdAlg,
     salts: SaltSource,
+    scratch: Scratch,
     /// The encoded disclosures, each followed by `~`.
-    disclosures: Vec<u8>,
-    /// Where each disclosure is in `disclosures`.
-    spans: Vec<Range<usize>>,
-    /// Current path; maintained only for [`SdSelection::Paths`].
-    path: Vec<PathElement>,
+    out: Vec<u8>,
+    /// How many.
+    count: usize,
+    /// Current path, borrowed from the claims (for error messages).
+    path: Vec<Child<'a>>,
+    /// The plan node of the current claim ([`NONE`]: outside the plan).
+    node: u32,
+    /// Required plan nodes met.
+    matched: usize,
     /// Nesting depth below the root object.
     depth: usize,
     /// Under a top-level claim that [`SdSelection::All`] excepts.
     excepted: bool,
-    /// Scratch buffers for disclosures being written, one per nesting level.
-    pool: Vec<Vec<u8>>,
-    /// The digests of the objects being written, innermost last.
-    digests: Vec<DigestText>,
-    /// Scratch for sorting one object's digests.
-    order: Vec<(u64, usize)>,
 }
 
 /// Pushes the digest of `input` onto `stack`, written in place.
-fn push_digest(stack: &mut Vec<DigestText>, alg: SdAlg, input: &[u8]) {
+fn push_digest(stack: &mut Vec<DigestText>, alg: SdAlg, input: &[u8]) -> Result<(), IssueError> {
     stack.push(DigestText::EMPTY);
-    if let Some(last) = stack.last_mut() {
-        last.set(alg, input);
+    let set = stack.last_mut().is_some_and(|last| last.set(alg, input));
+    if set {
+        Ok(())
+    } else {
+        Err(IssueError::Internal("a digest does not fit its buffer"))
     }
 }
 
+#[derive(Clone, Copy, Debug)]
 enum Child<'k> {
     Key(&'k str),
     Index(usize),
 }
 
 impl<'a> Encoder<'a> {
-    fn new(selection: &'a SdSelection, decoys: usize, sd_alg: SdAlg, buffers: Encoded) -> Self {
+    fn new(
+        selection: &'a SdSelection<'a>,
+        never_sd: &'static [&'static str],
+        decoys: usize,
+        sd_alg: SdAlg,
+        salts: SaltSource,
+        scratch: Scratch,
+        out: Vec<u8>,
+    ) -> Self {
         Self {
             selection,
+            never_sd,
             decoys,
             sd_alg,
-            salts: SaltSource::new(),
-            disclosures: buffers.disclosures,
-            spans: buffers.spans,
+            salts,
+            scratch,
+            out,
+            count: 0,
             path: Vec::new(),
+            node: 0,
+            matched: 0,
             depth: 0,
             excepted: false,
-            pool: buffers.pool,
-            digests: buffers.digests,
-            order: buffers.order,
         }
     }
 
-    /// Enters a child; returns whether it is selectively disclosable.
-    fn enter(&mut self, child: Child<'_>) -> bool {
+    fn current_path(&self) -> String {
+        ClaimPath(
+            self.path
+                .iter()
+                .map(|c| match c {
+                    Child::Key(k) => PathElement::Key((*k).to_owned()),
+                    Child::Index(i) => PathElement::Index(*i),
+                })
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Enters a child; returns whether it is selectively disclosable. The caller restores
+    /// the plan node with [`Self::leave`].
+    fn enter(&mut self, child: Child<'a>) -> Result<bool, IssueError> {
+        self.path.push(child);
         match self.selection {
-            SdSelection::Paths(paths) => {
-                self.path.push(match child {
-                    Child::Key(k) => PathElement::Key(k.to_owned()),
-                    Child::Index(i) => PathElement::Index(i),
-                });
-                paths.contains(self.path.as_slice())
+            SdSelection::Plan(plan) => {
+                self.node = plan.child(self.node, child)?;
+                if self.node == NONE {
+                    return Ok(false);
+                }
+                if self.depth == 0
+                    && let Child::Key(k) = child
+                    && self.never_sd.contains(&k)
+                {
+                    return Err(IssueError::ReservedClaimName {
+                        path: self.current_path(),
+                        reason: "SD-JWT VC (§3.2.2.2) forbids it, or a sub-claim of it, to be \
+                                 selectively disclosable",
+                    });
+                }
+                let node = plan.node(self.node)?;
+                if node.sd && node.required {
+                    self.matched += 1;
+                }
+                Ok(node.sd)
             }
             // The exceptions cover their sub-claims too (SD-JWT VC §3.2.2.2: "including any of
             // their sub-claims").
             SdSelection::All { except } => {
                 if self.depth == 0 {
                     self.excepted = match child {
-                        Child::Key(k) => except.contains(k),
+                        Child::Key(k) => except.contains(k) || self.never_sd.contains(&k),
                         Child::Index(_) => false,
                     };
                 }
-                !self.excepted
+                Ok(!self.excepted)
             }
         }
     }
 
-    fn leave(&mut self) {
-        if let SdSelection::Paths(_) = self.selection {
-            self.path.pop();
-        }
+    fn leave(&mut self, parent: u32) {
+        self.path.pop();
+        self.node = parent;
         if self.depth == 0 {
             self.excepted = false;
         }
     }
 
-    fn value(&mut self, value: &Value, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn value(&mut self, value: &'a Value, out: &mut Vec<u8>) -> Result<(), IssueError> {
         self.depth += 1;
         let result = match value {
             Value::Object(map) => self.object(map, out),
@@ -646,6 +961,7 @@ impl<'a> Encoder<'a> {
                 out.extend_from_slice(b"null");
                 Ok(())
             }
+            // With `arbitrary_precision`, serde_json writes a number's digits exactly as read.
             scalar => write_json(out, scalar),
         };
         self.depth -= 1;
@@ -653,33 +969,36 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes `["salt","name",value]` (or `["salt",value]`) into a scratch buffer and appends
-    /// its base64url form to the disclosures; returns its digest.
-    /// The digest goes on top of the digest stack.
-    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<(), SdJwtError> {
-        let mut json = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+    /// its base64url form to the disclosures; its digest goes on top of the digest stack.
+    fn disclose(&mut self, name: Option<&str>, value: &'a Value) -> Result<(), IssueError> {
+        let mut json = self
+            .scratch
+            .pool
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(256));
         json.clear();
-        let result = self.disclosure_json(name, value, &mut json).map(|()| {
-            let start = self.disclosures.len();
-            eudi_trust::b64::encode_into_vec(&json[..], &mut self.disclosures);
-            let end = self.disclosures.len();
-            self.disclosures.push(b'~');
-            self.spans.push(start..end);
-            push_digest(
-                &mut self.digests,
-                self.sd_alg,
-                self.disclosures.get(start..end).unwrap_or_default(),
-            );
+        let result = self.disclosure_json(name, value, &mut json).and_then(|()| {
+            let start = self.out.len();
+            eudi_trust::b64::encode_into_vec(&json[..], &mut self.out);
+            let encoded = self
+                .out
+                .get(start..)
+                .ok_or(IssueError::Internal("disclosure out of range"))?;
+            push_digest(&mut self.scratch.digests, self.sd_alg, encoded)?;
+            self.out.push(b'~');
+            self.count += 1;
+            Ok(())
         });
-        self.pool.push(json);
+        self.scratch.pool.push(json);
         result
     }
 
     fn disclosure_json(
         &mut self,
         name: Option<&str>,
-        value: &Value,
+        value: &'a Value,
         json: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         let salt = self.salts.next_bytes()?;
         json.extend_from_slice(b"[\"");
         eudi_trust::b64::encode_into_vec(salt, json);
@@ -697,10 +1016,10 @@ impl<'a> Encoder<'a> {
     /// last, `_sd_alg`.
     fn root(
         &mut self,
-        claims: &Map<String, Value>,
+        claims: &'a Map<String, Value>,
         added: &Added,
         out: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         self.members(claims, Some(added), out)?;
         if out.len() > 1 {
             out.push(b',');
@@ -711,7 +1030,7 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn object(&mut self, map: &'a Map<String, Value>, out: &mut Vec<u8>) -> Result<(), IssueError> {
         self.members(map, None, out)?;
         out.push(b'}');
         Ok(())
@@ -720,40 +1039,41 @@ impl<'a> Encoder<'a> {
     /// `{` and the members of an object, without the closing `}`.
     fn members(
         &mut self,
-        map: &Map<String, Value>,
+        map: &'a Map<String, Value>,
         added: Option<&Added>,
         out: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         out.push(b'{');
         let mut first = true;
         // This object's digests go on a stack shared by all levels, from `base` on.
-        let base = self.digests.len();
+        let base = self.scratch.digests.len();
         for (key, value) in map {
             if added.is_some_and(|a| a.contains(key)) {
                 continue;
             }
             if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
-                let mut path = self.path.clone();
-                path.push(PathElement::Key(key.clone()));
-                return Err(SdJwtError::InvalidSdPath {
-                    path: ClaimPath(path).to_string(),
+                self.path.push(Child::Key(key));
+                return Err(IssueError::ReservedClaimName {
+                    path: self.current_path(),
                     reason: "the claim name is reserved by RFC 9901",
                 });
             }
-            let sd = self.enter(Child::Key(key));
-            let result = if sd {
-                self.disclose(Some(key), value)
-            } else {
-                if !first {
-                    out.push(b',');
+            let parent = self.node;
+            let result = self.enter(Child::Key(key)).and_then(|sd| {
+                if sd {
+                    self.disclose(Some(key), value)
+                } else {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    write_json_str(out, key).and_then(|()| {
+                        out.push(b':');
+                        self.value(value, out)
+                    })
                 }
-                first = false;
-                write_json_str(out, key).and_then(|()| {
-                    out.push(b':');
-                    self.value(value, out)
-                })
-            };
-            self.leave();
+            });
+            self.leave(parent);
             result?;
         }
         if let Some(added) = added.filter(|a| !a.json.is_empty()) {
@@ -763,56 +1083,67 @@ impl<'a> Encoder<'a> {
             first = false;
             out.extend_from_slice(&added.json);
         }
-        if self.digests.len() > base || self.decoys > 0 {
+        if self.scratch.digests.len() > base || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                push_digest(&mut self.digests, self.sd_alg, &random);
+                push_digest(&mut self.scratch.digests, self.sd_alg, &random)?;
             }
-            let digests = self.digests.get(base..).unwrap_or_default();
+            let Scratch { digests, order, .. } = &mut self.scratch;
+            let digests = digests
+                .get_mut(base..)
+                .ok_or(IssueError::Internal("digest stack out of range"))?;
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
-            sort_digests(digests, &mut self.order);
+            sort_digests(digests, order);
             if !first {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"_sd\":[");
-            for (n, (_, i)) in self.order.iter().enumerate() {
+            for (n, (_, i)) in order.iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
                 out.push(b'"');
-                out.extend_from_slice(
-                    digests
-                        .get(*i)
-                        .map(DigestText::as_bytes)
-                        .unwrap_or_default(),
-                );
+                let digest = digests
+                    .get(*i)
+                    .and_then(DigestText::as_bytes)
+                    .ok_or(IssueError::Internal("digest out of range"))?;
+                out.extend_from_slice(digest);
                 out.push(b'"');
             }
-            self.digests.truncate(base);
+            self.scratch.digests.truncate(base);
             out.push(b']');
         }
         Ok(())
     }
 
-    fn array(&mut self, items: &[Value], out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn array(&mut self, items: &'a [Value], out: &mut Vec<u8>) -> Result<(), IssueError> {
         out.push(b'[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let sd = self.enter(Child::Index(i));
-            let result = if sd {
-                self.disclose(None, item).map(|()| {
+            let parent = self.node;
+            let result = self.enter(Child::Index(i)).and_then(|sd| {
+                if sd {
+                    self.disclose(None, item)?;
+                    let digest = self
+                        .scratch
+                        .digests
+                        .pop()
+                        .ok_or(IssueError::Internal("digest stack is empty"))?;
                     out.extend_from_slice(b"{\"...\":\"");
-                    if let Some(d) = self.digests.pop() {
-                        out.extend_from_slice(d.as_bytes());
-                    }
+                    out.extend_from_slice(
+                        digest
+                            .as_bytes()
+                            .ok_or(IssueError::Internal("digest out of range"))?,
+                    );
                     out.extend_from_slice(b"\"}");
-                })
-            } else {
-                self.value(item, out)
-            };
-            self.leave();
+                    Ok(())
+                } else {
+                    self.value(item, out)
+                }
+            });
+            self.leave(parent);
             result?;
         }
         out.push(b']');
@@ -820,14 +1151,14 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
-    serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), IssueError> {
+    serde_json::to_writer(out, v).map_err(|e| IssueError::Encoding(e.to_string()))
 }
 
 /// A JSON string, byte-for-byte what `serde_json` writes: strings that need no escaping (no
 /// `"`, `\\` or control character, the common case for claim names and values) are copied
 /// as they are, anything else goes through `serde_json`.
-fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), IssueError> {
     if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
@@ -841,7 +1172,7 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
 
 /// The public members of `jwk` as a JSON object, member for member what `serde_json` writes for
 /// [`Jwk::public`], without copying the key.
-fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
+fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), IssueError> {
     out.extend_from_slice(b"{\"kty\":");
     write_json_str(out, &jwk.kty)?;
     let optional = [
@@ -867,19 +1198,17 @@ fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
 }
 
 /// Sets `order` to the indices of `digests` in ascending text order: `(prefix, index)` pairs
-/// are sorted, so most comparisons are of one integer and no digest is moved; equal prefixes
-/// (practically never) are then ordered by the whole digest.
-fn sort_digests(digests: &[DigestText], order: &mut Vec<(u64, usize)>) {
+/// are sorted, so most comparisons are of one integer and no digest is moved. If two prefixes
+/// are equal (practically never), the digests themselves are sorted (by prefix, then text) and
+/// `order` is the identity.
+fn sort_digests(digests: &mut [DigestText], order: &mut Vec<(u64, usize)>) {
     order.clear();
     order.extend(digests.iter().map(DigestText::prefix).zip(0..));
     order.sort_unstable();
     if order.windows(2).any(|w| w[0].0 == w[1].0) {
-        order.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let text = |i: usize| digests.get(i).map(DigestText::as_bytes);
-                text(a.1).cmp(&text(b.1))
-            })
-        });
+        digests.sort_unstable();
+        order.clear();
+        order.extend(digests.iter().map(DigestText::prefix).zip(0..));
     }
 }
 
@@ -918,7 +1247,7 @@ mod tests {
         let full = added.json.clone();
         assert!(matches!(
             added.set("i", |out| write_json(out, &8)),
-            Err(SdJwtError::Creation(_))
+            Err(IssueError::Internal(_))
         ));
         assert_eq!(added.json, full, "a refused claim leaves nothing behind");
         added.set("c", |out| write_json(out, "new")).unwrap();
@@ -949,18 +1278,26 @@ mod tests {
         let mut order = Vec::new();
         for n in [0usize, 1, 2, 15, 32, 33, 100] {
             let mut digests: Vec<DigestText> = (0..n)
-                .map(|i| DigestText::of(SdAlg::Sha256, &i.to_le_bytes()))
+                .map(|i| DigestText::of(SdAlg::Sha256, &i.to_le_bytes()).unwrap())
                 .collect();
             // Equal prefixes and equal digests too.
             if n > 3 {
                 digests[1] = digests[0];
-                digests[2] = DigestText::from_text("AAAAAAAAzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
-                digests[3] = DigestText::from_text("AAAAAAAAyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+                digests[2] =
+                    DigestText::from_text("AAAAAAAAzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
+                digests[3] =
+                    DigestText::from_text("AAAAAAAAyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
             }
-            sort_digests(&digests, &mut order);
-            let got: Vec<&[u8]> = order.iter().map(|&(_, i)| digests[i].as_bytes()).collect();
-            let mut want: Vec<&[u8]> = digests.iter().map(DigestText::as_bytes).collect();
+            let mut want: Vec<Vec<u8>> = digests
+                .iter()
+                .map(|d| d.as_bytes().unwrap().to_vec())
+                .collect();
             want.sort();
+            sort_digests(&mut digests, &mut order);
+            let got: Vec<Vec<u8>> = order
+                .iter()
+                .map(|&(_, i)| digests[i].as_bytes().unwrap().to_vec())
+                .collect();
             assert_eq!(got, want, "n = {n}");
             let mut seen: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
             seen.sort();
@@ -1006,11 +1343,12 @@ mod tests {
         let cnf: Jwk = serde_json::from_value(payload["cnf"]["jwk"].clone()).unwrap();
         assert_eq!(cnf, second.verifying_key().to_jwk());
         // Each name once, in the JSON text itself (a map would hide duplicates).
-        let text = String::from_utf8(eudi_trust::b64::decode(sd.payload_b64()).unwrap()).unwrap();
+        let text =
+            String::from_utf8(eudi_trust::b64::decode(sd.payload_b64().unwrap()).unwrap()).unwrap();
         for name in ["\"vct\"", "\"iss\"", "\"iat\"", "\"cnf\""] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }
-        assert_eq!(sd.disclosures().len(), 1);
+        assert_eq!(sd.disclosure_count(), 1);
     }
 
     #[test]
