@@ -154,6 +154,7 @@ fn main() {
             .sign_prepared(&prepared, signer)
             .unwrap()
             .into_compact()
+            .unwrap()
     };
     // The same without preparation: header encoded per call, claims copied into the builder.
     let issue_one_shot = || {
@@ -164,12 +165,13 @@ fn main() {
             .sign(&issuer)
             .unwrap()
             .into_compact()
+            .unwrap()
     };
     let issued = issue(&issuer);
     let sd = SdJwt::parse(&issued).unwrap();
 
     let chosen = holder::select(&sd, &requested()).unwrap();
-    let without_kb = chosen.to_compact();
+    let without_kb = chosen.to_compact().unwrap();
     let params = KeyBindingParams {
         audience: AUD.into(),
         nonce: NONCE.into(),
@@ -177,7 +179,8 @@ fn main() {
     };
     let presentation = holder::add_key_binding(chosen, &wallet, &params)
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     let presented = SdJwt::parse(&presentation).unwrap();
 
     let mut anchors = TrustAnchors::new();
@@ -206,7 +209,7 @@ fn main() {
     assert!(verified.sd_jwt.key_binding.is_some());
 
     // The issuer-signed JWT as the raw baseline's message, and its signature.
-    let jwt = sd.issuer_jwt();
+    let jwt = sd.issuer_jwt().unwrap();
     let (signing_input, sig_b64) = jwt.rsplit_once('.').unwrap();
     let signature = b64::decode(sig_b64).unwrap();
     let raw_pair =
@@ -227,7 +230,7 @@ fn main() {
     println!(
         "  credential: {} disclosures, {} bytes issued; issuer JWT signing input {} bytes \
          (header {} b64 chars incl. x5c leaf of {} DER bytes)",
-        sd.disclosures().len(),
+        sd.disclosures().unwrap().len(),
         issued.len(),
         signing_input.len(),
         signing_input.find('.').unwrap_or_default(),
@@ -236,7 +239,7 @@ fn main() {
     println!(
         "  presentation: {} requested claims -> {} disclosures + KB-JWT, {} bytes",
         requested().len(),
-        presented.disclosures().len(),
+        presented.disclosures().unwrap().len(),
         presentation.len(),
     );
 
@@ -315,7 +318,7 @@ fn main() {
         || holder::disclosable_claims(&presented).unwrap(),
     );
     h.run("verify: sd_hash (compact + SHA-256)", || {
-        SdAlg::Sha256.digest_b64(presented.sd_jwt_compact().as_bytes())
+        SdAlg::Sha256.digest_b64(presented.sd_jwt_compact().unwrap().as_bytes())
     });
 
     // The targets, measured interleaved with their baselines.

@@ -252,7 +252,10 @@ mod tests {
                 }),
                 ErrorCode::WrongType,
             ),
-            (SdJwtError::IssuerKey(String::new()), ErrorCode::UntrustedIssuer),
+            (
+                SdJwtError::IssuerKey(String::new()),
+                ErrorCode::UntrustedIssuer,
+            ),
             (
                 SdJwtError::ReservedClaimName {
                     index: 0,

@@ -6,7 +6,6 @@ use eudi_trust::b64;
 
 use crate::SdJwtError;
 
-
 /// A hash function usable for disclosure digests and `sd_hash`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -8,11 +8,11 @@ use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
 use zeroize::Zeroize as _;
 
+use crate::IssueError;
 use crate::disclosure::SaltSource;
 use crate::hash::{DigestText, SdAlg};
 use crate::path::{ClaimPath, PathElement};
 use crate::serialization::SdJwt;
-use crate::IssueError;
 
 /// What the issuer makes selectively disclosable.
 #[derive(Clone, Debug)]
@@ -68,12 +68,12 @@ impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
 /// A `null` path element (every array element) also applies to the elements other paths
 /// name by index. An issuer that issues many credentials with the same paths builds the plan
 /// once and lends it to each builder ([`SdJwtBuilder::sd_plan`]).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DisclosurePlan {
-    /// The tree; the root (the claims object) is node 0, made on the first path.
+    /// The tree; the root (the claims object) is node 0.
     nodes: Vec<PlanNode>,
-    /// The paths without wildcards, which must each name a claim when issuing.
-    required: Vec<ClaimPath>,
+    /// Where the paths without wildcards end: each must name a claim when issuing.
+    required: Vec<u32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -82,6 +82,8 @@ struct PlanNode {
     sd: bool,
     /// A path without wildcards ends here: it must exist.
     required: bool,
+    /// The node above (the root's is [`NONE`]), to name a path in an error.
+    parent: u32,
     keys: Vec<(String, u32)>,
     indices: Vec<(usize, u32)>,
     /// Every element of the array here.
@@ -93,6 +95,18 @@ const NONE: u32 = u32::MAX;
 
 /// A plan node id out of range (a bug).
 const BAD_NODE: IssueError = IssueError::Internal("disclosure plan node out of range");
+
+impl Default for DisclosurePlan {
+    fn default() -> Self {
+        Self {
+            nodes: vec![PlanNode {
+                parent: NONE,
+                ..PlanNode::default()
+            }],
+            required: Vec::new(),
+        }
+    }
+}
 
 impl DisclosurePlan {
     /// An empty plan: nothing selectively disclosable.
@@ -111,20 +125,42 @@ impl DisclosurePlan {
 
     /// Makes the claim at `path` selectively disclosable (see [`SdJwtBuilder::sd`]).
     pub fn add(&mut self, path: &ClaimPath) -> Result<(), IssueError> {
+        self.add_owned(path.clone())
+    }
+
+    /// [`Self::add`], moving the path's names into the plan.
+    fn add_owned(&mut self, path: ClaimPath) -> Result<(), IssueError> {
         if path.is_empty() {
             return Err(IssueError::InvalidSdPath {
                 path: path.to_string(),
                 reason: "the root cannot be selectively disclosable",
             });
         }
-        if self.nodes.is_empty() {
-            self.nodes.push(PlanNode::default());
-        }
         let concrete = !path.0.iter().any(|e| matches!(e, PathElement::All(_)));
-        if self.insert(0, &path.0, concrete)? {
-            self.required.push(path.clone());
+        if let Some(end) = self.insert(0, path.0.into_iter(), concrete)? {
+            self.required.push(end);
         }
         Ok(())
+    }
+
+    /// The path of node `id`, for an error message.
+    fn path_of(&self, mut id: u32) -> Result<ClaimPath, IssueError> {
+        let mut path = Vec::new();
+        while id != 0 {
+            let parent_id = self.node(id)?.parent;
+            let parent = self.node(parent_id)?;
+            let element = if let Some((key, _)) = parent.keys.iter().find(|c| c.1 == id) {
+                PathElement::Key(key.clone())
+            } else if let Some((index, _)) = parent.indices.iter().find(|c| c.1 == id) {
+                PathElement::Index(*index)
+            } else {
+                PathElement::All(crate::path::AllElements)
+            };
+            path.push(element);
+            id = parent_id;
+        }
+        path.reverse();
+        Ok(ClaimPath(path))
     }
 
     fn node(&self, id: u32) -> Result<&PlanNode, IssueError> {
@@ -135,7 +171,8 @@ impl DisclosurePlan {
         self.nodes.get_mut(id as usize).ok_or(BAD_NODE)
     }
 
-    fn push(&mut self, node: PlanNode) -> Result<u32, IssueError> {
+    fn push(&mut self, parent: u32, mut node: PlanNode) -> Result<u32, IssueError> {
+        node.parent = parent;
         let id = u32::try_from(self.nodes.len())
             .ok()
             .filter(|&id| id != NONE)
@@ -147,43 +184,55 @@ impl DisclosurePlan {
         Ok(id)
     }
 
-    /// Copies the subtree at `id` (for an index child of an array that has a `null` child),
-    /// with nothing in it required.
-    fn copy(&mut self, id: u32) -> Result<u32, IssueError> {
+    /// Copies the subtree at `id` below `parent` (for an index child of an array that has a
+    /// `null` child), with nothing in it required.
+    fn copy(&mut self, id: u32, parent: u32) -> Result<u32, IssueError> {
         let node = self.node(id)?.clone();
-        let mut copy = PlanNode {
-            sd: node.sd,
-            ..PlanNode::default()
-        };
+        let copy = self.push(
+            parent,
+            PlanNode {
+                sd: node.sd,
+                ..PlanNode::default()
+            },
+        )?;
         for (key, child) in node.keys {
-            copy.keys.push((key, self.copy(child)?));
+            let child = self.copy(child, copy)?;
+            self.node_mut(copy)?.keys.push((key, child));
         }
         for (index, child) in node.indices {
-            copy.indices.push((index, self.copy(child)?));
+            let child = self.copy(child, copy)?;
+            self.node_mut(copy)?.indices.push((index, child));
         }
         if let Some(all) = node.all {
-            copy.all = Some(self.copy(all)?);
+            let child = self.copy(all, copy)?;
+            self.node_mut(copy)?.all = Some(child);
         }
-        self.push(copy)
+        Ok(copy)
     }
 
-    /// Marks `rest` below node `id`; returns whether a required node became required.
-    fn insert(&mut self, id: u32, rest: &[PathElement], required: bool) -> Result<bool, IssueError> {
-        let Some((first, rest)) = rest.split_first() else {
+    /// Marks `rest` below node `id`; returns the node that became required, if one did.
+    fn insert(
+        &mut self,
+        id: u32,
+        mut rest: std::vec::IntoIter<PathElement>,
+        required: bool,
+    ) -> Result<Option<u32>, IssueError> {
+        let Some(first) = rest.next() else {
             let node = self.node_mut(id)?;
             node.sd = true;
             let newly = required && !node.required;
             node.required |= required;
-            return Ok(newly);
+            return Ok(newly.then_some(id));
         };
         match first {
             PathElement::Key(key) => {
-                let found = self.node(id)?.keys.iter().find(|(k, _)| k == key).map(|c| c.1);
+                let node = self.node(id)?;
+                let found = node.keys.iter().find(|(k, _)| *k == key).map(|c| c.1);
                 let child = match found {
                     Some(child) => child,
                     None => {
-                        let child = self.push(PlanNode::default())?;
-                        self.node_mut(id)?.keys.push((key.clone(), child));
+                        let child = self.push(id, PlanNode::default())?;
+                        self.node_mut(id)?.keys.push((key, child));
                         child
                     }
                 };
@@ -191,19 +240,18 @@ impl DisclosurePlan {
             }
             PathElement::Index(index) => {
                 let node = self.node(id)?;
-                let found = node.indices.iter().find(|(i, _)| i == index).map(|c| c.1);
-                let all = node.all;
-                let child = match (found, all) {
+                let found = node.indices.iter().find(|(i, _)| *i == index).map(|c| c.1);
+                let child = match (found, node.all) {
                     (Some(child), _) => child,
                     // What `null` selects applies to this element too.
                     (None, Some(all)) => {
-                        let child = self.copy(all)?;
-                        self.node_mut(id)?.indices.push((*index, child));
+                        let child = self.copy(all, id)?;
+                        self.node_mut(id)?.indices.push((index, child));
                         child
                     }
                     (None, None) => {
-                        let child = self.push(PlanNode::default())?;
-                        self.node_mut(id)?.indices.push((*index, child));
+                        let child = self.push(id, PlanNode::default())?;
+                        self.node_mut(id)?.indices.push((index, child));
                         child
                     }
                 };
@@ -213,17 +261,18 @@ impl DisclosurePlan {
                 let all = match self.node(id)?.all {
                     Some(all) => all,
                     None => {
-                        let all = self.push(PlanNode::default())?;
+                        let all = self.push(id, PlanNode::default())?;
                         self.node_mut(id)?.all = Some(all);
                         all
                     }
                 };
-                self.insert(all, rest, false)?;
+                // And to every element named by index so far.
                 let indexed: Vec<u32> = self.node(id)?.indices.iter().map(|c| c.1).collect();
                 for child in indexed {
-                    self.insert(child, rest, false)?;
+                    self.insert(child, rest.clone(), false)?;
                 }
-                Ok(false)
+                self.insert(all, rest, false)?;
+                Ok(None)
             }
         }
     }
@@ -542,7 +591,7 @@ impl<'c> SdJwtBuilder<'c> {
             self.selection = SdSelection::Plan(Cow::Owned(DisclosurePlan::new()));
         }
         if let SdSelection::Plan(plan) = &mut self.selection
-            && let Err(e) = plan.to_mut().add(&path)
+            && let Err(e) = plan.to_mut().add_owned(path)
         {
             self.error = self.error.or(Some(Deferred::of(e)));
         }
@@ -689,9 +738,13 @@ impl<'c> SdJwtBuilder<'c> {
         }
         let expected = match &self.selection {
             SdSelection::Plan(plan) => plan.disclosures_hint(),
-            SdSelection::All { except } => {
-                count_all(&self.claims, &self.added, except, self.never_sd, self.decoys)
-            }
+            SdSelection::All { except } => count_all(
+                &self.claims,
+                &self.added,
+                except,
+                self.never_sd,
+                self.decoys,
+            ),
         };
         let mut scratch = Scratch::take();
         let mut payload = std::mem::take(&mut scratch.payload);
@@ -755,7 +808,8 @@ fn check_all_matched(
     if matched == plan.required.len() {
         return Ok(());
     }
-    for path in &plan.required {
+    for &end in &plan.required {
+        let path = plan.path_of(end)?;
         let mut current: Option<&Value> = None;
         for (depth, element) in path.0.iter().enumerate() {
             current = match (depth, element, current) {

@@ -71,8 +71,9 @@ where
     };
     let mut by_digest: Vec<(DigestText, usize)> = Vec::with_capacity(disclosures.len());
     for (index, encoded) in disclosures.clone().enumerate() {
-        let digest = DigestText::of(sd_alg, encoded.as_bytes())
-            .ok_or(SdJwtError::Internal("a disclosure digest does not fit its buffer"))?;
+        let digest = DigestText::of(sd_alg, encoded.as_bytes()).ok_or(SdJwtError::Internal(
+            "a disclosure digest does not fit its buffer",
+        ))?;
         by_digest.push((digest, index));
     }
     by_digest.sort_unstable();

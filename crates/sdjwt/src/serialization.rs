@@ -237,9 +237,10 @@ impl SdJwt {
             && self.first.protected.end < self.payload.start
             && self.payload.end < self.first.signature.start
             && block_ok
-            && self.kb_jwt.as_ref().is_none_or(|kb| {
-                in_text(kb) && kb.start == self.sd_end
-            });
+            && self
+                .kb_jwt
+                .as_ref()
+                .is_none_or(|kb| in_text(kb) && kb.start == self.sd_end);
         if ok { Ok(self) } else { Err(BROKEN) }
     }
 
@@ -633,24 +634,24 @@ mod tests {
     #[test]
     fn compact_shapes() {
         let sd = SdJwt::parse("a.b.c~").unwrap();
-        assert_eq!(sd.disclosures().len(), 0);
-        assert_eq!(sd.kb_jwt(), None);
-        assert_eq!(sd.sd_jwt_compact(), "a.b.c~");
+        assert_eq!(sd.disclosures().unwrap().len(), 0);
+        assert_eq!(sd.kb_jwt().unwrap(), None);
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "a.b.c~");
 
         let sd = SdJwt::parse("a.b.c~d1~d2~").unwrap();
-        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1", "d2"]);
-        assert_eq!(sd.kb_jwt(), None);
-        assert_eq!(sd.to_compact(), "a.b.c~d1~d2~");
+        assert_eq!(sd.disclosures().unwrap().collect::<Vec<_>>(), ["d1", "d2"]);
+        assert_eq!(sd.kb_jwt().unwrap(), None);
+        assert_eq!(sd.to_compact().unwrap(), "a.b.c~d1~d2~");
 
         let sd = SdJwt::parse("a.b.c~d1~k.b.j").unwrap();
-        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1"]);
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
-        assert_eq!(sd.sd_jwt_compact(), "a.b.c~d1~");
-        assert_eq!(sd.to_compact(), "a.b.c~d1~k.b.j");
+        assert_eq!(sd.disclosures().unwrap().collect::<Vec<_>>(), ["d1"]);
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "a.b.c~d1~");
+        assert_eq!(sd.to_compact().unwrap(), "a.b.c~d1~k.b.j");
 
         let sd = SdJwt::parse("a.b.c~k.b.j").unwrap();
-        assert_eq!(sd.disclosures().len(), 0);
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
+        assert_eq!(sd.disclosures().unwrap().len(), 0);
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
     }
 
     #[test]
@@ -668,11 +669,11 @@ mod tests {
     #[test]
     fn json_round_trip() {
         let sd = SdJwt::parse("a.b.c~d1~d2~k.b.j").unwrap();
-        let flat = sd.clone().with_format(Format::JsonFlattened);
-        let text = flat.serialize();
+        let flat = sd.clone().with_format(Format::JsonFlattened).unwrap();
+        let text = flat.serialize().unwrap();
         let again = SdJwt::parse(&text).unwrap();
         assert_eq!(again.format(), Format::JsonFlattened);
-        assert_eq!(again.to_compact(), sd.to_compact());
+        assert_eq!(again.to_compact().unwrap(), sd.to_compact().unwrap());
     }
 
     #[test]
@@ -682,39 +683,55 @@ mod tests {
             {"protected":"h2","signature":"s2","header":{"kid":"b"}}]}"#;
         let mut sd = SdJwt::parse(general).unwrap();
         assert_eq!(sd.format(), Format::JsonGeneral);
-        assert_eq!(sd.sd_jwt_compact(), "h1.p.s1~d1~d2~");
-        assert_eq!(sd.first_signing_input(), "h1.p");
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "h1.p.s1~d1~d2~");
+        assert_eq!(sd.first_signing_input().unwrap(), "h1.p");
         let sigs: Vec<_> = sd
             .signatures()
+            .unwrap()
+            .into_iter()
             .map(|s| (s.protected, s.signature))
             .collect();
         assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
         // A KB-JWT goes between the disclosures and the second signature's parts.
         sd.set_kb_jwt("k.b.j").unwrap();
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
-        assert_eq!(sd.to_compact(), "h1.p.s1~d1~d2~k.b.j");
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
+        assert_eq!(sd.to_compact().unwrap(), "h1.p.s1~d1~d2~k.b.j");
         let sigs: Vec<_> = sd
             .signatures()
+            .unwrap()
+            .into_iter()
             .map(|s| (s.protected, s.signature))
             .collect();
         assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
         // The JSON form round-trips, unprotected members included.
-        let again = SdJwt::parse(&sd.serialize()).unwrap();
+        let again = SdJwt::parse(&sd.serialize().unwrap()).unwrap();
         assert_eq!(again, sd);
-        assert_eq!(again.signatures().nth(1).unwrap().unprotected["kid"], "b");
+        assert_eq!(again.signatures().unwrap()[1].unprotected["kid"], "b");
         // Fewer disclosures, no KB-JWT.
         let one = sd.with_disclosures(&[1]).unwrap();
-        assert_eq!(one.sd_jwt_compact(), "h1.p.s1~d2~");
-        assert_eq!(one.kb_jwt(), None);
-        assert_eq!(one.signatures().len(), 2);
+        assert_eq!(one.sd_jwt_compact().unwrap(), "h1.p.s1~d2~");
+        assert_eq!(one.kb_jwt().unwrap(), None);
+        assert_eq!(one.signature_count(), 2);
         // Compact keeps the first signature only.
-        let compact = sd.with_format(Format::Compact);
-        assert_eq!(compact.signatures().len(), 1);
-        assert_eq!(compact.clone().into_compact(), "h1.p.s1~d1~d2~k.b.j");
+        let compact = sd.with_format(Format::Compact).unwrap();
+        assert_eq!(compact.signature_count(), 1);
+        assert_eq!(
+            compact.clone().into_compact().unwrap(),
+            "h1.p.s1~d1~d2~k.b.j"
+        );
         // (The compact form has no unprotected header: `kid` "a" does not survive it.)
-        let reparsed = SdJwt::parse(&compact.serialize()).unwrap();
-        assert_eq!(reparsed.to_compact(), compact.to_compact());
-        assert!(reparsed.signatures().all(|s| s.unprotected.is_empty()));
+        let reparsed = SdJwt::parse(&compact.serialize().unwrap()).unwrap();
+        assert_eq!(
+            reparsed.to_compact().unwrap(),
+            compact.to_compact().unwrap()
+        );
+        assert!(
+            reparsed
+                .signatures()
+                .unwrap()
+                .iter()
+                .all(|s| s.unprotected.is_empty())
+        );
     }
 
     #[test]
