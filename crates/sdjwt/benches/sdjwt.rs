@@ -315,6 +315,16 @@ fn main() {
     h.run("raw ES256 sign of a precomputed digest (aws-lc-rs)", || {
         raw_pair.sign_digest(&input_digest).unwrap()
     });
+    let mut salts = [0u8; 24 * 16];
+    h.run("raw: one SystemRandom fill of 24 salts (384 B)", || {
+        aws_lc_rs::rand::SecureRandom::fill(&rng, &mut salts).unwrap();
+        salts[0]
+    });
+    let mut wipe = vec![7u8; 3072];
+    h.run("raw: zeroize 3 KiB (volatile, byte-wise)", || {
+        zeroize::Zeroize::zeroize(wipe.as_mut_slice());
+        wipe[0]
+    });
     h.run("raw SHA-256 of the signing input", || {
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes())
     });

@@ -772,15 +772,10 @@ impl<'c> SdJwtBuilder<'c> {
     }
 }
 
-/// Salts an issuance of every claim below the top-level ones not `except`ed needs: one per
-/// disclosure, and the decoys of each object.
-fn count_all(
-    claims: &Map<String, Value>,
-    added: &Added,
-    except: &Except,
-    never_sd: &[&str],
-    decoys: usize,
-) -> usize {
+/// About how many salts an issuance of every claim needs: one per claim at every level and
+/// the decoys of each object. It counts excepted claims too (no names are compared): a few
+/// salts too many cost less than a second fill.
+fn count_all(claims: &Map<String, Value>, decoys: usize) -> usize {
     fn count(v: &Value, decoys: usize) -> usize {
         match v {
             Value::Object(m) => decoys + m.values().map(|c| 1 + count(c, decoys)).sum::<usize>(),
@@ -788,13 +783,7 @@ fn count_all(
             _ => 0,
         }
     }
-    decoys
-        + claims
-            .iter()
-            .filter(|(k, _)| !except.contains(k) && !never_sd.contains(&k.as_str()))
-            .filter(|(k, _)| !added.contains(k))
-            .map(|(_, v)| 1 + count(v, decoys))
-            .sum::<usize>()
+    decoys + claims.values().map(|v| 1 + count(v, decoys)).sum::<usize>()
 }
 
 /// Every path without wildcards must have named a claim that was made disclosable: if fewer
@@ -983,9 +972,13 @@ impl<'a> Encoder<'a> {
             // their sub-claims").
             SdSelection::All { except } => {
                 if self.depth == 0 {
-                    self.excepted = match child {
-                        Child::Key(k) => except.contains(k) || self.never_sd.contains(&k),
-                        Child::Index(_) => false,
+                    self.excepted = match (child, except) {
+                        // The crate's own lists already name every never-disclosable claim.
+                        (Child::Key(k), Except::Static(names)) => names.contains(&k),
+                        (Child::Key(k), Except::Owned(_)) => {
+                            except.contains(k) || self.never_sd.contains(&k)
+                        }
+                        (Child::Index(_), _) => false,
                     };
                 }
                 Ok(!self.excepted)

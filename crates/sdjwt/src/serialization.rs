@@ -228,9 +228,13 @@ impl SdJwt {
             .get(self.first.signature.end..self.sd_end)
             .and_then(|b| b.strip_prefix('~'))
             .is_some_and(|block| {
+                let mut parts = 0;
                 (block.is_empty() || block.ends_with('~'))
-                    && block.split_terminator('~').all(|d| !d.is_empty())
-                    && block.split_terminator('~').count() == self.count
+                    && block.split_terminator('~').all(|d| {
+                        parts += 1;
+                        !d.is_empty()
+                    })
+                    && parts == self.count
             });
         let ok = sigs_ok
             && in_text(&self.payload)
