@@ -738,13 +738,7 @@ impl<'c> SdJwtBuilder<'c> {
         }
         let expected = match &self.selection {
             SdSelection::Plan(plan) => plan.disclosures_hint(),
-            SdSelection::All { except } => count_all(
-                &self.claims,
-                &self.added,
-                except,
-                self.never_sd,
-                self.decoys,
-            ),
+            SdSelection::All { .. } => count_all(&self.claims, self.decoys),
         };
         let mut scratch = Scratch::take();
         let mut payload = std::mem::take(&mut scratch.payload);
@@ -763,6 +757,9 @@ impl<'c> SdJwtBuilder<'c> {
             check_all_matched(plan, enc.matched, &self.claims, &self.added)?;
         }
         let mut scratch = std::mem::take(&mut enc.scratch);
+        // The next issued text gets room for this one's disclosures, payload and a header
+        // with a certificate, so it is not moved (copying personal data) while written.
+        scratch.last_len = enc.out.len() + payload.len() * 4 / 3 + 2048;
         scratch.payload = payload;
         Ok(Encoded {
             scratch,
