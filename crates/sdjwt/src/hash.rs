@@ -157,4 +157,16 @@ mod tests {
         assert!(SdAlg::from_name("md5").is_err());
         assert!(SdAlg::from_name("SHA-256").is_err());
     }
+
+    #[test]
+    fn digest_text_is_checked() {
+        let d = DigestText::of(SdAlg::Sha512, b"x").unwrap();
+        assert_eq!(d.as_bytes().unwrap().len(), 86);
+        // A payload string longer than any digest matches none.
+        assert!(DigestText::from_text(&"A".repeat(87)).is_none());
+        assert!(DigestText::from_text(&"A".repeat(86)).is_some());
+        // A length out of range is reported, not an empty or short digest.
+        let broken = DigestText { len: 87, ..d };
+        assert_eq!(broken.as_bytes(), None);
+    }
 }

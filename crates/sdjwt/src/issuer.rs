@@ -439,8 +439,9 @@ impl Added {
 struct Scratch {
     /// The payload JSON.
     payload: Vec<u8>,
-    /// Scratch buffers for disclosures being written, one per nesting level.
-    pool: Vec<Vec<u8>>,
+    /// Scratch buffers for disclosures being written, one per nesting level, each with the
+    /// most bytes it has held since it was last wiped.
+    pool: Vec<(Vec<u8>, usize)>,
     /// The digests of the objects being written, innermost last.
     digests: Vec<DigestText>,
     /// Scratch for sorting one object's digests.
@@ -473,14 +474,31 @@ impl Scratch {
             })
     }
 
-    /// Zeroes what the buffers held. The payload is wiped up to its length (the bytes beyond
-    /// were wiped the last time, or never written); a pool buffer, which is cleared and
-    /// rewritten for each disclosure, in its whole capacity.
-    fn wipe(&mut self) {
+    /// Zeroes what the buffers held, keeping their lengths: the payload up to its length (it
+    /// only grows during an issuance; the bytes beyond were wiped the last time, or never
+    /// written), a pool buffer up to the most it held (it is cleared and rewritten for each
+    /// disclosure, so shorter ones leave longer ones' bytes beyond their length).
+    fn zero(&mut self) {
         self.payload.as_mut_slice().zeroize();
+        for (buf, high) in &mut self.pool {
+            let len = buf.len();
+            buf.as_mut_slice().zeroize();
+            let beyond = high.saturating_sub(len);
+            let spare = buf.spare_capacity_mut();
+            let end = beyond.min(spare.len());
+            if let Some(spare) = spare.get_mut(..end) {
+                spare.zeroize();
+            }
+            *high = 0;
+        }
+    }
+
+    /// [`Self::zero`], then empties the buffers.
+    fn wipe(&mut self) {
+        self.zero();
         self.payload.clear();
-        for buf in &mut self.pool {
-            buf.zeroize();
+        for (buf, _) in &mut self.pool {
+            buf.clear();
         }
     }
 
@@ -488,7 +506,11 @@ impl Scratch {
     fn give_back(mut self) {
         self.wipe();
         let size = self.payload.capacity()
-            + self.pool.iter().map(Vec::capacity).sum::<usize>()
+            + self
+                .pool
+                .iter()
+                .map(|(buf, _)| buf.capacity())
+                .sum::<usize>()
             + self.digests.capacity() * size_of::<DigestText>();
         if size > KEEP_BUFFERS_UP_TO {
             return;
@@ -1015,11 +1037,11 @@ impl<'a> Encoder<'a> {
     /// Writes `["salt","name",value]` (or `["salt",value]`) into a scratch buffer and appends
     /// its base64url form to the disclosures; its digest goes on top of the digest stack.
     fn disclose(&mut self, name: Option<&str>, value: &'a Value) -> Result<(), IssueError> {
-        let mut json = self
+        let (mut json, high) = self
             .scratch
             .pool
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(256));
+            .unwrap_or_else(|| (Vec::with_capacity(256), 0));
         json.clear();
         let result = self.disclosure_json(name, value, &mut json).and_then(|()| {
             let start = self.out.len();
@@ -1033,7 +1055,8 @@ impl<'a> Encoder<'a> {
             self.count += 1;
             Ok(())
         });
-        self.scratch.pool.push(json);
+        let high = high.max(json.len());
+        self.scratch.pool.push((json, high));
         result
     }
 
@@ -1280,6 +1303,174 @@ fn needs_escape(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use eudi_trust::{Algorithm, SoftwareKey};
+    use serde_json::json;
+
+    fn claims() -> Map<String, Value> {
+        let Value::Object(map) = json!({
+            "given_name": "Erika",
+            "address": {"locality": "Köln", "postal_code": "51147", "country": "DE"},
+            "nationalities": ["DE", "DK", "SE"],
+            "children": [{"name": "A", "age": 3}, {"name": "B", "age": 5}],
+            "empty": [],
+        }) else {
+            unreachable!("an object literal")
+        };
+        map
+    }
+
+    /// The paths of every disclosure of an SD-JWT, sorted.
+    fn disclosed(sd: &SdJwt) -> Vec<String> {
+        let (_, list) = crate::holder::disclosable_claims(sd).unwrap();
+        let mut paths: Vec<String> = list.iter().map(|c| c.path.to_string()).collect();
+        paths.sort();
+        paths
+    }
+
+    fn path(json: Value) -> ClaimPath {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn explicit_paths_disclose_exactly_what_they_name() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let claims = claims();
+        let paths = [
+            path(json!(["given_name"])),
+            path(json!(["address", "locality"])),
+            path(json!(["address"])),
+            // An index and `null` over the same array: `null` covers index 1 as well.
+            path(json!(["nationalities", 1])),
+            path(json!(["nationalities", null])),
+            // `null` first, then a member below one index: that element keeps `null`'s part.
+            path(json!(["children", null, "age"])),
+            path(json!(["children", 0])),
+            // `null` over an empty array names nothing, and that is no error.
+            path(json!(["empty", null])),
+        ];
+        let by_sd = paths
+            .iter()
+            .fold(SdJwtBuilder::new(&claims), |b, p| b.sd(p.clone()))
+            .sign(&key)
+            .unwrap();
+        let want = [
+            "[\"address\",\"locality\"]",
+            "[\"address\"]",
+            "[\"children\",0,\"age\"]",
+            "[\"children\",0]",
+            "[\"children\",1,\"age\"]",
+            "[\"given_name\"]",
+            "[\"nationalities\",0]",
+            "[\"nationalities\",1]",
+            "[\"nationalities\",2]",
+        ];
+        assert_eq!(disclosed(&by_sd), want);
+        // The same plan, built once and lent.
+        let plan = DisclosurePlan::of(&paths).unwrap();
+        for _ in 0..2 {
+            let lent = SdJwtBuilder::new(&claims)
+                .sd_plan(&plan)
+                .sign(&key)
+                .unwrap();
+            assert_eq!(disclosed(&lent), want);
+        }
+        // Everything else is plain in the payload.
+        let payload = crate::verifier::unverified_payload(&by_sd).unwrap();
+        assert!(!payload.contains_key("given_name"));
+        assert_eq!(payload["empty"], json!([]));
+    }
+
+    #[test]
+    fn explicit_paths_that_name_nothing_are_errors() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let claims = claims();
+        for (bad, reason) in [
+            (json!(["nope"]), "no such claim"),
+            (json!(["address", "street"]), "no such claim"),
+            (json!(["nationalities", 7]), "no such claim"),
+            (json!(["given_name", "x"]), "no such claim"),
+            (json!([]), "the root cannot be selectively disclosable"),
+        ] {
+            let err = SdJwtBuilder::new(&claims)
+                .sd(path(json!(["given_name"])))
+                .sd(path(bad.clone()))
+                .sign(&key)
+                .err();
+            assert!(
+                matches!(&err, Some(IssueError::InvalidSdPath { path, reason: r })
+                    if *r == reason && (path == &bad.to_string() || bad == json!([]))),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reserved_names_below_the_top_are_refused() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        for claims in [
+            json!({"a": {"_sd": ["x"]}}),
+            json!({"a": {"...": "x"}}),
+            json!({"a": [{"_sd_alg": "sha-256"}]}),
+            json!({"_sd_alg": "sha-256"}),
+        ] {
+            let Value::Object(map) = claims.clone() else {
+                unreachable!()
+            };
+            for builder in [
+                SdJwtBuilder::new(&map),
+                SdJwtBuilder::new(&map).sd_all_except(&[]),
+            ] {
+                let err = builder.sign(&key).err();
+                assert!(
+                    matches!(err, Some(IssueError::ReservedClaimName { .. })),
+                    "{claims}: {err:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn released_buffers_are_zeroed() {
+        let mut scratch = Scratch::default();
+        scratch.payload = b"{\"given_name\":\"Erika\"}".to_vec();
+        scratch.pool = vec![(b"[\"salt\",\"family_name\",\"Mustermann\"]".to_vec(), 0)];
+        scratch.zero();
+        assert!(scratch.payload.iter().all(|&b| b == 0));
+        assert!(scratch.pool.iter().all(|(b, _)| b.iter().all(|&b| b == 0)));
+        assert!(
+            !scratch.payload.is_empty(),
+            "zeroed in place, not only cleared"
+        );
+    }
+
+    #[test]
+    fn one_random_fill_per_issuance() {
+        // Every salt and decoy of a PID-sized credential comes from one fill of the system
+        // generator (counted by the salt source the encoder ends with).
+        let Value::Object(map) = json!({
+            "a": 1, "b": {"c": 2, "d": [3, 4]}, "e": [{"f": 5}], "g": "h"
+        }) else {
+            unreachable!()
+        };
+        let selection = SdSelection::All {
+            except: Except::Static(&[]),
+        };
+        let expected = count_all(&map, 2);
+        let mut enc = Encoder::new(
+            &selection,
+            &[],
+            2,
+            SdAlg::Sha256,
+            SaltSource::new(expected),
+            Scratch::default(),
+            Vec::new(),
+        );
+        let mut payload = Vec::new();
+        enc.root(&map, &Added::default(), &mut payload).unwrap();
+        assert_eq!(enc.count, 10);
+        assert_eq!(enc.salts.fills(), 1);
+    }
 
     #[test]
     fn builder_set_claims_are_bounded_and_replaced_in_place() {

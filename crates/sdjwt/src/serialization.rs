@@ -217,25 +217,18 @@ impl SdJwt {
     }
 
     /// Checks, once per construction, that every range is in order, inside `text` and on a
-    /// character boundary, and that the disclosures are `count` non-empty `~`-ended parts.
+    /// character boundary, and that the disclosures sit between `~` separators.
     fn check_layout(self) -> Result<Self, SdJwtError> {
         let text = &self.text;
         let in_text = |r: &Range<usize>| r.start <= r.end && text.get(r.clone()).is_some();
         let sigs_ok = std::iter::once(&self.first)
             .chain(&self.more)
             .all(|s| in_text(&s.protected) && in_text(&s.signature));
+        // The disclosures between are not split here again: every constructor made or checked
+        // them (non-empty, no `~`), and iterating splits them anyway.
         let block_ok = text
             .get(self.first.signature.end..self.sd_end)
-            .and_then(|b| b.strip_prefix('~'))
-            .is_some_and(|block| {
-                let mut parts = 0;
-                (block.is_empty() || block.ends_with('~'))
-                    && block.split_terminator('~').all(|d| {
-                        parts += 1;
-                        !d.is_empty()
-                    })
-                    && parts == self.count
-            });
+            .is_some_and(|b| b.starts_with('~') && b.ends_with('~'));
         let ok = sigs_ok
             && in_text(&self.payload)
             && self.first.protected.end < self.payload.start
@@ -751,6 +744,65 @@ mod tests {
             "{not json",
         ] {
             assert!(SdJwt::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_broken_layout_is_an_error_not_an_empty_slice() {
+        let good = SdJwt::parse("a.b.c~d1~d2~k.b.j").unwrap();
+        // Each range in turn pointing outside the text, or across the parts.
+        let mut broken = Vec::new();
+        let mut sd = good.clone();
+        sd.payload = 2..99;
+        broken.push(sd);
+        let mut sd = good.clone();
+        // Reversed, as a broken computation could leave it.
+        sd.first.signature = Range { start: 4, end: 2 };
+        broken.push(sd);
+        let mut sd = good.clone();
+        sd.sd_end = 99;
+        broken.push(sd);
+        let mut sd = good.clone();
+        sd.kb_jwt = Some(12..40);
+        broken.push(sd);
+        for sd in broken {
+            assert_eq!(sd.clone().check_layout().err(), Some(BROKEN), "{sd:?}");
+            // Accessors report it too (the layout is checked on construction, so only a bug
+            // could get here).
+            let errors = [
+                sd.payload_b64().err(),
+                sd.issuer_jwt().err(),
+                sd.sd_jwt_compact().err(),
+                sd.disclosures().err(),
+                sd.kb_jwt().err(),
+                sd.to_compact().err(),
+                sd.clone().into_compact().err(),
+                sd.signatures().err(),
+            ];
+            assert!(errors.contains(&Some(BROKEN)), "{sd:?}");
+            assert!(errors.iter().flatten().all(|e| *e == BROKEN));
+        }
+        assert!(good.check_layout().is_ok());
+        // An issued layout that does not hold is refused.
+        assert!(matches!(
+            SdJwt::from_issued("a.b.c~d~".into(), [1, 3, 4], 1),
+            Err(SdJwtError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn json_disclosures_must_be_separable() {
+        for bad in [r#""""#, r#""a~b""#] {
+            let json = format!(
+                r#"{{"payload":"p","protected":"h","signature":"s","header":{{"disclosures":[{bad}]}}}}"#
+            );
+            assert!(
+                matches!(
+                    SdJwt::parse(&json),
+                    Err(SdJwtError::MalformedDisclosure { index: 0, .. })
+                ),
+                "{bad}"
+            );
         }
     }
 }

@@ -268,6 +268,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_static_exceptions_cover_every_never_disclosable_claim() {
+        // The encoder skips its separate never-disclosable check for this list.
+        for name in NEVER_DISCLOSABLE {
+            assert!(NEVER_DISCLOSABLE_OR_IAT.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
     fn metadata_url_inserts_well_known() {
         assert_eq!(
             issuer_metadata_url("https://example.com").unwrap(),

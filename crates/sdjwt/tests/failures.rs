@@ -607,3 +607,170 @@ fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
         );
     }
 }
+
+/// An SD-JWT VC signed by the fixture's issuer over exactly this payload and these
+/// disclosures, as a (misbehaving) issuer could make it: the builder would refuse.
+fn signed_by_hand(f: &Fixture, payload: &Value, disclosures: &[String]) -> SdJwt {
+    let header = Header::new(Algorithm::Es256, Some(vc::TYP));
+    let jwt =
+        eudi_trust::jws::sign_compact(&header, &serde_json::to_vec(payload).unwrap(), &f.issuer)
+            .unwrap();
+    let mut text = jwt;
+    text.push('~');
+    for d in disclosures {
+        text.push_str(d);
+        text.push('~');
+    }
+    SdJwt::parse(&text).unwrap()
+}
+
+fn digest(disclosure: &str) -> String {
+    eudi_sdjwt::SdAlg::Sha256.digest_b64(disclosure.as_bytes())
+}
+
+#[test]
+fn disclosure_named_sd_alg_is_rejected() {
+    // RFC 9901 §4.1.1: `_sd_alg` belongs to the top level of the payload only; disclosed, it
+    // would enter the processed claims.
+    let f = Fixture::new();
+    for name in ["_sd_alg", "_sd", "..."] {
+        let d = b64::encode(serde_json::to_vec(&json!(["salt-1", name, "sha-512"])).unwrap());
+        let payload = json!({
+            "vct": "urn:eudi:pid:1",
+            "iss": "https://issuer.example",
+            "_sd": [digest(&d)],
+            "_sd_alg": "sha-256",
+        });
+        let sd = signed_by_hand(&f, &payload, &[d]);
+        assert_eq!(
+            f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
+            Some(SdJwtError::ReservedClaimName {
+                index: 0,
+                name: name.to_owned()
+            }),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
+    // SD-JWT VC §3.2.2.2: `status` "including any of their sub-claims".
+    let f = Fixture::new();
+    let d = b64::encode(
+        serde_json::to_vec(
+            &json!(["salt-2", "status_list", {"idx": 1, "uri": "https://s.example/1"}]),
+        )
+        .unwrap(),
+    );
+    let payload = json!({
+        "vct": "urn:eudi:pid:1",
+        "iss": "https://issuer.example",
+        "status": {"_sd": [digest(&d)]},
+        "_sd_alg": "sha-256",
+    });
+    let sd = signed_by_hand(&f, &payload, &[d]);
+    assert_eq!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::NotDisclosable {
+            claim: "status".into()
+        })
+    );
+}
+
+#[test]
+fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
+    let f = Fixture::new();
+    for path in [
+        ClaimPath::keys(["exp"]),
+        ClaimPath::keys(["status"]),
+        ClaimPath::keys(["status", "status_list"]),
+        ClaimPath::keys(["vct#integrity"]),
+    ] {
+        let claims = Fixture::claims(json!({
+            "status": {"status_list": {"idx": 1, "uri": "https://s.example/1"}},
+            "vct#integrity": "sha256-abc",
+        }));
+        let err = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, claims)
+            .sd(path.clone())
+            .sign(&f.issuer)
+            .err();
+        assert!(
+            matches!(err, Some(IssueError::ReservedClaimName { .. })),
+            "{path}: {err:?}"
+        );
+    }
+    // A claim the builder sets itself is never disclosable either.
+    let err = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sd(ClaimPath::keys(["iss"]))
+    .sign(&f.issuer)
+    .err();
+    assert!(
+        matches!(err, Some(IssueError::InvalidSdPath { ref path, .. }) if path == "[\"iss\"]"),
+        "{err:?}"
+    );
+    // Select-everything with an own exception list still keeps them plain.
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sd_all_except(&[])
+    .sign(&f.issuer)
+    .unwrap();
+    let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.claims()["exp"], json!(IAT + 3600));
+    assert!(
+        v.sd_jwt()
+            .disclosed()
+            .iter()
+            .all(|n| n.path != ClaimPath::keys(["exp"]))
+    );
+}
+
+#[test]
+fn integers_beyond_64_bits_stay_exact() {
+    // 2^70 and -2^70: an f64 would round neither visibly here, but any larger odd number; the
+    // digits must come back exactly as issued, disclosed or plain.
+    const BIG: &str = "1180591620717411303424";
+    const ODD: &str = "-1180591620717411303425";
+    let f = Fixture::new();
+    let number = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+    let claims = Fixture::claims(json!({
+        "big": number(BIG),
+        "odd": number(ODD),
+        "nested": {"n": number(ODD)},
+        "list": [number(BIG)],
+    }));
+    // Every claim disclosable.
+    let sd = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, &claims)
+        .sign(&f.issuer)
+        .unwrap();
+    let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.claims()["big"].to_string(), BIG);
+    assert_eq!(v.claims()["odd"].to_string(), ODD);
+    assert_eq!(v.claims()["nested"]["n"].to_string(), ODD);
+    assert_eq!(v.claims()["list"][0].to_string(), BIG);
+    // Plain claims in the payload.
+    let sd = SdJwtBuilder::new(&claims)
+        .typ(vc::TYP)
+        .sd(ClaimPath::keys(["given_name"]))
+        .sign(&f.issuer)
+        .unwrap();
+    let payload = eudi_sdjwt::verifier::unverified_payload(&sd).unwrap();
+    assert_eq!(payload["odd"].to_string(), ODD);
+    let v = eudi_sdjwt::verifier::verify(
+        &SdJwt::parse(&sd.serialize().unwrap()).unwrap(),
+        &mut |_, _| Ok(f.issuer.verifying_key().clone()),
+        &VerifyOptions::new(NOW),
+    )
+    .unwrap();
+    assert_eq!(v.claims()["big"].to_string(), BIG);
+    assert_eq!(v.claims()["nested"]["n"].to_string(), ODD);
+}
