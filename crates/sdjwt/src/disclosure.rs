@@ -94,19 +94,13 @@ pub(crate) fn decode(
 ) -> Result<(String, Option<String>, Value), SdJwtError> {
     let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
     let json = b64::decode(encoded).map_err(|_| malformed("not base64url"))?;
-    let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&json) else {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
         return Err(malformed("not a JSON array"));
     };
-    let (salt, name, value) = match items.len() {
-        2 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
-            (salt, None, value)
-        }
-        3 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let name = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
+    let mut items = items.into_iter();
+    let (salt, name, value) = match (items.next(), items.next(), items.next(), items.next()) {
+        (Some(salt), Some(value), None, None) => (salt, None, value),
+        (Some(salt), Some(name), Some(value), None) => {
             let Value::String(name) = name else {
                 return Err(malformed("claim name is not a string"));
             };

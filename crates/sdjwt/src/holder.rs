@@ -31,12 +31,15 @@ pub fn disclosable_claims(
     let root = Value::Object(processed.claims);
     let mut list = Vec::with_capacity(processed.nodes.len());
     for (disclosure, node) in processed.nodes.into_iter().enumerate() {
+        // Processing put every disclosed value where its node says.
         let value = node
             .path
             .select(&root)
             .first()
             .map(|v| (*v).clone())
-            .unwrap_or(Value::Null);
+            .ok_or(SdJwtError::Internal(
+                "a disclosed claim is not where processing put it",
+            ))?;
         list.push(DisclosableClaim {
             path: node.path,
             value,
