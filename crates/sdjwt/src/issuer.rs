@@ -136,6 +136,13 @@ impl DisclosurePlan {
                 reason: "the root cannot be selectively disclosable",
             });
         }
+        if self.nodes.len() == 1 {
+            // A PID-sized plan in one allocation each for the nodes and the top-level names.
+            self.nodes.reserve(32);
+            if let Some(root) = self.nodes.first_mut() {
+                root.keys.reserve(16);
+            }
+        }
         let concrete = !path.0.iter().any(|e| matches!(e, PathElement::All(_)));
         if let Some(end) = self.insert(0, path.0.into_iter(), concrete)? {
             self.required.push(end);
