@@ -766,6 +766,10 @@ impl<'c> SdJwtBuilder<'c> {
             }
         }
         let expected = match &self.selection {
+            // Every object written gets the decoys, disclosed or not.
+            SdSelection::Plan(plan) if self.decoys > 0 => {
+                plan.disclosures_hint() + self.decoys * count_objects(&self.claims)
+            }
             SdSelection::Plan(plan) => plan.disclosures_hint(),
             SdSelection::All { .. } => count_all(&self.claims, self.decoys),
         };
@@ -810,6 +814,18 @@ fn count_all(claims: &Map<String, Value>, decoys: usize) -> usize {
         }
     }
     decoys + claims.values().map(|v| 1 + count(v, decoys)).sum::<usize>()
+}
+
+/// How many objects `claims` has at every level, itself included.
+fn count_objects(claims: &Map<String, Value>) -> usize {
+    fn count(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => 1 + m.values().map(count).sum::<usize>(),
+            Value::Array(a) => a.iter().map(count).sum(),
+            _ => 0,
+        }
+    }
+    1 + claims.values().map(count).sum::<usize>()
 }
 
 /// Every path without wildcards must have named a claim that was made disclosable: if fewer
@@ -1477,6 +1493,28 @@ mod tests {
         enc.root(&map, &Added::default(), &mut payload).unwrap();
         assert_eq!(enc.count, 10);
         assert_eq!(enc.salts.fills(), 1);
+        // Explicit paths with decoys: the estimate covers every object's decoys too.
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let plan = DisclosurePlan::of(&[path(json!(["b", "c"])), path(json!(["a"]))]).unwrap();
+        let builder = SdJwtBuilder::new(&map).sd_plan(&plan).decoys(3);
+        let SdSelection::Plan(p) = &builder.selection else {
+            unreachable!()
+        };
+        let expected = p.disclosures_hint() + 3 * count_objects(&map);
+        let mut enc = Encoder::new(
+            &builder.selection,
+            &[],
+            3,
+            SdAlg::Sha256,
+            SaltSource::new(expected),
+            Scratch::default(),
+            Vec::new(),
+        );
+        enc.root(&map, &Added::default(), &mut Vec::new()).unwrap();
+        assert_eq!(enc.count, 2);
+        assert_eq!(enc.salts.fills(), 1, "expected {expected}");
+        // And the builder issues it.
+        builder.sign(&key).unwrap();
     }
 
     #[test]
