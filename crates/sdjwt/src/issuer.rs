@@ -785,9 +785,19 @@ impl<'c> SdJwtBuilder<'c> {
             scratch,
             out,
         );
-        enc.root(&self.claims, &self.added, &mut payload)?;
-        if let SdSelection::Plan(plan) = &self.selection {
-            check_all_matched(plan, enc.matched, &self.claims, &self.added)?;
+        let result = enc
+            .root(&self.claims, &self.added, &mut payload)
+            .and_then(|()| match &self.selection {
+                SdSelection::Plan(plan) => {
+                    check_all_matched(plan, enc.matched, &self.claims, &self.added)
+                }
+                SdSelection::All { .. } => Ok(()),
+            });
+        if let Err(e) = result {
+            // Nothing half-issued stays in memory (the scratch wipes itself when dropped).
+            payload.zeroize();
+            enc.out.zeroize();
+            return Err(e);
         }
         let mut scratch = std::mem::take(&mut enc.scratch);
         // The next issued text gets room for this one's disclosures, payload and a header
@@ -885,9 +895,14 @@ fn sign_encoded(
 ) -> Result<SdJwt, IssueError> {
     let disclosures_len = text.len();
     text.reserve(header.encoded().len() + payload.len() * 4 / 3 + 96);
-    header
+    let signed = header
         .sign_into(payload, signer, &mut text)
-        .map_err(IssueError::Signing)?;
+        .map_err(IssueError::Signing);
+    if let Err(e) = signed {
+        // The disclosures (personal data) are not left behind in freed memory.
+        text.zeroize();
+        return Err(e);
+    }
     text.push(b'~');
     let jwt_end = text.len() - disclosures_len - 1;
     // `D1~…~Dn~JWT~` becomes `JWT~D1~…~Dn~`: one move, instead of keeping the disclosures
