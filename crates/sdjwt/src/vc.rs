@@ -47,6 +47,17 @@ pub const CREDENTIAL_CLAIMS: [&str; 9] = [
 ];
 
 /// A verified SD-JWT VC. Only [`verify`] makes one: the fields are private.
+///
+/// ```compile_fail,E0451
+/// fn forge(sd_jwt: eudi_sdjwt::verifier::VerifiedSdJwt) -> eudi_sdjwt::vc::VerifiedSdJwtVc {
+///     eudi_sdjwt::vc::VerifiedSdJwtVc {
+///         sd_jwt,
+///         vct: String::new(),
+///         issuer: None,
+///         status: None,
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedSdJwtVc {
     sd_jwt: VerifiedSdJwt,

@@ -80,6 +80,15 @@ impl VerifyOptions {
 
 /// The claims of a verified Key Binding JWT. Only [`verify`] makes one: the fields are
 /// private.
+///
+/// ```compile_fail,E0451
+/// // Outside the crate, no one can claim a key binding was verified.
+/// let forged = eudi_sdjwt::verifier::VerifiedKeyBinding {
+///     iat: 0,
+///     aud: String::new(),
+///     nonce: String::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedKeyBinding {
     iat: i64,
@@ -106,6 +115,16 @@ impl VerifiedKeyBinding {
 
 /// A verified SD-JWT: its processed payload and what was disclosed. Only [`verify`] (and
 /// [`crate::vc::verify`]) make one: the fields are private.
+///
+/// ```compile_fail,E0451
+/// let forged = eudi_sdjwt::verifier::VerifiedSdJwt {
+///     header: Default::default(),
+///     claims: Default::default(),
+///     disclosed: Vec::new(),
+///     key_binding: None,
+///     holder_key: None,
+/// };
+/// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedSdJwt {
     header: Header,
