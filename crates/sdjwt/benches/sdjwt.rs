@@ -25,7 +25,7 @@ use aws_lc_rs::signature::{
 };
 use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, SdAlg, SdJwt, vc};
+use eudi_sdjwt::{ClaimPath, DisclosurePlan, SdAlg, SdJwt, vc};
 use eudi_trust::jws::CompactJws;
 use eudi_trust::{Algorithm, ChainValidator, LeafProfile, Signer, SoftwareKey, TrustAnchors, b64};
 use rcgen::{
@@ -137,6 +137,38 @@ fn requested() -> Vec<ClaimPath> {
     ]
 }
 
+/// 20 claims an issuer chooses to make selectively disclosable (explicit-path mode).
+fn chosen() -> Vec<ClaimPath> {
+    let mut paths: Vec<ClaimPath> = [
+        "given_name",
+        "family_name",
+        "birthdate",
+        "place_of_birth",
+        "nationalities",
+        "address",
+        "personal_administrative_number",
+        "sex",
+        "email",
+        "phone_number",
+        "age_equal_or_over",
+        "issuing_authority",
+        "issuing_country",
+        "date_of_issuance",
+        "date_of_expiry",
+    ]
+    .into_iter()
+    .map(|k| ClaimPath::keys([k]))
+    .collect();
+    paths.extend([
+        ClaimPath::keys(["address", "street_address"]),
+        ClaimPath::keys(["address", "locality"]),
+        ClaimPath::keys(["address", "postal_code"]),
+        ClaimPath::keys(["place_of_birth", "locality"]),
+        ClaimPath::keys(["age_equal_or_over", "18"]),
+    ]);
+    paths
+}
+
 fn main() {
     let mut h = Harness::new("SDJWT");
 
@@ -154,6 +186,7 @@ fn main() {
             .sign_prepared(&prepared, signer)
             .unwrap()
             .into_compact()
+            .unwrap()
     };
     // The same without preparation: header encoded per call, claims copied into the builder.
     let issue_one_shot = || {
@@ -164,12 +197,44 @@ fn main() {
             .sign(&issuer)
             .unwrap()
             .into_compact()
+            .unwrap()
     };
+    // Explicit paths: the plan resolved once, lent to each builder.
+    let chosen_paths = chosen();
+    let plan = DisclosurePlan::of(&chosen_paths).unwrap();
+    let issue_explicit = |signer: &dyn Signer| {
+        vc::builder(VCT, ISS, IAT, &claims)
+            .sd_plan(&plan)
+            .holder_key(&wallet_jwk)
+            .unwrap()
+            .sign_prepared(&prepared, signer)
+            .unwrap()
+            .into_compact()
+            .unwrap()
+    };
+    // The same, each path given to `sd` on every issuance (the paths cloned per issuance).
+    let issue_explicit_sd = || {
+        chosen_paths
+            .iter()
+            .fold(vc::builder(VCT, ISS, IAT, &claims), |b, p| b.sd(p.clone()))
+            .holder_key(&wallet_jwk)
+            .unwrap()
+            .sign_prepared(&prepared, &issuer)
+            .unwrap()
+            .into_compact()
+            .unwrap()
+    };
+    assert_eq!(
+        SdJwt::parse(&issue_explicit(&issuer))
+            .unwrap()
+            .disclosure_count(),
+        20
+    );
     let issued = issue(&issuer);
     let sd = SdJwt::parse(&issued).unwrap();
 
     let chosen = holder::select(&sd, &requested()).unwrap();
-    let without_kb = chosen.to_compact();
+    let without_kb = chosen.to_compact().unwrap();
     let params = KeyBindingParams {
         audience: AUD.into(),
         nonce: NONCE.into(),
@@ -177,7 +242,8 @@ fn main() {
     };
     let presentation = holder::add_key_binding(chosen, &wallet, &params)
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     let presented = SdJwt::parse(&presentation).unwrap();
 
     let mut anchors = TrustAnchors::new();
@@ -203,10 +269,10 @@ fn main() {
         "{:?}",
         verified.user_claims()
     );
-    assert!(verified.sd_jwt.key_binding.is_some());
+    assert!(verified.sd_jwt().key_binding().is_some());
 
     // The issuer-signed JWT as the raw baseline's message, and its signature.
-    let jwt = sd.issuer_jwt();
+    let jwt = sd.issuer_jwt().unwrap();
     let (signing_input, sig_b64) = jwt.rsplit_once('.').unwrap();
     let signature = b64::decode(sig_b64).unwrap();
     let raw_pair =
@@ -217,7 +283,7 @@ fn main() {
         .x5c
         .clone()
         .unwrap();
-    let kb_jwt = presented.kb_jwt().unwrap().to_owned();
+    let kb_jwt = presented.kb_jwt().unwrap().unwrap().to_owned();
 
     println!(
         "SD-JWT VC benchmark: one thread, best mean of >= 5 batches after {:.1} s warm-up, {:.1} s per case",
@@ -227,7 +293,7 @@ fn main() {
     println!(
         "  credential: {} disclosures, {} bytes issued; issuer JWT signing input {} bytes \
          (header {} b64 chars incl. x5c leaf of {} DER bytes)",
-        sd.disclosures().len(),
+        sd.disclosures().unwrap().len(),
         issued.len(),
         signing_input.len(),
         signing_input.find('.').unwrap_or_default(),
@@ -236,7 +302,7 @@ fn main() {
     println!(
         "  presentation: {} requested claims -> {} disclosures + KB-JWT, {} bytes",
         requested().len(),
-        presented.disclosures().len(),
+        presented.disclosures().unwrap().len(),
         presentation.len(),
     );
 
@@ -248,6 +314,16 @@ fn main() {
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes());
     h.run("raw ES256 sign of a precomputed digest (aws-lc-rs)", || {
         raw_pair.sign_digest(&input_digest).unwrap()
+    });
+    let mut salts = [0u8; 24 * 16];
+    h.run("raw: one SystemRandom fill of 24 salts (384 B)", || {
+        aws_lc_rs::rand::SecureRandom::fill(&rng, &mut salts).unwrap();
+        salts[0]
+    });
+    let mut wipe = vec![7u8; 3072];
+    h.run("raw: zeroize 3 KiB (volatile, byte-wise)", || {
+        zeroize::Zeroize::zeroize(wipe.as_mut_slice());
+        wipe[0]
     });
     h.run("raw SHA-256 of the signing input", || {
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes())
@@ -272,6 +348,13 @@ fn main() {
     h.run(
         "issue: one-shot (header per call, claims cloned)",
         issue_one_shot,
+    );
+    let explicit_ns = h.run("issue: 20 explicit paths (DisclosurePlan lent)", || {
+        issue_explicit(&issuer)
+    });
+    h.run(
+        "issue: 20 explicit paths via sd() (paths cloned per call)",
+        issue_explicit_sd,
     );
     h.run("issue: claims.clone() alone", || claims.clone());
 
@@ -300,7 +383,7 @@ fn main() {
         jws.payload_json().unwrap()
     });
     h.run("verify: cnf.jwk -> VerifyingKey", || {
-        verifier::holder_key(&verified.sd_jwt.claims)
+        verifier::holder_key(verified.sd_jwt().claims())
             .unwrap()
             .unwrap()
     });
@@ -315,13 +398,23 @@ fn main() {
         || holder::disclosable_claims(&presented).unwrap(),
     );
     h.run("verify: sd_hash (compact + SHA-256)", || {
-        SdAlg::Sha256.digest_b64(presented.sd_jwt_compact().as_bytes())
+        SdAlg::Sha256.digest_b64(presented.sd_jwt_compact().unwrap().as_bytes())
     });
 
     // The targets, measured interleaved with their baselines.
     let issue_ratio = h.interleaved_ratio(
         "ratio: issue / raw sign",
         || issue(&issuer),
+        || raw_pair.sign(&rng, signing_input.as_bytes()).unwrap(),
+    );
+    let explicit_ratio = h.interleaved_ratio(
+        "ratio: issue with 20 explicit paths / raw sign",
+        || issue_explicit(&issuer),
+        || raw_pair.sign(&rng, signing_input.as_bytes()).unwrap(),
+    );
+    let explicit_sd_ratio = h.interleaved_ratio(
+        "ratio: issue with 20 paths via sd() / raw sign",
+        issue_explicit_sd,
         || raw_pair.sign(&rng, signing_input.as_bytes()).unwrap(),
     );
     let verify_ratio = h.interleaved_ratio(
@@ -341,9 +434,25 @@ fn main() {
     h.print_table(raw_sign, verify_ns);
     println!("Ratios, each measured interleaved with its baseline (median of the rounds)");
     print_ratio("issue / raw sign", issue_ratio, Some(1.30));
+    print_ratio(
+        "issue, 20 explicit paths (plan) / raw sign",
+        explicit_ratio,
+        Some(1.30),
+    );
+    print_ratio(
+        "issue, 20 explicit paths via sd() / raw sign",
+        explicit_sd_ratio,
+        Some(1.30),
+    );
     print_ratio("verify / (2 x raw verify)", verify_ratio, Some(1.15));
     println!("Ratios of the separately measured times above");
     ratio("issue / raw sign", issue_ns, raw_sign, None);
+    ratio(
+        "issue, 20 explicit paths (plan) / raw sign",
+        explicit_ns,
+        raw_sign,
+        None,
+    );
     ratio(
         "issue with no-op signer / raw sign",
         issue_null,

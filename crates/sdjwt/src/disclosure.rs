@@ -5,7 +5,7 @@ use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 use eudi_trust::b64;
 use serde_json::Value;
 
-use crate::SdJwtError;
+use crate::{IssueError, SdJwtError};
 
 /// Bytes of entropy in a generated salt: 128 bits, as RFC 9901 §9.3 recommends.
 pub const SALT_BYTES: usize = 16;
@@ -31,8 +31,14 @@ impl Disclosure {
         })
     }
 
-    /// A new object-property disclosure.
-    pub fn property(salt: &str, name: &str, value: &Value) -> Result<Self, SdJwtError> {
+    /// A new object-property disclosure. A reserved name (`_sd`, `...`, `_sd_alg`) is refused.
+    pub fn property(salt: &str, name: &str, value: &Value) -> Result<Self, IssueError> {
+        if is_reserved(name) {
+            return Err(IssueError::ReservedClaimName {
+                path: format!("[{name:?}]"),
+                reason: "the claim name is reserved by RFC 9901",
+            });
+        }
         Ok(Self {
             encoded: encode_property(salt, name, value)?,
             salt: salt.to_owned(),
@@ -42,7 +48,7 @@ impl Disclosure {
     }
 
     /// A new array-element disclosure.
-    pub fn element(salt: &str, value: &Value) -> Result<Self, SdJwtError> {
+    pub fn element(salt: &str, value: &Value) -> Result<Self, IssueError> {
         Ok(Self {
             encoded: encode_element(salt, value)?,
             salt: salt.to_owned(),
@@ -72,6 +78,14 @@ impl Disclosure {
     }
 }
 
+/// Whether a disclosed claim name is one RFC 9901 reserves for its own structure: `_sd` and
+/// `...` (§4.2.1, checked on verification by §7.1 step 3.3.2.2), and `_sd_alg`, which only the
+/// top level of the payload may carry (§4.1.1): disclosed, it would enter the processed
+/// payload from which §7.1 step 6 removes it.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    matches!(name, "_sd" | "..." | "_sd_alg")
+}
+
 /// Decodes the disclosure at `index` into (salt, name, value), checking its shape
 /// (RFC 9901 §4.2.1, §4.2.2) and the reserved names (§7.1 step 3.3.2.2).
 pub(crate) fn decode(
@@ -80,23 +94,17 @@ pub(crate) fn decode(
 ) -> Result<(String, Option<String>, Value), SdJwtError> {
     let malformed = |reason| SdJwtError::MalformedDisclosure { index, reason };
     let json = b64::decode(encoded).map_err(|_| malformed("not base64url"))?;
-    let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&json) else {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
         return Err(malformed("not a JSON array"));
     };
-    let (salt, name, value) = match items.len() {
-        2 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
-            (salt, None, value)
-        }
-        3 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let name = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
+    let mut items = items.into_iter();
+    let (salt, name, value) = match (items.next(), items.next(), items.next(), items.next()) {
+        (Some(salt), Some(value), None, None) => (salt, None, value),
+        (Some(salt), Some(name), Some(value), None) => {
             let Value::String(name) = name else {
                 return Err(malformed("claim name is not a string"));
             };
-            if name == "_sd" || name == "..." {
+            if is_reserved(&name) {
                 return Err(SdJwtError::ReservedClaimName { index, name });
             }
             (salt, Some(name), value)
@@ -131,7 +139,7 @@ pub(crate) fn decode_for_processing(
             let Value::String(name) = name else {
                 return Err(malformed("claim name is not a string"));
             };
-            if name == "_sd" || name == "..." {
+            if is_reserved(&name) {
                 return Err(SdJwtError::ReservedClaimName { index, name });
             }
             (salt, Some(name), value)
@@ -252,7 +260,7 @@ impl<'de> serde::Deserialize<'de> for IsString {
 }
 
 /// `base64url(JSON([salt, name, value]))`, written without building an intermediate array.
-pub(crate) fn encode_property(salt: &str, name: &str, value: &Value) -> Result<String, SdJwtError> {
+pub(crate) fn encode_property(salt: &str, name: &str, value: &Value) -> Result<String, IssueError> {
     let mut json = Vec::with_capacity(64);
     json.push(b'[');
     write_json(&mut json, salt)?;
@@ -265,7 +273,7 @@ pub(crate) fn encode_property(salt: &str, name: &str, value: &Value) -> Result<S
 }
 
 /// `base64url(JSON([salt, value]))`.
-pub(crate) fn encode_element(salt: &str, value: &Value) -> Result<String, SdJwtError> {
+pub(crate) fn encode_element(salt: &str, value: &Value) -> Result<String, IssueError> {
     let mut json = Vec::with_capacity(48);
     json.push(b'[');
     write_json(&mut json, salt)?;
@@ -275,91 +283,82 @@ pub(crate) fn encode_element(salt: &str, value: &Value) -> Result<String, SdJwtE
     Ok(b64::encode(&json))
 }
 
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
-    serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), IssueError> {
+    serde_json::to_writer(out, v).map_err(|e| IssueError::Encoding(e.to_string()))
 }
 
-/// Random bytes drawn from the system generator per refill: enough for ~10 PID-sized
-/// credentials, so the generator's fixed cost per call (locking, RDRAND mixing, DRBG update) is
-/// paid once per ten issuances, not once per issuance.
-const POOL_BYTES: usize = 4096;
+/// Most salts drawn from the system generator in one fill.
+const MAX_BATCH: usize = 64;
 
-/// A thread's unused random bytes. Every byte is handed out at most once and wiped when it is.
-struct Pool {
-    buf: Box<[u8; POOL_BYTES]>,
-    pos: usize,
-    /// The process the bytes were drawn in: a forked child must not reuse its parent's bytes.
-    pid: u32,
-}
-
-thread_local! {
-    static POOL: std::cell::Cell<Option<Pool>> = const { std::cell::Cell::new(None) };
-}
-
-/// Makes salts: 128 random bits each, from the system CSPRNG, drawn in batches kept per thread.
-/// An issuance takes the thread's batch for its duration and puts back what is left.
+/// Makes the salts of one issuance: 128 random bits each (RFC 9901 §9.3), from the system
+/// CSPRNG (aws-lc `RAND_bytes`, which reseeds on fork and on a VM snapshot restore where the
+/// platform reports one), in one fill sized for the issuance when it starts.
+///
+/// Nothing random outlives the issuance: a per-thread or per-process pool of random bytes
+/// would hand the same bytes out twice in a cloned VM or a restored snapshot, which no process
+/// id check can see.
 pub(crate) struct SaltSource {
     rng: SystemRandom,
-    /// Taken from the thread on creation, returned on drop.
-    pool: Option<Pool>,
+    buf: [[u8; SALT_BYTES]; MAX_BATCH],
+    /// Salts per fill.
+    batch: usize,
+    /// Salts in `buf` from the last fill, and how many of them are handed out.
+    filled: usize,
+    next: usize,
+    /// Fills so far.
+    fills: usize,
 }
 
 impl std::fmt::Debug for SaltSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print unused random bytes.
-        let unused = self.pool.as_ref().map_or(0, |p| POOL_BYTES - p.pos);
         f.debug_struct("SaltSource")
-            .field("unused", &unused)
+            .field("unused", &(self.filled - self.next))
+            .field("fills", &self.fills)
             .finish_non_exhaustive()
     }
 }
 
 impl SaltSource {
-    pub(crate) fn new() -> Self {
-        let pid = std::process::id();
-        let pool = POOL
-            .try_with(std::cell::Cell::take)
-            .ok()
-            .flatten()
-            .filter(|p| p.pid == pid);
+    /// A source for an issuance that needs about `expected` salts (digests of disclosures
+    /// and decoys); more are drawn, in further fills, if it needs more.
+    pub(crate) fn new(expected: usize) -> Self {
         Self {
             rng: SystemRandom::new(),
-            pool,
+            buf: [[0; SALT_BYTES]; MAX_BATCH],
+            batch: expected.clamp(1, MAX_BATCH),
+            filled: 0,
+            next: 0,
+            fills: 0,
         }
     }
 
     /// Fresh random bytes, never handed out before.
-    pub(crate) fn next_bytes(&mut self) -> Result<[u8; SALT_BYTES], SdJwtError> {
-        let pool = self.pool.get_or_insert_with(|| Pool {
-            buf: Box::new([0; POOL_BYTES]),
-            pos: POOL_BYTES,
-            pid: std::process::id(),
-        });
-        if pool.pos + SALT_BYTES > POOL_BYTES {
+    pub(crate) fn next_bytes(&mut self) -> Result<[u8; SALT_BYTES], IssueError> {
+        if self.next >= self.filled {
+            let batch = self
+                .buf
+                .get_mut(..self.batch)
+                .ok_or(IssueError::Internal("salt batch out of range"))?;
             self.rng
-                .fill(&mut pool.buf[..])
-                .map_err(|_| SdJwtError::Creation("random generator failed".into()))?;
-            pool.pos = 0;
+                .fill(batch.as_flattened_mut())
+                .map_err(|_| IssueError::Random)?;
+            self.filled = self.batch;
+            self.next = 0;
+            self.fills += 1;
         }
-        let mut out = [0u8; SALT_BYTES];
-        let taken = pool
+        let salt = *self
             .buf
-            .get_mut(pool.pos..pool.pos + SALT_BYTES)
-            .ok_or_else(|| SdJwtError::Creation("salt pool out of range".into()))?;
-        out.copy_from_slice(taken);
-        // Wipe what was handed out so the pool never holds a salt twice.
-        taken.fill(0);
-        pool.pos += SALT_BYTES;
-        Ok(out)
+            .get(self.next)
+            .ok_or(IssueError::Internal("salt index out of range"))?;
+        self.next += 1;
+        Ok(salt)
     }
-}
 
-impl Drop for SaltSource {
-    fn drop(&mut self) {
-        if let Some(pool) = self.pool.take().filter(|p| p.pos < POOL_BYTES) {
-            // Fails only while the thread is being torn down; the bytes are then dropped.
-            let _ = POOL.try_with(|cell| cell.set(Some(pool)));
-        }
+    /// How many times the system generator was asked.
+    #[cfg(test)]
+    pub(crate) fn fills(&self) -> usize {
+        self.fills
     }
 }
 
@@ -406,10 +405,14 @@ mod tests {
         ] {
             assert!(Disclosure::parse(&bad, 0).is_err(), "{why}");
         }
-        for name in ["_sd", "..."] {
+        for name in ["_sd", "...", "_sd_alg"] {
             assert!(matches!(
                 Disclosure::parse(&enc(json!(["s", name, 1])), 3),
                 Err(SdJwtError::ReservedClaimName { index: 3, .. })
+            ));
+            assert!(matches!(
+                Disclosure::property("s", name, &json!(1)),
+                Err(IssueError::ReservedClaimName { .. })
             ));
         }
     }
@@ -430,6 +433,7 @@ mod tests {
             json!(["s", 1, 1]),
             json!(["s", "_sd", 1]),
             json!(["s", "...", 1]),
+            json!(["s", "_sd_alg", "sha-256"]),
             json!({"s": 1}),
             json!("s"),
         ] {
@@ -452,25 +456,25 @@ mod tests {
     }
 
     #[test]
-    fn salts_are_fresh() {
-        let mut s = SaltSource::new();
+    fn salts_are_fresh_and_drawn_once_per_issuance() {
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..200 {
-            assert!(seen.insert(s.next_bytes().unwrap()));
-        }
-        drop(s);
-        // Later issuances on the thread continue the pool, across refills, never repeating.
-        for _ in 0..100 {
-            let mut s = SaltSource::new();
-            for _ in 0..7 {
+        for expected in [1, 7, 20, 64, 100] {
+            let mut s = SaltSource::new(expected);
+            for _ in 0..expected.min(MAX_BATCH) {
                 let salt = s.next_bytes().unwrap();
-                assert_ne!(salt, [0; SALT_BYTES], "a wiped byte range was handed out");
-                assert!(seen.insert(salt));
+                assert_ne!(salt, [0; SALT_BYTES]);
+                assert!(seen.insert(salt), "a salt repeated");
             }
+            assert_eq!(s.fills(), 1, "one fill for {expected} announced salts");
+            // More than announced: a further fill, still fresh.
+            for _ in 0..3 {
+                assert!(seen.insert(s.next_bytes().unwrap()));
+            }
+            assert_eq!(s.fills(), 1 + 3usize.div_ceil(expected.min(MAX_BATCH)));
         }
-        // Other threads have pools of their own.
+        // Other threads draw their own.
         let other = std::thread::spawn(|| {
-            let mut s = SaltSource::new();
+            let mut s = SaltSource::new(50);
             (0..50).map(|_| s.next_bytes().unwrap()).collect::<Vec<_>>()
         })
         .join()

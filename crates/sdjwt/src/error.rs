@@ -1,9 +1,16 @@
-//! Errors: one enum for everything that can be wrong with an SD-JWT, each variant naming the
-//! exact check that failed (RFC 9901 §7, SD-JWT VC §3).
+//! Errors, split by whose fault they are (STYLE.md §3, as rustls keeps peer faults apart from
+//! API misuse):
+//!
+//! * [`SdJwtError`]: an SD-JWT (or SD-JWT+KB) received from a peer is not acceptable. Each
+//!   variant names the exact check of RFC 9901 §7 or SD-JWT VC §3 that failed, and maps to one
+//!   stable [`ErrorCode`] through [`HasErrorCode`].
+//! * [`IssueError`]: an SD-JWT or a presentation could not be made, because of what the caller
+//!   asked for (a path to no claim, a reserved name) or a local failure (signing, randomness).
 
 use eudi_trust::jws::JwsError;
+use eudi_trust::{ErrorCode, HasErrorCode};
 
-/// Why an SD-JWT or SD-JWT+KB was rejected, or could not be made.
+/// Why an SD-JWT or SD-JWT+KB was rejected on parsing or verification.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum SdJwtError {
@@ -64,7 +71,7 @@ pub enum SdJwtError {
         /// What was expected.
         reason: &'static str,
     },
-    /// A Disclosure uses a reserved claim name (`_sd`, `...`).
+    /// A Disclosure uses a claim name RFC 9901 reserves (`_sd`, `...`, `_sd_alg`).
     #[error("disclosure {index} uses the reserved claim name {name:?}")]
     ReservedClaimName {
         /// Position of the disclosure.
@@ -103,12 +110,97 @@ pub enum SdJwtError {
     /// The holder received an SD-JWT+KB from an issuer (RFC 9901 §7.2).
     #[error("an issuer must not send a key binding JWT")]
     UnexpectedKeyBinding,
+    /// A claim that SD-JWT VC §3.2.2.2 forbids to disclose selectively (`iss`, `nbf`, `exp`,
+    /// `cnf`, `vct`, `vct#integrity`, `aka_vcts`, `status`, or one of their sub-claims) was.
+    #[error("SD-JWT VC: `{claim}` must not be selectively disclosed")]
+    NotDisclosable {
+        /// The top-level claim.
+        claim: String,
+    },
     /// SD-JWT VC rules (draft-ietf-oauth-sd-jwt-vc §3).
     #[error("SD-JWT VC: {0}")]
     Vc(String),
-    /// A claim path given to the holder does not exist in the credential.
-    #[error("claim path {0} does not exist in the credential")]
-    UnknownClaimPath(String),
+    /// An invariant of this crate broke (a bug, never the peer's fault): reported as an error
+    /// instead of a panic or a silently empty value.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<JwsError> for SdJwtError {
+    fn from(e: JwsError) -> Self {
+        Self::IssuerJws(e)
+    }
+}
+
+impl HasErrorCode for SdJwtError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Malformed(_)
+            | Self::PayloadNotObject
+            | Self::UnsupportedHashAlgorithm(_)
+            | Self::InvalidSdStructure { .. } => ErrorCode::Malformed,
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::IssuerJws(e) => jws_code(e),
+            Self::IssuerKey(_) => ErrorCode::UntrustedIssuer,
+            Self::MalformedDisclosure { .. }
+            | Self::DuplicateDisclosure { .. }
+            | Self::DuplicateDigest(_)
+            | Self::UnreferencedDisclosure { .. }
+            | Self::DisclosureShapeMismatch { .. }
+            | Self::ReservedClaimName { .. }
+            | Self::ClaimNameCollision(_) => ErrorCode::InvalidDisclosure,
+            Self::Time { claim: "exp", .. } => ErrorCode::Expired,
+            Self::Time { claim: "nbf", .. } => ErrorCode::NotYetValid,
+            // `iat` in the future, or a time claim that is not a number.
+            Self::Time { .. } => ErrorCode::InvalidCredential,
+            Self::MissingKeyBinding => ErrorCode::KeyBindingRequired,
+            Self::MissingHolderKey | Self::KeyBinding(_) | Self::UnexpectedKeyBinding => {
+                ErrorCode::InvalidKeyBinding
+            }
+            Self::NotDisclosable { .. } | Self::Vc(_) => ErrorCode::InvalidCredential,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The code of a failed JWS check of the Issuer-signed JWT.
+///
+/// `JwsError` belongs to `eudi-trust` and is `#[non_exhaustive]`, so a match on it from this
+/// crate needs a catch-all arm; the variants known today are all listed before it, and a new
+/// one is reported as `malformed` until it is listed here (or `eudi-trust` implements
+/// [`HasErrorCode`] for it, which would then replace this function).
+fn jws_code(e: &JwsError) -> ErrorCode {
+    match e {
+        JwsError::Malformed(_) | JwsError::MalformedHeader(_) => ErrorCode::Malformed,
+        JwsError::UnsupportedAlgorithm(_)
+        | JwsError::AlgorithmNotAllowed(_)
+        | JwsError::AlgorithmKeyMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
+        // An extension this verifier does not understand (RFC 7515 §4.1.11): not a token it
+        // can accept, so malformed for it.
+        JwsError::UnsupportedCritical(_) => ErrorCode::Malformed,
+        JwsError::WrongType { .. } => ErrorCode::WrongType,
+        JwsError::BadSignature => ErrorCode::InvalidSignature,
+        // Verification never signs.
+        JwsError::Signing(_) => ErrorCode::Internal,
+        _ => ErrorCode::Malformed,
+    }
+}
+
+/// Why an SD-JWT could not be issued, or a presentation made: what the caller asked for cannot
+/// be done, or a local step (signing, the random generator, encoding) failed. Never a fault of
+/// a peer; a broken credential handed to the holder is [`IssueError::Credential`].
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// A claim uses a name RFC 9901 §4.2 reserves (`_sd`, `...`, `_sd_alg`), or SD-JWT VC
+    /// §3.2.2.2 forbids the claim to be selectively disclosable.
+    #[error("the claim {path} cannot be issued: {reason}")]
+    ReservedClaimName {
+        /// Where the claim is.
+        path: String,
+        /// Which rule.
+        reason: &'static str,
+    },
     /// The issuer was asked to make something selectively disclosable that cannot be.
     #[error("cannot make {path} selectively disclosable: {reason}")]
     InvalidSdPath {
@@ -117,13 +209,93 @@ pub enum SdJwtError {
         /// Why.
         reason: &'static str,
     },
-    /// Signing or JSON encoding failed while issuing or presenting.
-    #[error("could not create the token: {0}")]
-    Creation(String),
+    /// A claim path given to the holder does not exist in the credential.
+    #[error("claim path {0} does not exist in the credential")]
+    UnknownClaimPath(String),
+    /// The SD-JWT given to the holder (to select from or to bind) is not a valid one.
+    #[error("the credential: {0}")]
+    Credential(#[from] SdJwtError),
+    /// No signer was given.
+    #[error("no signer")]
+    NoSigner,
+    /// Signing failed, or the header cannot be encoded.
+    #[error("signing: {0}")]
+    Signing(JwsError),
+    /// The system random generator failed.
+    #[error("the system random generator failed")]
+    Random,
+    /// A value could not be encoded as JSON.
+    #[error("JSON encoding: {0}")]
+    Encoding(String),
+    /// An invariant of this crate broke (a bug): reported instead of a panic or a silently
+    /// wrong token.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
-impl From<JwsError> for SdJwtError {
-    fn from(e: JwsError) -> Self {
-        Self::IssuerJws(e)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_verifier_mapping() {
+        let cases = [
+            (SdJwtError::Malformed(String::new()), ErrorCode::Malformed),
+            (
+                SdJwtError::IssuerJws(JwsError::BadSignature),
+                ErrorCode::InvalidSignature,
+            ),
+            (
+                SdJwtError::IssuerJws(JwsError::WrongType {
+                    found: None,
+                    expected: String::new(),
+                }),
+                ErrorCode::WrongType,
+            ),
+            (
+                SdJwtError::IssuerKey(String::new()),
+                ErrorCode::UntrustedIssuer,
+            ),
+            (
+                SdJwtError::ReservedClaimName {
+                    index: 0,
+                    name: "_sd_alg".into(),
+                },
+                ErrorCode::InvalidDisclosure,
+            ),
+            (
+                SdJwtError::Time {
+                    claim: "exp",
+                    reason: String::new(),
+                },
+                ErrorCode::Expired,
+            ),
+            (
+                SdJwtError::Time {
+                    claim: "nbf",
+                    reason: String::new(),
+                },
+                ErrorCode::NotYetValid,
+            ),
+            (
+                SdJwtError::Time {
+                    claim: "iat",
+                    reason: String::new(),
+                },
+                ErrorCode::InvalidCredential,
+            ),
+            (SdJwtError::MissingKeyBinding, ErrorCode::KeyBindingRequired),
+            (SdJwtError::MissingHolderKey, ErrorCode::InvalidKeyBinding),
+            (
+                SdJwtError::NotDisclosable {
+                    claim: "iss".into(),
+                },
+                ErrorCode::InvalidCredential,
+            ),
+            (SdJwtError::Internal("x"), ErrorCode::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+        }
     }
 }

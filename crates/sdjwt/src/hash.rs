@@ -78,28 +78,44 @@ impl DigestText {
         text: [0; 86],
     };
 
-    /// The digest of `input`.
-    pub(crate) fn of(alg: SdAlg, input: &[u8]) -> Self {
+    /// The digest of `input`; `None` only if the digest did not fit (a bug).
+    pub(crate) fn of(alg: SdAlg, input: &[u8]) -> Option<Self> {
         let mut d = Self::EMPTY;
-        d.set(alg, input);
-        d
+        d.set(alg, input).then_some(d)
     }
 
     /// Sets this to the digest of `input`, in place (the issuer writes its digest stack
-    /// directly rather than moving 96-byte values along).
-    pub(crate) fn set(&mut self, alg: SdAlg, input: &[u8]) {
+    /// directly rather than moving 96-byte values along). Returns `false`, leaving this empty,
+    /// only if the digest did not fit (a bug).
+    #[must_use]
+    pub(crate) fn set(&mut self, alg: SdAlg, input: &[u8]) -> bool {
         let len = b64::encode_to_slice(alg.digest(input), &mut self.text);
-        self.len = u8::try_from(len).unwrap_or(0);
         // Every digest has more than 8 characters: the prefix is the text's first 8 bytes.
-        let mut first = [0u8; 8];
-        if let Some(head) = self.text.first_chunk::<8>() {
-            first = *head;
+        match (u8::try_from(len), self.text.first_chunk::<8>()) {
+            (Ok(len), Some(head)) if len > 8 => {
+                self.len = len;
+                self.prefix = u64::from_be_bytes(*head);
+                true
+            }
+            _ => {
+                *self = Self::EMPTY;
+                false
+            }
         }
-        self.prefix = u64::from_be_bytes(first);
     }
 
-    /// The first 8 bytes of a digest string as a big-endian integer (zero-padded), for
-    /// comparing with digest strings read from a payload.
+    /// A digest string read from a payload, to look up among computed digests; `None` when it
+    /// is longer than any digest (so it matches none).
+    pub(crate) fn from_text(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let mut d = Self::EMPTY;
+        d.text.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        d.len = u8::try_from(bytes.len()).ok()?;
+        d.prefix = Self::prefix_of(bytes);
+        Some(d)
+    }
+
+    /// The first 8 bytes of a digest string as a big-endian integer (zero-padded).
     pub(crate) fn prefix_of(text: &[u8]) -> u64 {
         let mut bytes = [0u8; 8];
         let n = text.len().min(8);
@@ -109,23 +125,13 @@ impl DigestText {
         u64::from_be_bytes(bytes)
     }
 
-    /// A digest with the given text (at most 86 characters), for tests.
-    #[cfg(test)]
-    pub(crate) fn from_text(text: &str) -> Self {
-        let mut d = Self::EMPTY;
-        let n = text.len().min(86);
-        d.text[..n].copy_from_slice(&text.as_bytes()[..n]);
-        d.len = u8::try_from(n).unwrap_or(0);
-        d.prefix = Self::prefix_of(d.as_bytes());
-        d
-    }
-
     pub(crate) fn prefix(&self) -> u64 {
         self.prefix
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.text.get(..usize::from(self.len)).unwrap_or_default()
+    /// The digest text; `None` only if the length were ever out of range (a bug).
+    pub(crate) fn as_bytes(&self) -> Option<&[u8]> {
+        self.text.get(..usize::from(self.len))
     }
 }
 
@@ -150,5 +156,17 @@ mod tests {
         }
         assert!(SdAlg::from_name("md5").is_err());
         assert!(SdAlg::from_name("SHA-256").is_err());
+    }
+
+    #[test]
+    fn digest_text_is_checked() {
+        let d = DigestText::of(SdAlg::Sha512, b"x").unwrap();
+        assert_eq!(d.as_bytes().unwrap().len(), 86);
+        // A payload string longer than any digest matches none.
+        assert!(DigestText::from_text(&"A".repeat(87)).is_none());
+        assert!(DigestText::from_text(&"A".repeat(86)).is_some());
+        // A length out of range is reported, not an empty or short digest.
+        let broken = DigestText { len: 87, ..d };
+        assert_eq!(broken.as_bytes(), None);
     }
 }

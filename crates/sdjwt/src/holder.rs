@@ -9,7 +9,7 @@ use crate::path::ClaimPath;
 use crate::process;
 use crate::serialization::SdJwt;
 use crate::verifier::{KB_JWT_TYP, unverified_payload};
-use crate::{SdAlg, SdJwtError};
+use crate::{IssueError, SdAlg, SdJwtError};
 
 /// One selectively disclosable claim as the holder sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,16 +27,19 @@ pub struct DisclosableClaim {
 pub fn disclosable_claims(
     sd_jwt: &SdJwt,
 ) -> Result<(Map<String, Value>, Vec<DisclosableClaim>), SdJwtError> {
-    let processed = process::process(unverified_payload(sd_jwt)?, sd_jwt.disclosures())?;
+    let processed = process::process(unverified_payload(sd_jwt)?, sd_jwt.disclosures()?)?;
     let root = Value::Object(processed.claims);
     let mut list = Vec::with_capacity(processed.nodes.len());
     for (disclosure, node) in processed.nodes.into_iter().enumerate() {
+        // Processing put every disclosed value where its node says.
         let value = node
             .path
             .select(&root)
             .first()
             .map(|v| (*v).clone())
-            .unwrap_or(Value::Null);
+            .ok_or(SdJwtError::Internal(
+                "a disclosed claim is not where processing put it",
+            ))?;
         list.push(DisclosableClaim {
             path: node.path,
             value,
@@ -52,12 +55,12 @@ pub fn disclosable_claims(
 /// The SD-JWT with only the disclosures needed to reveal the claims at `paths` (wildcards
 /// allowed). The disclosures of enclosing objects and arrays are included automatically, and
 /// selecting an object or array reveals everything inside it.
-pub fn select(sd_jwt: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt, SdJwtError> {
-    let processed = process::process(unverified_payload(sd_jwt)?, sd_jwt.disclosures())?;
+pub fn select(sd_jwt: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt, IssueError> {
+    let processed = process::process(unverified_payload(sd_jwt)?, sd_jwt.disclosures()?)?;
     let root = Value::Object(processed.claims);
     for p in paths {
         if p.select(&root).is_empty() {
-            return Err(SdJwtError::UnknownClaimPath(p.to_string()));
+            return Err(IssueError::UnknownClaimPath(p.to_string()));
         }
     }
     let keep: Vec<usize> = processed
@@ -71,7 +74,7 @@ pub fn select(sd_jwt: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt, SdJwtError> 
         })
         .map(|(index, _)| index)
         .collect();
-    sd_jwt.with_disclosures(&keep)
+    Ok(sd_jwt.with_disclosures(&keep)?)
 }
 
 /// What a KB-JWT binds the presentation to.
@@ -91,29 +94,28 @@ pub fn add_key_binding(
     mut presentation: SdJwt,
     holder: &dyn Signer,
     params: &KeyBindingParams,
-) -> Result<SdJwt, SdJwtError> {
+) -> Result<SdJwt, IssueError> {
     let payload = unverified_payload(&presentation)?;
     let sd_alg = match payload.get("_sd_alg") {
         None => SdAlg::Sha256,
         Some(Value::String(name)) => SdAlg::from_name(name)?,
         Some(_) => {
-            return Err(SdJwtError::InvalidSdStructure {
+            return Err(IssueError::Credential(SdJwtError::InvalidSdStructure {
                 key: "_sd_alg",
                 reason: "not a string",
-            });
+            }));
         }
     };
-    let sd_hash = sd_alg.digest_b64(presentation.sd_jwt_compact().as_bytes());
+    let sd_hash = sd_alg.digest_b64(presentation.sd_jwt_compact()?.as_bytes());
     let claims = json!({
         "iat": params.iat,
         "aud": params.audience,
         "nonce": params.nonce,
         "sd_hash": sd_hash,
     });
-    let bytes = serde_json::to_vec(&claims).map_err(|e| SdJwtError::Creation(e.to_string()))?;
+    let bytes = serde_json::to_vec(&claims).map_err(|e| IssueError::Encoding(e.to_string()))?;
     let header = Header::new(Algorithm::Es256, Some(KB_JWT_TYP));
-    let kb = jws::sign_compact(&header, &bytes, holder)
-        .map_err(|e| SdJwtError::Creation(e.to_string()))?;
+    let kb = jws::sign_compact(&header, &bytes, holder).map_err(IssueError::Signing)?;
     presentation.set_kb_jwt(&kb)?;
     Ok(presentation)
 }

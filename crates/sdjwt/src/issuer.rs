@@ -2,14 +2,13 @@
 //! digests, bind a holder key, sign.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::ops::Range;
 
 use eudi_trust::jws::{Header, PreparedHeader};
 use eudi_trust::{Jwk, Signer};
 use serde_json::{Map, Value};
+use zeroize::Zeroize as _;
 
-use crate::SdJwtError;
+use crate::IssueError;
 use crate::disclosure::SaltSource;
 use crate::hash::{DigestText, SdAlg};
 use crate::path::{ClaimPath, PathElement};
@@ -17,9 +16,10 @@ use crate::serialization::SdJwt;
 
 /// What the issuer makes selectively disclosable.
 #[derive(Clone, Debug)]
-enum SdSelection {
-    /// Exactly these concrete paths.
-    Paths(HashSet<Vec<PathElement>>),
+enum SdSelection<'p> {
+    /// Exactly the claims of a plan: built by [`SdJwtBuilder::sd`], or lent by an issuer that
+    /// resolved its paths once ([`SdJwtBuilder::sd_plan`]).
+    Plan(Cow<'p, DisclosurePlan>),
     /// Every claim at every level (every object member and every array element), except the
     /// named top-level claims. This is what the PID rulebook (PID_21) asks for.
     /// A short list, scanned linearly: cheaper than hashing for the handful of names it holds.
@@ -61,6 +61,254 @@ impl<'c> IntoClaims<'c> for &'c Map<String, Value> {
     }
 }
 
+/// Which claims are selectively disclosable, by claim path, resolved into a tree once so
+/// that issuing looks each claim up in its parent's few children instead of comparing whole
+/// paths (and never copies the claims).
+///
+/// A `null` path element (every array element) also applies to the elements other paths
+/// name by index. An issuer that issues many credentials with the same paths builds the plan
+/// once and lends it to each builder ([`SdJwtBuilder::sd_plan`]).
+#[derive(Clone, Debug)]
+pub struct DisclosurePlan {
+    /// The tree; the root (the claims object) is node 0.
+    nodes: Vec<PlanNode>,
+    /// Where the paths without wildcards end: each must name a claim when issuing.
+    required: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PlanNode {
+    /// The claim here is selectively disclosable.
+    sd: bool,
+    /// A path without wildcards ends here: it must exist.
+    required: bool,
+    /// The node above (the root's is [`NONE`]), to name a path in an error.
+    parent: u32,
+    keys: Vec<(String, u32)>,
+    indices: Vec<(usize, u32)>,
+    /// Every element of the array here.
+    all: Option<u32>,
+}
+
+/// No plan node: nothing at or below this claim is selectively disclosable.
+const NONE: u32 = u32::MAX;
+
+/// A plan node id out of range (a bug).
+const BAD_NODE: IssueError = IssueError::Internal("disclosure plan node out of range");
+
+impl Default for DisclosurePlan {
+    fn default() -> Self {
+        Self {
+            nodes: vec![PlanNode {
+                parent: NONE,
+                ..PlanNode::default()
+            }],
+            required: Vec::new(),
+        }
+    }
+}
+
+impl DisclosurePlan {
+    /// An empty plan: nothing selectively disclosable.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A plan of these paths.
+    pub fn of(paths: &[ClaimPath]) -> Result<Self, IssueError> {
+        let mut plan = Self::new();
+        for path in paths {
+            plan.add(path)?;
+        }
+        Ok(plan)
+    }
+
+    /// Makes the claim at `path` selectively disclosable (see [`SdJwtBuilder::sd`]).
+    pub fn add(&mut self, path: &ClaimPath) -> Result<(), IssueError> {
+        self.add_owned(path.clone())
+    }
+
+    /// [`Self::add`], moving the path's names into the plan.
+    fn add_owned(&mut self, path: ClaimPath) -> Result<(), IssueError> {
+        if path.is_empty() {
+            return Err(IssueError::InvalidSdPath {
+                path: path.to_string(),
+                reason: "the root cannot be selectively disclosable",
+            });
+        }
+        if self.nodes.len() == 1 {
+            // A PID-sized plan in one allocation each for the nodes and the top-level names.
+            self.nodes.reserve(32);
+            if let Some(root) = self.nodes.first_mut() {
+                root.keys.reserve(16);
+            }
+        }
+        let concrete = !path.0.iter().any(|e| matches!(e, PathElement::All(_)));
+        if let Some(end) = self.insert(0, path.0.into_iter(), concrete)? {
+            self.required.push(end);
+        }
+        Ok(())
+    }
+
+    /// The path of node `id`, for an error message.
+    fn path_of(&self, mut id: u32) -> Result<ClaimPath, IssueError> {
+        let mut path = Vec::new();
+        while id != 0 {
+            let parent_id = self.node(id)?.parent;
+            let parent = self.node(parent_id)?;
+            let element = if let Some((key, _)) = parent.keys.iter().find(|c| c.1 == id) {
+                PathElement::Key(key.clone())
+            } else if let Some((index, _)) = parent.indices.iter().find(|c| c.1 == id) {
+                PathElement::Index(*index)
+            } else {
+                PathElement::All(crate::path::AllElements)
+            };
+            path.push(element);
+            id = parent_id;
+        }
+        path.reverse();
+        Ok(ClaimPath(path))
+    }
+
+    fn node(&self, id: u32) -> Result<&PlanNode, IssueError> {
+        self.nodes.get(id as usize).ok_or(BAD_NODE)
+    }
+
+    fn node_mut(&mut self, id: u32) -> Result<&mut PlanNode, IssueError> {
+        self.nodes.get_mut(id as usize).ok_or(BAD_NODE)
+    }
+
+    fn push(&mut self, parent: u32, mut node: PlanNode) -> Result<u32, IssueError> {
+        node.parent = parent;
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .ok_or(IssueError::InvalidSdPath {
+                path: String::new(),
+                reason: "too many paths",
+            })?;
+        self.nodes.push(node);
+        Ok(id)
+    }
+
+    /// Copies the subtree at `id` below `parent` (for an index child of an array that has a
+    /// `null` child), with nothing in it required.
+    fn copy(&mut self, id: u32, parent: u32) -> Result<u32, IssueError> {
+        let node = self.node(id)?.clone();
+        let copy = self.push(
+            parent,
+            PlanNode {
+                sd: node.sd,
+                ..PlanNode::default()
+            },
+        )?;
+        for (key, child) in node.keys {
+            let child = self.copy(child, copy)?;
+            self.node_mut(copy)?.keys.push((key, child));
+        }
+        for (index, child) in node.indices {
+            let child = self.copy(child, copy)?;
+            self.node_mut(copy)?.indices.push((index, child));
+        }
+        if let Some(all) = node.all {
+            let child = self.copy(all, copy)?;
+            self.node_mut(copy)?.all = Some(child);
+        }
+        Ok(copy)
+    }
+
+    /// Marks `rest` below node `id`; returns the node that became required, if one did.
+    fn insert(
+        &mut self,
+        id: u32,
+        mut rest: std::vec::IntoIter<PathElement>,
+        required: bool,
+    ) -> Result<Option<u32>, IssueError> {
+        let Some(first) = rest.next() else {
+            let node = self.node_mut(id)?;
+            node.sd = true;
+            let newly = required && !node.required;
+            node.required |= required;
+            return Ok(newly.then_some(id));
+        };
+        match first {
+            PathElement::Key(key) => {
+                let node = self.node(id)?;
+                let found = node.keys.iter().find(|(k, _)| *k == key).map(|c| c.1);
+                let child = match found {
+                    Some(child) => child,
+                    None => {
+                        let child = self.push(id, PlanNode::default())?;
+                        self.node_mut(id)?.keys.push((key, child));
+                        child
+                    }
+                };
+                self.insert(child, rest, required)
+            }
+            PathElement::Index(index) => {
+                let node = self.node(id)?;
+                let found = node.indices.iter().find(|(i, _)| *i == index).map(|c| c.1);
+                let child = match (found, node.all) {
+                    (Some(child), _) => child,
+                    // What `null` selects applies to this element too.
+                    (None, Some(all)) => {
+                        let child = self.copy(all, id)?;
+                        self.node_mut(id)?.indices.push((index, child));
+                        child
+                    }
+                    (None, None) => {
+                        let child = self.push(id, PlanNode::default())?;
+                        self.node_mut(id)?.indices.push((index, child));
+                        child
+                    }
+                };
+                self.insert(child, rest, required)
+            }
+            PathElement::All(_) => {
+                let all = match self.node(id)?.all {
+                    Some(all) => all,
+                    None => {
+                        let all = self.push(id, PlanNode::default())?;
+                        self.node_mut(id)?.all = Some(all);
+                        all
+                    }
+                };
+                // And to every element named by index so far.
+                let indexed: Vec<u32> = self.node(id)?.indices.iter().map(|c| c.1).collect();
+                for child in indexed {
+                    self.insert(child, rest.clone(), false)?;
+                }
+                self.insert(all, rest, false)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The node of `child` under node `id`, or [`NONE`].
+    fn child(&self, id: u32, child: Child<'_>) -> Result<u32, IssueError> {
+        if id == NONE {
+            return Ok(NONE);
+        }
+        let node = self.node(id)?;
+        let found = match child {
+            Child::Key(key) => node.keys.iter().find(|(k, _)| k == key).map(|c| c.1),
+            Child::Index(index) => node
+                .indices
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|c| c.1)
+                .or(node.all),
+        };
+        Ok(found.unwrap_or(NONE))
+    }
+
+    /// Salts an issuance with this plan needs at least (one per selectively disclosable
+    /// node; an array's `null` node may stand for more).
+    fn disclosures_hint(&self) -> usize {
+        self.nodes.iter().filter(|n| n.sd).count()
+    }
+}
+
 /// Builds and signs an SD-JWT.
 #[derive(Clone, Debug)]
 pub struct SdJwtBuilder<'c> {
@@ -74,10 +322,42 @@ pub struct SdJwtBuilder<'c> {
     /// `claims`.
     added: Added,
     /// The first error of an infallible-looking builder step, reported by `sign`.
-    error: Option<String>,
-    selection: SdSelection,
+    error: Option<Deferred>,
+    selection: SdSelection<'c>,
+    /// Top-level claims that must never be selectively disclosable, whatever the selection
+    /// says (SD-JWT VC §3.2.2.2 for an SD-JWT VC): asking for one is an error.
+    never_sd: &'static [&'static str],
     decoys: usize,
     sd_alg: SdAlg,
+}
+
+/// An error of a builder step, kept (and cloned with the builder) until `sign` reports it.
+#[derive(Clone, Debug)]
+enum Deferred {
+    Path { path: String, reason: &'static str },
+    Encoding(String),
+    Internal(&'static str),
+}
+
+impl Deferred {
+    fn of(e: IssueError) -> Self {
+        match e {
+            IssueError::InvalidSdPath { path, reason } => Self::Path { path, reason },
+            IssueError::Encoding(m) => Self::Encoding(m),
+            IssueError::Internal(m) => Self::Internal(m),
+            // The builder steps fail with the three above only; anything else keeps its
+            // message.
+            other => Self::Encoding(other.to_string()),
+        }
+    }
+
+    fn into_error(self) -> IssueError {
+        match self {
+            Self::Path { path, reason } => IssueError::InvalidSdPath { path, reason },
+            Self::Encoding(m) => IssueError::Encoding(m),
+            Self::Internal(m) => IssueError::Internal(m),
+        }
+    }
 }
 
 /// Top-level claims the builder sets itself: `"name":value` members, comma-separated, in one
@@ -86,7 +366,7 @@ pub struct SdJwtBuilder<'c> {
 struct Added {
     json: Vec<u8>,
     /// Each member's name and where its `"name":value` is in `json`; inline, as the builder
-    /// sets at most a handful.
+    /// sets at most a handful. The first `count` are set.
     members: [(&'static str, usize, usize); MAX_ADDED],
     count: usize,
 }
@@ -95,25 +375,28 @@ struct Added {
 const MAX_ADDED: usize = 8;
 
 impl Added {
-    fn members(&self) -> &[(&'static str, usize, usize)] {
-        self.members.get(..self.count).unwrap_or_default()
+    fn members(&self) -> impl Iterator<Item = &(&'static str, usize, usize)> {
+        self.members.iter().take(self.count)
     }
 
     fn contains(&self, name: &str) -> bool {
-        self.members().iter().any(|(n, ..)| *n == name)
+        self.members().any(|(n, ..)| *n == name)
     }
 
     /// Sets `name` to the JSON `write` produces, replacing an earlier value.
     fn set(
         &mut self,
         name: &'static str,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
-    ) -> Result<(), SdJwtError> {
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), IssueError>,
+    ) -> Result<(), IssueError> {
         if self.contains(name) {
             // Set twice (rare): keep the other members as they were written.
             let old = std::mem::take(self);
-            for &(other, start, end) in old.members().iter().filter(|(n, ..)| *n != name) {
-                let member = old.json.get(start..end).unwrap_or_default();
+            for &(other, start, end) in old.members().filter(|(n, ..)| *n != name) {
+                let member = old
+                    .json
+                    .get(start..end)
+                    .ok_or(IssueError::Internal("builder-set claim out of range"))?;
                 self.append(other, |out| {
                     out.extend_from_slice(member);
                     Ok(())
@@ -131,10 +414,10 @@ impl Added {
     fn append(
         &mut self,
         name: &'static str,
-        write_member: impl FnOnce(&mut Vec<u8>) -> Result<(), SdJwtError>,
-    ) -> Result<(), SdJwtError> {
+        write_member: impl FnOnce(&mut Vec<u8>) -> Result<(), IssueError>,
+    ) -> Result<(), IssueError> {
         let Some(slot) = self.members.get_mut(self.count) else {
-            return Err(SdJwtError::Creation("too many builder-set claims".into()));
+            return Err(IssueError::Internal("too many builder-set claims"));
         };
         let before = self.json.len();
         if before == 0 {
@@ -154,23 +437,24 @@ impl Added {
     }
 }
 
-/// What [`SdJwtBuilder::encode`] produces.
-/// Also the buffers an issuance works in: they are kept per thread between issuances, so an
-/// issuance writes into warm memory it already owns instead of allocating ~10 buffers.
+/// The buffers an issuance works in. They are kept per thread between issuances, so an
+/// issuance writes into warm memory it already owns instead of allocating ~10 buffers; what
+/// they held (plain claims, disclosure JSON: personal data) is zeroed when an issuance
+/// releases them ([`zeroize`]), not only cleared. The disclosures themselves are written
+/// straight into the issued text, which goes to the caller.
 #[derive(Default)]
-struct Encoded {
+struct Scratch {
     /// The payload JSON.
     payload: Vec<u8>,
-    /// The disclosures, each followed by `~`.
-    disclosures: Vec<u8>,
-    /// Where each disclosure is in `disclosures`.
-    spans: Vec<Range<usize>>,
-    /// Scratch buffers for disclosures being written, one per nesting level.
-    pool: Vec<Vec<u8>>,
+    /// Scratch buffers for disclosures being written, one per nesting level, each with the
+    /// most bytes it has held since it was last wiped.
+    pool: Vec<(Vec<u8>, usize)>,
     /// The digests of the objects being written, innermost last.
     digests: Vec<DigestText>,
     /// Scratch for sorting one object's digests.
     order: Vec<(u64, usize)>,
+    /// The length of the thread's last issued text, to size the next one.
+    last_len: usize,
 }
 
 /// Buffers larger than this in total are not kept for the next issuance (one credential with
@@ -178,10 +462,10 @@ struct Encoded {
 const KEEP_BUFFERS_UP_TO: usize = 64 * 1024;
 
 thread_local! {
-    static BUFFERS: std::cell::Cell<Option<Encoded>> = const { std::cell::Cell::new(None) };
+    static BUFFERS: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
-impl Encoded {
+impl Scratch {
     /// The thread's buffers, empty, or new ones.
     fn take() -> Self {
         BUFFERS
@@ -190,31 +474,74 @@ impl Encoded {
             .flatten()
             .unwrap_or_else(|| Self {
                 payload: Vec::with_capacity(2048),
-                disclosures: Vec::with_capacity(4096),
-                spans: Vec::with_capacity(32),
                 pool: Vec::new(),
                 digests: Vec::with_capacity(64),
                 order: Vec::with_capacity(32),
+                last_len: 4096,
             })
     }
 
-    /// Clears the buffers and keeps them for the thread's next issuance.
+    /// Zeroes what the buffers held, keeping their lengths: the payload up to its length (it
+    /// only grows during an issuance; the bytes beyond were wiped the last time, or never
+    /// written), a pool buffer up to the most it held (it is cleared and rewritten for each
+    /// disclosure, so shorter ones leave longer ones' bytes beyond their length).
+    fn zero(&mut self) {
+        self.payload.as_mut_slice().zeroize();
+        for (buf, high) in &mut self.pool {
+            let len = buf.len();
+            buf.as_mut_slice().zeroize();
+            let beyond = high.saturating_sub(len);
+            let spare = buf.spare_capacity_mut();
+            let end = beyond.min(spare.len());
+            if let Some(spare) = spare.get_mut(..end) {
+                spare.zeroize();
+            }
+            *high = 0;
+        }
+    }
+
+    /// [`Self::zero`], then empties the buffers.
+    fn wipe(&mut self) {
+        self.zero();
+        self.payload.clear();
+        for (buf, _) in &mut self.pool {
+            buf.clear();
+        }
+    }
+
+    /// Wipes the buffers and keeps them for the thread's next issuance.
     fn give_back(mut self) {
+        self.wipe();
         let size = self.payload.capacity()
-            + self.disclosures.capacity()
-            + self.pool.iter().map(Vec::capacity).sum::<usize>()
+            + self
+                .pool
+                .iter()
+                .map(|(buf, _)| buf.capacity())
+                .sum::<usize>()
             + self.digests.capacity() * size_of::<DigestText>();
         if size > KEEP_BUFFERS_UP_TO {
             return;
         }
-        self.payload.clear();
-        self.disclosures.clear();
-        self.spans.clear();
         self.digests.clear();
         self.order.clear();
-        // Pool buffers are cleared when taken.
         let _ = BUFFERS.try_with(|cell| cell.set(Some(self)));
     }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // An issuance that failed, or buffers too large to keep: wiped all the same.
+        self.wipe();
+    }
+}
+
+/// What [`SdJwtBuilder::encode`] produces.
+struct Encoded {
+    scratch: Scratch,
+    /// The disclosures, each followed by `~`: the start of the issued text.
+    out: Vec<u8>,
+    /// How many.
+    count: usize,
 }
 
 impl<'c> SdJwtBuilder<'c> {
@@ -227,7 +554,8 @@ impl<'c> SdJwtBuilder<'c> {
             claims: claims.into_claims(),
             added: Added::default(),
             error: None,
-            selection: SdSelection::Paths(HashSet::new()),
+            selection: SdSelection::Plan(Cow::Owned(DisclosurePlan::new())),
+            never_sd: &[],
             decoys: 0,
             sd_alg: SdAlg::Sha256,
         }
@@ -259,6 +587,12 @@ impl<'c> SdJwtBuilder<'c> {
         self
     }
 
+    /// Top-level claims that can never be selectively disclosable (SD-JWT VC §3.2.2.2).
+    pub(crate) fn never_sd(mut self, names: &'static [&'static str]) -> Self {
+        self.never_sd = names;
+        self
+    }
+
     /// Sets the `kid` header.
     pub fn kid(mut self, kid: &str) -> Self {
         self.header_mut().kid = Some(kid.to_owned());
@@ -279,20 +613,24 @@ impl<'c> SdJwtBuilder<'c> {
 
     /// Makes the claim (object member or array element) at `path` selectively disclosable.
     /// A `null` path element means every element of the array. Making both a claim and one of
-    /// its sub-claims disclosable gives recursive disclosures (RFC 9901 §4.2.6).
+    /// its sub-claims disclosable gives recursive disclosures (RFC 9901 §4.2.6). A path
+    /// without `null` must name a claim when signing, so a typo is an error, not a no-op.
     pub fn sd(mut self, path: ClaimPath) -> Self {
         if let SdSelection::All { .. } = self.selection {
-            self.selection = SdSelection::Paths(HashSet::new());
+            self.selection = SdSelection::Plan(Cow::Owned(DisclosurePlan::new()));
         }
-        if let SdSelection::Paths(paths) = &mut self.selection {
-            if path.0.iter().any(|e| matches!(e, PathElement::All(_))) {
-                // Wildcards are expanded against the claims as they are now.
-                paths.extend(expand(&self.claims, &path));
-            } else {
-                // Checked against the claims when signing, so a typo is an error, not a no-op.
-                paths.insert(path.0);
-            }
+        if let SdSelection::Plan(plan) = &mut self.selection
+            && let Err(e) = plan.to_mut().add_owned(path)
+        {
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
+        self
+    }
+
+    /// Makes the claims of `plan` selectively disclosable, replacing any selection made so far
+    /// (later [`Self::sd`] calls add to a copy).
+    pub fn sd_plan(mut self, plan: &'c DisclosurePlan) -> Self {
+        self.selection = SdSelection::Plan(Cow::Borrowed(plan));
         self
     }
 
@@ -334,7 +672,7 @@ impl<'c> SdJwtBuilder<'c> {
     ) -> Self {
         if let Err(e) = self.added.set(name, |out| write_json(out, value)) {
             // Reported when signing, so the builder chain stays infallible.
-            self.error = self.error.or(Some(e.to_string()));
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
         self
     }
@@ -342,14 +680,14 @@ impl<'c> SdJwtBuilder<'c> {
     /// [`Self::plain_claim`] for a string, written without going through serde.
     pub(crate) fn plain_str(mut self, name: &'static str, value: &str) -> Self {
         if let Err(e) = self.added.set(name, |out| write_json_str(out, value)) {
-            self.error = self.error.or(Some(e.to_string()));
+            self.error = self.error.or(Some(Deferred::of(e)));
         }
         self
     }
 
     /// Binds the credential to the holder's key (`cnf.jwk`, RFC 7800).
     /// Only public members are written: a private `d` never reaches the credential.
-    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, SdJwtError> {
+    pub fn holder_key(mut self, jwk: &Jwk) -> Result<Self, IssueError> {
         self.added.set("cnf", |out| {
             out.extend_from_slice(b"{\"jwk\":");
             write_public_jwk(out, jwk)?;
@@ -360,7 +698,7 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, IssueError> {
         let header = prepare(&self.effective_header(), signer)?;
         self.sign_prepared(&header, signer)
     }
@@ -371,45 +709,43 @@ impl<'c> SdJwtBuilder<'c> {
         self,
         header: &PreparedHeader,
         signer: &dyn Signer,
-    ) -> Result<SdJwt, SdJwtError> {
-        let encoded = self.encode()?;
+    ) -> Result<SdJwt, IssueError> {
+        let mut encoded = self.encode()?;
         let signed = sign_encoded(
             header,
             signer,
-            &encoded.payload,
-            &encoded.disclosures,
-            &encoded.spans,
+            &encoded.scratch.payload,
+            std::mem::take(&mut encoded.out),
+            encoded.count,
         );
-        encoded.give_back();
+        encoded.scratch.give_back();
         signed
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
     /// §8.3); each signer's `kid` header is taken from `kids`.
-    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, SdJwtError> {
-        let (first, rest) = signers
-            .split_first()
-            .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
+    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, IssueError> {
+        let (first, rest) = signers.split_first().ok_or(IssueError::NoSigner)?;
         let builder = self.kid(first.1);
         let mut header = builder.effective_header();
-        let encoded = builder.encode()?;
+        let mut encoded = builder.encode()?;
         let mut sd = sign_encoded(
             &prepare(&header, first.0)?,
             first.0,
-            &encoded.payload,
-            &encoded.disclosures,
-            &encoded.spans,
+            &encoded.scratch.payload,
+            std::mem::take(&mut encoded.out),
+            encoded.count,
         )?;
         for (signer, kid) in rest {
             header.kid = Some((*kid).to_owned());
             let other = sign_encoded(
                 &prepare(&header, *signer)?,
                 *signer,
-                &encoded.payload,
-                &[],
-                &[],
+                &encoded.scratch.payload,
+                Vec::new(),
+                0,
             )?;
-            if let Some(sig) = other.signatures().next() {
+            if let Some(sig) = other.signatures()?.first() {
                 sd.push_signature(sig.protected, sig.signature);
             }
         }
@@ -417,222 +753,305 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Produces the payload JSON and the disclosures.
-    fn encode(self) -> Result<Encoded, SdJwtError> {
+    fn encode(self) -> Result<Encoded, IssueError> {
         if let Some(e) = self.error {
-            return Err(SdJwtError::Creation(e));
+            return Err(e.into_error());
         }
         for reserved in ["_sd", "_sd_alg", "..."] {
             if self.claims.contains_key(reserved) {
-                return Err(SdJwtError::InvalidSdPath {
+                return Err(IssueError::ReservedClaimName {
                     path: format!("[{reserved:?}]"),
                     reason: "the claim name is reserved by RFC 9901",
                 });
             }
         }
-        if let SdSelection::Paths(paths) = &self.selection {
-            let root = Value::Object(self.claims.clone().into_owned());
-            for p in paths {
-                let path = ClaimPath(p.clone());
-                if path.is_empty() {
-                    return Err(SdJwtError::InvalidSdPath {
-                        path: path.to_string(),
-                        reason: "the root cannot be selectively disclosable",
-                    });
-                }
-                if path.select(&root).is_empty() {
-                    return Err(SdJwtError::InvalidSdPath {
-                        path: path.to_string(),
-                        reason: "no such claim",
-                    });
-                }
+        let expected = match &self.selection {
+            // Every object written gets the decoys, disclosed or not.
+            SdSelection::Plan(plan) if self.decoys > 0 => {
+                plan.disclosures_hint() + self.decoys * count_objects(&self.claims)
             }
+            SdSelection::Plan(plan) => plan.disclosures_hint(),
+            SdSelection::All { .. } => count_all(&self.claims, self.decoys),
+        };
+        let mut scratch = Scratch::take();
+        let mut payload = std::mem::take(&mut scratch.payload);
+        let out = Vec::with_capacity(scratch.last_len + 256);
+        let mut enc = Encoder::new(
+            &self.selection,
+            self.never_sd,
+            self.decoys,
+            self.sd_alg,
+            SaltSource::new(expected),
+            scratch,
+            out,
+        );
+        let result = enc
+            .root(&self.claims, &self.added, &mut payload)
+            .and_then(|()| match &self.selection {
+                SdSelection::Plan(plan) => {
+                    check_all_matched(plan, enc.matched, &self.claims, &self.added)
+                }
+                SdSelection::All { .. } => Ok(()),
+            });
+        if let Err(e) = result {
+            // Nothing half-issued stays in memory (the scratch wipes itself when dropped).
+            payload.zeroize();
+            enc.out.zeroize();
+            return Err(e);
         }
-        let mut buffers = Encoded::take();
-        let mut payload = std::mem::take(&mut buffers.payload);
-        let mut enc = Encoder::new(&self.selection, self.decoys, self.sd_alg, buffers);
-        enc.root(&self.claims, &self.added, &mut payload)?;
+        let mut scratch = std::mem::take(&mut enc.scratch);
+        // The next issued text gets room for this one's disclosures, payload and a header
+        // with a certificate, so it is not moved (copying personal data) while written.
+        scratch.last_len = enc.out.len() + payload.len() * 4 / 3 + 2048;
+        scratch.payload = payload;
         Ok(Encoded {
-            payload,
-            disclosures: enc.disclosures,
-            spans: enc.spans,
-            pool: enc.pool,
-            digests: enc.digests,
-            order: enc.order,
+            scratch,
+            out: std::mem::take(&mut enc.out),
+            count: enc.count,
         })
     }
 }
 
-fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, SdJwtError> {
-    PreparedHeader::new(header, signer.algorithm()).map_err(|e| SdJwtError::Creation(e.to_string()))
+/// About how many salts an issuance of every claim needs: one per claim at every level and
+/// the decoys of each object. It counts excepted claims too (no names are compared): a few
+/// salts too many cost less than a second fill.
+fn count_all(claims: &Map<String, Value>, decoys: usize) -> usize {
+    fn count(v: &Value, decoys: usize) -> usize {
+        match v {
+            Value::Object(m) => decoys + m.values().map(|c| 1 + count(c, decoys)).sum::<usize>(),
+            Value::Array(a) => a.iter().map(|c| 1 + count(c, decoys)).sum(),
+            _ => 0,
+        }
+    }
+    decoys + claims.values().map(|v| 1 + count(v, decoys)).sum::<usize>()
 }
 
-/// Signs `payload` and lays out `header.payload.signature~` followed by `disclosures` (each
-/// ended by `~`, at `spans`) as an [`SdJwt`].
+/// How many objects `claims` has at every level, itself included.
+fn count_objects(claims: &Map<String, Value>) -> usize {
+    fn count(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => 1 + m.values().map(count).sum::<usize>(),
+            Value::Array(a) => a.iter().map(count).sum(),
+            _ => 0,
+        }
+    }
+    1 + claims.values().map(count).sum::<usize>()
+}
+
+/// Every path without wildcards must have named a claim that was made disclosable: if fewer
+/// were met than the plan requires, names the first that was not and why.
+fn check_all_matched(
+    plan: &DisclosurePlan,
+    matched: usize,
+    claims: &Map<String, Value>,
+    added: &Added,
+) -> Result<(), IssueError> {
+    if matched == plan.required.len() {
+        return Ok(());
+    }
+    for &end in &plan.required {
+        let path = plan.path_of(end)?;
+        let mut current: Option<&Value> = None;
+        for (depth, element) in path.0.iter().enumerate() {
+            current = match (depth, element, current) {
+                (0, PathElement::Key(k), _) => claims.get(k),
+                (_, PathElement::Key(k), Some(Value::Object(m))) => m.get(k),
+                (_, PathElement::Index(i), Some(Value::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            if current.is_none() {
+                break;
+            }
+        }
+        let reason = match path.0.first() {
+            _ if current.is_none() => "no such claim",
+            Some(PathElement::Key(k)) if added.contains(k) => {
+                "the builder sets this claim, which is never selectively disclosable"
+            }
+            _ => continue,
+        };
+        return Err(IssueError::InvalidSdPath {
+            path: path.to_string(),
+            reason,
+        });
+    }
+    Err(IssueError::Internal(
+        "a claim path of the plan was neither met nor missing",
+    ))
+}
+
+fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, IssueError> {
+    PreparedHeader::new(header, signer.algorithm()).map_err(IssueError::Signing)
+}
+
+/// Signs `payload` and lays out `header.payload.signature~` followed by the `count`
+/// disclosures `text` holds (each ended by `~`) as an [`SdJwt`].
 fn sign_encoded(
     header: &PreparedHeader,
     signer: &dyn Signer,
     payload: &[u8],
-    disclosures: &[u8],
-    spans: &[Range<usize>],
-) -> Result<SdJwt, SdJwtError> {
-    let mut text =
-        Vec::with_capacity(header.encoded().len() + payload.len() * 4 / 3 + 96 + disclosures.len());
-    header
+    mut text: Vec<u8>,
+    count: usize,
+) -> Result<SdJwt, IssueError> {
+    let disclosures_len = text.len();
+    text.reserve(header.encoded().len() + payload.len() * 4 / 3 + 96);
+    let signed = header
         .sign_into(payload, signer, &mut text)
-        .map_err(|e| SdJwtError::Creation(e.to_string()))?;
-    let jwt_end = text.len();
+        .map_err(IssueError::Signing);
+    if let Err(e) = signed {
+        // The disclosures (personal data) are not left behind in freed memory.
+        text.zeroize();
+        return Err(e);
+    }
+    text.push(b'~');
+    let jwt_end = text.len() - disclosures_len - 1;
+    // `D1~…~Dn~JWT~` becomes `JWT~D1~…~Dn~`: one move, instead of keeping the disclosures
+    // (personal data) in a buffer of their own and copying them.
+    text.rotate_right(jwt_end + 1);
     let first_dot = header.encoded().len();
     let second_dot = first_dot + 1 + eudi_trust::b64::encoded_len(payload.len());
-    text.push(b'~');
-    text.extend_from_slice(disclosures);
-    let offset = jwt_end + 1;
-    let spans = spans
-        .iter()
-        .map(|r| r.start + offset..r.end + offset)
-        .collect();
     let text = String::from_utf8(text)
-        .map_err(|_| SdJwtError::Creation("issued SD-JWT is not ASCII".into()))?;
-    SdJwt::from_issued(text, [first_dot, second_dot, jwt_end], spans)
-}
-
-/// All concrete paths a (possibly wildcard) path selects in `claims`.
-fn expand(claims: &Map<String, Value>, path: &ClaimPath) -> Vec<Vec<PathElement>> {
-    fn walk(
-        v: &Value,
-        rest: &[PathElement],
-        prefix: &mut Vec<PathElement>,
-        out: &mut Vec<Vec<PathElement>>,
-    ) {
-        let Some((first, rest_tail)) = rest.split_first() else {
-            out.push(prefix.clone());
-            return;
-        };
-        match (first, v) {
-            (PathElement::Key(k), Value::Object(m)) => {
-                if let Some(child) = m.get(k) {
-                    prefix.push(first.clone());
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            (PathElement::Index(i), Value::Array(a)) => {
-                if let Some(child) = a.get(*i) {
-                    prefix.push(first.clone());
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            (PathElement::All(_), Value::Array(a)) => {
-                for (i, child) in a.iter().enumerate() {
-                    prefix.push(PathElement::Index(i));
-                    walk(child, rest_tail, prefix, out);
-                    prefix.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Value::Object(claims.clone()),
-        &path.0,
-        &mut Vec::new(),
-        &mut out,
-    );
-    out
+        .map_err(|_| IssueError::Internal("the issued SD-JWT is not ASCII"))?;
+    SdJwt::from_issued(text, [first_dot, second_dot, jwt_end], count)
+        .map_err(|_| IssueError::Internal("the issued SD-JWT is not laid out as expected"))
 }
 
 /// Writes the payload JSON directly, bottom-up: a claim's value is encoded first, then either
 /// embedded in its parent or wrapped in a Disclosure whose digest the parent lists. Scratch
 /// buffers are reused, so issuing allocates little beyond the output itself.
 struct Encoder<'a> {
-    selection: &'a SdSelection,
+    selection: &'a SdSelection<'a>,
+    never_sd: &'static [&'static str],
     decoys: usize,
     sd_alg: SdAlg,
     salts: SaltSource,
+    scratch: Scratch,
     /// The encoded disclosures, each followed by `~`.
-    disclosures: Vec<u8>,
-    /// Where each disclosure is in `disclosures`.
-    spans: Vec<Range<usize>>,
-    /// Current path; maintained only for [`SdSelection::Paths`].
-    path: Vec<PathElement>,
+    out: Vec<u8>,
+    /// How many.
+    count: usize,
+    /// Current path, borrowed from the claims (for error messages).
+    path: Vec<Child<'a>>,
+    /// The plan node of the current claim ([`NONE`]: outside the plan).
+    node: u32,
+    /// Required plan nodes met.
+    matched: usize,
     /// Nesting depth below the root object.
     depth: usize,
     /// Under a top-level claim that [`SdSelection::All`] excepts.
     excepted: bool,
-    /// Scratch buffers for disclosures being written, one per nesting level.
-    pool: Vec<Vec<u8>>,
-    /// The digests of the objects being written, innermost last.
-    digests: Vec<DigestText>,
-    /// Scratch for sorting one object's digests.
-    order: Vec<(u64, usize)>,
 }
 
 /// Pushes the digest of `input` onto `stack`, written in place.
-fn push_digest(stack: &mut Vec<DigestText>, alg: SdAlg, input: &[u8]) {
+fn push_digest(stack: &mut Vec<DigestText>, alg: SdAlg, input: &[u8]) -> Result<(), IssueError> {
     stack.push(DigestText::EMPTY);
-    if let Some(last) = stack.last_mut() {
-        last.set(alg, input);
+    let set = stack.last_mut().is_some_and(|last| last.set(alg, input));
+    if set {
+        Ok(())
+    } else {
+        Err(IssueError::Internal("a digest does not fit its buffer"))
     }
 }
 
+#[derive(Clone, Copy, Debug)]
 enum Child<'k> {
     Key(&'k str),
     Index(usize),
 }
 
 impl<'a> Encoder<'a> {
-    fn new(selection: &'a SdSelection, decoys: usize, sd_alg: SdAlg, buffers: Encoded) -> Self {
+    fn new(
+        selection: &'a SdSelection<'a>,
+        never_sd: &'static [&'static str],
+        decoys: usize,
+        sd_alg: SdAlg,
+        salts: SaltSource,
+        scratch: Scratch,
+        out: Vec<u8>,
+    ) -> Self {
         Self {
             selection,
+            never_sd,
             decoys,
             sd_alg,
-            salts: SaltSource::new(),
-            disclosures: buffers.disclosures,
-            spans: buffers.spans,
+            salts,
+            scratch,
+            out,
+            count: 0,
             path: Vec::new(),
+            node: 0,
+            matched: 0,
             depth: 0,
             excepted: false,
-            pool: buffers.pool,
-            digests: buffers.digests,
-            order: buffers.order,
         }
     }
 
-    /// Enters a child; returns whether it is selectively disclosable.
-    fn enter(&mut self, child: Child<'_>) -> bool {
+    fn current_path(&self) -> String {
+        ClaimPath(
+            self.path
+                .iter()
+                .map(|c| match c {
+                    Child::Key(k) => PathElement::Key((*k).to_owned()),
+                    Child::Index(i) => PathElement::Index(*i),
+                })
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Enters a child; returns whether it is selectively disclosable. The caller restores
+    /// the plan node with [`Self::leave`].
+    fn enter(&mut self, child: Child<'a>) -> Result<bool, IssueError> {
+        self.path.push(child);
         match self.selection {
-            SdSelection::Paths(paths) => {
-                self.path.push(match child {
-                    Child::Key(k) => PathElement::Key(k.to_owned()),
-                    Child::Index(i) => PathElement::Index(i),
-                });
-                paths.contains(self.path.as_slice())
+            SdSelection::Plan(plan) => {
+                self.node = plan.child(self.node, child)?;
+                if self.node == NONE {
+                    return Ok(false);
+                }
+                if self.depth == 0
+                    && let Child::Key(k) = child
+                    && self.never_sd.contains(&k)
+                {
+                    return Err(IssueError::ReservedClaimName {
+                        path: self.current_path(),
+                        reason: "SD-JWT VC (§3.2.2.2) forbids it, or a sub-claim of it, to be \
+                                 selectively disclosable",
+                    });
+                }
+                let node = plan.node(self.node)?;
+                if node.sd && node.required {
+                    self.matched += 1;
+                }
+                Ok(node.sd)
             }
             // The exceptions cover their sub-claims too (SD-JWT VC §3.2.2.2: "including any of
             // their sub-claims").
             SdSelection::All { except } => {
                 if self.depth == 0 {
-                    self.excepted = match child {
-                        Child::Key(k) => except.contains(k),
-                        Child::Index(_) => false,
+                    self.excepted = match (child, except) {
+                        // The crate's own lists already name every never-disclosable claim.
+                        (Child::Key(k), Except::Static(names)) => names.contains(&k),
+                        (Child::Key(k), Except::Owned(_)) => {
+                            except.contains(k) || self.never_sd.contains(&k)
+                        }
+                        (Child::Index(_), _) => false,
                     };
                 }
-                !self.excepted
+                Ok(!self.excepted)
             }
         }
     }
 
-    fn leave(&mut self) {
-        if let SdSelection::Paths(_) = self.selection {
-            self.path.pop();
-        }
+    fn leave(&mut self, parent: u32) {
+        self.path.pop();
+        self.node = parent;
         if self.depth == 0 {
             self.excepted = false;
         }
     }
 
-    fn value(&mut self, value: &Value, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn value(&mut self, value: &'a Value, out: &mut Vec<u8>) -> Result<(), IssueError> {
         self.depth += 1;
         let result = match value {
             Value::Object(map) => self.object(map, out),
@@ -646,6 +1065,7 @@ impl<'a> Encoder<'a> {
                 out.extend_from_slice(b"null");
                 Ok(())
             }
+            // With `arbitrary_precision`, serde_json writes a number's digits exactly as read.
             scalar => write_json(out, scalar),
         };
         self.depth -= 1;
@@ -653,33 +1073,37 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes `["salt","name",value]` (or `["salt",value]`) into a scratch buffer and appends
-    /// its base64url form to the disclosures; returns its digest.
-    /// The digest goes on top of the digest stack.
-    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<(), SdJwtError> {
-        let mut json = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(256));
+    /// its base64url form to the disclosures; its digest goes on top of the digest stack.
+    fn disclose(&mut self, name: Option<&str>, value: &'a Value) -> Result<(), IssueError> {
+        let (mut json, high) = self
+            .scratch
+            .pool
+            .pop()
+            .unwrap_or_else(|| (Vec::with_capacity(256), 0));
         json.clear();
-        let result = self.disclosure_json(name, value, &mut json).map(|()| {
-            let start = self.disclosures.len();
-            eudi_trust::b64::encode_into_vec(&json[..], &mut self.disclosures);
-            let end = self.disclosures.len();
-            self.disclosures.push(b'~');
-            self.spans.push(start..end);
-            push_digest(
-                &mut self.digests,
-                self.sd_alg,
-                self.disclosures.get(start..end).unwrap_or_default(),
-            );
+        let result = self.disclosure_json(name, value, &mut json).and_then(|()| {
+            let start = self.out.len();
+            eudi_trust::b64::encode_into_vec(&json[..], &mut self.out);
+            let encoded = self
+                .out
+                .get(start..)
+                .ok_or(IssueError::Internal("disclosure out of range"))?;
+            push_digest(&mut self.scratch.digests, self.sd_alg, encoded)?;
+            self.out.push(b'~');
+            self.count += 1;
+            Ok(())
         });
-        self.pool.push(json);
+        let high = high.max(json.len());
+        self.scratch.pool.push((json, high));
         result
     }
 
     fn disclosure_json(
         &mut self,
         name: Option<&str>,
-        value: &Value,
+        value: &'a Value,
         json: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         let salt = self.salts.next_bytes()?;
         json.extend_from_slice(b"[\"");
         eudi_trust::b64::encode_into_vec(salt, json);
@@ -697,10 +1121,10 @@ impl<'a> Encoder<'a> {
     /// last, `_sd_alg`.
     fn root(
         &mut self,
-        claims: &Map<String, Value>,
+        claims: &'a Map<String, Value>,
         added: &Added,
         out: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         self.members(claims, Some(added), out)?;
         if out.len() > 1 {
             out.push(b',');
@@ -711,7 +1135,7 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    fn object(&mut self, map: &Map<String, Value>, out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn object(&mut self, map: &'a Map<String, Value>, out: &mut Vec<u8>) -> Result<(), IssueError> {
         self.members(map, None, out)?;
         out.push(b'}');
         Ok(())
@@ -720,40 +1144,41 @@ impl<'a> Encoder<'a> {
     /// `{` and the members of an object, without the closing `}`.
     fn members(
         &mut self,
-        map: &Map<String, Value>,
+        map: &'a Map<String, Value>,
         added: Option<&Added>,
         out: &mut Vec<u8>,
-    ) -> Result<(), SdJwtError> {
+    ) -> Result<(), IssueError> {
         out.push(b'{');
         let mut first = true;
         // This object's digests go on a stack shared by all levels, from `base` on.
-        let base = self.digests.len();
+        let base = self.scratch.digests.len();
         for (key, value) in map {
             if added.is_some_and(|a| a.contains(key)) {
                 continue;
             }
             if key == "_sd" || key == "..." || (key == "_sd_alg" && self.depth > 0) {
-                let mut path = self.path.clone();
-                path.push(PathElement::Key(key.clone()));
-                return Err(SdJwtError::InvalidSdPath {
-                    path: ClaimPath(path).to_string(),
+                self.path.push(Child::Key(key));
+                return Err(IssueError::ReservedClaimName {
+                    path: self.current_path(),
                     reason: "the claim name is reserved by RFC 9901",
                 });
             }
-            let sd = self.enter(Child::Key(key));
-            let result = if sd {
-                self.disclose(Some(key), value)
-            } else {
-                if !first {
-                    out.push(b',');
+            let parent = self.node;
+            let result = self.enter(Child::Key(key)).and_then(|sd| {
+                if sd {
+                    self.disclose(Some(key), value)
+                } else {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    write_json_str(out, key).and_then(|()| {
+                        out.push(b':');
+                        self.value(value, out)
+                    })
                 }
-                first = false;
-                write_json_str(out, key).and_then(|()| {
-                    out.push(b':');
-                    self.value(value, out)
-                })
-            };
-            self.leave();
+            });
+            self.leave(parent);
             result?;
         }
         if let Some(added) = added.filter(|a| !a.json.is_empty()) {
@@ -763,56 +1188,67 @@ impl<'a> Encoder<'a> {
             first = false;
             out.extend_from_slice(&added.json);
         }
-        if self.digests.len() > base || self.decoys > 0 {
+        if self.scratch.digests.len() > base || self.decoys > 0 {
             for _ in 0..self.decoys {
                 let random = self.salts.next_bytes()?;
-                push_digest(&mut self.digests, self.sd_alg, &random);
+                push_digest(&mut self.scratch.digests, self.sd_alg, &random)?;
             }
-            let digests = self.digests.get(base..).unwrap_or_default();
+            let Scratch { digests, order, .. } = &mut self.scratch;
+            let digests = digests
+                .get_mut(base..)
+                .ok_or(IssueError::Internal("digest stack out of range"))?;
             // Sorting hides the original claim order (RFC 9901 §4.2.4.1).
-            sort_digests(digests, &mut self.order);
+            sort_digests(digests, order);
             if !first {
                 out.push(b',');
             }
             out.extend_from_slice(b"\"_sd\":[");
-            for (n, (_, i)) in self.order.iter().enumerate() {
+            for (n, (_, i)) in order.iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
                 out.push(b'"');
-                out.extend_from_slice(
-                    digests
-                        .get(*i)
-                        .map(DigestText::as_bytes)
-                        .unwrap_or_default(),
-                );
+                let digest = digests
+                    .get(*i)
+                    .and_then(DigestText::as_bytes)
+                    .ok_or(IssueError::Internal("digest out of range"))?;
+                out.extend_from_slice(digest);
                 out.push(b'"');
             }
-            self.digests.truncate(base);
+            self.scratch.digests.truncate(base);
             out.push(b']');
         }
         Ok(())
     }
 
-    fn array(&mut self, items: &[Value], out: &mut Vec<u8>) -> Result<(), SdJwtError> {
+    fn array(&mut self, items: &'a [Value], out: &mut Vec<u8>) -> Result<(), IssueError> {
         out.push(b'[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let sd = self.enter(Child::Index(i));
-            let result = if sd {
-                self.disclose(None, item).map(|()| {
+            let parent = self.node;
+            let result = self.enter(Child::Index(i)).and_then(|sd| {
+                if sd {
+                    self.disclose(None, item)?;
+                    let digest = self
+                        .scratch
+                        .digests
+                        .pop()
+                        .ok_or(IssueError::Internal("digest stack is empty"))?;
                     out.extend_from_slice(b"{\"...\":\"");
-                    if let Some(d) = self.digests.pop() {
-                        out.extend_from_slice(d.as_bytes());
-                    }
+                    out.extend_from_slice(
+                        digest
+                            .as_bytes()
+                            .ok_or(IssueError::Internal("digest out of range"))?,
+                    );
                     out.extend_from_slice(b"\"}");
-                })
-            } else {
-                self.value(item, out)
-            };
-            self.leave();
+                    Ok(())
+                } else {
+                    self.value(item, out)
+                }
+            });
+            self.leave(parent);
             result?;
         }
         out.push(b']');
@@ -820,14 +1256,14 @@ impl<'a> Encoder<'a> {
     }
 }
 
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), SdJwtError> {
-    serde_json::to_writer(out, v).map_err(|e| SdJwtError::Creation(e.to_string()))
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), IssueError> {
+    serde_json::to_writer(out, v).map_err(|e| IssueError::Encoding(e.to_string()))
 }
 
 /// A JSON string, byte-for-byte what `serde_json` writes: strings that need no escaping (no
 /// `"`, `\\` or control character, the common case for claim names and values) are copied
 /// as they are, anything else goes through `serde_json`.
-fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), IssueError> {
     if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
@@ -841,7 +1277,7 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), SdJwtError> {
 
 /// The public members of `jwk` as a JSON object, member for member what `serde_json` writes for
 /// [`Jwk::public`], without copying the key.
-fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
+fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), IssueError> {
     out.extend_from_slice(b"{\"kty\":");
     write_json_str(out, &jwk.kty)?;
     let optional = [
@@ -867,19 +1303,17 @@ fn write_public_jwk(out: &mut Vec<u8>, jwk: &Jwk) -> Result<(), SdJwtError> {
 }
 
 /// Sets `order` to the indices of `digests` in ascending text order: `(prefix, index)` pairs
-/// are sorted, so most comparisons are of one integer and no digest is moved; equal prefixes
-/// (practically never) are then ordered by the whole digest.
-fn sort_digests(digests: &[DigestText], order: &mut Vec<(u64, usize)>) {
+/// are sorted, so most comparisons are of one integer and no digest is moved. If two prefixes
+/// are equal (practically never), the digests themselves are sorted (by prefix, then text) and
+/// `order` is the identity.
+fn sort_digests(digests: &mut [DigestText], order: &mut Vec<(u64, usize)>) {
     order.clear();
     order.extend(digests.iter().map(DigestText::prefix).zip(0..));
     order.sort_unstable();
     if order.windows(2).any(|w| w[0].0 == w[1].0) {
-        order.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let text = |i: usize| digests.get(i).map(DigestText::as_bytes);
-                text(a.1).cmp(&text(b.1))
-            })
-        });
+        digests.sort_unstable();
+        order.clear();
+        order.extend(digests.iter().map(DigestText::prefix).zip(0..));
     }
 }
 
@@ -908,6 +1342,196 @@ fn needs_escape(s: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    use eudi_trust::{Algorithm, SoftwareKey};
+    use serde_json::json;
+
+    fn claims() -> Map<String, Value> {
+        let Value::Object(map) = json!({
+            "given_name": "Erika",
+            "address": {"locality": "Köln", "postal_code": "51147", "country": "DE"},
+            "nationalities": ["DE", "DK", "SE"],
+            "children": [{"name": "A", "age": 3}, {"name": "B", "age": 5}],
+            "empty": [],
+        }) else {
+            unreachable!("an object literal")
+        };
+        map
+    }
+
+    /// The paths of every disclosure of an SD-JWT, sorted.
+    fn disclosed(sd: &SdJwt) -> Vec<String> {
+        let (_, list) = crate::holder::disclosable_claims(sd).unwrap();
+        let mut paths: Vec<String> = list.iter().map(|c| c.path.to_string()).collect();
+        paths.sort();
+        paths
+    }
+
+    fn path(json: Value) -> ClaimPath {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn explicit_paths_disclose_exactly_what_they_name() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let claims = claims();
+        let paths = [
+            path(json!(["given_name"])),
+            path(json!(["address", "locality"])),
+            path(json!(["address"])),
+            // An index and `null` over the same array: `null` covers index 1 as well.
+            path(json!(["nationalities", 1])),
+            path(json!(["nationalities", null])),
+            // `null` first, then a member below one index: that element keeps `null`'s part.
+            path(json!(["children", null, "age"])),
+            path(json!(["children", 0])),
+            // `null` over an empty array names nothing, and that is no error.
+            path(json!(["empty", null])),
+        ];
+        let by_sd = paths
+            .iter()
+            .fold(SdJwtBuilder::new(&claims), |b, p| b.sd(p.clone()))
+            .sign(&key)
+            .unwrap();
+        let want = [
+            "[\"address\",\"locality\"]",
+            "[\"address\"]",
+            "[\"children\",0,\"age\"]",
+            "[\"children\",0]",
+            "[\"children\",1,\"age\"]",
+            "[\"given_name\"]",
+            "[\"nationalities\",0]",
+            "[\"nationalities\",1]",
+            "[\"nationalities\",2]",
+        ];
+        assert_eq!(disclosed(&by_sd), want);
+        // The same plan, built once and lent.
+        let plan = DisclosurePlan::of(&paths).unwrap();
+        for _ in 0..2 {
+            let lent = SdJwtBuilder::new(&claims)
+                .sd_plan(&plan)
+                .sign(&key)
+                .unwrap();
+            assert_eq!(disclosed(&lent), want);
+        }
+        // Everything else is plain in the payload.
+        let payload = crate::verifier::unverified_payload(&by_sd).unwrap();
+        assert!(!payload.contains_key("given_name"));
+        assert_eq!(payload["empty"], json!([]));
+    }
+
+    #[test]
+    fn explicit_paths_that_name_nothing_are_errors() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let claims = claims();
+        for (bad, reason) in [
+            (json!(["nope"]), "no such claim"),
+            (json!(["address", "street"]), "no such claim"),
+            (json!(["nationalities", 7]), "no such claim"),
+            (json!(["given_name", "x"]), "no such claim"),
+            (json!([]), "the root cannot be selectively disclosable"),
+        ] {
+            let err = SdJwtBuilder::new(&claims)
+                .sd(path(json!(["given_name"])))
+                .sd(path(bad.clone()))
+                .sign(&key)
+                .err();
+            assert!(
+                matches!(&err, Some(IssueError::InvalidSdPath { path, reason: r })
+                    if *r == reason && (path == &bad.to_string() || bad == json!([]))),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reserved_names_below_the_top_are_refused() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        for claims in [
+            json!({"a": {"_sd": ["x"]}}),
+            json!({"a": {"...": "x"}}),
+            json!({"a": [{"_sd_alg": "sha-256"}]}),
+            json!({"_sd_alg": "sha-256"}),
+        ] {
+            let Value::Object(map) = claims.clone() else {
+                unreachable!()
+            };
+            for builder in [
+                SdJwtBuilder::new(&map),
+                SdJwtBuilder::new(&map).sd_all_except(&[]),
+            ] {
+                let err = builder.sign(&key).err();
+                assert!(
+                    matches!(err, Some(IssueError::ReservedClaimName { .. })),
+                    "{claims}: {err:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn released_buffers_are_zeroed() {
+        let mut scratch = Scratch::default();
+        scratch.payload = b"{\"given_name\":\"Erika\"}".to_vec();
+        scratch.pool = vec![(b"[\"salt\",\"family_name\",\"Mustermann\"]".to_vec(), 0)];
+        scratch.zero();
+        assert!(scratch.payload.iter().all(|&b| b == 0));
+        assert!(scratch.pool.iter().all(|(b, _)| b.iter().all(|&b| b == 0)));
+        assert!(
+            !scratch.payload.is_empty(),
+            "zeroed in place, not only cleared"
+        );
+    }
+
+    #[test]
+    fn one_random_fill_per_issuance() {
+        // Every salt and decoy of a PID-sized credential comes from one fill of the system
+        // generator (counted by the salt source the encoder ends with).
+        let Value::Object(map) = json!({
+            "a": 1, "b": {"c": 2, "d": [3, 4]}, "e": [{"f": 5}], "g": "h"
+        }) else {
+            unreachable!()
+        };
+        let selection = SdSelection::All {
+            except: Except::Static(&[]),
+        };
+        let expected = count_all(&map, 2);
+        let mut enc = Encoder::new(
+            &selection,
+            &[],
+            2,
+            SdAlg::Sha256,
+            SaltSource::new(expected),
+            Scratch::default(),
+            Vec::new(),
+        );
+        let mut payload = Vec::new();
+        enc.root(&map, &Added::default(), &mut payload).unwrap();
+        assert_eq!(enc.count, 10);
+        assert_eq!(enc.salts.fills(), 1);
+        // Explicit paths with decoys: the estimate covers every object's decoys too.
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let plan = DisclosurePlan::of(&[path(json!(["b", "c"])), path(json!(["a"]))]).unwrap();
+        let builder = SdJwtBuilder::new(&map).sd_plan(&plan).decoys(3);
+        let SdSelection::Plan(p) = &builder.selection else {
+            unreachable!()
+        };
+        let expected = p.disclosures_hint() + 3 * count_objects(&map);
+        let mut enc = Encoder::new(
+            &builder.selection,
+            &[],
+            3,
+            SdAlg::Sha256,
+            SaltSource::new(expected),
+            Scratch::default(),
+            Vec::new(),
+        );
+        enc.root(&map, &Added::default(), &mut Vec::new()).unwrap();
+        assert_eq!(enc.count, 2);
+        assert_eq!(enc.salts.fills(), 1, "expected {expected}");
+        // And the builder issues it.
+        builder.sign(&key).unwrap();
+    }
+
     #[test]
     fn builder_set_claims_are_bounded_and_replaced_in_place() {
         let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -918,7 +1542,7 @@ mod tests {
         let full = added.json.clone();
         assert!(matches!(
             added.set("i", |out| write_json(out, &8)),
-            Err(SdJwtError::Creation(_))
+            Err(IssueError::Internal(_))
         ));
         assert_eq!(added.json, full, "a refused claim leaves nothing behind");
         added.set("c", |out| write_json(out, "new")).unwrap();
@@ -949,18 +1573,26 @@ mod tests {
         let mut order = Vec::new();
         for n in [0usize, 1, 2, 15, 32, 33, 100] {
             let mut digests: Vec<DigestText> = (0..n)
-                .map(|i| DigestText::of(SdAlg::Sha256, &i.to_le_bytes()))
+                .map(|i| DigestText::of(SdAlg::Sha256, &i.to_le_bytes()).unwrap())
                 .collect();
             // Equal prefixes and equal digests too.
             if n > 3 {
                 digests[1] = digests[0];
-                digests[2] = DigestText::from_text("AAAAAAAAzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
-                digests[3] = DigestText::from_text("AAAAAAAAyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+                digests[2] =
+                    DigestText::from_text("AAAAAAAAzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
+                digests[3] =
+                    DigestText::from_text("AAAAAAAAyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
             }
-            sort_digests(&digests, &mut order);
-            let got: Vec<&[u8]> = order.iter().map(|&(_, i)| digests[i].as_bytes()).collect();
-            let mut want: Vec<&[u8]> = digests.iter().map(DigestText::as_bytes).collect();
+            let mut want: Vec<Vec<u8>> = digests
+                .iter()
+                .map(|d| d.as_bytes().unwrap().to_vec())
+                .collect();
             want.sort();
+            sort_digests(&mut digests, &mut order);
+            let got: Vec<Vec<u8>> = order
+                .iter()
+                .map(|&(_, i)| digests[i].as_bytes().unwrap().to_vec())
+                .collect();
             assert_eq!(got, want, "n = {n}");
             let mut seen: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
             seen.sort();
@@ -1006,11 +1638,12 @@ mod tests {
         let cnf: Jwk = serde_json::from_value(payload["cnf"]["jwk"].clone()).unwrap();
         assert_eq!(cnf, second.verifying_key().to_jwk());
         // Each name once, in the JSON text itself (a map would hide duplicates).
-        let text = String::from_utf8(eudi_trust::b64::decode(sd.payload_b64()).unwrap()).unwrap();
+        let text =
+            String::from_utf8(eudi_trust::b64::decode(sd.payload_b64().unwrap()).unwrap()).unwrap();
         for name in ["\"vct\"", "\"iss\"", "\"iat\"", "\"cnf\""] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }
-        assert_eq!(sd.disclosures().len(), 1);
+        assert_eq!(sd.disclosure_count(), 1);
     }
 
     #[test]

@@ -3,14 +3,20 @@
 //!
 //! * Issuing: [`SdJwtBuilder`] makes any claim, nested object member or array element
 //!   selectively disclosable by [`ClaimPath`] (recursively, with decoys), binds a holder key and
-//!   signs; [`vc::builder`] starts an SD-JWT VC with every claim disclosable (PID rulebook PID_21).
+//!   signs ([`DisclosurePlan`]: paths resolved once for many credentials); [`vc::builder`] starts an SD-JWT VC with every claim disclosable (PID rulebook PID_21).
 //!   An issuer prepares its protected header once ([`vc::prepare_header`]) and signs each
 //!   credential with [`SdJwtBuilder::sign_prepared`], from claims it lends the builder.
 //! * Holding: [`holder::select`] keeps the disclosures for chosen claim paths (parents included),
 //!   [`holder::add_key_binding`] appends the KB-JWT (`typ` `kb+jwt`, `sd_hash` over the
 //!   presentation including the trailing `~`).
 //! * Verifying: [`verifier::verify`] runs every check of RFC 9901 §7.1 and §7.3 and
-//!   [`vc::verify`] the SD-JWT VC rules on top. Each failure is one [`SdJwtError`] variant.
+//!   [`vc::verify`] the SD-JWT VC rules on top. Each failure is one [`SdJwtError`] variant,
+//!   with its stable code ([`eudi_trust::HasErrorCode`]); the `Verified*` results have private
+//!   fields, so only the verifier makes them.
+//!
+//! What the caller asks for wrongly when issuing or presenting (a path to no claim, a reserved
+//! name) or a local failure (signing, randomness) is an [`IssueError`] instead: API misuse is
+//! kept apart from what a peer sent.
 //!
 //! Both the compact and the JWS JSON serializations (§8) are read and written by [`SdJwt`].
 //!
@@ -28,13 +34,13 @@
 //! let issued = vc::builder("urn:eudi:pid:1", "https://issuer.example", 1_700_000_000, claims.as_object().unwrap())
 //!     .holder_key(&wallet.verifying_key().to_jwk()).unwrap()
 //!     .sign_prepared(&header, &issuer).unwrap()
-//!     .into_compact();
+//!     .into_compact().unwrap();
 //!
 //! // The holder discloses only the locality.
 //! let sd = SdJwt::parse(&issued).unwrap();
 //! let chosen = holder::select(&sd, &[ClaimPath::keys(["address", "locality"])]).unwrap();
 //! let params = holder::KeyBindingParams { audience: "x509_hash:abc".into(), nonce: "n-1".into(), iat: 1_700_000_100 };
-//! let presentation = holder::add_key_binding(chosen, &wallet, &params).unwrap().to_compact();
+//! let presentation = holder::add_key_binding(chosen, &wallet, &params).unwrap().to_compact().unwrap();
 //!
 //! // The verifier checks everything, including the KB-JWT.
 //! let mut options = verifier::VerifyOptions::new(1_700_000_120);
@@ -60,9 +66,9 @@ mod serialization;
 pub mod vc;
 pub mod verifier;
 
-pub use error::SdJwtError;
+pub use error::{IssueError, SdJwtError};
 pub use hash::SdAlg;
-pub use issuer::{IntoClaims, SdJwtBuilder};
+pub use issuer::{DisclosurePlan, IntoClaims, SdJwtBuilder};
 pub use path::{ClaimPath, PathElement};
 pub use serialization::{
     Disclosures, Format, JwsSignature, MAX_DISCLOSURES, MAX_SD_JWT_LEN, SdJwt,

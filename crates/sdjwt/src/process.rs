@@ -69,11 +69,13 @@ where
             });
         }
     };
-    let mut by_digest: Vec<(DigestText, usize)> = disclosures
-        .clone()
-        .enumerate()
-        .map(|(index, encoded)| (DigestText::of(sd_alg, encoded.as_bytes()), index))
-        .collect();
+    let mut by_digest: Vec<(DigestText, usize)> = Vec::with_capacity(disclosures.len());
+    for (index, encoded) in disclosures.clone().enumerate() {
+        let digest = DigestText::of(sd_alg, encoded.as_bytes()).ok_or(SdJwtError::Internal(
+            "a disclosure digest does not fit its buffer",
+        ))?;
+        by_digest.push((digest, index));
+    }
     by_digest.sort_unstable();
     // The first disclosure (in presentation order) whose digest an earlier one already has.
     let first_duplicate = by_digest
@@ -142,14 +144,9 @@ impl Processor {
     /// undisclosed claims. Enforces "no digest twice" (RFC 9901 §7.1 step 4).
     fn take(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
         let key = DigestText::prefix_of(digest.as_bytes());
-        let found = self
-            .by_digest
-            .binary_search_by(|(d, _)| {
-                d.prefix()
-                    .cmp(&key)
-                    .then_with(|| d.as_bytes().cmp(digest.as_bytes()))
-            })
-            .ok()
+        // A string longer than any digest is no disclosure's digest.
+        let found = DigestText::from_text(&digest)
+            .and_then(|probe| self.by_digest.binary_search_by(|(d, _)| d.cmp(&probe)).ok())
             .and_then(|i| self.by_digest.get(i))
             .map(|&(_, index)| index);
         match found {

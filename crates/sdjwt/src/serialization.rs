@@ -6,6 +6,10 @@
 //! further signatures, and addresses the parts by byte range. Parsing compact input is then one
 //! copy, issuing writes the final text directly, and the `sd_hash` input and the first
 //! signature's signing input are contiguous slices, whatever the serialization.
+//!
+//! Every constructor checks the layout once ([`SdJwt::check_layout`]); each access is checked
+//! again and returns [`SdJwtError::Internal`] if the layout were ever broken, never an empty
+//! slice and never a panic.
 
 use std::ops::Range;
 
@@ -59,7 +63,9 @@ pub struct SdJwt {
     first: Sig,
     /// Further signatures (general JWS JSON only); empty, and so not allocated, otherwise.
     more: Vec<Sig>,
-    disclosures: Vec<Range<usize>>,
+    /// How many disclosures `text[first.signature.end + 1..sd_end]` holds, each ended by `~`.
+    /// None is empty or contains `~` (checked when parsing), so they are found by splitting.
+    count: usize,
     /// `text[..sd_end]` is the compact SD-JWT without KB-JWT, ending in `~`.
     sd_end: usize,
     kb_jwt: Option<Range<usize>>,
@@ -68,62 +74,33 @@ pub struct SdJwt {
 /// The disclosures of an [`SdJwt`], base64url, in presentation order.
 #[derive(Clone, Debug)]
 pub struct Disclosures<'a> {
-    text: &'a str,
-    spans: std::slice::Iter<'a, Range<usize>>,
+    parts: std::str::SplitTerminator<'a, char>,
+    left: usize,
 }
 
 impl<'a> Iterator for Disclosures<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let span = self.spans.next()?;
-        Some(self.text.get(span.clone()).unwrap_or_default())
+        let next = self.parts.next()?;
+        self.left = self.left.saturating_sub(1);
+        Some(next)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.spans.size_hint()
+        (self.left, Some(self.left))
     }
 }
 
 impl DoubleEndedIterator for Disclosures<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let span = self.spans.next_back()?;
-        Some(self.text.get(span.clone()).unwrap_or_default())
+        let next = self.parts.next_back()?;
+        self.left = self.left.saturating_sub(1);
+        Some(next)
     }
 }
 
 impl ExactSizeIterator for Disclosures<'_> {}
-
-/// The iterator of [`SdJwt::signatures`]: the first signature, then the others.
-struct Signatures<'a> {
-    sd: &'a SdJwt,
-    next: usize,
-}
-
-impl<'a> Iterator for Signatures<'a> {
-    type Item = JwsSignature<'a>;
-
-    fn next(&mut self) -> Option<JwsSignature<'a>> {
-        let sd = self.sd;
-        let sig = match self.next {
-            0 => &sd.first,
-            n => sd.more.get(n - 1)?,
-        };
-        self.next += 1;
-        Some(JwsSignature {
-            protected: sd.part(&sig.protected),
-            signature: sd.part(&sig.signature),
-            unprotected: &sig.unprotected,
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = (1 + self.sd.more.len()).saturating_sub(self.next);
-        (left, Some(left))
-    }
-}
-
-impl ExactSizeIterator for Signatures<'_> {}
 
 /// Appends `part` to `text`, returning where it went.
 fn push_part(text: &mut String, part: &str) -> Range<usize> {
@@ -131,6 +108,9 @@ fn push_part(text: &mut String, part: &str) -> Range<usize> {
     text.push_str(part);
     start..text.len()
 }
+
+/// The layout is broken (a bug in this module).
+const BROKEN: SdJwtError = SdJwtError::Internal("the SD-JWT layout is broken");
 
 /// The parts of an SD-JWT, borrowed, to be laid out in a fresh [`SdJwt`].
 struct Parts<'a> {
@@ -167,9 +147,15 @@ impl Parts<'_> {
             unprotected,
         };
         let mut more = Vec::with_capacity(sigs.len());
-        let mut disclosures = Vec::with_capacity(self.disclosures.len());
-        for d in self.disclosures {
-            disclosures.push(push_part(&mut text, d));
+        for (index, d) in self.disclosures.iter().enumerate() {
+            // The disclosures are found again by splitting at `~` (and base64url has none).
+            if d.is_empty() || d.contains('~') {
+                return Err(SdJwtError::MalformedDisclosure {
+                    index,
+                    reason: "not base64url",
+                });
+            }
+            text.push_str(d);
             text.push('~');
         }
         let sd_end = text.len();
@@ -181,38 +167,39 @@ impl Parts<'_> {
                 unprotected,
             });
         }
-        Ok(SdJwt {
+        SdJwt {
             format: self.format,
             text,
             payload,
             first,
             more,
-            disclosures,
+            count: self.disclosures.len(),
             sd_end,
             kb_jwt,
-        })
+        }
+        .check_layout()
     }
 }
 
 impl SdJwt {
     /// Takes `text` as it was just issued: `protected.payload.signature` with the dots at
-    /// `first_dot` and `second_dot`, ending at `jwt_end`, then `~` and the disclosures at
-    /// `disclosures`, each followed by `~`.
+    /// `first_dot` and `second_dot`, ending at `jwt_end`, then `~` and `count` disclosures,
+    /// each followed by `~`.
     pub(crate) fn from_issued(
         text: String,
         [first_dot, second_dot, jwt_end]: [usize; 3],
-        disclosures: Vec<Range<usize>>,
+        count: usize,
     ) -> Result<Self, SdJwtError> {
         let laid_out = text.as_bytes().get(first_dot) == Some(&b'.')
             && text.as_bytes().get(second_dot) == Some(&b'.')
             && text.as_bytes().get(jwt_end) == Some(&b'~')
             && text.ends_with('~');
         if !laid_out {
-            return Err(SdJwtError::Creation(
-                "issued SD-JWT is not laid out as expected".into(),
+            return Err(SdJwtError::Internal(
+                "the issued SD-JWT is not laid out as expected",
             ));
         }
-        Ok(Self {
+        Self {
             format: Format::Compact,
             payload: first_dot + 1..second_dot,
             more: Vec::new(),
@@ -222,10 +209,36 @@ impl SdJwt {
                 unprotected: Map::new(),
             },
             sd_end: text.len(),
-            disclosures,
+            count,
             kb_jwt: None,
             text,
-        })
+        }
+        .check_layout()
+    }
+
+    /// Checks, once per construction, that every range is in order, inside `text` and on a
+    /// character boundary, and that the disclosures sit between `~` separators.
+    fn check_layout(self) -> Result<Self, SdJwtError> {
+        let text = &self.text;
+        let in_text = |r: &Range<usize>| r.start <= r.end && text.get(r.clone()).is_some();
+        let sigs_ok = std::iter::once(&self.first)
+            .chain(&self.more)
+            .all(|s| in_text(&s.protected) && in_text(&s.signature));
+        // The disclosures between are not split here again: every constructor made or checked
+        // them (non-empty, no `~`), and iterating splits them anyway.
+        let block_ok = text
+            .get(self.first.signature.end..self.sd_end)
+            .is_some_and(|b| b.starts_with('~') && b.ends_with('~'));
+        let ok = sigs_ok
+            && in_text(&self.payload)
+            && self.first.protected.end < self.payload.start
+            && self.payload.end < self.first.signature.start
+            && block_ok
+            && self
+                .kb_jwt
+                .as_ref()
+                .is_none_or(|kb| in_text(kb) && kb.start == self.sd_end);
+        if ok { Ok(self) } else { Err(BROKEN) }
     }
 
     /// Parses either serialization: input starting with `{` is JWS JSON, anything else compact.
@@ -261,10 +274,8 @@ impl SdJwt {
         };
         // The KB-JWT (or nothing) follows the last `~`.
         let sd_end = input.rfind('~').map_or(input.len(), |i| i + 1);
-        let count = input
-            .get(jwt_end..sd_end)
-            .map_or(0, |t| t.bytes().filter(|&b| b == b'~').count())
-            .saturating_sub(1);
+        let block = input.get(jwt_end + 1..sd_end).ok_or(BROKEN)?;
+        let count = block.bytes().filter(|&b| b == b'~').count();
         if count > MAX_DISCLOSURES {
             return Err(SdJwtError::TooLarge {
                 what: "number of disclosures",
@@ -272,24 +283,13 @@ impl SdJwt {
                 limit: MAX_DISCLOSURES,
             });
         }
-        let mut disclosures = Vec::with_capacity(count);
-        let mut start = jwt_end + 1;
-        for (index, part) in input
-            .get(start..sd_end)
-            .unwrap_or_default()
-            .split_terminator('~')
-            .enumerate()
-        {
-            if part.is_empty() {
-                return Err(SdJwtError::MalformedDisclosure {
-                    index,
-                    reason: "empty disclosure between `~` separators",
-                });
-            }
-            disclosures.push(start..start + part.len());
-            start += part.len() + 1;
+        if let Some(index) = block.split_terminator('~').position(str::is_empty) {
+            return Err(SdJwtError::MalformedDisclosure {
+                index,
+                reason: "empty disclosure between `~` separators",
+            });
         }
-        Ok(Self {
+        Self {
             format: Format::Compact,
             payload: first_dot + 1..second_dot,
             more: Vec::new(),
@@ -298,13 +298,13 @@ impl SdJwt {
                 signature: second_dot + 1..jwt_end,
                 unprotected: Map::new(),
             },
-            disclosures,
+            count,
             sd_end,
             kb_jwt: (sd_end < input.len()).then_some(sd_end..input.len()),
             text: input.to_owned(),
-        })
+        }
+        .check_layout()
     }
-
     /// Parses the JWS JSON serialization (flattened or general).
     pub fn parse_json(input: &str) -> Result<Self, SdJwtError> {
         let malformed = |m: &str| SdJwtError::Malformed(format!("JWS JSON serialization: {m}"));
@@ -400,77 +400,100 @@ impl SdJwt {
         self.format
     }
 
-    fn part(&self, span: &Range<usize>) -> &str {
-        self.text.get(span.clone()).unwrap_or_default()
+    fn part(&self, span: &Range<usize>) -> Result<&str, SdJwtError> {
+        self.text.get(span.clone()).ok_or(BROKEN)
     }
 
     /// The Issuer-signed JWT payload, base64url.
-    pub fn payload_b64(&self) -> &str {
+    pub fn payload_b64(&self) -> Result<&str, SdJwtError> {
         self.part(&self.payload)
     }
 
     /// The signatures of the Issuer-signed JWT (exactly one unless general JSON).
-    pub fn signatures(&self) -> impl ExactSizeIterator<Item = JwsSignature<'_>> {
-        Signatures { sd: self, next: 0 }
+    pub fn signatures(&self) -> Result<Vec<JwsSignature<'_>>, SdJwtError> {
+        std::iter::once(&self.first)
+            .chain(&self.more)
+            .map(|sig| {
+                Ok(JwsSignature {
+                    protected: self.part(&sig.protected)?,
+                    signature: self.part(&sig.signature)?,
+                    unprotected: &sig.unprotected,
+                })
+            })
+            .collect()
+    }
+
+    /// How many signatures the Issuer-signed JWT has.
+    pub fn signature_count(&self) -> usize {
+        1 + self.more.len()
     }
 
     /// The Issuer-signed JWT in compact form (first signature).
-    pub fn issuer_jwt(&self) -> &str {
-        self.text
-            .get(..self.first.signature.end)
-            .unwrap_or_default()
+    pub fn issuer_jwt(&self) -> Result<&str, SdJwtError> {
+        self.part(&(0..self.first.signature.end))
     }
 
     /// `BASE64URL(protected) || '.' || BASE64URL(payload)` of the first signature.
-    pub(crate) fn first_signing_input(&self) -> &str {
-        self.text.get(..self.payload.end).unwrap_or_default()
+    pub(crate) fn first_signing_input(&self) -> Result<&str, SdJwtError> {
+        self.part(&(0..self.payload.end))
     }
 
     /// The disclosures, base64url, in presentation order.
-    pub fn disclosures(&self) -> Disclosures<'_> {
-        Disclosures {
-            text: &self.text,
-            spans: self.disclosures.iter(),
-        }
+    pub fn disclosures(&self) -> Result<Disclosures<'_>, SdJwtError> {
+        let block = self.part(&(self.first.signature.end + 1..self.sd_end))?;
+        Ok(Disclosures {
+            parts: block.split_terminator('~'),
+            left: self.count,
+        })
     }
 
-    /// The disclosure at `index` of [`Self::disclosures`].
-    pub fn disclosure(&self, index: usize) -> Option<&str> {
-        self.disclosures.get(index).map(|span| self.part(span))
+    /// How many disclosures there are.
+    pub fn disclosure_count(&self) -> usize {
+        self.count
+    }
+
+    /// The disclosure at `index` of [`Self::disclosures`], if there is one.
+    pub fn disclosure(&self, index: usize) -> Result<Option<&str>, SdJwtError> {
+        Ok(self.disclosures()?.nth(index))
     }
 
     /// The Key Binding JWT, if this is an SD-JWT+KB.
-    pub fn kb_jwt(&self) -> Option<&str> {
-        self.kb_jwt.as_ref().map(|span| self.part(span))
+    pub fn kb_jwt(&self) -> Result<Option<&str>, SdJwtError> {
+        self.kb_jwt.as_ref().map(|span| self.part(span)).transpose()
+    }
+
+    /// Whether this is an SD-JWT+KB.
+    pub fn has_kb_jwt(&self) -> bool {
+        self.kb_jwt.is_some()
     }
 
     /// The compact SD-JWT without KB-JWT: `<JWT>~<D1>~…~<Dn>~`. This is also the `sd_hash`
     /// input for both serializations (RFC 9901 §4.3.1, §8.1).
-    pub fn sd_jwt_compact(&self) -> &str {
-        self.text.get(..self.sd_end).unwrap_or_default()
+    pub fn sd_jwt_compact(&self) -> Result<&str, SdJwtError> {
+        self.part(&(0..self.sd_end))
     }
 
     /// `sd_hash` of this SD-JWT (RFC 9901 §4.3.1): the digest of [`Self::sd_jwt_compact`].
-    pub fn sd_hash(&self, alg: crate::SdAlg) -> String {
-        alg.digest_b64(self.sd_jwt_compact().as_bytes())
+    pub fn sd_hash(&self, alg: crate::SdAlg) -> Result<String, SdJwtError> {
+        Ok(alg.digest_b64(self.sd_jwt_compact()?.as_bytes()))
     }
 
     /// [`Self::sd_hash`], continuing `hash`, which has absorbed [`Self::first_signing_input`]
     /// (the start of the `sd_hash` input) with the `_sd_alg` hash.
-    pub(crate) fn sd_hash_continued(&self, mut hash: aws_lc_rs::digest::Context) -> String {
-        let rest = self
-            .sd_jwt_compact()
-            .get(self.payload.end..)
-            .unwrap_or_default();
+    pub(crate) fn sd_hash_continued(
+        &self,
+        mut hash: aws_lc_rs::digest::Context,
+    ) -> Result<String, SdJwtError> {
+        let rest = self.part(&(self.payload.end..self.sd_end))?;
         hash.update(rest.as_bytes());
-        eudi_trust::b64::encode(hash.finish())
+        Ok(eudi_trust::b64::encode(hash.finish()))
     }
 
     /// Serializes in the format this SD-JWT has.
-    pub fn serialize(&self) -> String {
+    pub fn serialize(&self) -> Result<String, SdJwtError> {
         match self.format {
             Format::Compact => self.to_compact(),
-            Format::JsonFlattened | Format::JsonGeneral => self.to_json().to_string(),
+            Format::JsonFlattened | Format::JsonGeneral => Ok(self.to_json()?.to_string()),
         }
     }
 
@@ -479,40 +502,41 @@ impl SdJwt {
     }
 
     /// The compact serialization, with the KB-JWT when there is one.
-    pub fn to_compact(&self) -> String {
-        self.text
-            .get(..self.compact_end())
-            .unwrap_or_default()
-            .to_owned()
+    pub fn to_compact(&self) -> Result<String, SdJwtError> {
+        Ok(self.part(&(0..self.compact_end()))?.to_owned())
     }
 
     /// The compact serialization, reusing this SD-JWT's storage.
-    pub fn into_compact(mut self) -> String {
+    pub fn into_compact(mut self) -> Result<String, SdJwtError> {
         let end = self.compact_end();
+        if !self.text.is_char_boundary(end) {
+            return Err(BROKEN);
+        }
         self.text.truncate(end);
-        self.text
+        Ok(self.text)
     }
 
     /// The JWS JSON serialization (flattened unless there are several signatures).
-    pub fn to_json(&self) -> Value {
-        let header_for = |i: usize, sig: &JwsSignature<'_>| {
+    pub fn to_json(&self) -> Result<Value, SdJwtError> {
+        let disclosures: Vec<Value> = self.disclosures()?.map(Value::from).collect();
+        let kb_jwt = self.kb_jwt()?;
+        let mut disclosures = Some(disclosures);
+        let mut header_for = |sig: &JwsSignature<'_>| {
             let mut h = sig.unprotected.clone();
-            if i == 0 {
-                h.insert(
-                    "disclosures".into(),
-                    Value::Array(self.disclosures().map(Value::from).collect()),
-                );
-                if let Some(kb) = self.kb_jwt() {
+            // The first signature's unprotected header carries them (RFC 9901 §8.1, §8.3).
+            if let Some(disclosures) = disclosures.take() {
+                h.insert("disclosures".into(), Value::Array(disclosures));
+                if let Some(kb) = kb_jwt {
                     h.insert("kb_jwt".into(), json!(kb));
                 }
             }
             h
         };
-        let payload = self.payload_b64();
-        let sigs: Vec<JwsSignature<'_>> = self.signatures().collect();
-        match sigs.as_slice() {
+        let payload = self.payload_b64()?;
+        let sigs = self.signatures()?;
+        Ok(match sigs.as_slice() {
             [sig] if self.format != Format::JsonGeneral => json!({
-                "header": header_for(0, sig),
+                "header": header_for(sig),
                 "payload": payload,
                 "protected": sig.protected,
                 "signature": sig.signature,
@@ -520,57 +544,61 @@ impl SdJwt {
             _ => {
                 let sigs: Vec<Value> = sigs
                     .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        json!({"header": header_for(i, s), "protected": s.protected, "signature": s.signature})
+                    .map(|s| {
+                        json!({"header": header_for(s), "protected": s.protected, "signature": s.signature})
                     })
                     .collect();
                 json!({"payload": payload, "signatures": sigs})
             }
-        }
+        })
     }
 
     /// The parts, borrowed, for laying out a changed copy.
-    fn parts(&self) -> Parts<'_> {
-        Parts {
+    fn parts(&self) -> Result<Parts<'_>, SdJwtError> {
+        Ok(Parts {
             format: self.format,
-            payload: self.payload_b64(),
+            payload: self.payload_b64()?,
             signatures: self
-                .signatures()
+                .signatures()?
+                .into_iter()
                 .map(|s| (s.protected, s.signature, s.unprotected.clone()))
                 .collect(),
-            disclosures: self.disclosures().collect(),
-            kb_jwt: self.kb_jwt(),
-        }
+            disclosures: self.disclosures()?.collect(),
+            kb_jwt: self.kb_jwt()?,
+        })
     }
 
     /// The same SD-JWT in another serialization (one signature for compact).
-    pub fn with_format(self, format: Format) -> Self {
+    pub fn with_format(self, format: Format) -> Result<Self, SdJwtError> {
         if format == Format::JsonGeneral || self.more.is_empty() {
-            return Self { format, ..self };
+            return Ok(Self { format, ..self });
         }
-        let mut parts = self.parts();
+        let mut parts = self.parts()?;
         parts.signatures.truncate(1);
         parts.format = format;
-        // Laying out parts of a valid SD-JWT cannot fail; keep the original if it ever does.
-        parts.assemble().unwrap_or(self)
+        parts.assemble()
     }
 
     /// This SD-JWT with only the disclosures at `keep` (indices into [`Self::disclosures`], in
     /// order) and no KB-JWT.
     pub(crate) fn with_disclosures(&self, keep: &[usize]) -> Result<Self, SdJwtError> {
-        let mut parts = self.parts();
-        parts.disclosures = keep.iter().filter_map(|&i| self.disclosure(i)).collect();
+        let mut parts = self.parts()?;
+        let all = std::mem::take(&mut parts.disclosures);
+        parts.disclosures = keep
+            .iter()
+            .map(|&i| all.get(i).copied().ok_or(BROKEN))
+            .collect::<Result<_, _>>()?;
         parts.kb_jwt = None;
         parts.assemble()
     }
 
     pub(crate) fn set_kb_jwt(&mut self, kb_jwt: &str) -> Result<(), SdJwtError> {
         if self.kb_jwt.is_none() && self.text.len() == self.sd_end {
+            // Nothing follows the disclosures: the KB-JWT is appended in place.
             self.kb_jwt = Some(push_part(&mut self.text, kb_jwt));
             return Ok(());
         }
-        let mut parts = self.parts();
+        let mut parts = self.parts()?;
         parts.kb_jwt = Some(kb_jwt);
         *self = parts.assemble()?;
         Ok(())
@@ -603,24 +631,24 @@ mod tests {
     #[test]
     fn compact_shapes() {
         let sd = SdJwt::parse("a.b.c~").unwrap();
-        assert_eq!(sd.disclosures().len(), 0);
-        assert_eq!(sd.kb_jwt(), None);
-        assert_eq!(sd.sd_jwt_compact(), "a.b.c~");
+        assert_eq!(sd.disclosures().unwrap().len(), 0);
+        assert_eq!(sd.kb_jwt().unwrap(), None);
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "a.b.c~");
 
         let sd = SdJwt::parse("a.b.c~d1~d2~").unwrap();
-        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1", "d2"]);
-        assert_eq!(sd.kb_jwt(), None);
-        assert_eq!(sd.to_compact(), "a.b.c~d1~d2~");
+        assert_eq!(sd.disclosures().unwrap().collect::<Vec<_>>(), ["d1", "d2"]);
+        assert_eq!(sd.kb_jwt().unwrap(), None);
+        assert_eq!(sd.to_compact().unwrap(), "a.b.c~d1~d2~");
 
         let sd = SdJwt::parse("a.b.c~d1~k.b.j").unwrap();
-        assert_eq!(sd.disclosures().collect::<Vec<_>>(), ["d1"]);
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
-        assert_eq!(sd.sd_jwt_compact(), "a.b.c~d1~");
-        assert_eq!(sd.to_compact(), "a.b.c~d1~k.b.j");
+        assert_eq!(sd.disclosures().unwrap().collect::<Vec<_>>(), ["d1"]);
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "a.b.c~d1~");
+        assert_eq!(sd.to_compact().unwrap(), "a.b.c~d1~k.b.j");
 
         let sd = SdJwt::parse("a.b.c~k.b.j").unwrap();
-        assert_eq!(sd.disclosures().len(), 0);
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
+        assert_eq!(sd.disclosures().unwrap().len(), 0);
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
     }
 
     #[test]
@@ -638,11 +666,11 @@ mod tests {
     #[test]
     fn json_round_trip() {
         let sd = SdJwt::parse("a.b.c~d1~d2~k.b.j").unwrap();
-        let flat = sd.clone().with_format(Format::JsonFlattened);
-        let text = flat.serialize();
+        let flat = sd.clone().with_format(Format::JsonFlattened).unwrap();
+        let text = flat.serialize().unwrap();
         let again = SdJwt::parse(&text).unwrap();
         assert_eq!(again.format(), Format::JsonFlattened);
-        assert_eq!(again.to_compact(), sd.to_compact());
+        assert_eq!(again.to_compact().unwrap(), sd.to_compact().unwrap());
     }
 
     #[test]
@@ -652,39 +680,55 @@ mod tests {
             {"protected":"h2","signature":"s2","header":{"kid":"b"}}]}"#;
         let mut sd = SdJwt::parse(general).unwrap();
         assert_eq!(sd.format(), Format::JsonGeneral);
-        assert_eq!(sd.sd_jwt_compact(), "h1.p.s1~d1~d2~");
-        assert_eq!(sd.first_signing_input(), "h1.p");
+        assert_eq!(sd.sd_jwt_compact().unwrap(), "h1.p.s1~d1~d2~");
+        assert_eq!(sd.first_signing_input().unwrap(), "h1.p");
         let sigs: Vec<_> = sd
             .signatures()
+            .unwrap()
+            .into_iter()
             .map(|s| (s.protected, s.signature))
             .collect();
         assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
         // A KB-JWT goes between the disclosures and the second signature's parts.
         sd.set_kb_jwt("k.b.j").unwrap();
-        assert_eq!(sd.kb_jwt(), Some("k.b.j"));
-        assert_eq!(sd.to_compact(), "h1.p.s1~d1~d2~k.b.j");
+        assert_eq!(sd.kb_jwt().unwrap(), Some("k.b.j"));
+        assert_eq!(sd.to_compact().unwrap(), "h1.p.s1~d1~d2~k.b.j");
         let sigs: Vec<_> = sd
             .signatures()
+            .unwrap()
+            .into_iter()
             .map(|s| (s.protected, s.signature))
             .collect();
         assert_eq!(sigs, [("h1", "s1"), ("h2", "s2")]);
         // The JSON form round-trips, unprotected members included.
-        let again = SdJwt::parse(&sd.serialize()).unwrap();
+        let again = SdJwt::parse(&sd.serialize().unwrap()).unwrap();
         assert_eq!(again, sd);
-        assert_eq!(again.signatures().nth(1).unwrap().unprotected["kid"], "b");
+        assert_eq!(again.signatures().unwrap()[1].unprotected["kid"], "b");
         // Fewer disclosures, no KB-JWT.
         let one = sd.with_disclosures(&[1]).unwrap();
-        assert_eq!(one.sd_jwt_compact(), "h1.p.s1~d2~");
-        assert_eq!(one.kb_jwt(), None);
-        assert_eq!(one.signatures().len(), 2);
+        assert_eq!(one.sd_jwt_compact().unwrap(), "h1.p.s1~d2~");
+        assert_eq!(one.kb_jwt().unwrap(), None);
+        assert_eq!(one.signature_count(), 2);
         // Compact keeps the first signature only.
-        let compact = sd.with_format(Format::Compact);
-        assert_eq!(compact.signatures().len(), 1);
-        assert_eq!(compact.clone().into_compact(), "h1.p.s1~d1~d2~k.b.j");
+        let compact = sd.with_format(Format::Compact).unwrap();
+        assert_eq!(compact.signature_count(), 1);
+        assert_eq!(
+            compact.clone().into_compact().unwrap(),
+            "h1.p.s1~d1~d2~k.b.j"
+        );
         // (The compact form has no unprotected header: `kid` "a" does not survive it.)
-        let reparsed = SdJwt::parse(&compact.serialize()).unwrap();
-        assert_eq!(reparsed.to_compact(), compact.to_compact());
-        assert!(reparsed.signatures().all(|s| s.unprotected.is_empty()));
+        let reparsed = SdJwt::parse(&compact.serialize().unwrap()).unwrap();
+        assert_eq!(
+            reparsed.to_compact().unwrap(),
+            compact.to_compact().unwrap()
+        );
+        assert!(
+            reparsed
+                .signatures()
+                .unwrap()
+                .iter()
+                .all(|s| s.unprotected.is_empty())
+        );
     }
 
     #[test]
@@ -700,6 +744,65 @@ mod tests {
             "{not json",
         ] {
             assert!(SdJwt::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_broken_layout_is_an_error_not_an_empty_slice() {
+        let good = SdJwt::parse("a.b.c~d1~d2~k.b.j").unwrap();
+        // Each range in turn pointing outside the text, or across the parts.
+        let mut broken = Vec::new();
+        let mut sd = good.clone();
+        sd.payload = 2..99;
+        broken.push(sd);
+        let mut sd = good.clone();
+        // Reversed, as a broken computation could leave it.
+        sd.first.signature = Range { start: 4, end: 2 };
+        broken.push(sd);
+        let mut sd = good.clone();
+        sd.sd_end = 99;
+        broken.push(sd);
+        let mut sd = good.clone();
+        sd.kb_jwt = Some(12..40);
+        broken.push(sd);
+        for sd in broken {
+            assert_eq!(sd.clone().check_layout().err(), Some(BROKEN), "{sd:?}");
+            // Accessors report it too (the layout is checked on construction, so only a bug
+            // could get here).
+            let errors = [
+                sd.payload_b64().err(),
+                sd.issuer_jwt().err(),
+                sd.sd_jwt_compact().err(),
+                sd.disclosures().err(),
+                sd.kb_jwt().err(),
+                sd.to_compact().err(),
+                sd.clone().into_compact().err(),
+                sd.signatures().err(),
+            ];
+            assert!(errors.contains(&Some(BROKEN)), "{sd:?}");
+            assert!(errors.iter().flatten().all(|e| *e == BROKEN));
+        }
+        assert!(good.check_layout().is_ok());
+        // An issued layout that does not hold is refused.
+        assert!(matches!(
+            SdJwt::from_issued("a.b.c~d~".into(), [1, 3, 4], 1),
+            Err(SdJwtError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn json_disclosures_must_be_separable() {
+        for bad in [r#""""#, r#""a~b""#] {
+            let json = format!(
+                r#"{{"payload":"p","protected":"h","signature":"s","header":{{"disclosures":[{bad}]}}}}"#
+            );
+            assert!(
+                matches!(
+                    SdJwt::parse(&json),
+                    Err(SdJwtError::MalformedDisclosure { index: 0, .. })
+                ),
+                "{bad}"
+            );
         }
     }
 }

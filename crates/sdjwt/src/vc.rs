@@ -14,7 +14,7 @@ use crate::issuer::IntoClaims;
 use crate::path::PathElement;
 use crate::serialization::SdJwt;
 use crate::verifier::{self, KeyResolver, VerifiedSdJwt, VerifyOptions};
-use crate::{SdJwtBuilder, SdJwtError};
+use crate::{IssueError, SdJwtBuilder, SdJwtError};
 
 /// The media type of SD-JWT VCs.
 pub const TYP: &str = "dc+sd-jwt";
@@ -46,24 +46,61 @@ pub const CREDENTIAL_CLAIMS: [&str; 9] = [
     "status",
 ];
 
-/// A verified SD-JWT VC.
+/// A verified SD-JWT VC. Only [`verify`] makes one: the fields are private.
+///
+/// ```compile_fail,E0451
+/// fn forge(sd_jwt: eudi_sdjwt::verifier::VerifiedSdJwt) -> eudi_sdjwt::vc::VerifiedSdJwtVc {
+///     eudi_sdjwt::vc::VerifiedSdJwtVc {
+///         sd_jwt,
+///         vct: String::new(),
+///         issuer: None,
+///         status: None,
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedSdJwtVc {
-    /// The verified SD-JWT underneath.
-    pub sd_jwt: VerifiedSdJwt,
-    /// The credential type.
-    pub vct: String,
-    /// The `iss` claim, when present.
-    pub issuer: Option<String>,
-    /// The raw `status` claim, for the status list check.
-    pub status: Option<Value>,
+    sd_jwt: VerifiedSdJwt,
+    vct: String,
+    issuer: Option<String>,
+    status: Option<Value>,
 }
 
 impl VerifiedSdJwtVc {
+    /// The verified SD-JWT underneath.
+    pub fn sd_jwt(&self) -> &VerifiedSdJwt {
+        &self.sd_jwt
+    }
+
+    /// The verified SD-JWT underneath, by value.
+    pub fn into_sd_jwt(self) -> VerifiedSdJwt {
+        self.sd_jwt
+    }
+
+    /// The credential type (`vct`).
+    pub fn vct(&self) -> &str {
+        &self.vct
+    }
+
+    /// The `iss` claim, when present.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The raw `status` claim (an object), for the status list check.
+    pub fn status(&self) -> Option<&Value> {
+        self.status.as_ref()
+    }
+
+    /// The processed claims, as [`VerifiedSdJwt::claims`].
+    pub fn claims(&self) -> &Map<String, Value> {
+        self.sd_jwt.claims()
+    }
+
     /// The disclosed claims about the subject: everything but [`CREDENTIAL_CLAIMS`].
     pub fn user_claims(&self) -> Map<String, Value> {
         self.sd_jwt
-            .claims
+            .claims()
             .iter()
             .filter(|(k, _)| !CREDENTIAL_CLAIMS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -72,7 +109,8 @@ impl VerifiedSdJwtVc {
 }
 
 /// Starts an SD-JWT VC: `typ` `dc+sd-jwt`, `vct`, `iss`, `iat`, and every other claim
-/// selectively disclosable at every level, as PID rulebook PID_21 requires.
+/// selectively disclosable at every level, as PID rulebook PID_21 requires. A path to one of
+/// [`NEVER_DISCLOSABLE`] (or below it) given to [`SdJwtBuilder::sd`] is refused when signing.
 pub fn builder<'c>(
     vct: &str,
     iss: &str,
@@ -81,6 +119,7 @@ pub fn builder<'c>(
 ) -> SdJwtBuilder<'c> {
     SdJwtBuilder::new(claims)
         .default_typ(TYP)
+        .never_sd(&NEVER_DISCLOSABLE)
         .sd_all_except_static(&NEVER_DISCLOSABLE_OR_IAT)
         .plain_str("vct", vct)
         .plain_str("iss", iss)
@@ -93,13 +132,12 @@ pub fn builder<'c>(
 pub fn prepare_header(
     signer: &dyn Signer,
     x5c: &[impl AsRef<[u8]>],
-) -> Result<PreparedHeader, SdJwtError> {
+) -> Result<PreparedHeader, IssueError> {
     let mut header = Header::new(signer.algorithm(), Some(TYP));
     if !x5c.is_empty() {
         header.x5c = Some(x5c.iter().map(eudi_trust::b64::encode_std).collect());
     }
-    PreparedHeader::new(&header, signer.algorithm())
-        .map_err(|e| SdJwtError::Creation(e.to_string()))
+    PreparedHeader::new(&header, signer.algorithm()).map_err(IssueError::Signing)
 }
 
 /// [`NEVER_DISCLOSABLE`] and `iat`, which the PID rulebook keeps plain too.
@@ -127,26 +165,26 @@ pub fn verify(
 }
 
 fn check_vc(verified: VerifiedSdJwt) -> Result<VerifiedSdJwtVc, SdJwtError> {
-    for node in &verified.disclosed {
+    // SD-JWT VC §3.2.2.2: these claims, "including any of their sub-claims", are never
+    // selectively disclosed; a disclosure at or below one is a broken credential.
+    for node in verified.disclosed() {
         if let Some(PathElement::Key(top)) = node.path.0.first()
             && NEVER_DISCLOSABLE.contains(&top.as_str())
         {
-            return Err(SdJwtError::Vc(format!(
-                "`{top}` must not be selectively disclosed"
-            )));
+            return Err(SdJwtError::NotDisclosable { claim: top.clone() });
         }
     }
-    let vct = match verified.claims.get("vct") {
+    let vct = match verified.claims().get("vct") {
         Some(Value::String(v)) if !v.is_empty() => v.clone(),
         Some(_) => return Err(SdJwtError::Vc("`vct` is not a non-empty string".into())),
         None => return Err(SdJwtError::Vc("`vct` is missing".into())),
     };
-    let issuer = match verified.claims.get("iss") {
+    let issuer = match verified.claims().get("iss") {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(SdJwtError::Vc("`iss` is not a string".into())),
     };
-    let status = verified.claims.get("status").cloned();
+    let status = verified.claims().get("status").cloned();
     if let Some(status) = &status
         && !status.is_object()
     {
@@ -239,6 +277,14 @@ pub fn select_from_jwks(jwks: &JwkSet, kid: Option<&str>) -> Result<VerifyingKey
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_static_exceptions_cover_every_never_disclosable_claim() {
+        // The encoder skips its separate never-disclosable check for this list.
+        for name in NEVER_DISCLOSABLE {
+            assert!(NEVER_DISCLOSABLE_OR_IAT.contains(&name), "{name}");
+        }
+    }
 
     #[test]
     fn metadata_url_inserts_well_known() {

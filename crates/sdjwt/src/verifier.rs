@@ -78,36 +78,99 @@ impl VerifyOptions {
     }
 }
 
-/// The claims of a verified Key Binding JWT.
+/// The claims of a verified Key Binding JWT. Only [`verify`] makes one: the fields are
+/// private.
+///
+/// ```compile_fail,E0451
+/// // Outside the crate, no one can claim a key binding was verified.
+/// let forged = eudi_sdjwt::verifier::VerifiedKeyBinding {
+///     iat: 0,
+///     aud: String::new(),
+///     nonce: String::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedKeyBinding {
-    /// Issued-at of the KB-JWT.
-    pub iat: i64,
-    /// Audience.
-    pub aud: String,
-    /// Nonce.
-    pub nonce: String,
+    iat: i64,
+    aud: String,
+    nonce: String,
 }
 
-/// A verified SD-JWT: its processed payload and what was disclosed.
+impl VerifiedKeyBinding {
+    /// Issued-at of the KB-JWT.
+    pub fn iat(&self) -> i64 {
+        self.iat
+    }
+
+    /// Audience (`aud`).
+    pub fn aud(&self) -> &str {
+        &self.aud
+    }
+
+    /// Nonce.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+}
+
+/// A verified SD-JWT: its processed payload and what was disclosed. Only [`verify`] (and
+/// [`crate::vc::verify`]) make one: the fields are private.
+///
+/// ```compile_fail,E0451
+/// let forged = eudi_sdjwt::verifier::VerifiedSdJwt {
+///     header: Default::default(),
+///     claims: Default::default(),
+///     disclosed: Vec::new(),
+///     key_binding: None,
+///     holder_key: None,
+/// };
+/// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedSdJwt {
+    header: Header,
+    claims: Map<String, Value>,
+    disclosed: Vec<DisclosureNode>,
+    key_binding: Option<VerifiedKeyBinding>,
+    holder_key: Option<VerifyingKey>,
+}
+
+impl VerifiedSdJwt {
     /// The protected header of the (first) issuer signature.
-    pub header: Header,
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
     /// The Processed SD-JWT Payload (RFC 9901 §7.1): `_sd`, `_sd_alg` and `...` removed.
-    pub claims: Map<String, Value>,
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The processed payload, by value.
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
+    }
+
     /// Where each presented Disclosure landed, in presentation order.
-    pub disclosed: Vec<DisclosureNode>,
+    pub fn disclosed(&self) -> &[DisclosureNode] {
+        &self.disclosed
+    }
+
     /// The verified key binding, if a KB-JWT was presented.
-    pub key_binding: Option<VerifiedKeyBinding>,
+    pub fn key_binding(&self) -> Option<&VerifiedKeyBinding> {
+        self.key_binding.as_ref()
+    }
+
     /// The holder key from `cnf.jwk`, when the SD-JWT has one.
-    pub holder_key: Option<VerifyingKey>,
+    pub fn holder_key(&self) -> Option<&VerifyingKey> {
+        self.holder_key.as_ref()
+    }
 }
 
 /// Decodes the protected header of each issuer signature.
 pub fn issuer_headers(sd_jwt: &SdJwt) -> Result<Vec<Header>, SdJwtError> {
     sd_jwt
-        .signatures()
+        .signatures()?
+        .iter()
         .map(|s| decode_header(s.protected))
         .collect()
 }
@@ -164,7 +227,7 @@ fn jose_header(protected: &str, unprotected: &Map<String, Value>) -> Result<Head
 /// Decodes the Issuer-signed JWT payload without verifying anything, e.g. to read `iss` for
 /// key resolution.
 pub fn unverified_payload(sd_jwt: &SdJwt) -> Result<Map<String, Value>, SdJwtError> {
-    let bytes = b64::decode(sd_jwt.payload_b64())
+    let bytes = b64::decode(sd_jwt.payload_b64()?)
         .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("payload is not base64url")))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -205,7 +268,9 @@ pub(crate) fn verify_typed(
     // The `sd_hash` input starts with the first signature's signing input: when the JWS hash
     // is the `_sd_alg` hash, the signature check's hash state is continued for `sd_hash`.
     let mut sd_hash = None;
-    for (i, sig) in sd_jwt.signatures().enumerate() {
+    let payload_b64 = sd_jwt.payload_b64()?;
+    let kb_jwt = sd_jwt.kb_jwt()?;
+    for (i, sig) in sd_jwt.signatures()?.into_iter().enumerate() {
         let header = jose_header(sig.protected, sig.unprotected)?;
         if first_header.is_none() {
             match &options.accepted_typ {
@@ -224,8 +289,8 @@ pub(crate) fn verify_typed(
         if i == 0 {
             let alg = jws::check_algorithm(&header, &key, &options.algorithms)?;
             let mut hash = digest::Context::new(alg.digest_algorithm());
-            hash.update(sd_jwt.first_signing_input().as_bytes());
-            if sd_jwt.kb_jwt().is_some()
+            hash.update(sd_jwt.first_signing_input()?.as_bytes());
+            if kb_jwt.is_some()
                 && let Some(sd_alg) = sd_alg
                 && sd_alg.algorithm() == alg.digest_algorithm()
             {
@@ -235,10 +300,10 @@ pub(crate) fn verify_typed(
                 .map_err(|_| SdJwtError::IssuerJws(JwsError::BadSignature))?;
         } else {
             let mut signing_input =
-                String::with_capacity(sig.protected.len() + 1 + sd_jwt.payload_b64().len());
+                String::with_capacity(sig.protected.len() + 1 + payload_b64.len());
             signing_input.push_str(sig.protected);
             signing_input.push('.');
-            signing_input.push_str(sd_jwt.payload_b64());
+            signing_input.push_str(payload_b64);
             jws::verify_parts(
                 &header,
                 signing_input.as_bytes(),
@@ -252,7 +317,7 @@ pub(crate) fn verify_typed(
     let header = first_header.ok_or_else(|| SdJwtError::Malformed("no issuer signature".into()))?;
 
     // 2. Disclosures (step 3-5).
-    let processed = process::process(payload, sd_jwt.disclosures())?;
+    let processed = process::process(payload, sd_jwt.disclosures()?)?;
     let claims = processed.claims;
 
     // 3. Validity claims (step 6).
@@ -260,15 +325,15 @@ pub(crate) fn verify_typed(
 
     // 4. Key binding (RFC 9901 §7.3).
     let holder_key = holder_key(&claims)?;
-    let key_binding = match sd_jwt.kb_jwt() {
+    let key_binding = match kb_jwt {
         Some(_) if options.forbid_key_binding => return Err(SdJwtError::UnexpectedKeyBinding),
         None if options.key_binding.is_required() => return Err(SdJwtError::MissingKeyBinding),
         None => None,
         Some(kb) => {
             let key = holder_key.as_ref().ok_or(SdJwtError::MissingHolderKey)?;
             let expected = match sd_hash {
-                Some(hash) => sd_jwt.sd_hash_continued(hash),
-                None => sd_jwt.sd_hash(processed.sd_alg),
+                Some(hash) => sd_jwt.sd_hash_continued(hash)?,
+                None => sd_jwt.sd_hash(processed.sd_alg)?,
             };
             Some(verify_kb(kb, key, &expected, options)?)
         }

@@ -8,7 +8,7 @@
 use aws_lc_rs::hmac;
 use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, SdJwt, SdJwtBuilder, SdJwtError, vc};
+use eudi_sdjwt::{ClaimPath, IssueError, SdJwt, SdJwtBuilder, SdJwtError, vc};
 use eudi_trust::jws::{Header, JwsError};
 use eudi_trust::{Algorithm, Signer as _, SoftwareKey, b64};
 use serde_json::{Map, Value, json};
@@ -101,14 +101,14 @@ impl Fixture {
     ) -> Result<vc::VerifiedSdJwtVc, SdJwtError> {
         let key = self.issuer.verifying_key().clone();
         // Through the wire format, as a verifier would receive it.
-        let sd = SdJwt::parse(&sd.serialize())?;
+        let sd = SdJwt::parse(&sd.serialize()?)?;
         vc::verify(&sd, &mut |_, _| Ok(key.clone()), options)
     }
 }
 
 /// Replaces the Issuer-signed JWT payload, keeping its signature.
 fn with_payload(sd: &SdJwt, f: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
-    let compact = sd.to_compact();
+    let compact = sd.to_compact().unwrap();
     let (jwt, rest) = compact.split_once('~').unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     let mut payload: Map<String, Value> =
@@ -119,7 +119,7 @@ fn with_payload(sd: &SdJwt, f: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
 }
 
 fn compact_with_disclosures(sd: &SdJwt, disclosures: &[impl AsRef<str>]) -> SdJwt {
-    let mut s = sd.issuer_jwt().to_owned();
+    let mut s = sd.issuer_jwt().unwrap().to_owned();
     s.push('~');
     for d in disclosures {
         s.push_str(d.as_ref());
@@ -137,9 +137,9 @@ fn the_happy_path_verifies() {
         Value::Object(v.user_claims()),
         json!({"given_name": "Karen", "address": {"locality": "Aarhus"}})
     );
-    assert_eq!(v.vct, "urn:eudi:pid:1");
-    let kb = v.sd_jwt.key_binding.unwrap();
-    assert_eq!((kb.aud.as_str(), kb.nonce.as_str()), (AUD, NONCE));
+    assert_eq!(v.vct(), "urn:eudi:pid:1");
+    let kb = v.sd_jwt().key_binding().unwrap();
+    assert_eq!((kb.aud(), kb.nonce()), (AUD, NONCE));
 }
 
 #[test]
@@ -158,7 +158,11 @@ fn tampered_payload_is_rejected() {
 fn tampered_disclosure_is_not_referenced() {
     let f = Fixture::new();
     let sd = f.issue();
-    let mut disclosures = sd.disclosures().map(str::to_owned).collect::<Vec<_>>();
+    let mut disclosures = sd
+        .disclosures()
+        .unwrap()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     // Same claim, other value: its digest is nowhere in the payload.
     let forged =
         eudi_sdjwt::disclosure::Disclosure::property("salt", "given_name", &json!("Eve")).unwrap();
@@ -175,8 +179,12 @@ fn disclosure_from_another_credential_is_not_referenced() {
     let f = Fixture::new();
     let sd = f.issue();
     let other = f.issue();
-    let mut disclosures = sd.disclosures().map(str::to_owned).collect::<Vec<_>>();
-    disclosures.push(other.disclosure(0).unwrap().to_owned());
+    let mut disclosures = sd
+        .disclosures()
+        .unwrap()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    disclosures.push(other.disclosure(0).unwrap().unwrap().to_owned());
     let p = compact_with_disclosures(&sd, &disclosures);
     let index = disclosures.len() - 1;
     assert_eq!(
@@ -189,7 +197,11 @@ fn disclosure_from_another_credential_is_not_referenced() {
 fn duplicate_disclosure_is_rejected() {
     let f = Fixture::new();
     let sd = f.issue();
-    let mut disclosures = sd.disclosures().map(str::to_owned).collect::<Vec<_>>();
+    let mut disclosures = sd
+        .disclosures()
+        .unwrap()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     disclosures.push(disclosures[0].clone());
     let p = compact_with_disclosures(&sd, &disclosures);
     assert!(matches!(
@@ -202,7 +214,7 @@ fn duplicate_disclosure_is_rejected() {
 fn alg_none_is_rejected() {
     let f = Fixture::new();
     let sd = f.issue();
-    let compact = sd.to_compact();
+    let compact = sd.to_compact().unwrap();
     let (jwt, rest) = compact.split_once('~').unwrap();
     let payload = jwt.split('.').nth(1).unwrap();
     let header = b64::encode(br#"{"alg":"none","typ":"dc+sd-jwt"}"#);
@@ -219,7 +231,7 @@ fn alg_none_is_rejected() {
 fn hs256_with_the_public_key_as_secret_is_rejected() {
     let f = Fixture::new();
     let sd = f.issue();
-    let compact = sd.to_compact();
+    let compact = sd.to_compact().unwrap();
     let (jwt, rest) = compact.split_once('~').unwrap();
     let payload = jwt.split('.').nth(1).unwrap();
     let header = b64::encode(br#"{"alg":"HS256","typ":"dc+sd-jwt"}"#);
@@ -322,9 +334,9 @@ fn kb_with_wrong_sd_hash_is_rejected() {
     let sd = f.issue();
     // KB-JWT made over one selection, then a disclosure is dropped.
     let p = f.present(&sd, &Fixture::params());
-    let kb = p.kb_jwt().unwrap().to_owned();
-    let fewer = &p.disclosures().skip(1).collect::<Vec<_>>();
-    let mut s = compact_with_disclosures(&sd, fewer).to_compact();
+    let kb = p.kb_jwt().unwrap().unwrap().to_owned();
+    let fewer = &p.disclosures().unwrap().skip(1).collect::<Vec<_>>();
+    let mut s = compact_with_disclosures(&sd, fewer).to_compact().unwrap();
     s.push_str(&kb);
     let err = f.verify(&SdJwt::parse(&s).unwrap()).err().unwrap();
     assert!(err.to_string().contains("`sd_hash`"), "{err}");
@@ -370,7 +382,7 @@ fn kb_with_wrong_typ_is_rejected() {
     let f = Fixture::new();
     let sd = f.issue();
     let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
-    let sd_hash = eudi_sdjwt::SdAlg::Sha256.digest_b64(chosen.sd_jwt_compact().as_bytes());
+    let sd_hash = eudi_sdjwt::SdAlg::Sha256.digest_b64(chosen.sd_jwt_compact().unwrap().as_bytes());
     let payload = json!({"iat": NOW, "aud": AUD, "nonce": NONCE, "sd_hash": sd_hash});
     let kb = eudi_trust::jws::sign_compact(
         &Header::new(Algorithm::Es256, Some("JWT")),
@@ -378,7 +390,7 @@ fn kb_with_wrong_typ_is_rejected() {
         &f.holder,
     )
     .unwrap();
-    let p = SdJwt::parse(&format!("{}{kb}", chosen.sd_jwt_compact())).unwrap();
+    let p = SdJwt::parse(&format!("{}{kb}", chosen.sd_jwt_compact().unwrap())).unwrap();
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("typ"), "{err}");
 }
@@ -453,7 +465,9 @@ fn selectively_disclosed_registered_claims_are_rejected() {
         let err = f.verify_opts(&sd, &VerifyOptions::new(NOW)).err().unwrap();
         assert_eq!(
             err,
-            SdJwtError::Vc(format!("`{claim}` must not be selectively disclosed")),
+            SdJwtError::NotDisclosable {
+                claim: claim.to_owned()
+            },
             "{claim}"
         );
     }
@@ -503,7 +517,7 @@ fn unknown_claim_path_is_a_holder_error() {
     let f = Fixture::new();
     assert!(matches!(
         holder::select(&f.issue(), &[ClaimPath::keys(["no_such_claim"])]),
-        Err(SdJwtError::UnknownClaimPath(_))
+        Err(IssueError::UnknownClaimPath(_))
     ));
 }
 
@@ -511,11 +525,11 @@ fn unknown_claim_path_is_a_holder_error() {
 fn issuer_rejects_reserved_and_unknown_paths() {
     let f = Fixture::new();
     let err = SdJwtBuilder::new(Fixture::claims(json!({"_sd": 1}))).sign(&f.issuer);
-    assert!(matches!(err, Err(SdJwtError::InvalidSdPath { .. })));
+    assert!(matches!(err, Err(IssueError::ReservedClaimName { .. })));
     let err = SdJwtBuilder::new(Fixture::claims(json!({})))
         .sd(ClaimPath::keys(["nope"]))
         .sign(&f.issuer);
-    assert!(matches!(err, Err(SdJwtError::InvalidSdPath { .. })));
+    assert!(matches!(err, Err(IssueError::InvalidSdPath { .. })));
 }
 
 #[test]
@@ -531,10 +545,10 @@ fn holder_selection_includes_parents_and_children() {
     );
     // Selecting a child brings its parent.
     let p = holder::select(&sd, &[ClaimPath::keys(["address", "postal_code"])]).unwrap();
-    assert_eq!(p.disclosures().len(), 2);
+    assert_eq!(p.disclosures().unwrap().len(), 2);
     // Selecting the parent brings every child.
     let p = holder::select(&sd, &[ClaimPath::keys(["address"])]).unwrap();
-    assert_eq!(p.disclosures().len(), 3);
+    assert_eq!(p.disclosures().unwrap().len(), 3);
     // A wildcard over an array brings every element.
     let path: ClaimPath = serde_json::from_value(json!(["nationalities", null])).unwrap();
     let p = holder::select(&sd, &[path]).unwrap();
@@ -576,11 +590,13 @@ fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
         options.algorithms = eudi_trust::AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]);
         f.verify_opts(&p, &options).unwrap();
         // The same KB-JWT over one disclosure fewer: `sd_hash` no longer matches.
-        let kb = p.kb_jwt().unwrap();
-        let fewer: Vec<&str> = p.disclosures().skip(1).collect();
+        let kb = p.kb_jwt().unwrap().unwrap();
+        let fewer: Vec<&str> = p.disclosures().unwrap().skip(1).collect();
         let tampered = format!(
             "{}{kb}",
-            compact_with_disclosures(&p, &fewer).sd_jwt_compact()
+            compact_with_disclosures(&p, &fewer)
+                .sd_jwt_compact()
+                .unwrap()
         );
         let err = f
             .verify_opts(&SdJwt::parse(&tampered).unwrap(), &options)
@@ -590,4 +606,171 @@ fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
             "{issuer_alg:?}/{sd_alg:?}: {err}"
         );
     }
+}
+
+/// An SD-JWT VC signed by the fixture's issuer over exactly this payload and these
+/// disclosures, as a (misbehaving) issuer could make it: the builder would refuse.
+fn signed_by_hand(f: &Fixture, payload: &Value, disclosures: &[String]) -> SdJwt {
+    let header = Header::new(Algorithm::Es256, Some(vc::TYP));
+    let jwt =
+        eudi_trust::jws::sign_compact(&header, &serde_json::to_vec(payload).unwrap(), &f.issuer)
+            .unwrap();
+    let mut text = jwt;
+    text.push('~');
+    for d in disclosures {
+        text.push_str(d);
+        text.push('~');
+    }
+    SdJwt::parse(&text).unwrap()
+}
+
+fn digest(disclosure: &str) -> String {
+    eudi_sdjwt::SdAlg::Sha256.digest_b64(disclosure.as_bytes())
+}
+
+#[test]
+fn disclosure_named_sd_alg_is_rejected() {
+    // RFC 9901 §4.1.1: `_sd_alg` belongs to the top level of the payload only; disclosed, it
+    // would enter the processed claims.
+    let f = Fixture::new();
+    for name in ["_sd_alg", "_sd", "..."] {
+        let d = b64::encode(serde_json::to_vec(&json!(["salt-1", name, "sha-512"])).unwrap());
+        let payload = json!({
+            "vct": "urn:eudi:pid:1",
+            "iss": "https://issuer.example",
+            "_sd": [digest(&d)],
+            "_sd_alg": "sha-256",
+        });
+        let sd = signed_by_hand(&f, &payload, &[d]);
+        assert_eq!(
+            f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
+            Some(SdJwtError::ReservedClaimName {
+                index: 0,
+                name: name.to_owned()
+            }),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
+    // SD-JWT VC §3.2.2.2: `status` "including any of their sub-claims".
+    let f = Fixture::new();
+    let d = b64::encode(
+        serde_json::to_vec(
+            &json!(["salt-2", "status_list", {"idx": 1, "uri": "https://s.example/1"}]),
+        )
+        .unwrap(),
+    );
+    let payload = json!({
+        "vct": "urn:eudi:pid:1",
+        "iss": "https://issuer.example",
+        "status": {"_sd": [digest(&d)]},
+        "_sd_alg": "sha-256",
+    });
+    let sd = signed_by_hand(&f, &payload, &[d]);
+    assert_eq!(
+        f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
+        Some(SdJwtError::NotDisclosable {
+            claim: "status".into()
+        })
+    );
+}
+
+#[test]
+fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
+    let f = Fixture::new();
+    for path in [
+        ClaimPath::keys(["exp"]),
+        ClaimPath::keys(["status"]),
+        ClaimPath::keys(["status", "status_list"]),
+        ClaimPath::keys(["vct#integrity"]),
+    ] {
+        let claims = Fixture::claims(json!({
+            "status": {"status_list": {"idx": 1, "uri": "https://s.example/1"}},
+            "vct#integrity": "sha256-abc",
+        }));
+        let err = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, claims)
+            .sd(path.clone())
+            .sign(&f.issuer)
+            .err();
+        assert!(
+            matches!(err, Some(IssueError::ReservedClaimName { .. })),
+            "{path}: {err:?}"
+        );
+    }
+    // A claim the builder sets itself is never disclosable either.
+    let err = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sd(ClaimPath::keys(["iss"]))
+    .sign(&f.issuer)
+    .err();
+    assert!(
+        matches!(err, Some(IssueError::InvalidSdPath { ref path, .. }) if path == "[\"iss\"]"),
+        "{err:?}"
+    );
+    // Select-everything with an own exception list still keeps them plain.
+    let sd = vc::builder(
+        "urn:eudi:pid:1",
+        "https://issuer.example",
+        IAT,
+        Fixture::claims(json!({})),
+    )
+    .sd_all_except(&[])
+    .sign(&f.issuer)
+    .unwrap();
+    let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.claims()["exp"], json!(IAT + 3600));
+    assert!(
+        v.sd_jwt()
+            .disclosed()
+            .iter()
+            .all(|n| n.path != ClaimPath::keys(["exp"]))
+    );
+}
+
+#[test]
+fn integers_beyond_64_bits_stay_exact() {
+    // 2^70 and -2^70: an f64 would round neither visibly here, but any larger odd number; the
+    // digits must come back exactly as issued, disclosed or plain.
+    const BIG: &str = "1180591620717411303424";
+    const ODD: &str = "-1180591620717411303425";
+    let f = Fixture::new();
+    let number = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+    let claims = Fixture::claims(json!({
+        "big": number(BIG),
+        "odd": number(ODD),
+        "nested": {"n": number(ODD)},
+        "list": [number(BIG)],
+    }));
+    // Every claim disclosable.
+    let sd = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, &claims)
+        .sign(&f.issuer)
+        .unwrap();
+    let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
+    assert_eq!(v.claims()["big"].to_string(), BIG);
+    assert_eq!(v.claims()["odd"].to_string(), ODD);
+    assert_eq!(v.claims()["nested"]["n"].to_string(), ODD);
+    assert_eq!(v.claims()["list"][0].to_string(), BIG);
+    // Plain claims in the payload.
+    let sd = SdJwtBuilder::new(&claims)
+        .typ(vc::TYP)
+        .sd(ClaimPath::keys(["given_name"]))
+        .sign(&f.issuer)
+        .unwrap();
+    let payload = eudi_sdjwt::verifier::unverified_payload(&sd).unwrap();
+    assert_eq!(payload["odd"].to_string(), ODD);
+    let v = eudi_sdjwt::verifier::verify(
+        &SdJwt::parse(&sd.serialize().unwrap()).unwrap(),
+        &mut |_, _| Ok(f.issuer.verifying_key().clone()),
+        &VerifyOptions::new(NOW),
+    )
+    .unwrap();
+    assert_eq!(v.claims()["big"].to_string(), BIG);
+    assert_eq!(v.claims()["nested"]["n"].to_string(), ODD);
 }

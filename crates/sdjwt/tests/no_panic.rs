@@ -26,7 +26,7 @@ fn run_everything(input: &str, key: &eudi_trust::VerifyingKey) {
         );
         let _ = holder::disclosable_claims(&sd);
         let _ = holder::select(&sd, &[ClaimPath::keys(["a"])]);
-        let _ = sd.serialize();
+        let _ = sd.serialize().unwrap();
     }
 }
 
@@ -50,7 +50,7 @@ fn valid_presentation() -> (String, SoftwareKey) {
         iat: 1_700_000_050,
     };
     let p = holder::add_key_binding(sd, &holder_key, &params).unwrap();
-    (p.to_compact(), issuer)
+    (p.to_compact().unwrap(), issuer)
 }
 
 proptest! {

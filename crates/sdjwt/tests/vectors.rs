@@ -42,7 +42,7 @@ fn spec_issuer_key() -> VerifyingKey {
 /// `now` just after the KB-JWT was made (the vectors' KB `iat` is a fixed past time), or a time
 /// inside the credential's validity when there is no KB-JWT.
 fn now_for(sd: &SdJwt) -> i64 {
-    match sd.kb_jwt() {
+    match sd.kb_jwt().unwrap() {
         Some(kb) => {
             let payload = kb.split('.').nth(1).unwrap();
             let v: Value = serde_json::from_slice(&b64::decode(payload).unwrap()).unwrap();
@@ -137,7 +137,7 @@ fn rfc9901_nested_data_examples_process() {
         let compact = format!("{jwt}~{}~", disclosures.join("~"));
         let sd = SdJwt::parse(&compact).unwrap();
         let verified = verify_with(&sd, key.verifying_key());
-        let address = &verified.claims["address"];
+        let address = &verified.claims()["address"];
         assert_eq!(address["street_address"], "Schulstr. 12", "{name}");
         assert_eq!(address["locality"], "Schulpforta", "{name}");
         assert_eq!(address["region"], "Sachsen-Anhalt", "{name}");
@@ -162,14 +162,14 @@ fn rfc9901_rendered_presentations_verify_to_the_published_claims() {
         let expected = read_json(&format!(
             "sd-jwt/spec-rendered/{name}/verified_contents.json"
         ));
-        assert_eq!(Value::Object(verified.claims), expected, "{name}");
+        assert_eq!(Value::Object(verified.claims().clone()), expected, "{name}");
         let kb_file = vectors().join(format!("sd-jwt/spec-rendered/{name}/kb_jwt_payload.json"));
         if kb_file.exists() {
             let kb: Value =
                 serde_json::from_str(&std::fs::read_to_string(kb_file).unwrap()).unwrap();
-            let got = verified.key_binding.expect("KB-JWT verified");
-            assert_eq!(got.nonce, kb["nonce"].as_str().unwrap());
-            assert_eq!(got.aud, kb["aud"].as_str().unwrap());
+            let got = verified.key_binding().cloned().expect("KB-JWT verified");
+            assert_eq!(got.nonce(), kb["nonce"].as_str().unwrap());
+            assert_eq!(got.aud(), kb["aud"].as_str().unwrap());
         }
     }
 }
@@ -192,7 +192,7 @@ fn rfc9901_rendered_issuances_verify_and_match_the_payload() {
         let user: Value =
             serde_json::from_str(&std::fs::read_to_string(user_claims).unwrap()).unwrap();
         for (k, v) in user.as_object().unwrap() {
-            assert_eq!(verified.claims.get(k), Some(v), "{name}: {k}");
+            assert_eq!(verified.claims().get(k), Some(v), "{name}: {k}");
         }
     }
 }
@@ -205,7 +205,7 @@ fn rfc9901_json_serializations() {
     .unwrap();
     assert_eq!(flat.format(), Format::JsonFlattened);
     let v = verify_with(&flat, &spec_issuer_key());
-    assert!(v.key_binding.is_some());
+    assert!(v.key_binding().is_some());
 
     let issued = SdJwt::parse(&read(
         "sd-jwt/spec-rendered/json_serialization_flattened/sd_jwt_issuance.json",
@@ -218,7 +218,7 @@ fn rfc9901_json_serializations() {
     ))
     .unwrap();
     assert_eq!(general.format(), Format::JsonGeneral);
-    assert_eq!(general.signatures().len(), 2);
+    assert_eq!(general.signatures().unwrap().len(), 2);
     let key1 = spec_issuer_key();
     let key2 = jwk("sd-jwt/spec-examples/keys/issuer_key_2.public.jwk.json")
         .to_verifying_key()
@@ -241,7 +241,7 @@ fn rfc9901_json_serializations() {
         seen,
         [Some("issuer-key-1".into()), Some("issuer-key-2".into())]
     );
-    assert!(verified.key_binding.is_some());
+    assert!(verified.key_binding().is_some());
 
     // The second signature is checked too: with the wrong key for it, verification fails.
     let err = verifier::verify(
@@ -273,11 +273,11 @@ fn sd_jwt_vc_rendered_examples_verify() {
             "sd-jwt-vc/spec-rendered/{name}/verified_contents.json"
         ));
         assert_eq!(
-            Value::Object(verified.sd_jwt.claims.clone()),
+            Value::Object(verified.sd_jwt().claims().clone()),
             expected,
             "{name}"
         );
-        assert!(!verified.vct.is_empty());
+        assert!(!verified.vct().is_empty());
     }
     for name in ["01", "03-pid"] {
         let sd = SdJwt::parse(&read(&format!(
@@ -298,8 +298,8 @@ fn sd_jwt_vc_rendered_examples_verify() {
 fn status_list_referenced_sd_jwt_verifies() {
     let sd = SdJwt::parse(&read("status-list/referenced_token_sd_jwt.txt")).unwrap();
     let verified = verify_with(&sd, &spec_issuer_key());
-    assert_eq!(verified.claims["status"]["status_list"]["idx"], 0);
-    assert_eq!(verified.claims["address"]["locality"], "Schulpforta");
+    assert_eq!(verified.claims()["status"]["status_list"]["idx"], 0);
+    assert_eq!(verified.claims()["address"]["locality"], "Schulpforta");
 }
 
 // ---- sd-jwt-python test case specifications -------------------------------------------------
@@ -436,13 +436,13 @@ fn sd_jwt_python_testcases_round_trip() {
         } else {
             let sd = builder.sign(&issuer_keys[0].0).unwrap();
             if json {
-                sd.with_format(Format::JsonFlattened)
+                sd.with_format(Format::JsonFlattened).unwrap()
             } else {
                 sd
             }
         };
         // Through the wire format and back.
-        let issued = SdJwt::parse(&issued.serialize()).unwrap();
+        let issued = SdJwt::parse(&issued.serialize().unwrap()).unwrap();
 
         // 2. Present.
         let mut chosen = Vec::new();
@@ -460,7 +460,7 @@ fn sd_jwt_python_testcases_round_trip() {
             };
             presentation = holder::add_key_binding(presentation, &holder, &params).unwrap();
         }
-        let presentation = SdJwt::parse(&presentation.serialize()).unwrap();
+        let presentation = SdJwt::parse(&presentation.serialize().unwrap()).unwrap();
 
         // 3. Verify.
         let mut options = VerifyOptions::new(1_700_000_010);
@@ -490,7 +490,7 @@ fn sd_jwt_python_testcases_round_trip() {
                 json!({"jwk": holder.verifying_key().to_jwk()}),
             );
         }
-        assert_eq!(Value::Object(verified.claims), expected, "{name}");
+        assert_eq!(Value::Object(verified.claims().clone()), expected, "{name}");
         cases += 1;
     }
     assert_eq!(cases, 17);
@@ -509,10 +509,10 @@ fn sd_jwt_python_simple_array_example_round_trips() {
     let issued = builder.sign(&issuer).unwrap();
     // Everything disclosed gives back exactly the user claims.
     let verified = verify_with(&issued, issuer.verifying_key());
-    assert_eq!(Value::Object(verified.claims), claims);
+    assert_eq!(Value::Object(verified.claims().clone()), claims);
     // Nothing disclosed: no selectively disclosable value leaks.
     let none = holder::select(&issued, &[]).unwrap();
-    assert_eq!(none.disclosures().len(), 0);
+    assert_eq!(none.disclosures().unwrap().len(), 0);
     verify_with(&none, issuer.verifying_key());
     let _ = PathElement::Index(0);
 }
