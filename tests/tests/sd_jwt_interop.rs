@@ -216,15 +216,14 @@ fn user_claims(claims: &Value) -> Value {
 /// Asserts our verifier accepted and returns the disclosed user claims.
 fn rust_accepts(keys: &Keys, presentation: &str) -> Result<Value> {
     let verified = rust_verify(keys, presentation, AUD, NONCE)?;
-    assert_eq!(verified.vct, VCT);
-    assert_eq!(verified.issuer.as_deref(), Some(ISS));
-    assert_eq!(verified.sd_jwt.header.typ.as_deref(), Some(vc::TYP));
+    assert_eq!(verified.vct(), VCT);
+    assert_eq!(verified.issuer(), Some(ISS));
+    assert_eq!(verified.sd_jwt().header().typ.as_deref(), Some(vc::TYP));
     let kb = verified
-        .sd_jwt
-        .key_binding
-        .as_ref()
+        .sd_jwt()
+        .key_binding()
         .ok_or("verified without a key binding")?;
-    assert_eq!((kb.aud.as_str(), kb.nonce.as_str()), (AUD, NONCE));
+    assert_eq!((kb.aud(), kb.nonce()), (AUD, NONCE));
     Ok(Value::Object(verified.user_claims()))
 }
 
@@ -233,6 +232,7 @@ fn rust_accepts(keys: &Keys, presentation: &str) -> Result<Value> {
 fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
     let original = presentation
         .disclosures()
+        .unwrap()
         .enumerate()
         .map(|(i, d)| Disclosure::parse(d, i))
         .collect::<Result<Vec<_>, _>>()?
@@ -241,7 +241,7 @@ fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
         .ok_or_else(|| format!("no disclosure of {name}"))?;
     let forged = Disclosure::property("c2FsdC1mb3JnZWQtYnktdGVzdA", name, original.value())?;
     assert_ne!(forged.encoded(), original.encoded());
-    let compact = presentation.to_compact();
+    let compact = presentation.to_compact().unwrap();
     let tampered = compact.replace(
         &format!("~{}~", original.encoded()),
         &format!("~{}~", forged.encoded()),
@@ -265,7 +265,7 @@ fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
         ],
     )?;
 
-    let disclosed = npm_accepts(&keys, &presentation.to_compact())?;
+    let disclosed = npm_accepts(&keys, &presentation.to_compact().unwrap())?;
 
     assert_eq!(
         disclosed,
@@ -285,12 +285,18 @@ fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
     let credential = rust_issue(&keys)?;
 
     let everything = rust_present(&keys, &credential, &[ClaimPath::root()])?;
-    assert_eq!(npm_accepts(&keys, &everything.to_compact())?, pid_claims());
+    assert_eq!(
+        npm_accepts(&keys, &everything.to_compact().unwrap())?,
+        pid_claims()
+    );
 
     // Every claim is selectively disclosable: disclosing nothing shows no user claim at all.
     let nothing = rust_present(&keys, &credential, &[])?;
-    assert_eq!(nothing.disclosures().len(), 0);
-    assert_eq!(npm_accepts(&keys, &nothing.to_compact())?, json!({}));
+    assert_eq!(nothing.disclosures().unwrap().len(), 0);
+    assert_eq!(
+        npm_accepts(&keys, &nothing.to_compact().unwrap())?,
+        json!({})
+    );
     Ok(())
 }
 
@@ -304,7 +310,7 @@ fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     ];
     let presentation = rust_present(&keys, &credential, &paths)?;
     assert_eq!(
-        npm_accepts(&keys, &presentation.to_compact())?,
+        npm_accepts(&keys, &presentation.to_compact().unwrap())?,
         json!({"given_name": "Karen", "family_name": "Jensen"})
     );
 
@@ -325,15 +331,15 @@ fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     // must not show the claim.
     let chosen = swap_disclosure(&holder::select(&credential, &paths)?, "given_name")?;
     let rebound = bind(&keys, SdJwt::parse(&chosen)?)?;
-    assert_eq!(rebound.disclosures().len(), 2);
-    if let Ok(out) = npm_verify(&keys, &rebound.to_compact())? {
+    assert_eq!(rebound.disclosures().unwrap().len(), 2);
+    if let Ok(out) = npm_verify(&keys, &rebound.to_compact().unwrap())? {
         assert_eq!(
             user_claims(&out["claims"]),
             json!({"family_name": "Jensen"})
         );
     }
     assert!(matches!(
-        rust_verify(&keys, &rebound.to_compact(), AUD, NONCE),
+        rust_verify(&keys, &rebound.to_compact().unwrap(), AUD, NONCE),
         Err(SdJwtError::UnreferencedDisclosure { .. })
     ));
     Ok(())
@@ -382,7 +388,8 @@ fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
             ClaimPath::keys(["nationalities"]).index(1),
         ],
     )?
-    .to_compact();
+    .to_compact()
+    .unwrap();
     let expected = json!({
         "family_name": "Jensen",
         "age_over_18": true,
@@ -415,10 +422,10 @@ fn rust_rejects_npm_presentation_with_wrong_binding_or_tampered_payload() -> Res
 
     // A claim added to the Issuer-signed JWT payload in clear breaks the issuer signature.
     let sd = SdJwt::parse(&presentation)?;
-    let mut payload: Value = serde_json::from_slice(&b64::decode(sd.payload_b64())?)?;
+    let mut payload: Value = serde_json::from_slice(&b64::decode(sd.payload_b64().unwrap())?)?;
     payload["given_name"] = json!("Mallory");
     let tampered = presentation.replace(
-        sd.payload_b64(),
+        sd.payload_b64().unwrap(),
         &b64::encode(serde_json::to_vec(&payload)?),
     );
     assert_ne!(tampered, presentation);

@@ -154,6 +154,7 @@ fn present(issued: &Issued, nonce: &str) -> String {
     holder::add_key_binding(chosen, &issued.holder, &params)
         .unwrap()
         .to_compact()
+        .unwrap()
 }
 
 fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {

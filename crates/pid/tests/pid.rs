@@ -356,7 +356,8 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
     .unwrap()
     .sign(&issuer)
     .unwrap()
-    .to_compact();
+    .to_compact()
+    .unwrap();
     let options = verifier::VerifyOptions::new(1_772_323_260);
     let mut resolve = |_: &_, _: &_| Ok(issuer.verifying_key().clone());
 
@@ -368,7 +369,8 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
 
     // Every claim was selectively disclosable (PID_21), the level included.
     let payload: Map<String, Value> =
-        serde_json::from_slice(&eudi_trust::b64::decode(sd.payload_b64()).unwrap()).unwrap();
+        serde_json::from_slice(&eudi_trust::b64::decode(sd.payload_b64().unwrap()).unwrap())
+            .unwrap();
     for name in claims.keys() {
         assert!(
             !payload.contains_key(name),
@@ -380,7 +382,7 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
     // Only birthdate disclosed: no level stated, the rest absent.
     let chosen = holder::select(&sd, &[ClaimPath::keys(["birthdate"])]).unwrap();
     let verified = vc::verify(
-        &SdJwt::parse(&chosen.to_compact()).unwrap(),
+        &SdJwt::parse(&chosen.to_compact().unwrap()).unwrap(),
         &mut resolve,
         &options,
     )
@@ -401,7 +403,7 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
     )
     .unwrap();
     let verified = vc::verify(
-        &SdJwt::parse(&chosen.to_compact()).unwrap(),
+        &SdJwt::parse(&chosen.to_compact().unwrap()).unwrap(),
         &mut resolve,
         &options,
     )

@@ -11,35 +11,11 @@
 
 use eudi_sdjwt::SdJwtError;
 use eudi_trust::jws::JwsError;
-use eudi_trust::{ErrorCode, X509Error};
+use eudi_trust::{ErrorCode, HasErrorCode, X509Error};
 
-/// An SD-JWT (RFC 9901) or SD-JWT VC verification failure.
+/// An SD-JWT (RFC 9901) or SD-JWT VC verification failure (mapped exhaustively in eudi-sdjwt).
 pub(crate) fn sd_jwt(e: &SdJwtError) -> ErrorCode {
-    match e {
-        SdJwtError::Malformed(_)
-        | SdJwtError::PayloadNotObject
-        | SdJwtError::UnsupportedHashAlgorithm(_)
-        | SdJwtError::InvalidSdStructure { .. } => ErrorCode::Malformed,
-        SdJwtError::TooLarge { .. } => ErrorCode::TooLarge,
-        SdJwtError::IssuerJws(j) => jws(j),
-        SdJwtError::IssuerKey(_) => ErrorCode::UntrustedIssuer,
-        SdJwtError::MalformedDisclosure { .. }
-        | SdJwtError::DuplicateDisclosure { .. }
-        | SdJwtError::DuplicateDigest(_)
-        | SdJwtError::UnreferencedDisclosure { .. }
-        | SdJwtError::DisclosureShapeMismatch { .. }
-        | SdJwtError::ReservedClaimName { .. }
-        | SdJwtError::ClaimNameCollision(_) => ErrorCode::InvalidDisclosure,
-        SdJwtError::Time { claim: "exp", .. } => ErrorCode::Expired,
-        SdJwtError::Time { claim: "nbf", .. } => ErrorCode::NotYetValid,
-        SdJwtError::Time { .. } => ErrorCode::InvalidCredential,
-        SdJwtError::MissingKeyBinding => ErrorCode::KeyBindingRequired,
-        SdJwtError::MissingHolderKey
-        | SdJwtError::KeyBinding(_)
-        | SdJwtError::UnexpectedKeyBinding => ErrorCode::InvalidKeyBinding,
-        SdJwtError::Vc(_) => ErrorCode::InvalidCredential,
-        _ => ErrorCode::Malformed,
-    }
+    e.code()
 }
 
 /// A JWS (RFC 7515) failure of an issuer-signed JWT.

@@ -167,10 +167,14 @@ fn choose_key(sd: &SdJwt, index: usize, mut candidates: Vec<ResolvedKey>) -> Opt
     let pick = if candidates.len() <= 1 {
         0
     } else {
-        sd.signatures()
-            .nth(index)
-            .and_then(|sig| {
-                let input = format!("{}.{}", sig.protected, sd.payload_b64());
+        let signatures = sd.signatures().ok();
+        let payload = sd.payload_b64().ok();
+        signatures
+            .as_ref()
+            .and_then(|sigs| sigs.get(index))
+            .zip(payload)
+            .and_then(|(sig, payload)| {
+                let input = format!("{}.{}", sig.protected, payload);
                 let signature = eudi_trust::b64::decode(sig.signature).ok()?;
                 candidates
                     .iter()
@@ -242,11 +246,12 @@ pub(crate) async fn verify(
     let (verified, claims, vct) = if is_vc {
         vc::verify(&sd, &mut resolve, &options).map(|v| {
             let claims = v.user_claims();
-            (v.sd_jwt, claims, Some(v.vct))
+            let vct = v.vct().to_owned();
+            (v.into_sd_jwt(), claims, Some(vct))
         })
     } else {
         verifier::verify(&sd, &mut resolve, &options).map(|v| {
-            let claims = user_claims(&v.claims);
+            let claims = user_claims(v.claims());
             (v, claims, None)
         })
     }
@@ -263,14 +268,14 @@ pub(crate) async fn verify(
     // (draft-ietf-oauth-status-list §6.1 is about JWTs in general).
     // A plain SD-JWT may use `status` for something else (it is only registered for JWTs by
     // the Token Status List draft §6.1): there, only `status.status_list` is a reference.
-    let references_list = match verified.claims.get("status") {
+    let references_list = match verified.claims().get("status") {
         None => false,
         Some(status) => is_vc || status.get("status_list").is_some(),
     };
     let status = match references_list {
         false => None,
         true => {
-            let reference = StatusReference::from_jwt_claims(&verified.claims).map_err(|e| {
+            let reference = StatusReference::from_jwt_claims(verified.claims()).map_err(|e| {
                 Failure::new(
                     ErrorCode::InvalidCredential,
                     format!("`status`: {e}"),
@@ -295,7 +300,7 @@ pub(crate) async fn verify(
         }
     };
 
-    let number = |name: &str| verified.claims.get(name).and_then(Value::as_i64);
+    let number = |name: &str| verified.claims().get(name).and_then(Value::as_i64);
     let cpr = match vct.as_deref() {
         Some(eudi_pid::VCT) => crate::danish_cpr(&claims),
         _ => None,
@@ -305,11 +310,11 @@ pub(crate) async fn verify(
         issuer: resolved.issuer.clone(),
         credential_type: vct,
         assurance_level: crate::effective_level(
-            eudi_pid::stated_level_sd_jwt(&verified.claims),
+            eudi_pid::stated_level_sd_jwt(verified.claims()),
             resolved.ceiling,
         ),
         // Only when the KB-JWT's nonce and aud were compared with the caller's.
-        holder_binding: binding.is_some() && verified.key_binding.is_some(),
+        holder_binding: binding.is_some() && verified.key_binding().is_some(),
         status,
         valid_from: number("nbf").or_else(|| number("iat")),
         valid_until: number("exp"),

@@ -115,7 +115,9 @@ impl Setup {
         holder::add_key_binding(chosen, &self.holder, &params)
             .unwrap()
             .with_format(format)
+            .unwrap()
             .serialize()
+            .unwrap()
     }
 
     fn presentation(&self, idx: u64, format: Format) -> String {
@@ -290,7 +292,8 @@ async fn plain_sd_jwt_status_is_checked_too() {
         .unwrap();
     let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     let source = StatusSource::new(CountingFetcher::new(s.status_list(&s.issuer, URI)));
     let trust = s.trust(None);
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
@@ -376,7 +379,7 @@ async fn signatures_by_different_keys_verify_in_any_trust_order() {
     let sd = SdJwtBuilder::new(&claims)
         .sign_general(&[(&s.issuer, "a"), (&second, "b")])
         .unwrap();
-    let presentation = sd.serialize();
+    let presentation = sd.serialize().unwrap();
     // Configured without `kid`: every key is a candidate for every signature.
     let keys = [
         TrustedKey::new(s.issuer.verifying_key().clone(), "first").issuer(ISS),
@@ -412,10 +415,12 @@ async fn policy_level_claims_and_cpr() {
         ],
     )
     .unwrap()
-    .to_compact();
+    .to_compact()
+    .unwrap();
     let no_cpr = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])])
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     let trust = s.trust(Some(AssuranceLevel::High));
     let cx = s.context(&trust, StatusCheck::Skip);
 
@@ -486,7 +491,7 @@ async fn stated_level_is_capped_by_the_anchor_ceiling() {
         let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
         let trust = s.trust(ceiling);
         let cx = s.context(&trust, StatusCheck::Skip);
-        let v = verify_sd_jwt(&chosen.to_compact(), None, &cx, &Policy::default())
+        let v = verify_sd_jwt(&chosen.to_compact().unwrap(), None, &cx, &Policy::default())
             .await
             .unwrap();
         assert_eq!(v.assurance_level, effective, "{stated} under {ceiling:?}");
@@ -526,7 +531,8 @@ async fn a_cached_list_never_answers_for_another_issuer() {
     .unwrap();
     let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     let e = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
         .await
         .unwrap_err();
@@ -550,7 +556,7 @@ async fn a_plain_sd_jwt_may_use_status_for_something_else() {
     let source = StatusSource::new(fetcher.clone());
     let trust = s.trust(None);
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
-    let v = verify_sd_jwt(&sd.to_compact(), None, &cx, &Policy::default())
+    let v = verify_sd_jwt(&sd.to_compact().unwrap(), None, &cx, &Policy::default())
         .await
         .unwrap();
     assert_eq!(v.status, None);
@@ -572,7 +578,7 @@ async fn too_many_issuer_signatures_are_refused() {
     let mut trust = TrustConfig::new();
     trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "test").issuer(ISS));
     let cx = s.context(&trust, StatusCheck::Skip);
-    let e = verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+    let e = verify_sd_jwt(&sd.serialize().unwrap(), None, &cx, &Policy::default())
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::TooLarge, "{e}");
@@ -581,7 +587,7 @@ async fn too_many_issuer_signatures_are_refused() {
         .sign_general(&signers[1..])
         .unwrap();
     assert!(
-        verify_sd_jwt(&sd.serialize(), None, &cx, &Policy::default())
+        verify_sd_jwt(&sd.serialize().unwrap(), None, &cx, &Policy::default())
             .await
             .is_ok()
     );
