@@ -22,7 +22,7 @@ use crate::text::to_base64url;
 
 /// Deepest nesting converted; deeper values (which no decoded mdoc has, see
 /// [`MAX_DEPTH`](crate::MAX_DEPTH)) become `null` rather than exhausting the stack.
-const MAX_JSON_DEPTH: usize = 2 * crate::cbor::MAX_DEPTH;
+const MAX_JSON_DEPTH: usize = 2 * eudi_cbor::MAX_DEPTH;
 
 /// The JSON form of an element value.
 pub fn to_json(value: &Value) -> Json {

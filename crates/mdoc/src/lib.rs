@@ -56,7 +56,9 @@
 //!     DeviceResponse, Document, IssuerSignedBuilder, SessionTranscript, ValidityInfo,
 //!     VerifyOptions,
 //! };
-//! use eudi_trust::{Algorithm, ChainValidator, Signer, SoftwareKey, TrustAnchors};
+//! use eudi_trust::{
+//!     Algorithm, ChainValidator, ErrorCode, HasErrorCode as _, Signer, SoftwareKey, TrustAnchors,
+//! };
 //! use time::{Duration, OffsetDateTime};
 //! # use rcgen::{
 //! #     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -108,10 +110,10 @@
 //! let options = VerifyOptions::new(now.unix_timestamp() + 60).session_transcript(&transcript);
 //! let verified = DeviceResponse::from_base64url(&vp_token)?.verify(&validator, &options)?;
 //!
-//! let doc = &verified.documents[0];
-//! assert!(doc.device_authenticated);
+//! let doc = &verified.documents()[0];
+//! assert!(doc.device_authenticated());
 //! assert_eq!(
-//!     serde_json::Value::Object(doc.claims.clone()),
+//!     serde_json::Value::Object(doc.claims().clone()),
 //!     serde_json::json!({pid: {"family_name": "Jensen", "age_over_18": true}})
 //! );
 //!
@@ -120,13 +122,12 @@
 //!     "x509_san_dns:verifier.example", "nonce-456", None, "https://verifier.example/response");
 //! let replay = DeviceResponse::from_base64url(&vp_token)?
 //!     .verify(&validator, &VerifyOptions::new(now.unix_timestamp()).session_transcript(&other));
-//! assert_eq!(replay.unwrap_err().code(), "invalid_key_binding");
+//! assert_eq!(replay.unwrap_err().code(), ErrorCode::InvalidKeyBinding);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cbor;
 mod device;
 mod digests;
 mod enc;
@@ -139,9 +140,9 @@ mod text;
 mod transcript;
 mod verify;
 
-pub use cbor::{CborError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS};
 pub use device::{DeviceAuthMethod, DeviceResponse, DeviceSigned, Document};
 pub use error::{DecodeError, EncodeError, IssueError, VerifyError};
+pub use eudi_cbor::{CborError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS};
 pub use issue::{IssuerSignedBuilder, RANDOM_LEN};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use json::to_json;

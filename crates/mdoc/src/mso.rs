@@ -33,10 +33,10 @@ use eudi_trust::{Algorithm, VerifyingKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cbor::{self, Budget, Item};
 use crate::digests::Digests;
 use crate::enc;
 use crate::error::{At, DecodeError, EncodeError};
+use eudi_cbor::{self as cbor, Budget, Item};
 
 /// The MSO digest algorithm (ISO/IEC 18013-5 §9.1.2.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -373,6 +373,13 @@ impl MobileSecurityObject {
 
         let digests = req_field(item, "valueDigests", AT)?;
         let entries = check_map(digests, "MSO.valueDigests")?;
+        if entries.is_empty() {
+            // CDDL: ValueDigests = { + NameSpace => DigestIDs }.
+            return Err(DecodeError::malformed(
+                "MSO.valueDigests",
+                "has no namespace (CDDL `{ + NameSpace => DigestIDs }`)",
+            ));
+        }
         let mut namespaces = Vec::with_capacity(entries.len());
         let mut all = Vec::new();
         for (index, (ns, ids)) in entries.iter().enumerate() {
@@ -382,6 +389,13 @@ impl MobileSecurityObject {
             let parent = At::Root("MSO.valueDigests");
             let at = parent.field(ns);
             let ids = check_map(ids, at)?;
+            if ids.is_empty() {
+                // CDDL: DigestIDs = { + DigestID => Digest }.
+                return Err(DecodeError::malformed(
+                    at,
+                    "namespace has no digests (CDDL `{ + DigestID => Digest }`)",
+                ));
+            }
             all.reserve(ids.len());
             for (id, digest) in ids {
                 let id = id

@@ -4,8 +4,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
-use crate::cbor::{CborError, MAX_INPUT_LEN};
 use crate::error::DecodeError;
+use eudi_cbor::{CborError, MAX_INPUT_LEN};
 
 /// Lowercase hex.
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
