@@ -637,6 +637,24 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Whether `item` and everything in it has definite lengths (no indefinite-length array, map
+/// or string, RFC 8949 §3.2.2): for checks that apply only to some documents, after decoding
+/// (the PID rulebook requires definite lengths in every CBOR structure of a PID).
+pub fn is_definite(item: &Item<'_>) -> bool {
+    let own = item
+        .raw
+        .first()
+        .is_none_or(|initial| !(matches!(initial >> 5, 2..=5) && initial & 0x1f == 31));
+    own && match &item.kind {
+        Kind::Array(items) => items.iter().all(is_definite),
+        Kind::Map(entries) => entries
+            .iter()
+            .all(|(k, v)| is_definite(k) && is_definite(v)),
+        Kind::Tag(_, inner) => is_definite(inner),
+        _ => true,
+    }
+}
+
 /// Why a map lookup failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError {
@@ -868,6 +886,82 @@ mod tests {
             decode(&many, &mut Budget::new()),
             Err(CborError::TooManyItems { .. })
         ));
+    }
+
+    #[test]
+    fn definite_lengths_can_be_required() {
+        for h in [
+            "9f01ff",
+            "bf6161f5ff",
+            "5f4101ff",
+            "7f6161ff",
+            "81bf6161f5ff",
+            "c19f01ff",
+        ] {
+            let bytes = hex(h);
+            let item = decode(&bytes, &mut Budget::new()).unwrap();
+            assert!(!is_definite(&item), "{h}");
+            assert!(
+                matches!(
+                    decode_definite(&bytes, &mut Budget::new()),
+                    Err(CborError::IndefiniteLength { .. })
+                ),
+                "{h}"
+            );
+        }
+        for h in [
+            "8101",
+            "a16161f5",
+            "4101",
+            "6161",
+            "81a16161f5",
+            "c18101",
+            "b900016161f5",
+        ] {
+            let bytes = hex(h);
+            let item = decode_definite(&bytes, &mut Budget::new()).unwrap();
+            assert!(is_definite(&item), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_smaller_budget_is_kept() {
+        // [0, 0, 0]: four items.
+        assert!(decode(&hex("83000000"), &mut Budget::with_max_items(4)).is_ok());
+        assert_eq!(
+            decode(&hex("83000000"), &mut Budget::with_max_items(3)).unwrap_err(),
+            CborError::TooManyItems { max: 3 }
+        );
+        // Never more than MAX_ITEMS, whatever is asked for.
+        let mut many = vec![0x9a, 0, 4, 0, 0];
+        many.extend(std::iter::repeat_n(0u8, 1 << 18));
+        assert!(matches!(
+            decode(&many, &mut Budget::with_max_items(usize::MAX)),
+            Err(CborError::TooManyItems { max: MAX_ITEMS })
+        ));
+    }
+
+    #[test]
+    fn decode_value_refuses_duplicates_at_any_depth() {
+        assert_eq!(
+            decode_value(&hex("81a2616101616102"), 100),
+            Err(CborError::DuplicateKey)
+        );
+        assert!(decode_value(&hex("81a2616101616202"), 100).is_ok());
+    }
+
+    #[test]
+    fn int_field_compares_by_value() {
+        // {1: true, -1: false, 0x18 0x02: null}
+        let bytes = hex("a301f520f41802f6");
+        let item = decode(&bytes, &mut Budget::new()).unwrap();
+        assert_eq!(int_field(&item, 1).unwrap().unwrap().raw, &[0xf5]);
+        assert_eq!(int_field(&item, -1).unwrap().unwrap().raw, &[0xf4]);
+        assert_eq!(int_field(&item, 2).unwrap().unwrap().raw, &[0xf6]);
+        assert!(int_field(&item, 3).unwrap().is_none());
+        let dup = hex("a201f51801f4");
+        let item = decode(&dup, &mut Budget::new()).unwrap();
+        assert_eq!(int_field(&item, 1).unwrap_err(), LookupError::Duplicate);
     }
 
     #[test]

@@ -41,6 +41,6 @@ mod value;
 pub use decode::{
     Budget, CborError, Item, Kind, LookupError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS,
     check_unique_keys, check_unique_keys_deep, decode, decode_definite, decode_value, field,
-    int_field,
+    int_field, is_definite,
 };
 pub use value::{DuplicateKey, int_key, text_key};

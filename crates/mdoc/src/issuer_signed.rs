@@ -48,6 +48,8 @@ pub struct IssuerSignedItem {
     /// UTF-8, checked when the item was decoded or made.
     element_identifier: Part,
     element_value: Value,
+    /// No indefinite-length item inside (always, for items this crate made).
+    definite: bool,
 }
 
 impl PartialEq for IssuerSignedItem {
@@ -118,6 +120,7 @@ impl IssuerSignedItem {
             .ok_or_else(|| DecodeError::malformed(at, "not IssuerSignedItemBytes (#6.24 bstr)"))?;
         let map = cbor::decode(inner, budget)?;
         check_map(&map, at)?;
+        let definite = cbor::is_definite(&map);
         let digest_id = req_field(&map, "digestID", at)?
             .as_uint()
             .ok_or_else(|| DecodeError::malformed(at, "`digestID` is not a uint"))?;
@@ -152,7 +155,13 @@ impl IssuerSignedItem {
             random,
             element_identifier,
             element_value,
+            definite,
         })
+    }
+
+    /// Whether the embedded item uses definite lengths only (the PID rulebook requires it).
+    pub(crate) fn is_definite(&self) -> bool {
+        self.definite
     }
 }
 
@@ -239,6 +248,8 @@ impl ItemWriter {
             random: Part::Within(random_at..random_at + random.len()),
             element_identifier: Part::Within(identifier_at),
             element_value,
+            // The encoder writes definite lengths only.
+            definite: true,
         });
         Ok(self.buf.get(at).unwrap_or_default())
     }

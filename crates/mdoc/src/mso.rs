@@ -419,6 +419,13 @@ impl MobileSecurityObject {
                 .map_err(|reason| DecodeError::malformed("MSO.deviceKeyInfo.deviceKey", reason))?;
 
         let doc_type = text_field(item, "docType", AT)?;
+        if doc_type == PID_DOC_TYPE && !cbor::is_definite(item) {
+            // PID rulebook, CBOR encoding: indefinite-length items SHALL be made definite.
+            return Err(DecodeError::malformed(
+                AT,
+                "a PID MSO holds an indefinite-length item (the PID rulebook requires definite lengths)",
+            ));
+        }
         let validity = ValidityInfo::decode(req_field(item, "validityInfo", AT)?)?;
         let status = opt_field(item, "status", AT)?
             .map(|status| {
@@ -580,6 +587,9 @@ fn cose_key_into(key: &VerifyingKey, out: &mut Vec<u8>) {
 
 /// An EC2 COSE_Key (RFC 9053 §7.1.1) with uncompressed coordinates, as a verifying key.
 ///
+/// The PID docType (PID rulebook), whose CBOR structures must use definite lengths.
+pub(crate) const PID_DOC_TYPE: &str = "eu.europa.ec.eudi.pid.1";
+
 /// Read directly rather than through `coset::CoseKey`, which rejects keys with a text `kid`
 /// (RFC 9052 says bstr) as real-world wallets send them; only `kty`, `crv`, `x` and `y` are
 /// used, other parameters are ignored.

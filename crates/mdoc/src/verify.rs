@@ -38,10 +38,10 @@ use crate::device::{
     DeviceAuth, DeviceAuthMethod, DeviceResponse, DeviceSigned, Document,
     device_authentication_bytes, device_signature_tbs,
 };
-use crate::error::VerifyError;
+use crate::error::{DecodeError, VerifyError};
 use crate::issuer_signed::{IssuerSigned, sign1_tbs};
 use crate::json::to_json;
-use crate::mso::{DigestAlgorithm, ValidityInfo, format_time};
+use crate::mso::{DigestAlgorithm, PID_DOC_TYPE, ValidityInfo, format_time};
 use crate::transcript::SessionTranscript;
 
 /// Minimum `random` length (ISO/IEC 18013-5 §9.1.2.5).
@@ -563,6 +563,7 @@ fn verify_document(
 
     // 4. Digests.
     let digest_alg = mso.digest_algorithm();
+    let pid = mso.doc_type() == PID_DOC_TYPE;
     let mut claims = Map::new();
     let mut elements = Vec::new();
     for (ns, items) in issuer_signed.namespaces() {
@@ -572,6 +573,13 @@ fn verify_document(
         for item in items {
             let element = item.element_identifier();
             let digest_id = item.digest_id();
+            if pid && !item.is_definite() {
+                // PID rulebook, CBOR encoding: indefinite-length items SHALL be made definite.
+                return Err(VerifyError::Decode(DecodeError::malformed(
+                    format_args!("{label}: {ns}/{element}"),
+                    "a PID IssuerSignedItem holds an indefinite-length item (the PID rulebook requires definite lengths)",
+                )));
+            }
             if item.random().len() < MIN_RANDOM_LEN {
                 return Err(VerifyError::RandomTooShort {
                     doc_type: label,
