@@ -69,8 +69,7 @@ fn issue_select_present_verify_pid() {
     assert_eq!(doc.digest_algorithm(), DigestAlgorithm::Sha256);
     assert_eq!(doc.validity().valid_until.unix_timestamp(), VALID_UNTIL);
 
-    use base64::Engine as _;
-    let portrait = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(portrait());
+    let portrait = eudi_trust::b64::encode(portrait());
     assert_eq!(
         serde_json::Value::Object(doc.claims().clone()),
         json!({PID: {

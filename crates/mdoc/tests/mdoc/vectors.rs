@@ -105,8 +105,7 @@ fn annex_d_device_response_verifies_with_device_mac() {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    eudi_trust::b64::encode(bytes)
 }
 
 #[test]
@@ -387,10 +386,7 @@ fn real_world_ubique_openid4vp_draft18() {
     let mut anchors = eudi_trust::TrustAnchors::new();
     assert!(anchors.add_pem(&pem).is_err());
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    use base64::Engine as _;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
+    let der = eudi_trust::b64::decode_std(body).unwrap();
     let key = eudi_trust::VerifyingKey::from_sec1(Algorithm::Es256, &p256_point_of(&der)).unwrap();
     let keys = vec![key];
 
