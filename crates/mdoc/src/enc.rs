@@ -139,13 +139,15 @@ impl MapEncoder {
         Ok(self)
     }
 
-    fn key(&self, entry: &(usize, usize, usize)) -> &[u8] {
-        self.buf.get(entry.0..entry.1).unwrap_or_default()
+    /// The encoded key of an entry (`None` only if the entry's positions were broken, which
+    /// [`finish_into`](Self::finish_into) reports).
+    fn key(&self, entry: &(usize, usize, usize)) -> Option<&[u8]> {
+        self.buf.get(entry.0..entry.1)
     }
 
     fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| self.key(a).cmp(self.key(b)));
+        entries.sort_unstable_by(|a, b| self.key(a).cmp(&self.key(b)));
         self.entries = entries;
     }
 
@@ -159,6 +161,13 @@ impl MapEncoder {
 
     /// [`finish`](Self::finish), appended to `out`.
     pub(crate) fn finish_into(mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if self
+            .entries
+            .iter()
+            .any(|e| self.buf.get(e.0..e.2).is_none())
+        {
+            return Err(EncodeError::Internal);
+        }
         self.sort();
         if self
             .entries

@@ -27,6 +27,10 @@ pub enum EncodeError {
     /// A `ciborium::Value` variant this encoder does not know.
     #[error("an unsupported CBOR value")]
     Unsupported,
+    /// An internal layout invariant broke (a bug): reported, never written as an empty or
+    /// short item.
+    #[error("internal error: an encoder layout invariant broke")]
+    Internal,
 }
 
 /// Why bytes are not the mdoc structure expected (ISO/IEC 18013-5 §8.3.2.1.2 CDDL).
@@ -130,6 +134,13 @@ pub enum IssueError {
     /// What was produced does not decode again (a bug, reported rather than hidden).
     #[error("produced CBOR does not decode: {0}")]
     Decode(#[from] DecodeError),
+    /// An internal layout invariant broke (a bug), reported instead of a panic or an empty
+    /// slice.
+    #[error("internal error: {what}")]
+    Internal {
+        /// Which invariant.
+        what: &'static str,
+    },
 }
 
 /// Why an mdoc presentation or `IssuerSigned` structure was rejected.

@@ -251,7 +251,8 @@ impl ItemWriter {
             // The encoder writes definite lengths only.
             definite: true,
         });
-        Ok(self.buf.get(at).unwrap_or_default())
+        // `at` was measured on this buffer just now.
+        self.buf.get(at).ok_or(EncodeError::Internal)
     }
 
     /// The items, in the order written, sharing one buffer.

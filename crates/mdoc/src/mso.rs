@@ -505,7 +505,7 @@ impl MobileSecurityObject {
             out.extend_from_slice(b"\x6cvalidityInfo");
             validity.encode_into(out)?;
             out.extend_from_slice(b"\x6cvalueDigests");
-            digests.encode_into(out);
+            digests.encode_into(out)?;
             out.extend_from_slice(b"\x6ddeviceKeyInfo\xa1\x69deviceKey");
             cose_key_into(device_key, out);
             out.extend_from_slice(b"\x6fdigestAlgorithm");
