@@ -247,3 +247,30 @@ impl StatusListIssueError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broken list or token says the status is unavailable; a broken reference or an index
+    /// the list does not hold is the credential's own fault.
+    #[test]
+    fn codes_tell_the_token_from_the_credential() {
+        for e in [
+            StatusListError::BadSignature,
+            StatusListError::MalformedCwt("x".into()),
+            StatusListError::Cbor(eudi_cbor::CborError::DuplicateKey),
+            StatusListError::Expired { exp: 1, now: 2 },
+            StatusListError::DecompressedTooLarge { limit: 1 },
+        ] {
+            assert_eq!(e.code(), ErrorCode::StatusUnavailable, "{e}");
+        }
+        for e in [
+            StatusListError::IndexOutOfRange { idx: 9, len: 8 },
+            StatusListError::MissingStatusReference("x"),
+            StatusListError::MalformedStatusReference("x"),
+        ] {
+            assert_eq!(e.code(), ErrorCode::InvalidCredential, "{e}");
+        }
+    }
+}
