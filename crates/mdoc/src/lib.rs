@@ -44,7 +44,19 @@
 //! (present, equal, unique digestID, `random` ≥ 16 bytes), and, when a [`SessionTranscript`] is
 //! given, device authentication (deviceSignature, or deviceMac with a [`ReaderKey`]). Every
 //! failure is its own [`VerifyError`] variant naming the document, namespace and element, with
-//! a stable [`VerifyError::code`]. Element values never appear in errors or `Debug` output.
+//! a stable code ([`eudi_trust::HasErrorCode`]). Element values never appear in errors or `Debug`
+//! output.
+//!
+//! Beyond signatures and digests: a namespace with no items is malformed (CDDL `+` in
+//! `IssuerNameSpaces`, `ValueDigests`, `DeviceSignedItems`); a PID's MSO and items use definite
+//! lengths only (PID rulebook); with [`IssuerTrust::Certificates`], a presented
+//! `issuing_country` must equal the document signer certificate's country (a caller that
+//! validates the chain itself uses [`VerifiedDocument::check_issuing_country`]). A
+//! [`VerifiedDocument`]'s claims are issuer-signed items whose digests matched, nothing else;
+//! device-signed items are reported apart ([`VerifiedDocument::device_claims`]).
+//!
+//! CBOR is decoded by `eudi-cbor`, the workspace's one bounded decoder, which also provides
+//! the COSE_Sign1 / COSE_Mac0 parsing and the `Sig_structure`.
 //!
 //! [`LeafProfile::MdocDocumentSigner`]: eudi_trust::LeafProfile::MdocDocumentSigner
 //!
