@@ -315,26 +315,33 @@ fn check_distinct(ns: &Namespace) -> Result<(), IssueError> {
     // A namespace has a few dozen elements: comparing every pair (most differ in length, which
     // is compared first) is cheaper than sorting; large ones are sorted.
     const PAIRWISE_MAX: usize = 48;
-    let ids = ns
+    // Every identifier range within the namespace's text (checked once, without allocating),
+    // so the comparisons below compare identifiers, never two missing ones.
+    if ns
         .elements
         .iter()
-        .map(|(at, _)| ns.identifier(at))
-        .collect::<Option<Vec<&str>>>()
-        .ok_or(IssueError::Internal {
+        .any(|(at, _)| ns.identifier(at).is_none())
+    {
+        return Err(IssueError::Internal {
             what: "element identifier range",
-        })?;
-    let twice = if ids.len() <= PAIRWISE_MAX {
-        ids.iter()
-            .enumerate()
-            .any(|(i, a)| ids.iter().skip(i + 1).any(|b| a.len() == b.len() && a == b))
+        });
+    }
+    let id = |at: &Range<usize>| ns.identifier(at);
+    let twice = if ns.elements.len() <= PAIRWISE_MAX {
+        ns.elements.iter().enumerate().any(|(i, (a, _))| {
+            ns.elements
+                .iter()
+                .skip(i + 1)
+                .any(|(b, _)| a.len() == b.len() && id(a) == id(b))
+        })
     } else {
-        let mut sorted: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+        let mut sorted: Vec<&str> = ns.elements.iter().filter_map(|(at, _)| id(at)).collect();
         sorted.sort_unstable_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         sorted.windows(2).any(|w| matches!(w, [a, b] if a == b))
     };
     if twice {
         // Name the first duplicate in bytewise order.
-        let mut sorted = ids;
+        let mut sorted: Vec<&str> = ns.elements.iter().filter_map(|(at, _)| id(at)).collect();
         sorted.sort_unstable();
         let first = sorted
             .windows(2)
