@@ -20,7 +20,9 @@ use eudi_mdoc::{
     VerifiedDocument, VerifyError, VerifyOptions,
 };
 use eudi_tests::{es256_key, now, pkcs8_b64, run_node};
-use eudi_trust::{Algorithm, ChainValidator, Signer as _, SoftwareKey, TrustAnchors, b64};
+use eudi_trust::{
+    Algorithm, ChainValidator, HasErrorCode as _, Signer as _, SoftwareKey, TrustAnchors, b64,
+};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
@@ -331,7 +333,7 @@ fn rust_verify(
     let verified =
         DeviceResponse::from_bytes(device_response)?.verify(&pki.validator()?, &options)?;
     let [document]: [VerifiedDocument; 1] = verified
-        .documents
+        .into_documents()
         .try_into()
         .map_err(|docs: Vec<_>| format!("{} documents, not one", docs.len()))?;
     Ok(document)
@@ -448,12 +450,12 @@ fn rust_verifies_npm_issued_and_presented() -> Result<()> {
 
     let document = rust_verify(&pki, &b64::decode(&response)?, &transcript)?;
 
-    assert_eq!(document.doc_type, PID);
-    assert!(document.device_authenticated);
-    assert_eq!(document.device_key, *pki.device.verifying_key());
-    assert!(document.device_claims.is_empty());
+    assert_eq!(document.doc_type(), PID);
+    assert!(document.device_authenticated());
+    assert_eq!(document.device_key(), pki.device.verifying_key());
+    assert!(document.device_claims().is_empty());
     assert_eq!(
-        Value::Object(document.claims),
+        Value::Object(document.into_claims()),
         plain(&pid_subset(&NPM_DISCLOSES)?)
     );
     Ok(())
@@ -470,7 +472,7 @@ fn rust_rejects_npm_presentation_for_another_nonce_or_changed_value() -> Result<
         &transcript,
     )?)?;
     assert_eq!(
-        Value::Object(rust_verify(&pki, &response, &transcript)?.claims),
+        Value::Object(rust_verify(&pki, &response, &transcript)?.into_claims()),
         json!({PID: {"family_name": "Mustermann", "given_name": "Erika"}})
     );
 
@@ -480,7 +482,7 @@ fn rust_rejects_npm_presentation_for_another_nonce_or_changed_value() -> Result<
         matches!(error, VerifyError::DeviceSignature { .. }),
         "{error}"
     );
-    assert_eq!(error.code(), "invalid_key_binding");
+    assert_eq!(error.code().as_str(), "invalid_key_binding");
 
     let tampered = change_family_name(&response)?;
     let error = rust_rejects(&pki, &tampered, &transcript)?;
@@ -490,6 +492,6 @@ fn rust_rejects_npm_presentation_for_another_nonce_or_changed_value() -> Result<
         } => assert_eq!((namespace.as_str(), element.as_str()), (PID, "family_name")),
         other => return Err(format!("changed value: {other}").into()),
     }
-    assert_eq!(error.code(), "invalid_disclosure");
+    assert_eq!(error.code().as_str(), "invalid_disclosure");
     Ok(())
 }

@@ -230,10 +230,13 @@ fn main() {
         .unwrap()
         .verify(&validator, &options)
         .unwrap();
-    let doc = &verified.documents[0];
-    assert!(doc.device_authenticated);
-    assert_eq!(doc.elements.len(), REQUESTED.len());
-    assert_eq!(doc.claims[PID].as_object().unwrap().len(), REQUESTED.len());
+    let doc = &verified.documents()[0];
+    assert!(doc.device_authenticated());
+    assert_eq!(doc.elements().len(), REQUESTED.len());
+    assert_eq!(
+        doc.claims()[PID].as_object().unwrap().len(),
+        REQUESTED.len()
+    );
 
     // The issuerAuth Sig_structure (what the issuer signs: the MSO and a few bytes) as the raw
     // baseline's message, and its signature.

@@ -29,20 +29,18 @@
 
 use ciborium::Value;
 use coset::iana;
-use coset::{AsCborValue as _, CoseMac0, CoseSign1, Header, HeaderBuilder, ProtectedHeader};
+use coset::{CoseMac0, CoseSign1, Header, HeaderBuilder, ProtectedHeader};
+use eudi_cbor::cose;
 use eudi_trust::{Algorithm, Signer};
 
-use crate::cbor::{self, Budget, Item};
 use crate::enc::{self, MapEncoder};
 use crate::error::{At, DecodeError, IssueError};
 use crate::issue::protected_header;
-use crate::issuer_signed::{IssuerSigned, decode_sign1};
+use crate::issuer_signed::{IssuerSigned, cose_error, decode_sign1};
 use crate::mso::{check_map, opt_field, req_field, text_field};
 use crate::text;
 use crate::transcript::SessionTranscript;
-
-/// COSE tag of COSE_Mac0 (RFC 9052 §6.2).
-const TAG_COSE_MAC0: u64 = 17;
+use eudi_cbor::{self as cbor, Budget, Item};
 
 /// The first member of `DeviceAuthentication` (ISO/IEC 18013-5 §9.1.3.4).
 const DEVICE_AUTHENTICATION: &str = "DeviceAuthentication";
@@ -117,7 +115,15 @@ impl DeviceSigned {
                 .as_text()
                 .ok_or_else(|| DecodeError::malformed(ns_at, "a namespace is not text"))?;
             let el_at = ns_at.field(ns);
-            let elements = check_map(elements, el_at)?
+            let elements = check_map(elements, el_at)?;
+            if elements.is_empty() {
+                // CDDL: DeviceSignedItems = { + DataElementIdentifier => DataElementValue }.
+                return Err(DecodeError::malformed(
+                    el_at,
+                    "namespace has no items (CDDL `{ + DataElementIdentifier => DataElementValue }`)",
+                ));
+            }
+            let elements = elements
                 .iter()
                 .map(|(id, value)| {
                     let id = id.as_text().ok_or_else(|| {
@@ -154,11 +160,11 @@ impl DeviceSigned {
                     }
                     (Some(sig), None) => Some(DeviceAuth::Signature {
                         raw: sig.raw.to_vec(),
-                        sign1: decode_sign1(sig, auth_at.field("deviceSignature"))?,
+                        sign1: decode_sign1(sig, auth_at.field("deviceSignature"), budget)?,
                     }),
                     (None, Some(mac)) => Some(DeviceAuth::Mac {
                         raw: mac.raw.to_vec(),
-                        mac0: decode_mac0(mac, auth_at.field("deviceMac"))?,
+                        mac0: decode_mac0(mac, auth_at.field("deviceMac"), budget)?,
                     }),
                     (None, None) => None,
                 }
@@ -189,16 +195,8 @@ impl DeviceSigned {
     }
 }
 
-fn decode_mac0(item: &Item<'_>, at: At<'_>) -> Result<CoseMac0, DecodeError> {
-    let item = match item.as_tag() {
-        Some((TAG_COSE_MAC0, inner)) => inner,
-        _ => item,
-    };
-    let value = item
-        .to_value()
-        .map_err(|reason| DecodeError::malformed(at, reason))?;
-    CoseMac0::from_cbor_value(value)
-        .map_err(|e| DecodeError::malformed(at, format!("not a COSE_Mac0: {e}")))
+fn decode_mac0(item: &Item<'_>, at: At<'_>, budget: &mut Budget) -> Result<CoseMac0, DecodeError> {
+    cose::decode_mac0(item, budget).map_err(|e| cose_error(at, e))
 }
 
 /// `DeviceAuthenticationBytes` = `#6.24(bstr .cbor ["DeviceAuthentication", SessionTranscript,
@@ -546,7 +544,7 @@ mod tests {
         let transcript = SessionTranscript::openid4vp("client", "nonce", None, "https://r.example");
         let (doc, keys) = document(&transcript);
         let options = VerifyOptions::new(1_767_225_700).session_transcript(&transcript);
-        assert!(doc.verify(&keys, &options).unwrap().device_authenticated);
+        assert!(doc.verify(&keys, &options).unwrap().device_authenticated());
 
         let embed = |payload: Vec<u8>| {
             let mut doc = doc.clone();
@@ -560,7 +558,7 @@ mod tests {
             doc
         };
         let same = embed(doc.device_authentication_bytes(&transcript));
-        assert!(same.verify(&keys, &options).unwrap().device_authenticated);
+        assert!(same.verify(&keys, &options).unwrap().device_authenticated());
         let other = SessionTranscript::openid4vp("client", "other", None, "https://r.example");
         let different = embed(doc.device_authentication_bytes(&other));
         assert!(matches!(

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::enc;
+use crate::error::EncodeError;
 
 /// Namespace → digestID → digest, in canonical order (namespaces bytewise, then digest IDs),
 /// so two equal sets of digests compare equal.
@@ -85,8 +86,17 @@ impl Digests {
         counts: &[usize],
         bytes: Vec<u8>,
         digest_len: usize,
-    ) -> Result<Self, Duplicate> {
-        let mut entries = Vec::with_capacity(counts.iter().sum());
+    ) -> Result<Self, EncodeError> {
+        // The layout is the caller's invariant: one count per namespace, `digest_len` bytes per
+        // digest, nothing left over. Broken, it is an error, never a short or empty digest.
+        let total: usize = counts.iter().sum();
+        if counts.len() != namespaces.len()
+            || digest_len == 0
+            || total.checked_mul(digest_len) != Some(bytes.len())
+        {
+            return Err(EncodeError::Internal);
+        }
+        let mut entries = Vec::with_capacity(total);
         let mut at = 0;
         for (namespace, count) in counts.iter().enumerate() {
             for digest_id in 0..*count {
@@ -99,22 +109,21 @@ impl Digests {
             }
         }
         let sorted = namespaces.windows(2).all(|w| matches!(w, [a, b] if a < b));
-        if sorted && at == bytes.len() && counts.len() == namespaces.len() {
+        if sorted {
             return Ok(Self {
                 namespaces,
                 entries,
                 bytes,
             });
         }
-        // Namespaces out of order: the general way.
+        // Namespaces out of order: the general way. Entries are in layout order, so digest `i`
+        // is chunk `i`.
         let mut digests: Vec<(usize, u64, &[u8])> = entries
             .iter()
-            .map(|e| {
-                let digest = bytes.get(e.digest.clone()).unwrap_or_default();
-                (e.namespace, e.digest_id, digest)
-            })
+            .zip(bytes.chunks_exact(digest_len))
+            .map(|(e, digest)| (e.namespace, e.digest_id, digest))
             .collect();
-        Self::new(namespaces, &mut digests)
+        Self::new(namespaces, &mut digests).map_err(|_| EncodeError::DuplicateMapKey)
     }
 
     /// The namespaces sorted, and the digests' namespace indices changed to match.
@@ -122,33 +131,26 @@ impl Digests {
         namespaces: Vec<String>,
         digests: &mut [(usize, u64, &[u8])],
     ) -> Result<Vec<String>, Duplicate> {
-        let mut order: Vec<usize> = (0..namespaces.len()).collect();
-        order.sort_unstable_by(|a, b| namespaces.get(*a).cmp(&namespaces.get(*b)));
-        if order
-            .windows(2)
-            .any(|w| matches!(w, [a, b] if namespaces.get(*a) == namespaces.get(*b)))
-        {
+        let mut named: Vec<(String, usize)> = namespaces
+            .into_iter()
+            .enumerate()
+            .map(|(old, name)| (name, old))
+            .collect();
+        named.sort_unstable();
+        if named.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
             return Err(Duplicate);
         }
-        let mut rank = vec![0usize; namespaces.len()];
-        for (new, old) in order.iter().enumerate() {
+        let mut rank = vec![usize::MAX; named.len()];
+        for (new, (_, old)) in named.iter().enumerate() {
             if let Some(slot) = rank.get_mut(*old) {
                 *slot = new;
             }
         }
         for (ns, _, _) in digests.iter_mut() {
+            // An index outside the namespaces stays out of range (and so is never found).
             *ns = rank.get(*ns).copied().unwrap_or(usize::MAX);
         }
-        let mut slots: Vec<Option<String>> = namespaces.into_iter().map(Some).collect();
-        Ok(order
-            .iter()
-            .map(|old| {
-                slots
-                    .get_mut(*old)
-                    .and_then(Option::take)
-                    .unwrap_or_default()
-            })
-            .collect())
+        Ok(named.into_iter().map(|(name, _)| name).collect())
     }
 
     /// The digest for `digest_id` in `namespace`.
@@ -186,7 +188,7 @@ impl Digests {
 
     /// Appends `ValueDigests` in deterministic encoding (RFC 8949 §4.2.1): namespaces, being
     /// text, in the order of their encodings (by length, then bytewise), digest IDs ascending.
-    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         enc::head(out, 5, enc::len_arg(self.namespaces.len()));
         let encoded_order = |a: &str, b: &str| a.len().cmp(&b.len()).then(a.cmp(b));
         if self
@@ -196,7 +198,7 @@ impl Digests {
         {
             // Bytewise order is the encoded order here (always so for one namespace).
             for ns in 0..self.namespaces.len() {
-                self.encode_namespace(ns, out);
+                self.encode_namespace(ns, out)?;
             }
         } else {
             let mut order: Vec<usize> = (0..self.namespaces.len()).collect();
@@ -205,23 +207,27 @@ impl Digests {
                 encoded_order(name(a), name(b))
             });
             for ns in order {
-                self.encode_namespace(ns, out);
+                self.encode_namespace(ns, out)?;
             }
         }
+        Ok(())
     }
 
     /// Appends the name and digests of namespace `ns` (an index).
-    fn encode_namespace(&self, ns: usize, out: &mut Vec<u8>) {
-        let entries = self.of(ns);
-        enc::text_into(out, self.namespaces.get(ns).map_or("", String::as_str));
+    fn encode_namespace(&self, ns: usize, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let name = self.namespaces.get(ns).ok_or(EncodeError::Internal)?;
+        let entries = self.of(ns).ok_or(EncodeError::Internal)?;
+        enc::text_into(out, name);
         enc::head(out, 5, enc::len_arg(entries.len()));
         for entry in entries {
+            let digest = self
+                .bytes
+                .get(entry.digest.clone())
+                .ok_or(EncodeError::Internal)?;
             enc::head(out, 0, entry.digest_id);
-            enc::bytes_into(
-                out,
-                self.bytes.get(entry.digest.clone()).unwrap_or_default(),
-            );
+            enc::bytes_into(out, digest);
         }
+        Ok(())
     }
 
     /// An upper bound of the encoded length.
@@ -236,10 +242,10 @@ impl Digests {
     }
 
     /// The entries of namespace `ns` (an index).
-    fn of(&self, ns: usize) -> &[Entry] {
+    fn of(&self, ns: usize) -> Option<&[Entry]> {
         let start = self.entries.partition_point(|e| e.namespace < ns);
         let end = self.entries.partition_point(|e| e.namespace <= ns);
-        self.entries.get(start..end).unwrap_or_default()
+        self.entries.get(start..end)
     }
 }
 
@@ -313,8 +319,25 @@ mod tests {
                 [d0, d1].concat(),
                 32
             ),
-            Err(Duplicate)
+            Err(EncodeError::DuplicateMapKey)
         );
+        // A layout that does not add up is an internal error, never a short or empty digest.
+        for (names, counts, len) in [
+            (vec!["a".to_owned()], vec![2usize], 32usize),
+            (vec!["b".to_owned(), "a".to_owned()], vec![1], 32),
+            (vec!["b".to_owned(), "a".to_owned()], vec![1, 1], 31),
+            (vec!["a".to_owned()], vec![1], 0),
+        ] {
+            assert_eq!(
+                Digests::from_permutations(
+                    names,
+                    &counts,
+                    [d0, d1].concat()[..len.max(1)].to_vec(),
+                    len
+                ),
+                Err(EncodeError::Internal)
+            );
+        }
 
         let mut twice = vec![(0, 1, &a[..]), (0, 1, &b[..])];
         assert_eq!(Digests::new(vec!["a".into()], &mut twice), Err(Duplicate));

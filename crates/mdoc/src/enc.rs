@@ -14,86 +14,10 @@ use ciborium::Value;
 
 use crate::error::EncodeError;
 
-/// Appends a head: major type and argument in the shortest form (RFC 8949 §4.2.1).
-#[inline(always)]
-pub(crate) fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    // Fixed-size writes per case: no call to `memcpy` for a byte or two.
-    let major = major << 5;
-    match arg {
-        0..=23 => out.push(major | arg as u8),
-        24..=0xff => out.extend_from_slice(&[major | 24, arg as u8]),
-        0x100..=0xffff => {
-            out.push(major | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(major | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(major | 27);
-            out.extend_from_slice(&arg.to_be_bytes());
-        }
-    }
-}
-
-/// A head in the shortest form, as bytes and how many of them are used.
-fn head_bytes(major: u8, arg: u64) -> ([u8; 9], usize) {
-    let major = major << 5;
-    let mut out = [0u8; 9];
-    let len = head_len(arg);
-    let be = arg.to_be_bytes();
-    match len {
-        1 => out[0] = major | arg as u8,
-        n => {
-            out[0] = major
-                | match n {
-                    2 => 24,
-                    3 => 25,
-                    5 => 26,
-                    _ => 27,
-                };
-            // The argument's low `n - 1` bytes, big-endian.
-            out[1..n].copy_from_slice(&be[9 - n..]);
-        }
-    }
-    (out, len)
-}
-
-pub(crate) fn len_arg(len: usize) -> u64 {
-    // usize is at most 64 bits on every supported target.
-    u64::try_from(len).unwrap_or(u64::MAX)
-}
-
-/// Appends a text string.
-#[inline]
-pub(crate) fn text_into(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, len_arg(s.len()));
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Appends a byte string.
-#[inline]
-pub(crate) fn bytes_into(out: &mut Vec<u8>, b: &[u8]) {
-    head(out, 2, len_arg(b.len()));
-    out.extend_from_slice(b);
-}
-
-/// How many bytes the head of an argument takes (RFC 8949 §4.2.1 shortest form).
-pub(crate) fn head_len(arg: u64) -> usize {
-    match arg {
-        0..=23 => 1,
-        24..=0xff => 2,
-        0x100..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
-}
-
-/// How many bytes a byte or text string of `len` bytes takes, head included.
-pub(crate) fn string_len(len: usize) -> usize {
-    head_len(len_arg(len)) + len
-}
+pub(crate) use eudi_cbor::cose::{sig_structure1, sig_structure1_with};
+pub(crate) use eudi_cbor::enc::{
+    bstr_into, bytes_into, head, head_len, len_arg, string_len, text_into,
+};
 
 /// An unsigned integer.
 pub(crate) fn uint(n: u64) -> Vec<u8> {
@@ -146,68 +70,6 @@ pub(crate) fn tag24_into<E>(
 ) -> Result<(), E> {
     head(out, 6, 24);
     bstr_into(out, write).map(|_| ())
-}
-
-/// Appends a byte string holding what `write` appends: written in place after room for the
-/// longest head, which is then filled in and the room left over cut out. Returns where the
-/// content starts.
-pub(crate) fn bstr_into<E>(
-    out: &mut Vec<u8>,
-    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-) -> Result<usize, E> {
-    const ROOM: usize = 9;
-    let start = out.len();
-    out.resize(start + ROOM, 0);
-    write(out)?;
-    let (head, len) = head_bytes(2, len_arg(out.len() - start - ROOM));
-    let at = start + ROOM - len;
-    if let (Some(slot), Some(head)) = (out.get_mut(at..start + ROOM), head.get(..len)) {
-        slot.copy_from_slice(head);
-    }
-    out.drain(start..at);
-    Ok(start + len)
-}
-
-/// `Sig_structure` context of COSE_Sign1: an array of four, `"Signature1"`.
-const SIGNATURE1: &[u8] = b"\x84\x6aSignature1";
-
-/// The COSE_Sign1 `Sig_structure` (RFC 9052 §4.4) with an empty `external_aad`:
-/// `["Signature1", protected, h'', payload]`, written in one buffer of the exact size.
-///
-/// `protected` is the serialized protected header (the content of its bstr); `write_payload`
-/// appends the `payload_len` bytes of the payload. Returns the structure and where the payload
-/// starts in it.
-pub(crate) fn sig_structure1(
-    protected: &[u8],
-    payload_len: usize,
-    write_payload: impl FnOnce(&mut Vec<u8>),
-) -> (Vec<u8>, usize) {
-    let mut out = Vec::with_capacity(
-        SIGNATURE1.len() + string_len(protected.len()) + 1 + string_len(payload_len),
-    );
-    out.extend_from_slice(SIGNATURE1);
-    bytes_into(&mut out, protected);
-    out.push(0x40);
-    head(&mut out, 2, len_arg(payload_len));
-    let start = out.len();
-    write_payload(&mut out);
-    (out, start)
-}
-
-/// [`sig_structure1`] for a payload of unknown length, written in place by `write_payload`;
-/// `capacity` is a guess of its length.
-pub(crate) fn sig_structure1_with<E>(
-    protected: &[u8],
-    capacity: usize,
-    write_payload: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-) -> Result<(Vec<u8>, usize), E> {
-    let mut out =
-        Vec::with_capacity(SIGNATURE1.len() + string_len(protected.len()) + 10 + capacity);
-    out.extend_from_slice(SIGNATURE1);
-    bytes_into(&mut out, protected);
-    out.push(0x40);
-    let start = bstr_into(&mut out, write_payload)?;
-    Ok((out, start))
 }
 
 /// A tag around an encoded item.
@@ -277,13 +139,15 @@ impl MapEncoder {
         Ok(self)
     }
 
-    fn key(&self, entry: &(usize, usize, usize)) -> &[u8] {
-        self.buf.get(entry.0..entry.1).unwrap_or_default()
+    /// The encoded key of an entry (`None` only if the entry's positions were broken, which
+    /// [`finish_into`](Self::finish_into) reports).
+    fn key(&self, entry: &(usize, usize, usize)) -> Option<&[u8]> {
+        self.buf.get(entry.0..entry.1)
     }
 
     fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| self.key(a).cmp(self.key(b)));
+        entries.sort_unstable_by(|a, b| self.key(a).cmp(&self.key(b)));
         self.entries = entries;
     }
 
@@ -297,6 +161,13 @@ impl MapEncoder {
 
     /// [`finish`](Self::finish), appended to `out`.
     pub(crate) fn finish_into(mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if self
+            .entries
+            .iter()
+            .any(|e| self.buf.get(e.0..e.2).is_none())
+        {
+            return Err(EncodeError::Internal);
+        }
         self.sort();
         if self
             .entries
@@ -362,8 +233,8 @@ pub(crate) fn scalar_len(v: &Value) -> Option<usize> {
 }
 
 /// Nesting the encoder accepts; deeper values could not be decoded again
-/// ([`crate::cbor::MAX_DEPTH`]).
-const MAX_ENCODE_DEPTH: usize = crate::cbor::MAX_DEPTH;
+/// ([`eudi_cbor::MAX_DEPTH`]).
+const MAX_ENCODE_DEPTH: usize = eudi_cbor::MAX_DEPTH;
 
 fn value_into(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
     if depth > MAX_ENCODE_DEPTH {
@@ -538,29 +409,6 @@ mod tests {
     }
 
     #[test]
-    fn heads_are_shortest() {
-        for (arg, len) in [
-            (0u64, 1),
-            (23, 1),
-            (24, 2),
-            (255, 2),
-            (256, 3),
-            (65_535, 3),
-            (65_536, 5),
-            (u64::from(u32::MAX), 5),
-            (u64::from(u32::MAX) + 1, 9),
-            (u64::MAX, 9),
-        ] {
-            let mut out = Vec::new();
-            head(&mut out, 2, arg);
-            assert_eq!(out.len(), len, "{arg}");
-            assert_eq!(head_len(arg), len, "{arg}");
-            let (bytes, n) = head_bytes(2, arg);
-            assert_eq!(&bytes[..n], &out[..], "{arg}");
-        }
-    }
-
-    #[test]
     fn scalar_lengths() {
         let values = vec![
             cbor!(0).unwrap(),
@@ -602,41 +450,6 @@ mod tests {
             })
             .unwrap();
             assert_eq!(built, tag24(&content), "{len}");
-        }
-    }
-
-    /// The Sig_structure is what `coset` builds.
-    #[test]
-    fn sig_structure_matches_coset() {
-        use coset::CborSerializable as _;
-        let protected = coset::ProtectedHeader {
-            original_data: None,
-            header: coset::HeaderBuilder::new()
-                .algorithm(coset::iana::Algorithm::ES256)
-                .build(),
-        };
-        let protected_bytes = protected.clone().to_vec().unwrap();
-        for len in [0usize, 10, 24, 300, 70_000] {
-            let payload = vec![0x5au8; len];
-            let coset = coset::sig_structure_data(
-                coset::SignatureContext::CoseSign1,
-                protected.clone(),
-                None,
-                b"",
-                &payload,
-            );
-            let (ours, start) = sig_structure1(&protected_bytes, len, |out| {
-                out.extend_from_slice(&payload);
-            });
-            assert_eq!(ours, coset, "{len}");
-            assert_eq!(&ours[start..], &payload[..]);
-            let (with, start) = sig_structure1_with(&protected_bytes, 0, |out| {
-                out.extend_from_slice(&payload);
-                Ok::<(), ()>(())
-            })
-            .unwrap();
-            assert_eq!(with, coset, "{len}");
-            assert_eq!(&with[start..], &payload[..]);
         }
     }
 

@@ -7,9 +7,9 @@
 use std::fmt;
 
 use eudi_status_list::StatusListError;
-use eudi_trust::{KeyError, X509Error};
+use eudi_trust::{ErrorCode, HasErrorCode, KeyError, X509Error};
 
-use crate::cbor::CborError;
+use eudi_cbor::CborError;
 
 /// Why CBOR could not be produced (API misuse, never a peer's fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +19,7 @@ pub enum EncodeError {
     #[error("a CBOR map has two equal keys")]
     DuplicateMapKey,
     /// A value nests deeper than the decoder would accept back.
-    #[error("a CBOR value nests deeper than {} levels", crate::cbor::MAX_DEPTH)]
+    #[error("a CBOR value nests deeper than {} levels", eudi_cbor::MAX_DEPTH)]
     TooDeep,
     /// An integer outside the CBOR range.
     #[error("an integer is outside the CBOR integer range")]
@@ -27,6 +27,10 @@ pub enum EncodeError {
     /// A `ciborium::Value` variant this encoder does not know.
     #[error("an unsupported CBOR value")]
     Unsupported,
+    /// An internal layout invariant broke (a bug): reported, never written as an empty or
+    /// short item.
+    #[error("internal error: an encoder layout invariant broke")]
+    Internal,
 }
 
 /// Why bytes are not the mdoc structure expected (ISO/IEC 18013-5 §8.3.2.1.2 CDDL).
@@ -130,6 +134,13 @@ pub enum IssueError {
     /// What was produced does not decode again (a bug, reported rather than hidden).
     #[error("produced CBOR does not decode: {0}")]
     Decode(#[from] DecodeError),
+    /// An internal layout invariant broke (a bug), reported instead of a panic or an empty
+    /// slice.
+    #[error("internal error: {what}")]
+    Internal {
+        /// Which invariant.
+        what: &'static str,
+    },
 }
 
 /// Why an mdoc presentation or `IssuerSigned` structure was rejected.
@@ -150,6 +161,20 @@ pub enum VerifyError {
     /// The DeviceResponse holds no documents.
     #[error("DeviceResponse holds no documents")]
     NoDocuments,
+    /// The mdoc's `issuing_country` differs from the country (`C`) of its document signer
+    /// certificate, or the certificate names no country (ISO/IEC 18013-5 §7.2.1 / Annex B:
+    /// the issuing country must equal the countryName of the DS certificate).
+    #[error(
+        "{doc_type}: issuing_country {issuing_country:?} is not the document signer certificate's country {certificate_country:?}"
+    )]
+    IssuingCountryMismatch {
+        /// The document.
+        doc_type: String,
+        /// The issuer-signed `issuing_country`.
+        issuing_country: String,
+        /// The certificate's country, if it names one.
+        certificate_country: Option<String>,
+    },
     /// The issuerAuth or device signature algorithm is missing, unknown or not allowed.
     #[error("{doc_type}: {what} algorithm {alg} is not allowed")]
     UnsupportedAlgorithm {
@@ -317,39 +342,56 @@ pub enum VerifyError {
         /// The document.
         doc_type: String,
     },
+    /// An internal invariant broke (a bug, never the peer's fault), reported instead of a panic.
+    #[error("internal error: {what}")]
+    Internal {
+        /// Which invariant.
+        what: &'static str,
+    },
 }
 
-impl VerifyError {
-    /// A stable, machine-readable code, the same vocabulary as `eudi-verifier verify`'s
-    /// `errors[].code` (DESIGN.md).
-    pub fn code(&self) -> &'static str {
+impl HasErrorCode for DecodeError {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Decode(DecodeError::Cbor(
-                CborError::TooLarge { .. }
-                | CborError::TooDeep { .. }
-                | CborError::TooManyItems { .. },
-            )) => "too_large",
-            Self::Decode(_) | Self::NoDocuments => "malformed",
-            Self::ResponseStatus { .. } => "invalid_credential",
-            Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+            Self::Cbor(e) if e.is_limit() => ErrorCode::TooLarge,
+            Self::Cbor(_)
+            | Self::Text { .. }
+            | Self::Malformed { .. }
+            | Self::UnsupportedVersion { .. }
+            | Self::UnsupportedDigestAlgorithm(_)
+            | Self::Status(_) => ErrorCode::Malformed,
+        }
+    }
+}
+
+impl HasErrorCode for VerifyError {
+    /// The workspace's error vocabulary (`eudi-verifier verify`'s `errors[].code`, DESIGN.md).
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Decode(e) => e.code(),
+            Self::NoDocuments => ErrorCode::Malformed,
+            Self::ResponseStatus { .. } => ErrorCode::InvalidCredential,
+            Self::IssuingCountryMismatch { .. } => ErrorCode::UntrustedIssuer,
+            Self::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
             Self::MissingCertificate { .. }
             | Self::UntrustedIssuer { .. }
-            | Self::UnknownIssuerKey { .. } => "untrusted_issuer",
-            Self::IssuerSignature { .. } => "invalid_signature",
-            Self::DocTypeMismatch { .. } => "wrong_type",
-            Self::NotYetValid { .. } | Self::SignedInFuture { .. } => "not_yet_valid",
-            Self::Expired { .. } => "expired",
+            | Self::UnknownIssuerKey { .. } => ErrorCode::UntrustedIssuer,
+            Self::IssuerSignature { .. } => ErrorCode::InvalidSignature,
+            Self::DocTypeMismatch { .. } => ErrorCode::WrongType,
+            Self::NotYetValid { .. } | Self::SignedInFuture { .. } => ErrorCode::NotYetValid,
+            Self::Expired { .. } => ErrorCode::Expired,
             Self::DigestMismatch { .. }
             | Self::NotCovered { .. }
             | Self::DuplicateDigestId { .. }
             | Self::DuplicateElement { .. }
-            | Self::RandomTooShort { .. } => "invalid_disclosure",
+            | Self::RandomTooShort { .. } => ErrorCode::InvalidDisclosure,
             Self::DeviceAuthRequired { .. } | Self::ReaderKeyRequired { .. } => {
-                "key_binding_required"
+                ErrorCode::KeyBindingRequired
             }
             Self::DeviceKey { .. } | Self::DeviceSignature { .. } | Self::DeviceMac { .. } => {
-                "invalid_key_binding"
+                ErrorCode::InvalidKeyBinding
             }
+            Self::Internal { .. } => ErrorCode::Internal,
         }
     }
 }

@@ -61,8 +61,8 @@ struct Namespace {
 }
 
 impl Namespace {
-    fn identifier(&self, at: &Range<usize>) -> &str {
-        self.identifiers.get(at.clone()).unwrap_or_default()
+    fn identifier(&self, at: &Range<usize>) -> Option<&str> {
+        self.identifiers.get(at.clone())
     }
 }
 
@@ -74,7 +74,11 @@ impl std::fmt::Debug for IssuerSignedBuilder {
             .namespaces
             .iter()
             .map(|ns| {
-                let ids = ns.elements.iter().map(|(at, _)| ns.identifier(at));
+                // A broken range shows as such, not as an empty name.
+                let ids = ns
+                    .elements
+                    .iter()
+                    .map(|(at, _)| ns.identifier(at).unwrap_or("<invalid range>"));
                 (ns.name.as_str(), ids.collect())
             })
             .collect();
@@ -201,7 +205,9 @@ impl IssuerSignedBuilder {
             // The namespace's items in one buffer that they share.
             let mut items = ItemWriter::with_capacity(count);
             for ((at, value), digest_id) in ns.elements.into_iter().zip(ids) {
-                let identifier = ns.identifiers.get(at).unwrap_or_default();
+                let identifier = ns.identifiers.get(at).ok_or(IssueError::Internal {
+                    what: "element identifier range",
+                })?;
                 let salt = random.take(RANDOM_LEN)?;
                 let bytes = items.push(digest_id, salt, identifier, value)?;
                 let at = (base + usize::try_from(digest_id).unwrap_or(usize::MAX)) * digest_len;
@@ -223,8 +229,7 @@ impl IssuerSignedBuilder {
             namespaces.push((ns.name, items.finish()));
         }
         // Namespaces are distinct (the builder merges them), digest IDs a permutation.
-        let digests = Digests::from_permutations(names, &counts, hashes, digest_len)
-            .map_err(|_| EncodeError::DuplicateMapKey)?;
+        let digests = Digests::from_permutations(names, &counts, hashes, digest_len)?;
 
         // MobileSecurityObjectBytes, written straight into the Sig_structure that is signed.
         let alg = signer.algorithm();
@@ -243,7 +248,9 @@ impl IssuerSignedBuilder {
             )
         })?;
         let signature = signer.sign(&tbs)?;
-        let payload = tbs.get(start..).unwrap_or_default();
+        let payload = tbs.get(start..).ok_or(IssueError::Internal {
+            what: "MSO position in the Sig_structure",
+        })?;
 
         // COSE_Sign1 = [protected, {33: x5chain}, payload, signature] (RFC 9052 §4.2), written
         // directly; the unprotected header is the one map entry {33: bstr / [+ bstr]}.
@@ -308,27 +315,33 @@ fn check_distinct(ns: &Namespace) -> Result<(), IssueError> {
     // A namespace has a few dozen elements: comparing every pair (most differ in length, which
     // is compared first) is cheaper than sorting; large ones are sorted.
     const PAIRWISE_MAX: usize = 48;
-    let text = ns.identifiers.as_bytes();
-    let bytes = |at: &Range<usize>| text.get(at.clone()).unwrap_or_default();
+    // Every identifier range within the namespace's text (checked once, without allocating),
+    // so the comparisons below compare identifiers, never two missing ones.
+    if ns
+        .elements
+        .iter()
+        .any(|(at, _)| ns.identifier(at).is_none())
+    {
+        return Err(IssueError::Internal {
+            what: "element identifier range",
+        });
+    }
+    let id = |at: &Range<usize>| ns.identifier(at);
     let twice = if ns.elements.len() <= PAIRWISE_MAX {
         ns.elements.iter().enumerate().any(|(i, (a, _))| {
             ns.elements
                 .iter()
                 .skip(i + 1)
-                .any(|(b, _)| a.len() == b.len() && bytes(a) == bytes(b))
+                .any(|(b, _)| a.len() == b.len() && id(a) == id(b))
         })
     } else {
-        let mut sorted: Vec<&[u8]> = ns.elements.iter().map(|(at, _)| bytes(at)).collect();
+        let mut sorted: Vec<&str> = ns.elements.iter().filter_map(|(at, _)| id(at)).collect();
         sorted.sort_unstable_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         sorted.windows(2).any(|w| matches!(w, [a, b] if a == b))
     };
     if twice {
         // Name the first duplicate in bytewise order.
-        let mut sorted: Vec<&str> = ns
-            .elements
-            .iter()
-            .map(|(at, _)| ns.identifier(at))
-            .collect();
+        let mut sorted: Vec<&str> = ns.elements.iter().filter_map(|(at, _)| id(at)).collect();
         sorted.sort_unstable();
         let first = sorted
             .windows(2)
@@ -381,15 +394,17 @@ impl RandomPool {
         if len > Self::INLINE {
             pool.heap = vec![0u8; len];
         }
-        fill_random(pool.bytes_mut())?;
+        fill_random(pool.bytes_mut()?)?;
         Ok(pool)
     }
 
-    fn bytes_mut(&mut self) -> &mut [u8] {
+    fn bytes_mut(&mut self) -> Result<&mut [u8], IssueError> {
         if self.len > Self::INLINE {
-            &mut self.heap
+            Ok(&mut self.heap)
         } else {
-            self.inline.get_mut(..self.len).unwrap_or_default()
+            self.inline.get_mut(..self.len).ok_or(IssueError::Internal {
+                what: "random pool length",
+            })
         }
     }
 

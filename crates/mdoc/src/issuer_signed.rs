@@ -19,25 +19,22 @@
 //! those bytes, and re-encoding an item from another implementation (which may use
 //! non-preferred lengths such as `b9 0003`) would change it.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use ciborium::Value;
-use coset::{AsCborValue as _, CborSerializable as _, CoseSign1, Header, ProtectedHeader};
+use coset::CoseSign1;
+use eudi_cbor::cose;
 
-use crate::cbor::{self, Budget, Item};
 use crate::enc;
 use crate::error::{At, DecodeError, EncodeError};
 use crate::mso::{MobileSecurityObject, check_map, opt_field, req_field};
 use crate::text;
+use eudi_cbor::{self as cbor, Budget, Item};
 
 /// COSE header label `x5chain` (RFC 9360 §2).
 pub(crate) const X5CHAIN: i64 = 33;
-
-/// COSE tag of COSE_Sign1 (RFC 9052 §4.2), accepted around issuerAuth and deviceSignature.
-const TAG_COSE_SIGN1: u64 = 18;
 
 /// One issuer-signed data element, with the exact bytes its digest covers.
 #[derive(Clone)]
@@ -51,6 +48,8 @@ pub struct IssuerSignedItem {
     /// UTF-8, checked when the item was decoded or made.
     element_identifier: Part,
     element_value: Value,
+    /// No indefinite-length item inside (always, for items this crate made).
+    definite: bool,
 }
 
 impl PartialEq for IssuerSignedItem {
@@ -121,6 +120,7 @@ impl IssuerSignedItem {
             .ok_or_else(|| DecodeError::malformed(at, "not IssuerSignedItemBytes (#6.24 bstr)"))?;
         let map = cbor::decode(inner, budget)?;
         check_map(&map, at)?;
+        let definite = cbor::is_definite(&map);
         let digest_id = req_field(&map, "digestID", at)?
             .as_uint()
             .ok_or_else(|| DecodeError::malformed(at, "`digestID` is not a uint"))?;
@@ -155,7 +155,13 @@ impl IssuerSignedItem {
             random,
             element_identifier,
             element_value,
+            definite,
         })
+    }
+
+    /// Whether the embedded item uses definite lengths only (the PID rulebook requires it).
+    pub(crate) fn is_definite(&self) -> bool {
+        self.definite
     }
 }
 
@@ -242,8 +248,11 @@ impl ItemWriter {
             random: Part::Within(random_at..random_at + random.len()),
             element_identifier: Part::Within(identifier_at),
             element_value,
+            // The encoder writes definite lengths only.
+            definite: true,
         });
-        Ok(self.buf.get(at).unwrap_or_default())
+        // `at` was measured on this buffer just now.
+        self.buf.get(at).ok_or(EncodeError::Internal)
     }
 
     /// The items, in the order written, sharing one buffer.
@@ -305,7 +314,7 @@ impl fmt::Debug for IssuerAuth {
 
 impl IssuerAuth {
     fn decode(item: &Item<'_>, budget: &mut Budget) -> Result<Self, DecodeError> {
-        let sign1 = decode_sign1(item, "IssuerSigned.issuerAuth")?;
+        let sign1 = decode_sign1(item, "IssuerSigned.issuerAuth", budget)?;
         let payload = sign1.payload.as_deref().ok_or_else(|| {
             DecodeError::malformed("IssuerSigned.issuerAuth", "payload (the MSO) is missing")
         })?;
@@ -320,101 +329,34 @@ impl IssuerAuth {
     /// The DER certificates of `x5chain` (RFC 9360 §2): a bstr or an array of bstr, from the
     /// unprotected header (where ISO/IEC 18013-5 §9.1.2.4 puts it) or the protected one.
     pub(crate) fn x5chain(&self) -> Result<Option<Vec<&[u8]>>, DecodeError> {
-        fn find(rest: &[(coset::Label, Value)]) -> Option<&Value> {
-            rest.iter()
-                .find(|(label, _)| *label == coset::Label::Int(X5CHAIN))
-                .map(|(_, v)| v)
-        }
-        let value =
-            find(&self.sign1.protected.header.rest).or_else(|| find(&self.sign1.unprotected.rest));
-        let Some(value) = value else {
-            return Ok(None);
-        };
-        let malformed = || {
-            DecodeError::malformed(
-                "IssuerSigned.issuerAuth.x5chain",
-                "not a bstr or an array of bstr",
-            )
-        };
-        match value {
-            Value::Bytes(der) => Ok(Some(vec![der.as_slice()])),
-            Value::Array(items) if !items.is_empty() => items
-                .iter()
-                .map(|v| v.as_bytes().map(Vec::as_slice).ok_or_else(malformed))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
-            _ => Err(malformed()),
-        }
+        cose::x5chain(&self.sign1.protected.header, &self.sign1.unprotected)
+            .map_err(|e| DecodeError::malformed("IssuerSigned.issuerAuth.x5chain", e.to_string()))
     }
 }
 
-/// A COSE_Sign1 (untagged, or with tag 18) from a decoded item.
-///
-/// The headers are parsed by `coset`, the payload and signature are taken as they are: the
-/// same checks as `CoseSign1::from_cbor_value` on the whole item, in the same order, without
-/// first copying the payload into a `ciborium::Value`.
+/// A COSE_Sign1 (untagged, or with tag 18) from a decoded item, its protected header bounded by
+/// `budget` ([`eudi_cbor::cose::decode_sign1`]).
 pub(crate) fn decode_sign1(
     item: &Item<'_>,
     at: impl fmt::Display + Copy,
+    budget: &mut Budget,
 ) -> Result<CoseSign1, DecodeError> {
-    let item = match item.as_tag() {
-        Some((TAG_COSE_SIGN1, inner)) => inner,
-        _ => item,
-    };
-    let not_sign1 =
-        |e: coset::CoseError| DecodeError::malformed(at, format!("not a COSE_Sign1: {e}"));
-    let parts = match item.as_array() {
-        Some([protected, unprotected, payload, signature]) => (
-            protected.as_bytes(),
-            unprotected,
-            match &payload.kind {
-                cbor::Kind::Bytes(b) => Some(Some(b)),
-                // `undefined` is read as `null`, as `ciborium` does.
-                cbor::Kind::Null | cbor::Kind::Undefined => Some(None),
-                _ => None,
-            },
-            signature.as_bytes(),
-        ),
-        _ => (None, item, None, None),
-    };
-    let (Some(protected), unprotected, Some(payload), Some(signature)) = parts else {
-        // Not the expected shape: let `coset` say what is wrong, as it always has.
-        let value = item
-            .to_value()
-            .map_err(|reason| DecodeError::malformed(at, reason))?;
-        return CoseSign1::from_cbor_value(value).map_err(not_sign1);
-    };
-    let unprotected = unprotected
-        .to_value()
-        .map_err(|reason| DecodeError::malformed(at, reason))?;
-    let unprotected = Header::from_cbor_value(unprotected).map_err(not_sign1)?;
-    let protected =
-        ProtectedHeader::from_cbor_bstr(Value::Bytes(protected.to_vec())).map_err(not_sign1)?;
-    Ok(CoseSign1 {
-        protected,
-        unprotected,
-        payload: payload.map(|p| p.to_vec()),
-        signature: signature.to_vec(),
-    })
+    cose::decode_sign1(item, budget).map_err(|e| cose_error(at, e))
 }
 
-/// The serialized protected header, as the `Sig_structure` holds it (what `coset` does): the
-/// bytes as received, or an empty string for an empty header, or else its encoding.
-pub(crate) fn protected_bytes(protected: &ProtectedHeader) -> Cow<'_, [u8]> {
-    match &protected.original_data {
-        Some(data) => Cow::Borrowed(data),
-        None if protected.is_empty() => Cow::Borrowed(&[]),
-        None => Cow::Owned(protected.clone().to_vec().unwrap_or_default()),
+/// A COSE error as a decode error at `at`: a decoder limit stays a limit.
+pub(crate) fn cose_error(at: impl fmt::Display, e: cose::CoseError) -> DecodeError {
+    match e {
+        cose::CoseError::ProtectedHeader { source, .. } if source.is_limit() => {
+            DecodeError::Cbor(source)
+        }
+        e => DecodeError::malformed(at, e.to_string()),
     }
 }
 
 /// The `Sig_structure` of a COSE_Sign1 with its embedded payload (none counts as empty).
-pub(crate) fn sign1_tbs(sign1: &CoseSign1) -> Vec<u8> {
-    let payload = sign1.payload.as_deref().unwrap_or_default();
-    enc::sig_structure1(&protected_bytes(&sign1.protected), payload.len(), |out| {
-        out.extend_from_slice(payload);
-    })
-    .0
+pub(crate) fn sign1_tbs(sign1: &CoseSign1) -> Result<Vec<u8>, cose::CoseError> {
+    cose::sign1_tbs(sign1)
 }
 
 /// What the issuer signed for one document: the elements handed out and the signed MSO.
@@ -461,6 +403,13 @@ impl IssuerSigned {
         if let Some(ns_map) = opt_field(item, "nameSpaces", at)? {
             let ns_at = at.field("nameSpaces");
             let entries = check_map(ns_map, ns_at)?;
+            if entries.is_empty() {
+                // CDDL: IssuerNameSpaces = { + NameSpace => [ + IssuerSignedItemBytes ] }.
+                return Err(DecodeError::malformed(
+                    ns_at,
+                    "has no namespace (CDDL `{ + NameSpace => [ + IssuerSignedItemBytes ] }`)",
+                ));
+            }
             namespaces.reserve_exact(entries.len());
             for (ns, items) in entries {
                 let ns = ns
@@ -470,6 +419,13 @@ impl IssuerSigned {
                 let array = items
                     .as_array()
                     .ok_or_else(|| DecodeError::malformed(item_at, "not an array"))?;
+                if array.is_empty() {
+                    // CDDL: `[ + IssuerSignedItemBytes ]`, at least one item per namespace.
+                    return Err(DecodeError::malformed(
+                        item_at,
+                        "namespace has no items (CDDL `[ + IssuerSignedItemBytes ]`)",
+                    ));
+                }
                 // One copy of the namespace's items, shared by them.
                 let shared = Arc::new(items.raw.to_vec());
                 let items = array

@@ -10,7 +10,8 @@
 //! | other tags | the tagged value |
 //! | map | object; text keys as is, integer keys in decimal, other keys as their JSON text |
 //! | array, text, bool, null | as is |
-//! | integer | number (string if beyond 64 bits) |
+//! | integer (down to -2^64) | number, exact |
+//! | bignum `#6.2(bstr)` / `#6.3(bstr)` (RFC 8949 §3.4.3) | number, exact (up to 512 magnitude bytes; longer ones as base64url) |
 //! | float | number (`null` for NaN and infinities) |
 
 use ciborium::Value;
@@ -22,7 +23,7 @@ use crate::text::to_base64url;
 
 /// Deepest nesting converted; deeper values (which no decoded mdoc has, see
 /// [`MAX_DEPTH`](crate::MAX_DEPTH)) become `null` rather than exhausting the stack.
-const MAX_JSON_DEPTH: usize = 2 * crate::cbor::MAX_DEPTH;
+const MAX_JSON_DEPTH: usize = 2 * eudi_cbor::MAX_DEPTH;
 
 /// The JSON form of an element value.
 pub fn to_json(value: &Value) -> Json {
@@ -35,16 +36,7 @@ fn at_depth(value: &Value, depth: usize) -> Json {
     }
     let to_json = |v: &Value| at_depth(v, depth + 1);
     match value {
-        Value::Integer(i) => {
-            let i = i128::from(*i);
-            if let Ok(n) = i64::try_from(i) {
-                Json::Number(n.into())
-            } else if let Ok(n) = u64::try_from(i) {
-                Json::Number(n.into())
-            } else {
-                Json::String(i.to_string())
-            }
-        }
+        Value::Integer(i) => integer(i128::from(*i)),
         Value::Bytes(b) => Json::String(to_base64url(b)),
         Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Text(t) => Json::String(t.clone()),
@@ -63,9 +55,82 @@ fn at_depth(value: &Value, depth: usize) -> Json {
     }
 }
 
+/// An integer as an exact JSON number (the workspace's `serde_json` has `arbitrary_precision`,
+/// so numbers beyond 64 bits keep every digit instead of rounding to a float).
+fn integer(i: i128) -> Json {
+    if let Ok(n) = i64::try_from(i) {
+        return Json::Number(n.into());
+    }
+    if let Ok(n) = u64::try_from(i) {
+        return Json::Number(n.into());
+    }
+    decimal_number(&i.to_string()).unwrap_or_else(|| Json::String(i.to_string()))
+}
+
+/// A decimal integer as a JSON number, exactly.
+fn decimal_number(decimal: &str) -> Option<Json> {
+    serde_json::from_str::<Number>(decimal)
+        .ok()
+        .map(Json::Number)
+}
+
+/// Longest bignum magnitude converted to a decimal number (4096 bits; the conversion is
+/// quadratic in the length). Longer ones are reported as their bytes.
+const MAX_BIGNUM_BYTES: usize = 512;
+
+/// The decimal digits of a big-endian unsigned magnitude (RFC 8949 §3.4.3), or of `-1 - n`.
+fn bignum_decimal(magnitude: &[u8], negative: bool) -> String {
+    // Repeated division by 10^9 of the base-256 number: little-endian base-10^9 limbs.
+    let mut digits: Vec<u32> = Vec::new();
+    let mut number: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
+    if negative {
+        // -1 - n: add one to the magnitude first.
+        let mut carry = true;
+        for b in number.iter_mut().rev() {
+            if !carry {
+                break;
+            }
+            let (sum, overflow) = b.overflowing_add(1);
+            *b = sum;
+            carry = overflow;
+        }
+        if carry || number.is_empty() {
+            number.insert(0, 1);
+        }
+    }
+    while !number.is_empty() {
+        let mut remainder = 0u64;
+        for b in &mut number {
+            let acc = (remainder << 8) | u64::from(*b);
+            *b = u8::try_from(acc / 1_000_000_000).unwrap_or(u8::MAX);
+            remainder = acc % 1_000_000_000;
+        }
+        digits.push(u32::try_from(remainder).unwrap_or(0));
+        let zeros = number.iter().take_while(|b| **b == 0).count();
+        number.drain(..zeros);
+    }
+    let mut out = String::with_capacity(digits.len() * 9 + 1);
+    if negative {
+        out.push('-');
+    }
+    match digits.split_last() {
+        None => out.push('0'),
+        Some((top, rest)) => {
+            out.push_str(&top.to_string());
+            for limb in rest.iter().rev() {
+                out.push_str(&format!("{limb:09}"));
+            }
+        }
+    }
+    out
+}
+
 fn tagged(tag: u64, inner: &Value, depth: usize) -> Json {
     let to_json = |v: &Value| at_depth(v, depth);
     match (tag, inner) {
+        (2 | 3, Value::Bytes(magnitude)) if magnitude.len() <= MAX_BIGNUM_BYTES => {
+            decimal_number(&bignum_decimal(magnitude, tag == 3)).unwrap_or_else(|| to_json(inner))
+        }
         (0 | 1004, Value::Text(t)) => Json::String(t.clone()),
         (1, Value::Integer(i)) => i64::try_from(*i)
             .ok()
@@ -140,6 +205,45 @@ mod tests {
                 "1": "one",
                 "f": 1.5
             })
+        );
+    }
+
+    /// Integers beyond 64 bits (CBOR goes down to -2^64) and bignums keep every digit.
+    #[test]
+    fn integers_are_exact() {
+        let min = Value::Integer(
+            ciborium::value::Integer::try_from(-18_446_744_073_709_551_616i128).unwrap(),
+        );
+        assert_eq!(to_json(&min).to_string(), "-18446744073709551616");
+        let max = Value::Integer(u64::MAX.into());
+        assert_eq!(to_json(&max).to_string(), "18446744073709551615");
+        let big = |tag, bytes: &[u8]| Value::Tag(tag, Box::new(Value::Bytes(bytes.to_vec())));
+        // RFC 8949 Appendix A: 2^64 = 0xc2 49 010000000000000000, -2^64 - 1 = 0xc3 49 01...00.
+        let two_64 = [1u8, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            to_json(&big(2, &two_64)).to_string(),
+            "18446744073709551616"
+        );
+        assert_eq!(
+            to_json(&big(3, &two_64)).to_string(),
+            "-18446744073709551617"
+        );
+        // 2^128 + 1, beyond i128 too; leading zero bytes do not matter.
+        let mut two_128 = vec![0u8, 1];
+        two_128.extend([0u8; 15]);
+        two_128.push(1);
+        assert_eq!(
+            to_json(&big(2, &two_128)).to_string(),
+            "340282366920938463463374607431768211457"
+        );
+        assert_eq!(to_json(&big(2, &[])).to_string(), "0");
+        assert_eq!(to_json(&big(3, &[])).to_string(), "-1");
+        assert_eq!(to_json(&big(3, &[0xff])).to_string(), "-256");
+        // In a map, through serde: still exact.
+        let map = Value::Map(vec![(Value::Text("n".into()), big(2, &two_64))]);
+        assert_eq!(
+            serde_json::to_string(&to_json(&map)).unwrap(),
+            r#"{"n":18446744073709551616}"#
         );
     }
 

@@ -44,7 +44,19 @@
 //! (present, equal, unique digestID, `random` ≥ 16 bytes), and, when a [`SessionTranscript`] is
 //! given, device authentication (deviceSignature, or deviceMac with a [`ReaderKey`]). Every
 //! failure is its own [`VerifyError`] variant naming the document, namespace and element, with
-//! a stable [`VerifyError::code`]. Element values never appear in errors or `Debug` output.
+//! a stable code ([`eudi_trust::HasErrorCode`]). Element values never appear in errors or `Debug`
+//! output.
+//!
+//! Beyond signatures and digests: a namespace with no items is malformed (CDDL `+` in
+//! `IssuerNameSpaces`, `ValueDigests`, `DeviceSignedItems`); a PID's MSO and items use definite
+//! lengths only (PID rulebook); with [`IssuerTrust::Certificates`], a presented
+//! `issuing_country` must equal the document signer certificate's country (a caller that
+//! validates the chain itself uses [`VerifiedDocument::check_issuing_country`]). A
+//! [`VerifiedDocument`]'s claims are issuer-signed items whose digests matched, nothing else;
+//! device-signed items are reported apart ([`VerifiedDocument::device_claims`]).
+//!
+//! CBOR is decoded by `eudi-cbor`, the workspace's one bounded decoder, which also provides
+//! the COSE_Sign1 / COSE_Mac0 parsing and the `Sig_structure`.
 //!
 //! [`LeafProfile::MdocDocumentSigner`]: eudi_trust::LeafProfile::MdocDocumentSigner
 //!
@@ -56,7 +68,9 @@
 //!     DeviceResponse, Document, IssuerSignedBuilder, SessionTranscript, ValidityInfo,
 //!     VerifyOptions,
 //! };
-//! use eudi_trust::{Algorithm, ChainValidator, Signer, SoftwareKey, TrustAnchors};
+//! use eudi_trust::{
+//!     Algorithm, ChainValidator, ErrorCode, HasErrorCode as _, Signer, SoftwareKey, TrustAnchors,
+//! };
 //! use time::{Duration, OffsetDateTime};
 //! # use rcgen::{
 //! #     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -108,10 +122,10 @@
 //! let options = VerifyOptions::new(now.unix_timestamp() + 60).session_transcript(&transcript);
 //! let verified = DeviceResponse::from_base64url(&vp_token)?.verify(&validator, &options)?;
 //!
-//! let doc = &verified.documents[0];
-//! assert!(doc.device_authenticated);
+//! let doc = &verified.documents()[0];
+//! assert!(doc.device_authenticated());
 //! assert_eq!(
-//!     serde_json::Value::Object(doc.claims.clone()),
+//!     serde_json::Value::Object(doc.claims().clone()),
 //!     serde_json::json!({pid: {"family_name": "Jensen", "age_over_18": true}})
 //! );
 //!
@@ -120,13 +134,12 @@
 //!     "x509_san_dns:verifier.example", "nonce-456", None, "https://verifier.example/response");
 //! let replay = DeviceResponse::from_base64url(&vp_token)?
 //!     .verify(&validator, &VerifyOptions::new(now.unix_timestamp()).session_transcript(&other));
-//! assert_eq!(replay.unwrap_err().code(), "invalid_key_binding");
+//! assert_eq!(replay.unwrap_err().code(), ErrorCode::InvalidKeyBinding);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cbor;
 mod device;
 mod digests;
 mod enc;
@@ -139,9 +152,9 @@ mod text;
 mod transcript;
 mod verify;
 
-pub use cbor::{CborError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS};
 pub use device::{DeviceAuthMethod, DeviceResponse, DeviceSigned, Document};
 pub use error::{DecodeError, EncodeError, IssueError, VerifyError};
+pub use eudi_cbor::{CborError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS};
 pub use issue::{IssuerSignedBuilder, RANDOM_LEN};
 pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
 pub use json::to_json;

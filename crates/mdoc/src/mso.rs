@@ -33,10 +33,10 @@ use eudi_trust::{Algorithm, VerifyingKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cbor::{self, Budget, Item};
 use crate::digests::Digests;
 use crate::enc;
 use crate::error::{At, DecodeError, EncodeError};
+use eudi_cbor::{self as cbor, Budget, Item};
 
 /// The MSO digest algorithm (ISO/IEC 18013-5 §9.1.2.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -373,6 +373,13 @@ impl MobileSecurityObject {
 
         let digests = req_field(item, "valueDigests", AT)?;
         let entries = check_map(digests, "MSO.valueDigests")?;
+        if entries.is_empty() {
+            // CDDL: ValueDigests = { + NameSpace => DigestIDs }.
+            return Err(DecodeError::malformed(
+                "MSO.valueDigests",
+                "has no namespace (CDDL `{ + NameSpace => DigestIDs }`)",
+            ));
+        }
         let mut namespaces = Vec::with_capacity(entries.len());
         let mut all = Vec::new();
         for (index, (ns, ids)) in entries.iter().enumerate() {
@@ -382,6 +389,13 @@ impl MobileSecurityObject {
             let parent = At::Root("MSO.valueDigests");
             let at = parent.field(ns);
             let ids = check_map(ids, at)?;
+            if ids.is_empty() {
+                // CDDL: DigestIDs = { + DigestID => Digest }.
+                return Err(DecodeError::malformed(
+                    at,
+                    "namespace has no digests (CDDL `{ + DigestID => Digest }`)",
+                ));
+            }
             all.reserve(ids.len());
             for (id, digest) in ids {
                 let id = id
@@ -405,6 +419,13 @@ impl MobileSecurityObject {
                 .map_err(|reason| DecodeError::malformed("MSO.deviceKeyInfo.deviceKey", reason))?;
 
         let doc_type = text_field(item, "docType", AT)?;
+        if doc_type == PID_DOC_TYPE && !cbor::is_definite(item) {
+            // PID rulebook, CBOR encoding: indefinite-length items SHALL be made definite.
+            return Err(DecodeError::malformed(
+                AT,
+                "a PID MSO holds an indefinite-length item (the PID rulebook requires definite lengths)",
+            ));
+        }
         let validity = ValidityInfo::decode(req_field(item, "validityInfo", AT)?)?;
         let status = opt_field(item, "status", AT)?
             .map(|status| {
@@ -484,7 +505,7 @@ impl MobileSecurityObject {
             out.extend_from_slice(b"\x6cvalidityInfo");
             validity.encode_into(out)?;
             out.extend_from_slice(b"\x6cvalueDigests");
-            digests.encode_into(out);
+            digests.encode_into(out)?;
             out.extend_from_slice(b"\x6ddeviceKeyInfo\xa1\x69deviceKey");
             cose_key_into(device_key, out);
             out.extend_from_slice(b"\x6fdigestAlgorithm");
@@ -566,6 +587,9 @@ fn cose_key_into(key: &VerifyingKey, out: &mut Vec<u8>) {
 
 /// An EC2 COSE_Key (RFC 9053 §7.1.1) with uncompressed coordinates, as a verifying key.
 ///
+/// The PID docType (PID rulebook), whose CBOR structures must use definite lengths.
+pub(crate) const PID_DOC_TYPE: &str = "eu.europa.ec.eudi.pid.1";
+
 /// Read directly rather than through `coset::CoseKey`, which rejects keys with a text `kid`
 /// (RFC 9052 says bstr) as real-world wallets send them; only `kty`, `crv`, `x` and `y` are
 /// used, other parameters are ignored.

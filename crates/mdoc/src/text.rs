@@ -1,10 +1,9 @@
 //! Text forms of binary mdoc structures: base64url (OpenID4VP `vp_token`) and hex (ISO/IEC
 //! 18013-5 Annex D, test vectors).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use eudi_cbor::{CborError, MAX_INPUT_LEN};
+use eudi_trust::b64;
 
-use crate::cbor::{CborError, MAX_INPUT_LEN};
 use crate::error::DecodeError;
 
 /// Lowercase hex.
@@ -20,7 +19,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 
 /// Unpadded base64url (RFC 4648 §5).
 pub(crate) fn to_base64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    b64::encode(bytes)
 }
 
 fn check_len(text: &str, factor: usize) -> Result<&str, DecodeError> {
@@ -63,14 +62,16 @@ pub(crate) fn from_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
 /// base64url with or without padding, surrounding whitespace ignored.
 pub(crate) fn from_base64url(text: &str) -> Result<Vec<u8>, DecodeError> {
     let text = check_len(text, 2)?;
-    let engine = if text.ends_with('=') {
-        &URL_SAFE
-    } else {
-        &URL_SAFE_NO_PAD
-    };
-    engine.decode(text).map_err(|_| DecodeError::Text {
+    let err = DecodeError::Text {
         expected: "base64url",
-    })
+    };
+    // Padded input (RFC 4648 §5 with `=`): whole quanta of four characters, at most two `=`.
+    let unpadded = match text.strip_suffix("==").or_else(|| text.strip_suffix('=')) {
+        Some(_) if !text.len().is_multiple_of(4) => return Err(err),
+        Some(unpadded) => unpadded,
+        None => text,
+    };
+    b64::decode(unpadded).map_err(|_| err)
 }
 
 /// Hex if the text is hex, else base64url.
@@ -107,5 +108,9 @@ mod tests {
         assert!(from_hex("a30").is_err());
         assert!(from_hex("zz").is_err());
         assert!(from_text("!!").is_err());
+        // Padding only in whole quanta, never more than two.
+        assert!(from_base64url("owD_EA=").is_err());
+        assert!(from_base64url("owD_EA===").is_err());
+        assert_eq!(from_base64url("owD_").unwrap(), [0xa3, 0x00, 0xff]);
     }
 }

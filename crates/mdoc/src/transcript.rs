@@ -16,9 +16,9 @@
 
 use aws_lc_rs::digest;
 
-use crate::cbor::{self, Budget};
 use crate::enc;
 use crate::error::DecodeError;
+use eudi_cbor::{self as cbor, Budget};
 
 /// A SessionTranscript, kept as the exact CBOR both sides hash and sign.
 #[derive(Clone, PartialEq, Eq)]

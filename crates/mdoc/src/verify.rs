@@ -24,8 +24,9 @@ use std::sync::Arc;
 use aws_lc_rs::agreement::{self, ECDH_P256, ECDH_P384, PrivateKey, UnparsedPublicKey};
 use aws_lc_rs::{digest, hkdf, hmac};
 use ciborium::Value;
-use coset::iana::{self, EnumI64 as _};
-use coset::{Algorithm as CoseAlgorithm, CoseSign1, MacContext, RegisteredLabelWithPrivate};
+use coset::iana;
+use coset::{Algorithm as CoseAlgorithm, CoseSign1, MacContext};
+use eudi_cbor::cose;
 use eudi_status_list::StatusReference;
 use eudi_trust::{
     Algorithm, AlgorithmPolicy, ChainValidator, LeafProfile, ValidatedChain, VerifyingKey,
@@ -37,10 +38,10 @@ use crate::device::{
     DeviceAuth, DeviceAuthMethod, DeviceResponse, DeviceSigned, Document,
     device_authentication_bytes, device_signature_tbs,
 };
-use crate::error::VerifyError;
-use crate::issuer_signed::{IssuerSigned, protected_bytes, sign1_tbs};
+use crate::error::{DecodeError, VerifyError};
+use crate::issuer_signed::{IssuerSigned, sign1_tbs};
 use crate::json::to_json;
-use crate::mso::{DigestAlgorithm, ValidityInfo, format_time};
+use crate::mso::{DigestAlgorithm, PID_DOC_TYPE, ValidityInfo, format_time};
 use crate::transcript::SessionTranscript;
 
 /// Minimum `random` length (ISO/IEC 18013-5 §9.1.2.5).
@@ -232,16 +233,31 @@ impl<'a> VerifyOptions<'a> {
     }
 }
 
-/// One verified element.
+/// One verified element: issuer-signed, its digest matched the MSO.
+///
+/// Only this crate builds one (private fields); read it with the accessors.
 #[derive(Clone, PartialEq)]
-#[non_exhaustive]
 pub struct VerifiedElement {
+    namespace: String,
+    identifier: String,
+    value: Value,
+}
+
+impl VerifiedElement {
     /// The namespace.
-    pub namespace: String,
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     /// The element identifier.
-    pub identifier: String,
-    /// The element value.
-    pub value: Value,
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// The element value, as the issuer signed it.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
 }
 
 impl fmt::Debug for VerifiedElement {
@@ -256,41 +272,160 @@ impl fmt::Debug for VerifiedElement {
 
 /// A document whose every check passed.
 ///
+/// Only this crate builds one (private fields), so holding one means the checks ran; read it
+/// with the accessors. [`claims`](Self::claims) and [`elements`](Self::elements) hold only
+/// issuer-signed items whose digests matched; device-signed items (`DeviceNameSpaces`, signed
+/// by the holder, not the issuer) are apart, in [`device_claims`](Self::device_claims).
+///
 /// `Debug` shows which elements were verified, never their values.
 #[derive(Clone)]
-#[non_exhaustive]
 pub struct VerifiedDocument {
+    doc_type: String,
+    issuer_subject: String,
+    anchor_index: usize,
+    issuer_chain: Option<Arc<ValidatedChain>>,
+    issuer_key: VerifyingKey,
+    claims: Map<String, Json>,
+    elements: Vec<VerifiedElement>,
+    device_claims: Map<String, Json>,
+    validity: ValidityInfo,
+    digest_algorithm: DigestAlgorithm,
+    device_key: VerifyingKey,
+    device_auth: Option<DeviceAuthMethod>,
+    status: Option<StatusReference>,
+}
+
+/// Namespaces in which `issuing_country` is the issuing country (PID rulebook; ISO/IEC
+/// 18013-5 §7.2.1 for the mDL).
+const ISSUING_COUNTRY_NAMESPACES: [&str; 2] = ["eu.europa.ec.eudi.pid.1", "org.iso.18013.5.1"];
+
+impl VerifiedDocument {
     /// `docType`.
-    pub doc_type: String,
+    pub fn doc_type(&self) -> &str {
+        &self.doc_type
+    }
+
     /// Subject of the document signer certificate (RFC 4514), or `key <RFC 7638 thumbprint>`
     /// for an [`IssuerTrust::Keys`] key.
-    pub issuer_subject: String,
+    pub fn issuer_subject(&self) -> &str {
+        &self.issuer_subject
+    }
+
     /// Position of the trust anchor in the validator's anchors, or of the key in
     /// [`IssuerTrust::Keys`].
-    pub anchor_index: usize,
+    pub fn anchor_index(&self) -> usize {
+        self.anchor_index
+    }
+
     /// The validated document signer chain ([`IssuerTrust::Certificates`] only).
-    pub issuer_chain: Option<Arc<ValidatedChain>>,
+    pub fn issuer_chain(&self) -> Option<&Arc<ValidatedChain>> {
+        self.issuer_chain.as_ref()
+    }
+
     /// The key issuerAuth verified with.
-    pub issuer_key: VerifyingKey,
+    pub fn issuer_key(&self) -> &VerifyingKey {
+        &self.issuer_key
+    }
+
     /// The issuer-signed elements, `{"<namespace>": {"<element>": value}}` (see
-    /// [`to_json`](crate::to_json) for the mapping).
-    pub claims: Map<String, Json>,
+    /// [`to_json`](crate::to_json) for the mapping). Nothing device-signed is in here.
+    pub fn claims(&self) -> &Map<String, Json> {
+        &self.claims
+    }
+
+    /// The issuer-signed claims, taken out.
+    pub fn into_claims(self) -> Map<String, Json> {
+        self.claims
+    }
+
     /// The issuer-signed elements as CBOR, in the order presented.
-    pub elements: Vec<VerifiedElement>,
-    /// Device-signed elements, only when device authentication was verified.
-    pub device_claims: Map<String, Json>,
+    pub fn elements(&self) -> &[VerifiedElement] {
+        &self.elements
+    }
+
+    /// Device-signed elements (`DeviceNameSpaces`), only when device authentication was
+    /// verified. Signed by the holder's device key, not by the issuer: never issuer claims.
+    pub fn device_claims(&self) -> &Map<String, Json> {
+        &self.device_claims
+    }
+
     /// The MSO validity.
-    pub validity: ValidityInfo,
+    pub fn validity(&self) -> &ValidityInfo {
+        &self.validity
+    }
+
     /// The MSO digest algorithm.
-    pub digest_algorithm: DigestAlgorithm,
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest_algorithm
+    }
+
     /// The MSO device key (holder binding).
-    pub device_key: VerifyingKey,
+    pub fn device_key(&self) -> &VerifyingKey {
+        &self.device_key
+    }
+
     /// Whether device authentication was verified against the given transcript.
-    pub device_authenticated: bool,
-    /// How, when it was.
-    pub device_auth: Option<DeviceAuthMethod>,
+    pub fn device_authenticated(&self) -> bool {
+        self.device_auth.is_some()
+    }
+
+    /// How device authentication was verified, when it was.
+    pub fn device_auth(&self) -> Option<DeviceAuthMethod> {
+        self.device_auth
+    }
+
     /// The Token Status List reference, to be checked by the caller.
-    pub status: Option<StatusReference>,
+    pub fn status(&self) -> Option<&StatusReference> {
+        self.status.as_ref()
+    }
+
+    /// The issuer-signed `issuing_country` (namespace `eu.europa.ec.eudi.pid.1` or
+    /// `org.iso.18013.5.1`), when it was presented and is text.
+    pub fn issuing_country(&self) -> Option<&str> {
+        issuing_country(&self.elements).and_then(|v| v.as_text())
+    }
+
+    /// Checks the presented `issuing_country` against the document signer certificate's
+    /// country (`countryName`, e.g. [`ValidatedChain::leaf_country`]), for a caller that
+    /// validates the chain itself (ISO/IEC 18013-5: the issuing country must equal the DS
+    /// certificate's countryName). With [`IssuerTrust::Certificates`] verification already
+    /// did this. Nothing to check when `issuing_country` was not presented.
+    pub fn check_issuing_country(
+        &self,
+        certificate_country: Option<&str>,
+    ) -> Result<(), VerifyError> {
+        check_issuing_country(&self.doc_type, &self.elements, certificate_country)
+    }
+}
+
+/// The `issuing_country` element among verified elements.
+fn issuing_country(elements: &[VerifiedElement]) -> Option<&Value> {
+    elements
+        .iter()
+        .find(|e| {
+            e.identifier == "issuing_country"
+                && ISSUING_COUNTRY_NAMESPACES.contains(&e.namespace.as_str())
+        })
+        .map(|e| &e.value)
+}
+
+fn check_issuing_country(
+    doc_type: &str,
+    elements: &[VerifiedElement],
+    certificate_country: Option<&str>,
+) -> Result<(), VerifyError> {
+    let Some(value) = issuing_country(elements) else {
+        return Ok(());
+    };
+    // ISO 3166-1 alpha-2 codes on both sides: compared exactly.
+    match (value.as_text(), certificate_country) {
+        (Some(country), Some(cert)) if country == cert => Ok(()),
+        (country, cert) => Err(VerifyError::IssuingCountryMismatch {
+            doc_type: doc_type.to_owned(),
+            issuing_country: country.unwrap_or("(not a text string)").to_owned(),
+            certificate_country: cert.map(str::to_owned),
+        }),
+    }
 }
 
 impl fmt::Debug for VerifiedDocument {
@@ -301,21 +436,34 @@ impl fmt::Debug for VerifiedDocument {
             .field("anchor_index", &self.anchor_index)
             .field("elements", &self.elements)
             .field("validity", &self.validity)
-            .field("device_authenticated", &self.device_authenticated)
             .field("device_auth", &self.device_auth)
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
 }
 
-/// A DeviceResponse whose every document verified.
+/// A DeviceResponse whose every document verified. Only this crate builds one.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub struct VerifiedDeviceResponse {
+    version: String,
+    documents: Vec<VerifiedDocument>,
+}
+
+impl VerifiedDeviceResponse {
     /// `version`.
-    pub version: String,
-    /// The documents, in order.
-    pub documents: Vec<VerifiedDocument>,
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The documents, in order, each its own credential (never merged).
+    pub fn documents(&self) -> &[VerifiedDocument] {
+        &self.documents
+    }
+
+    /// The documents, taken out.
+    pub fn into_documents(self) -> Vec<VerifiedDocument> {
+        self.documents
+    }
 }
 
 impl DeviceResponse {
@@ -415,6 +563,7 @@ fn verify_document(
 
     // 4. Digests.
     let digest_alg = mso.digest_algorithm();
+    let pid = mso.doc_type() == PID_DOC_TYPE;
     let mut claims = Map::new();
     let mut elements = Vec::new();
     for (ns, items) in issuer_signed.namespaces() {
@@ -424,6 +573,13 @@ fn verify_document(
         for item in items {
             let element = item.element_identifier();
             let digest_id = item.digest_id();
+            if pid && !item.is_definite() {
+                // PID rulebook, CBOR encoding: indefinite-length items SHALL be made definite.
+                return Err(VerifyError::Decode(DecodeError::malformed(
+                    format_args!("{label}: {ns}/{element}"),
+                    "a PID IssuerSignedItem holds an indefinite-length item (the PID rulebook requires definite lengths)",
+                )));
+            }
             if item.random().len() < MIN_RANDOM_LEN {
                 return Err(VerifyError::RandomTooShort {
                     doc_type: label,
@@ -486,6 +642,9 @@ fn verify_document(
         device_signed,
         options,
     )?;
+    if let Some(chain) = &issuer.chain {
+        check_issuing_country(&label, &elements, chain.leaf_country.as_deref())?;
+    }
     let device_claims = match (device_auth, device_signed) {
         (Some(_), Some(ds)) => ds
             .namespaces()
@@ -511,7 +670,6 @@ fn verify_document(
         validity: *mso.validity(),
         digest_algorithm: digest_alg,
         device_key: mso.device_key().clone(),
-        device_authenticated: device_auth.is_some(),
         device_auth,
         status: mso.status().cloned(),
     })
@@ -534,11 +692,13 @@ fn verify_issuer_auth(
     label: &str,
 ) -> Result<Issuer, VerifyError> {
     let auth = &issuer_signed.issuer_auth;
-    // The Sig_structure is built once, however many keys are tried.
-    let tbs = std::cell::OnceCell::new();
+    // The Sig_structure is built once, however many keys are tried. A received protected
+    // header keeps its bytes, so this cannot fail; if it did, it is an internal fault.
+    let tbs = sign1_tbs(&auth.sign1).map_err(|_| VerifyError::Internal {
+        what: "issuerAuth Sig_structure",
+    })?;
     let verifies = |key: &VerifyingKey| {
-        let tbs = tbs.get_or_init(|| sign1_tbs(&auth.sign1));
-        key.verify_with_policy(alg, &options.algorithms, tbs, &auth.sign1.signature)
+        key.verify_with_policy(alg, &options.algorithms, &tbs, &auth.sign1.signature)
             .is_ok()
     };
     match trust {
@@ -596,14 +756,11 @@ fn verify_issuer_auth(
 /// The signature algorithm from the protected header, if allowed. The error is the algorithm
 /// as found, for the message.
 fn signature_algorithm(sign1: &CoseSign1, policy: &AlgorithmPolicy) -> Result<Algorithm, String> {
-    let alg = match &sign1.protected.header.alg {
-        None => return Err("none (no alg in the protected header)".into()),
-        Some(RegisteredLabelWithPrivate::Assigned(a)) => {
-            Algorithm::from_cose(a.to_i64()).ok_or_else(|| a.to_i64().to_string())?
-        }
-        Some(RegisteredLabelWithPrivate::PrivateUse(i)) => return Err(i.to_string()),
-        Some(RegisteredLabelWithPrivate::Text(t)) => return Err(format!("{t:?}")),
-    };
+    let alg = cose::algorithm(&sign1.protected.header).map_err(|e| match e {
+        cose::AlgError::Absent => "none (no alg in the protected header)".to_owned(),
+        cose::AlgError::Unknown(alg) => alg,
+        other => other.to_string(),
+    })?;
     if policy.allows(alg) {
         Ok(alg)
     } else {
@@ -675,13 +832,15 @@ fn check_device_auth(
                 }
             })?;
             // DeviceAuthenticationBytes is built inside the Sig_structure, in one buffer.
-            let (tbs, start) = device_signature_tbs(
-                &protected_bytes(&sign1.protected),
-                transcript,
-                doc_type,
-                ds.namespaces_bytes(),
-            );
-            let payload = tbs.get(start..).unwrap_or_default();
+            let protected =
+                cose::protected_bytes(&sign1.protected).map_err(|_| VerifyError::Internal {
+                    what: "deviceSignature protected header",
+                })?;
+            let (tbs, start) =
+                device_signature_tbs(&protected, transcript, doc_type, ds.namespaces_bytes());
+            let payload = tbs.get(start..).ok_or(VerifyError::Internal {
+                what: "DeviceAuthenticationBytes position",
+            })?;
             // An embedded payload must be DeviceAuthenticationBytes itself; the signature is
             // over the same Sig_structure either way.
             if let Some(embedded) = &sign1.payload

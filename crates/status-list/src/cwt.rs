@@ -2,7 +2,6 @@
 //! protected header carries `alg` and type 16 = `application/statuslist+cwt`.
 
 use ciborium::Value;
-use coset::AsCborValue as _;
 use coset::CoseSign1;
 use coset::CoseSign1Builder;
 use coset::Label;
@@ -11,6 +10,8 @@ use coset::RegisteredLabelWithPrivate;
 use coset::TaggedCborSerializable as _;
 use coset::iana;
 use coset::iana::EnumI64 as _;
+use eudi_cbor::Budget;
+use eudi_cbor::cose;
 use eudi_trust::Algorithm;
 use eudi_trust::AlgorithmPolicy;
 use eudi_trust::Signer;
@@ -18,17 +19,15 @@ use eudi_trust::VerifyingKey;
 
 use crate::StatusList;
 use crate::StatusListError;
+use crate::StatusListIssueError;
 use crate::StatusListTokenBuilder;
 use crate::VerifiedStatusList;
 use crate::VerifyOptions;
-use crate::cbor;
 use crate::token::CWT_TYPE;
 use crate::token::Claims;
 
-/// COSE header parameter `typ` (RFC 9596).
-const HEADER_TYPE: i64 = 16;
-/// COSE header parameter `x5chain` (RFC 9360).
-const HEADER_X5CHAIN: i64 = 33;
+use eudi_cbor::cose::HEADER_TYPE;
+use eudi_cbor::cose::HEADER_X5CHAIN;
 /// CWT claim keys (RFC 8392 §4, §5.2 of the draft).
 const CLAIM_SUB: i64 = 2;
 const CLAIM_EXP: i64 = 4;
@@ -36,19 +35,15 @@ const CLAIM_NBF: i64 = 5;
 const CLAIM_IAT: i64 = 6;
 const CLAIM_STATUS_LIST: i64 = 65533;
 const CLAIM_TTL: i64 = 65534;
-/// COSE_Sign1 and COSE_Mac0 tags (RFC 9052 §2), and the CWT tag (RFC 8392 §6).
-const TAG_COSE_SIGN1: u64 = 18;
-const TAG_COSE_MAC0: u64 = 17;
-const TAG_CWT: u64 = 61;
 
 impl StatusListTokenBuilder<'_> {
     /// Signs the token as a `COSE_Sign1_Tagged` CWT. The protected header carries `alg`, type 16
     /// `application/statuslist+cwt`, and `kid` / `x5chain` when set.
-    pub fn sign_cwt(&self, signer: &dyn Signer) -> Result<Vec<u8>, StatusListError> {
+    pub fn sign_cwt(&self, signer: &dyn Signer) -> Result<Vec<u8>, StatusListIssueError> {
         self.check()?;
         let alg_id = signer.algorithm().cose_id();
         let alg = iana::Algorithm::from_i64(alg_id)
-            .ok_or_else(|| StatusListError::UnsupportedAlgorithm(alg_id.to_string()))?;
+            .ok_or_else(|| StatusListIssueError::UnsupportedAlgorithm(alg_id.to_string()))?;
         let mut rest = vec![(Label::Int(HEADER_TYPE), Value::Text(CWT_TYPE.into()))];
         match self.x5c.as_slice() {
             [] => {}
@@ -81,7 +76,7 @@ impl StatusListTokenBuilder<'_> {
             claims.push((int(CLAIM_TTL), Value::Integer(ttl.into())));
         }
         claims.push((int(CLAIM_STATUS_LIST), self.list.to_cbor_value()?));
-        let payload = cbor::to_vec(&Value::Map(claims))?;
+        let payload = crate::list::to_vec(&Value::Map(claims))?;
 
         CoseSign1Builder::new()
             .protected(protected)
@@ -89,7 +84,7 @@ impl StatusListTokenBuilder<'_> {
             .try_create_signature(&[], |tbs| signer.sign(tbs))?
             .build()
             .to_tagged_vec()
-            .map_err(|e| StatusListError::Encoding(e.to_string()))
+            .map_err(|e| StatusListIssueError::Encoding(e.to_string()))
     }
 }
 
@@ -128,26 +123,23 @@ impl UnverifiedStatusListCwt {
             });
         }
         let malformed = |why: &str| StatusListError::MalformedCwt(why.into());
-        let value = cbor::from_slice(bytes, limits.max_cbor_items).map_err(malformed)?;
-        let inner = match value {
-            Value::Tag(TAG_COSE_SIGN1, inner) => *inner,
-            Value::Tag(TAG_CWT, _) => {
+        // One item budget for the token and the protected header embedded in it.
+        let mut budget = Budget::with_max_items(limits.max_cbor_items);
+        let item = eudi_cbor::decode(bytes, &mut budget).map_err(StatusListError::Cbor)?;
+        match item.as_tag() {
+            Some((cose::TAG_COSE_SIGN1, _)) => {}
+            Some((cose::TAG_CWT, _)) => {
                 return Err(malformed("must not be wrapped in the CWT tag 61"));
             }
-            Value::Tag(TAG_COSE_MAC0, _) => {
+            Some((cose::TAG_COSE_MAC0, _)) => {
                 return Err(malformed("COSE_Mac0 is not accepted, only COSE_Sign1"));
             }
             _ => return Err(malformed("not a COSE_Sign1 tagged 18")),
-        };
-        // The protected header is a byte string that `coset` decodes into a `Value` tree: give
-        // it the same item budget before it does.
-        if let Some(Value::Bytes(protected)) = inner.as_array().and_then(|a| a.first())
-            && !protected.is_empty()
-        {
-            cbor::check_budget(protected, limits.max_cbor_items).map_err(malformed)?;
         }
-        let sign1 = CoseSign1::from_cbor_value(inner)
-            .map_err(|e| StatusListError::MalformedCwt(e.to_string()))?;
+        let sign1 = cose::decode_sign1(&item, &mut budget).map_err(|e| match e {
+            cose::CoseError::ProtectedHeader { source, .. } => StatusListError::Cbor(source),
+            e => StatusListError::MalformedCwt(e.to_string()),
+        })?;
         if sign1.payload.is_none() {
             return Err(malformed("payload is detached"));
         }
@@ -157,18 +149,12 @@ impl UnverifiedStatusListCwt {
             .map(|h| &h.key_id)
             .find(|k| !k.is_empty())
             .cloned();
-        let x5chain = match header_value(&sign1, HEADER_X5CHAIN) {
-            None => Vec::new(),
-            Some(Value::Bytes(leaf)) => vec![leaf.clone()],
-            Some(Value::Array(certs)) if !certs.is_empty() => certs
-                .iter()
-                .map(|c| match c {
-                    Value::Bytes(der) => Ok(der.clone()),
-                    _ => Err(malformed("x5chain entry is not a byte string")),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(malformed("x5chain is not a byte string or array of them")),
-        };
+        let x5chain = cose::x5chain(&sign1.protected.header, &sign1.unprotected)
+            .map_err(|_| malformed("x5chain is not a byte string or array of them"))?
+            .unwrap_or_default()
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
         Ok(Self {
             sign1,
             kid,
@@ -225,8 +211,10 @@ impl UnverifiedStatusListCwt {
                 key: key.algorithm(),
             });
         }
-        self.sign1
-            .verify_signature(&[], |signature, tbs| key.verify(tbs, signature))
+        // RFC 9052 §4.4 Sig_structure over the protected header as received.
+        let tbs = cose::sign1_tbs(&self.sign1)
+            .map_err(|e| StatusListError::MalformedCwt(e.to_string()))?;
+        key.verify(&tbs, &self.sign1.signature)
             .map_err(|_| StatusListError::BadSignature)?;
         let payload = self
             .sign1
@@ -235,18 +223,6 @@ impl UnverifiedStatusListCwt {
             .ok_or_else(|| StatusListError::MalformedCwt("payload is detached".into()))?;
         parse_claims(payload, &self.options)?.check(expected_uri, now, self.options.clock_skew_secs)
     }
-}
-
-/// A header parameter by integer label, protected header first.
-fn header_value(sign1: &CoseSign1, label: i64) -> Option<&Value> {
-    [&sign1.protected.header, &sign1.unprotected]
-        .into_iter()
-        .find_map(|h| {
-            h.rest
-                .iter()
-                .find(|(l, _)| *l == Label::Int(label))
-                .map(|(_, v)| v)
-        })
 }
 
 fn check_type(protected: &ProtectedHeader) -> Result<(), StatusListError> {
@@ -277,29 +253,23 @@ fn check_type(protected: &ProtectedHeader) -> Result<(), StatusListError> {
 
 /// The protected `alg`; an unprotected one is never used (RFC 9052 §3.1 wants it protected).
 fn cose_algorithm(sign1: &CoseSign1) -> Result<Algorithm, StatusListError> {
-    match &sign1.protected.header.alg {
-        Some(RegisteredLabelWithPrivate::Assigned(a)) => Algorithm::from_cose(a.to_i64())
-            .ok_or_else(|| StatusListError::UnsupportedAlgorithm(a.to_i64().to_string())),
-        Some(RegisteredLabelWithPrivate::PrivateUse(i)) => {
-            Err(StatusListError::UnsupportedAlgorithm(i.to_string()))
+    cose::algorithm(&sign1.protected.header).map_err(|e| match e {
+        cose::AlgError::Absent => {
+            StatusListError::UnsupportedAlgorithm("(absent from the protected header)".into())
         }
-        Some(RegisteredLabelWithPrivate::Text(t)) => {
-            Err(StatusListError::UnsupportedAlgorithm(format!("{t:?}")))
-        }
-        None => Err(StatusListError::UnsupportedAlgorithm(
-            "(absent from the protected header)".into(),
-        )),
-    }
+        cose::AlgError::Unknown(alg) => StatusListError::UnsupportedAlgorithm(alg),
+        other => StatusListError::UnsupportedAlgorithm(other.to_string()),
+    })
 }
 
 fn parse_claims(payload: &[u8], options: &VerifyOptions) -> Result<Claims, StatusListError> {
-    let value = cbor::from_slice(payload, options.limits.max_cbor_items)
-        .map_err(|why| StatusListError::MalformedCwt(format!("claims set: {why}")))?;
+    let value = eudi_cbor::decode_value(payload, options.limits.max_cbor_items)
+        .map_err(StatusListError::Cbor)?;
     let entries = value
         .as_map()
         .ok_or_else(|| StatusListError::MalformedCwt("claims set is not a map".into()))?;
     let claim = |label: i64, name: &'static str| {
-        cbor::int_key(entries, label).map_err(|_| StatusListError::InvalidClaim {
+        eudi_cbor::int_key(entries, label).map_err(|_| StatusListError::InvalidClaim {
             claim: name,
             reason: "appears more than once",
         })
@@ -435,7 +405,7 @@ mod tests {
         CoseSign1Builder::new()
             .protected(protected)
             .unprotected(unprotected)
-            .payload(cbor::to_vec(claims).unwrap())
+            .payload(crate::list::to_vec(claims).unwrap())
             .try_create_signature(&[], |tbs| key.sign(tbs))
             .unwrap()
             .build()
@@ -502,7 +472,7 @@ mod tests {
         let token = UnverifiedStatusListCwt::parse(&cwt).unwrap();
         let sign1 = token.cose_sign1();
         // Sig_structure = ["Signature1", protected bstr, external_aad h'', payload bstr]
-        let tbs = cbor::to_vec(&Value::Array(vec![
+        let tbs = crate::list::to_vec(&Value::Array(vec![
             Value::Text("Signature1".into()),
             Value::Bytes(sign1.protected.original_data.clone().unwrap()),
             Value::Bytes(vec![]),
@@ -537,7 +507,7 @@ mod tests {
             .unwrap()
             .to_cbor_value()
             .unwrap();
-        sign1.payload = Some(cbor::to_vec(&Value::Map(claims)).unwrap());
+        sign1.payload = Some(crate::list::to_vec(&Value::Map(claims)).unwrap());
         let tampered = sign1.to_tagged_vec().unwrap();
         assert_eq!(
             verify(&tampered, &key, NOW),
@@ -657,12 +627,10 @@ mod tests {
                 without(CLAIM_STATUS_LIST),
                 StatusListError::MissingClaim("status_list (65533)"),
             ),
+            // A claim twice: the decoder refuses the map (RFC 8949 §5.6) before any lookup.
             (
                 with((int(CLAIM_SUB), Value::Text(URI.into()))),
-                StatusListError::InvalidClaim {
-                    claim: "sub (2)",
-                    reason: "appears more than once",
-                },
+                StatusListError::Cbor(eudi_cbor::CborError::DuplicateKey),
             ),
             (
                 with((int(CLAIM_EXP), Value::Text("tomorrow".into()))),
@@ -766,13 +734,13 @@ mod tests {
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
             .unwrap();
-        let Value::Tag(18, inner) = cbor::from_slice(&cwt, 1000).unwrap() else {
+        let Value::Tag(18, inner) = eudi_cbor::decode_value(&cwt, 1000).unwrap() else {
             panic!("not tag 18");
         };
-        let untagged = cbor::to_vec(&inner).unwrap();
+        let untagged = crate::list::to_vec(&inner).unwrap();
         let cwt_tagged =
-            cbor::to_vec(&Value::Tag(61, Box::new(Value::Tag(18, inner.clone())))).unwrap();
-        let mac0 = cbor::to_vec(&Value::Tag(17, inner)).unwrap();
+            crate::list::to_vec(&Value::Tag(61, Box::new(Value::Tag(18, inner.clone())))).unwrap();
+        let mac0 = crate::list::to_vec(&Value::Tag(17, inner)).unwrap();
         for (bytes, why) in [
             (untagged, "not a COSE_Sign1 tagged 18"),
             (cwt_tagged, "must not be wrapped in the CWT tag 61"),
@@ -820,9 +788,9 @@ mod tests {
         let cwt = sign_raw(typed_protected(), flood, &Value::Map(good_claims()), &key);
         assert_eq!(
             UnverifiedStatusListCwt::parse(&cwt).err(),
-            Some(StatusListError::MalformedCwt(
-                "too many CBOR data items".into()
-            ))
+            Some(StatusListError::Cbor(eudi_cbor::CborError::TooManyItems {
+                max: crate::DEFAULT_MAX_CBOR_ITEMS
+            }))
         );
     }
 

@@ -1,15 +1,16 @@
 //! The one error type of this crate.
 
 use eudi_trust::Algorithm;
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode;
 use eudi_trust::KeyError;
 use eudi_trust::jws::JwsError;
 
-/// Why a Status List, a Status List Token or a status reference was rejected, or why one could
-/// not be made.
+/// Why a Status List, a Status List Token or a status reference from a peer was rejected.
 ///
-/// Every variant names the check that failed. Variants about input from a peer (a token, a
-/// reference) and about API misuse (a status too large for the list's `bits`) are kept apart so
-/// a caller can tell "the issuer sent garbage" from "we called it wrong".
+/// Every variant names the check that failed. Faults in making a list or a token (API misuse,
+/// a failing signer) are a different type, [`StatusListIssueError`], so a caller can tell "the
+/// issuer sent garbage" from "we called it wrong".
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StatusListError {
@@ -25,20 +26,6 @@ pub enum StatusListError {
         /// How many statuses the list holds.
         len: u64,
     },
-    /// A status value does not fit in the list's `bits` (API misuse when building a list).
-    #[error("status value {status} does not fit in {bits} bits")]
-    StatusTooLarge {
-        /// The value that was to be stored.
-        status: u8,
-        /// The list's bits per status.
-        bits: u8,
-    },
-    /// The requested capacity cannot be represented on this platform.
-    #[error("status list capacity of {0} statuses is too large")]
-    CapacityTooLarge(u64),
-    /// Compressing the byte array failed.
-    #[error("compressing the status list failed: {0}")]
-    Compression(String),
     /// `lst` is not a complete, well-formed ZLIB stream (RFC 1950/1951).
     #[error("status list `lst` is not a valid zlib stream: {0}")]
     Decompression(&'static str),
@@ -52,6 +39,11 @@ pub enum StatusListError {
     /// The `StatusList` object or map (§4.2, §4.3) has the wrong shape.
     #[error("malformed status list: {0}")]
     MalformedStatusList(&'static str),
+
+    /// Not one well-formed CBOR data item within the decoder's limits (size, depth, item
+    /// count), or a map with a key twice.
+    #[error("malformed status list CBOR: {0}")]
+    Cbor(eudi_cbor::CborError),
 
     // ---- the Status List Token (§5) ----
     /// The token is larger than the configured input limit.
@@ -137,12 +129,6 @@ pub enum StatusListError {
         /// The verifier's clock.
         now: i64,
     },
-    /// Signing the token failed.
-    #[error("signing the status list token failed: {0}")]
-    Signing(#[from] KeyError),
-    /// Encoding the token failed.
-    #[error("encoding the status list token failed: {0}")]
-    Encoding(String),
 
     // ---- the Referenced Token's side (§6) ----
     /// The Referenced Token has no `status` / `status_list` reference (§8.3 step 1).
@@ -164,10 +150,127 @@ impl StatusListError {
             }
             JwsError::BadSignature => Self::BadSignature,
             JwsError::UnsupportedCritical(_) => Self::UnsupportedCritical,
-            JwsError::Signing(e) => Self::Signing(e),
             JwsError::WrongType { found, .. } => Self::WrongJwtType { found },
             // `JwsError` is non-exhaustive; anything else is a malformed token.
             other => Self::MalformedJwt(other),
+        }
+    }
+}
+
+impl HasErrorCode for StatusListError {
+    /// Everything about the list or its token is [`ErrorCode::StatusUnavailable`] (the status
+    /// could not be obtained or verified: the credential itself may be fine), except what is
+    /// wrong with the credential's own reference to it ([`ErrorCode::InvalidCredential`]) and an
+    /// index the list does not hold (§8.3 step 6: the Referenced Token must be rejected).
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidBits(_)
+            | Self::Decompression(_)
+            | Self::DecompressedTooLarge { .. }
+            | Self::MalformedStatusList(_)
+            | Self::Cbor(_)
+            | Self::TokenTooLarge { .. }
+            | Self::MalformedJwt(_)
+            | Self::MalformedCwt(_)
+            | Self::WrongJwtType { .. }
+            | Self::WrongCwtType { .. }
+            | Self::UnsupportedCritical
+            | Self::UnsupportedAlgorithm(_)
+            | Self::AlgorithmNotAllowed(_)
+            | Self::AlgorithmKeyMismatch { .. }
+            | Self::BadSignature
+            | Self::MissingClaim(_)
+            | Self::InvalidClaim { .. }
+            | Self::SubjectMismatch { .. }
+            | Self::Expired { .. }
+            | Self::NotYetValid { .. } => ErrorCode::StatusUnavailable,
+            Self::IndexOutOfRange { .. }
+            | Self::MissingStatusReference(_)
+            | Self::MalformedStatusReference(_) => ErrorCode::InvalidCredential,
+        }
+    }
+}
+
+/// Why a Status List or a Status List Token could not be made (API misuse or a failing signer,
+/// never a peer's fault).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusListIssueError {
+    /// The index is at or past the end of the list.
+    #[error("status list index {idx} is out of range: the list holds {len} statuses")]
+    IndexOutOfRange {
+        /// The index given.
+        idx: u64,
+        /// How many statuses the list holds.
+        len: u64,
+    },
+    /// A status value does not fit in the list's `bits`.
+    #[error("status value {status} does not fit in {bits} bits")]
+    StatusTooLarge {
+        /// The value that was to be stored.
+        status: u8,
+        /// The list's bits per status.
+        bits: u8,
+    },
+    /// The requested capacity cannot be represented on this platform.
+    #[error("status list capacity of {0} statuses is too large")]
+    CapacityTooLarge(u64),
+    /// A token field is unusable (`sub` not a URI, `ttl` zero).
+    #[error("status list token `{field}` {reason}")]
+    InvalidInput {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The signer's algorithm has no COSE or JOSE identifier this crate writes.
+    #[error("status list token algorithm {0} is not supported")]
+    UnsupportedAlgorithm(String),
+    /// Compressing the byte array failed.
+    #[error("compressing the status list failed: {0}")]
+    Compression(String),
+    /// Signing the token failed.
+    #[error("signing the status list token failed: {0}")]
+    Signing(#[from] KeyError),
+    /// Encoding the token failed.
+    #[error("encoding the status list token failed: {0}")]
+    Encoding(String),
+}
+
+impl StatusListIssueError {
+    /// A JWS signing error from `eudi-trust`.
+    pub(crate) fn from_jws(e: JwsError) -> Self {
+        match e {
+            JwsError::Signing(e) => Self::Signing(e),
+            // `JwsError` is non-exhaustive; nothing else comes out of signing but encoding.
+            other => Self::Encoding(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broken list or token says the status is unavailable; a broken reference or an index
+    /// the list does not hold is the credential's own fault.
+    #[test]
+    fn codes_tell_the_token_from_the_credential() {
+        for e in [
+            StatusListError::BadSignature,
+            StatusListError::MalformedCwt("x".into()),
+            StatusListError::Cbor(eudi_cbor::CborError::DuplicateKey),
+            StatusListError::Expired { exp: 1, now: 2 },
+            StatusListError::DecompressedTooLarge { limit: 1 },
+        ] {
+            assert_eq!(e.code(), ErrorCode::StatusUnavailable, "{e}");
+        }
+        for e in [
+            StatusListError::IndexOutOfRange { idx: 9, len: 8 },
+            StatusListError::MissingStatusReference("x"),
+            StatusListError::MalformedStatusReference("x"),
+        ] {
+            assert_eq!(e.code(), ErrorCode::InvalidCredential, "{e}");
         }
     }
 }

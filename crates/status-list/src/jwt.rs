@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::StatusList;
 use crate::StatusListError;
+use crate::StatusListIssueError;
 use crate::StatusListTokenBuilder;
 use crate::VerifiedStatusList;
 use crate::VerifyOptions;
@@ -22,7 +23,7 @@ const ACCEPTED_TYPES: [&str; 2] = [JWT_TYPE, "application/statuslist+jwt"];
 
 impl StatusListTokenBuilder<'_> {
     /// Signs the token as a compact JWT with `typ` `statuslist+jwt` and `alg` from the signer.
-    pub fn sign_jwt(&self, signer: &dyn Signer) -> Result<String, StatusListError> {
+    pub fn sign_jwt(&self, signer: &dyn Signer) -> Result<String, StatusListIssueError> {
         self.check()?;
         let mut header = Header::new(signer.algorithm(), Some(JWT_TYPE));
         header.kid.clone_from(&self.kid);
@@ -40,8 +41,8 @@ impl StatusListTokenBuilder<'_> {
         }
         claims.insert("status_list".into(), self.list.to_json()?);
         let payload = serde_json::to_vec(&Value::Object(claims))
-            .map_err(|e| StatusListError::Encoding(e.to_string()))?;
-        sign_compact(&header, &payload, signer).map_err(StatusListError::from_jws)
+            .map_err(|e| StatusListIssueError::Encoding(e.to_string()))?;
+        sign_compact(&header, &payload, signer).map_err(StatusListIssueError::from_jws)
     }
 }
 
@@ -538,8 +539,8 @@ mod tests {
                 .ttl(0)
                 .sign_jwt(&key())
                 .err(),
-            Some(StatusListError::InvalidClaim {
-                claim: "ttl",
+            Some(StatusListIssueError::InvalidInput {
+                field: "ttl",
                 reason: "must be positive"
             })
         );
@@ -547,8 +548,8 @@ mod tests {
             StatusListTokenBuilder::new("not a uri", &list, NOW)
                 .sign_jwt(&key())
                 .err(),
-            Some(StatusListError::InvalidClaim {
-                claim: "sub",
+            Some(StatusListIssueError::InvalidInput {
+                field: "sub",
                 reason: "must be a URI"
             })
         );

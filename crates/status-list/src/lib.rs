@@ -68,7 +68,6 @@
 #![warn(missing_docs)]
 
 mod cache;
-mod cbor;
 mod cwt;
 mod error;
 mod jwt;
@@ -84,7 +83,7 @@ pub use cache::{
     StatusListCache,
 };
 pub use cwt::UnverifiedStatusListCwt;
-pub use error::StatusListError;
+pub use error::{StatusListError, StatusListIssueError};
 pub use jwt::UnverifiedStatusListJwt;
 pub use list::{
     DEFAULT_MAX_CBOR_ITEMS, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_TOKEN_BYTES, Limits,

@@ -16,6 +16,7 @@ use serde_json::Value as JsonValue;
 use crate::Bits;
 use crate::Status;
 use crate::StatusListError;
+use crate::StatusListIssueError;
 
 /// Default bound on the size of an inflated `lst`: 16 MiB, i.e. 134 million 1-bit statuses.
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
@@ -84,11 +85,11 @@ impl StatusList {
     ///
     /// The byte array is rounded up to whole bytes, so [`len`](Self::len) may exceed `capacity`
     /// by up to `8 / bits - 1`: those trailing indices exist for every decoder too.
-    pub fn new(bits: Bits, capacity: u64) -> Result<Self, StatusListError> {
+    pub fn new(bits: Bits, capacity: u64) -> Result<Self, StatusListIssueError> {
         let per_byte = u64::from(bits.statuses_per_byte());
         let byte_len = capacity.div_ceil(per_byte);
-        let byte_len =
-            usize::try_from(byte_len).map_err(|_| StatusListError::CapacityTooLarge(capacity))?;
+        let byte_len = usize::try_from(byte_len)
+            .map_err(|_| StatusListIssueError::CapacityTooLarge(capacity))?;
         Ok(Self {
             bits,
             bytes: vec![0; byte_len],
@@ -153,17 +154,22 @@ impl StatusList {
 
     /// Sets the status at `idx`. Fails if `idx` is past the end or `status` does not fit in
     /// `bits` (e.g. `SUSPENDED` in a 1-bit list).
-    pub fn set_status(&mut self, idx: u64, status: Status) -> Result<(), StatusListError> {
+    pub fn set_status(&mut self, idx: u64, status: Status) -> Result<(), StatusListIssueError> {
         let value = status.value();
         let max = self.bits.max_status();
         if value > max {
-            return Err(StatusListError::StatusTooLarge {
+            return Err(StatusListIssueError::StatusTooLarge {
                 status: value,
                 bits: self.bits.get(),
             });
         }
-        let (byte, shift) = self.position(idx)?;
-        let out_of_range = self.out_of_range(idx);
+        let out_of_range = StatusListIssueError::IndexOutOfRange {
+            idx,
+            len: self.len(),
+        };
+        let Ok((byte, shift)) = self.position(idx) else {
+            return Err(out_of_range);
+        };
         let slot = self.bytes.get_mut(byte).ok_or(out_of_range)?;
         let mask = max.checked_shl(shift).unwrap_or(0);
         *slot = (*slot & !mask) | (value.checked_shl(shift).unwrap_or(0) & mask);
@@ -189,17 +195,17 @@ impl StatusList {
 
     /// The byte array compressed with DEFLATE in the ZLIB format at the best compression level
     /// (§4.1 step 4).
-    pub fn compress(&self) -> Result<Vec<u8>, StatusListError> {
+    pub fn compress(&self) -> Result<Vec<u8>, StatusListIssueError> {
         let mut encoder = ZlibEncoder::new(
             Vec::with_capacity(self.bytes.len() / 8 + 64),
             Compression::best(),
         );
         encoder
             .write_all(&self.bytes)
-            .map_err(|e| StatusListError::Compression(e.to_string()))?;
+            .map_err(|e| StatusListIssueError::Compression(e.to_string()))?;
         encoder
             .finish()
-            .map_err(|e| StatusListError::Compression(e.to_string()))
+            .map_err(|e| StatusListIssueError::Compression(e.to_string()))
     }
 
     /// Inflates a ZLIB `lst`, refusing to produce more than `limits.max_decompressed_bytes`.
@@ -216,7 +222,7 @@ impl StatusList {
 
     /// The JSON `StatusList` object (§4.2): `{"bits":…,"lst":"<base64url>"}` plus
     /// `aggregation_uri` when set.
-    pub fn to_json(&self) -> Result<JsonValue, StatusListError> {
+    pub fn to_json(&self) -> Result<JsonValue, StatusListIssueError> {
         let mut map = Map::new();
         map.insert("bits".into(), JsonValue::from(self.bits.get()));
         map.insert("lst".into(), JsonValue::from(b64::encode(self.compress()?)));
@@ -290,7 +296,7 @@ impl StatusList {
     }
 
     /// The CBOR `StatusList` map (§4.3): `{"bits":…,"lst":h'…'}` plus `aggregation_uri` when set.
-    pub fn to_cbor_value(&self) -> Result<CborValue, StatusListError> {
+    pub fn to_cbor_value(&self) -> Result<CborValue, StatusListIssueError> {
         let mut entries = vec![
             (
                 CborValue::Text("bits".into()),
@@ -311,8 +317,8 @@ impl StatusList {
     }
 
     /// The CBOR `StatusList` map, encoded.
-    pub fn to_cbor(&self) -> Result<Vec<u8>, StatusListError> {
-        crate::cbor::to_vec(&self.to_cbor_value()?)
+    pub fn to_cbor(&self) -> Result<Vec<u8>, StatusListIssueError> {
+        to_vec(&self.to_cbor_value()?)
     }
 
     /// Decodes a CBOR `StatusList` map (§4.3). Unknown entries are ignored; duplicate keys are
@@ -322,7 +328,7 @@ impl StatusList {
             .as_map()
             .ok_or(StatusListError::MalformedStatusList("not a CBOR map"))?;
         let key = |name| {
-            crate::cbor::text_key(entries, name)
+            eudi_cbor::text_key(entries, name)
                 .map_err(|_| StatusListError::MalformedStatusList("duplicate map key"))
         };
         let bits = match key("bits")? {
@@ -367,10 +373,19 @@ impl StatusList {
                 limit: limits.max_token_bytes,
             });
         }
-        let value = crate::cbor::from_slice(bytes, limits.max_cbor_items)
-            .map_err(StatusListError::MalformedStatusList)?;
+        let value =
+            eudi_cbor::decode_value(bytes, limits.max_cbor_items).map_err(StatusListError::Cbor)?;
         Self::from_cbor_value(&value, limits)
     }
+}
+
+/// Encodes one CBOR value this crate built (`ciborium` writes preferred serialization with
+/// definite lengths).
+pub(crate) fn to_vec(value: &CborValue) -> Result<Vec<u8>, StatusListIssueError> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(value, &mut out)
+        .map_err(|e| StatusListIssueError::Encoding(e.to_string()))?;
+    Ok(out)
 }
 
 /// Growth step for the inflate buffer.
@@ -496,7 +511,7 @@ mod tests {
         );
         assert_eq!(
             list.set_status(8, Status::Invalid),
-            Err(StatusListError::IndexOutOfRange { idx: 8, len: 8 })
+            Err(StatusListIssueError::IndexOutOfRange { idx: 8, len: 8 })
         );
     }
 
@@ -505,12 +520,12 @@ mod tests {
         let mut list = StatusList::new(Bits::One, 8).unwrap();
         assert_eq!(
             list.set_status(0, Status::Suspended),
-            Err(StatusListError::StatusTooLarge { status: 2, bits: 1 })
+            Err(StatusListIssueError::StatusTooLarge { status: 2, bits: 1 })
         );
         let mut list = StatusList::new(Bits::Four, 8).unwrap();
         assert_eq!(
             list.set_status(0, Status::Other(16)),
-            Err(StatusListError::StatusTooLarge {
+            Err(StatusListIssueError::StatusTooLarge {
                 status: 16,
                 bits: 4
             })
@@ -625,9 +640,9 @@ mod tests {
         );
         assert_eq!(
             StatusList::from_cbor(&[0xa0, 0x00], &limits),
-            Err(StatusListError::MalformedStatusList(
-                "trailing bytes after the CBOR item"
-            ))
+            Err(StatusListError::Cbor(eudi_cbor::CborError::TrailingBytes {
+                count: 1
+            }))
         );
     }
 

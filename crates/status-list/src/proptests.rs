@@ -16,7 +16,6 @@ use crate::StatusListTokenBuilder;
 use crate::StatusReference;
 use crate::UnverifiedStatusListCwt;
 use crate::UnverifiedStatusListJwt;
-use crate::cbor;
 
 const URI: &str = "https://example.com/statuslists/1";
 const NOW: i64 = 1_700_000_000;
@@ -35,7 +34,7 @@ fn parse_all_bytes(bytes: &[u8]) {
         let _ = StatusList::decompress(bits, bytes, &limits);
     }
     let _ = StatusReference::from_cwt_claims_bytes(bytes);
-    let _ = cbor::check_budget(bytes, 1000);
+    let _ = eudi_cbor::decode_value(bytes, 1000);
     if let Ok(token) = UnverifiedStatusListCwt::parse(bytes) {
         let _ = token.kid();
         let _ = token.x5chain();

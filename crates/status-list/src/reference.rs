@@ -6,7 +6,6 @@ use serde_json::Value as JsonValue;
 
 use crate::Limits;
 use crate::StatusListError;
-use crate::cbor;
 
 /// CWT claim key of the `status` claim (§6.3).
 const CLAIM_STATUS: i64 = 65535;
@@ -71,7 +70,7 @@ impl StatusReference {
             .ok_or(StatusListError::MalformedStatusReference(
                 "CWT claims set is not a map",
             ))?;
-        let status = cbor::int_key(entries, CLAIM_STATUS)
+        let status = eudi_cbor::int_key(entries, CLAIM_STATUS)
             .map_err(|_| {
                 StatusListError::MalformedStatusReference("claim 65535 appears more than once")
             })?
@@ -91,8 +90,8 @@ impl StatusReference {
                 limit: limits.max_token_bytes,
             });
         }
-        let value = cbor::from_slice(claims, limits.max_cbor_items)
-            .map_err(StatusListError::MalformedStatusReference)?;
+        let value = eudi_cbor::decode_value(claims, limits.max_cbor_items)
+            .map_err(StatusListError::Cbor)?;
         Self::from_cwt_claims(&value)
     }
 
@@ -161,7 +160,7 @@ fn key<'a>(
     entries: &'a [(CborValue, CborValue)],
     name: &str,
 ) -> Result<Option<&'a CborValue>, StatusListError> {
-    cbor::text_key(entries, name)
+    eudi_cbor::text_key(entries, name)
         .map_err(|_| StatusListError::MalformedStatusReference("duplicate map key"))
 }
 

@@ -5,6 +5,7 @@ use crate::Limits;
 use crate::Status;
 use crate::StatusList;
 use crate::StatusListError;
+use crate::StatusListIssueError;
 use crate::StatusReference;
 
 /// Default tolerance, in seconds, for clock differences when checking `exp` and `nbf`.
@@ -213,16 +214,16 @@ impl<'a> StatusListTokenBuilder<'a> {
     }
 
     /// Checks what must hold whatever the form.
-    pub(crate) fn check(&self) -> Result<(), StatusListError> {
+    pub(crate) fn check(&self) -> Result<(), StatusListIssueError> {
         if !crate::reference::looks_like_uri(&self.uri) {
-            return Err(StatusListError::InvalidClaim {
-                claim: "sub",
+            return Err(StatusListIssueError::InvalidInput {
+                field: "sub",
                 reason: "must be a URI",
             });
         }
         if self.ttl == Some(0) {
-            return Err(StatusListError::InvalidClaim {
-                claim: "ttl",
+            return Err(StatusListIssueError::InvalidInput {
+                field: "ttl",
                 reason: "must be positive",
             });
         }

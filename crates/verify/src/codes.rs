@@ -10,7 +10,6 @@
 //! with the token, for the credential it means [`ErrorCode::StatusUnavailable`] (see `status`).
 
 use eudi_sdjwt::SdJwtError;
-use eudi_trust::jws::JwsError;
 use eudi_trust::{ErrorCode, HasErrorCode, X509Error};
 
 /// An SD-JWT (RFC 9901) or SD-JWT VC verification failure (mapped exhaustively in eudi-sdjwt).
@@ -18,39 +17,9 @@ pub(crate) fn sd_jwt(e: &SdJwtError) -> ErrorCode {
     e.code()
 }
 
-/// A JWS (RFC 7515) failure of an issuer-signed JWT.
-pub(crate) fn jws(e: &JwsError) -> ErrorCode {
-    match e {
-        JwsError::UnsupportedAlgorithm(_)
-        | JwsError::AlgorithmNotAllowed(_)
-        | JwsError::AlgorithmKeyMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
-        JwsError::WrongType { .. } => ErrorCode::WrongType,
-        JwsError::BadSignature => ErrorCode::InvalidSignature,
-        JwsError::Signing(_) => ErrorCode::Internal,
-        JwsError::Malformed(_)
-        | JwsError::MalformedHeader(_)
-        | JwsError::UnsupportedCritical(_) => ErrorCode::Malformed,
-        _ => ErrorCode::Malformed,
-    }
-}
-
-/// An mdoc (ISO/IEC 18013-5) verification failure. mdoc names its codes itself today
-/// (`VerifyError::code`), as strings of this vocabulary.
+/// An mdoc (ISO/IEC 18013-5) verification failure (mapped exhaustively in eudi-mdoc).
 pub(crate) fn mdoc(e: &eudi_mdoc::VerifyError) -> ErrorCode {
-    match e.code() {
-        "too_large" => ErrorCode::TooLarge,
-        "untrusted_issuer" => ErrorCode::UntrustedIssuer,
-        "invalid_signature" => ErrorCode::InvalidSignature,
-        "wrong_type" => ErrorCode::WrongType,
-        "expired" => ErrorCode::Expired,
-        "not_yet_valid" => ErrorCode::NotYetValid,
-        "invalid_disclosure" => ErrorCode::InvalidDisclosure,
-        "key_binding_required" => ErrorCode::KeyBindingRequired,
-        "invalid_key_binding" => ErrorCode::InvalidKeyBinding,
-        "unsupported_algorithm" => ErrorCode::UnsupportedAlgorithm,
-        "invalid_credential" => ErrorCode::InvalidCredential,
-        _ => ErrorCode::Malformed,
-    }
+    e.code()
 }
 
 /// An issuer certificate chain that did not validate: whatever the reason, no trusted key
@@ -62,6 +31,7 @@ pub(crate) fn x509(_: &X509Error) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eudi_trust::jws::JwsError;
 
     #[test]
     fn signature_and_type_failures_keep_their_codes() {

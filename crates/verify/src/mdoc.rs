@@ -57,12 +57,10 @@ pub(crate) async fn verify(
     };
     let lib = |e: eudi_mdoc::VerifyError| failure(codes::mdoc(&e), e.to_string());
     let documents = match parsed {
-        Parsed::Response(response) => {
-            response
-                .verify(issuer_trust, &options)
-                .map_err(lib)?
-                .documents
-        }
+        Parsed::Response(response) => response
+            .verify(issuer_trust, &options)
+            .map_err(lib)?
+            .into_documents(),
         Parsed::IssuerSigned(issuer_signed) => {
             if transcript.is_some() {
                 return Err(failure(
@@ -77,35 +75,35 @@ pub(crate) async fn verify(
     let mut credentials = Vec::with_capacity(documents.len());
     for doc in documents {
         let (vouched, ceiling, issuer) = if use_certificates {
-            let leaf_subject = doc
-                .issuer_chain
-                .as_ref()
-                .map_or_else(|| doc.issuer_subject.clone(), |c| c.leaf_subject.clone());
+            let leaf_subject = doc.issuer_chain().map_or_else(
+                || doc.issuer_subject().to_owned(),
+                |c| c.leaf_subject.clone(),
+            );
             (
                 Vouched::Chain {
                     purpose: AnchorPurpose::Mdoc,
-                    anchor: doc.anchor_index,
+                    anchor: doc.anchor_index(),
                     leaf_subject,
                 },
-                trust.anchor_ceiling(AnchorPurpose::Mdoc, doc.anchor_index),
-                doc.issuer_subject.clone(),
+                trust.anchor_ceiling(AnchorPurpose::Mdoc, doc.anchor_index()),
+                doc.issuer_subject().to_owned(),
             )
         } else {
-            let key = trust.keys().get(doc.anchor_index);
+            let key = trust.keys().get(doc.anchor_index());
             (
                 Vouched::Key {
-                    index: doc.anchor_index,
+                    index: doc.anchor_index(),
                 },
                 key.and_then(|k| k.ceiling),
                 key.and_then(|k| k.issuer.clone())
-                    .unwrap_or_else(|| doc.issuer_subject.clone()),
+                    .unwrap_or_else(|| doc.issuer_subject().to_owned()),
             )
         };
-        let status = match &doc.status {
+        let status = match doc.status() {
             None => None,
             Some(reference) => {
                 let issuer = Issuer {
-                    key: &doc.issuer_key,
+                    key: doc.issuer_key(),
                     vouched: &vouched,
                     iss: None,
                 };
@@ -121,28 +119,28 @@ pub(crate) async fn verify(
                 .map_err(|(code, message)| failure(code, message))?
             }
         };
-        let cpr = (doc.doc_type == eudi_pid::DOCTYPE)
-            .then(|| doc.claims.get(eudi_pid::NAMESPACE))
+        let cpr = (doc.doc_type() == eudi_pid::DOCTYPE)
+            .then(|| doc.claims().get(eudi_pid::NAMESPACE))
             .flatten()
             .and_then(Value::as_object)
             .and_then(crate::danish_cpr);
         credentials.push(VerifiedCredential {
             format: FORMAT,
             issuer: Some(issuer),
-            credential_type: Some(doc.doc_type.clone()),
+            credential_type: Some(doc.doc_type().to_owned()),
             assurance_level: crate::effective_level(
-                eudi_pid::stated_level_mdoc(&doc.claims),
+                eudi_pid::stated_level_mdoc(doc.claims()),
                 ceiling,
             ),
             // Device authentication over the caller's transcript; without one nothing tied
             // the document to this transaction.
-            holder_binding: transcript.is_some() && doc.device_authenticated,
+            holder_binding: transcript.is_some() && doc.device_authenticated(),
             status,
-            valid_from: Some(doc.validity.valid_from.unix_timestamp()),
-            valid_until: Some(doc.validity.valid_until.unix_timestamp()),
+            valid_from: Some(doc.validity().valid_from.unix_timestamp()),
+            valid_until: Some(doc.validity().valid_until.unix_timestamp()),
             cpr,
             // Issuer-signed items only: device-signed items are the holder's word.
-            claims: doc.claims,
+            claims: doc.into_claims(),
         });
     }
     Ok(credentials)

@@ -6,6 +6,7 @@ use eudi_mdoc::{
     DecodeError, DeviceResponse, Document, SessionTranscript, VerifiedDeviceResponse, VerifyError,
     VerifyOptions,
 };
+use eudi_trust::HasErrorCode as _;
 use eudi_trust::{LeafProfile, X509Error};
 
 use crate::support::*;
@@ -115,7 +116,7 @@ fn valid_presentation_passes() {
     let issued = issue();
     let bytes = present(&issued, &["family_name", "given_name"]);
     let verified = verify(&bytes, &issued).unwrap();
-    assert!(verified.documents[0].device_authenticated);
+    assert!(verified.documents()[0].device_authenticated());
 }
 
 #[test]
@@ -138,7 +139,7 @@ fn changed_element_value() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(err.code(), "invalid_disclosure");
+    assert_eq!(err.code().as_str(), "invalid_disclosure");
     assert!(err.to_string().contains("family_name"), "{err}");
     assert!(!err.to_string().contains("Jansen"), "no values in messages");
 }
@@ -158,7 +159,7 @@ fn changed_digest_in_mso_breaks_the_issuer_signature() {
     bytes[at] ^= 1;
     let err = verify(&bytes, &issued).unwrap_err();
     assert!(matches!(err, VerifyError::IssuerSignature { .. }), "{err}");
-    assert_eq!(err.code(), "invalid_signature");
+    assert_eq!(err.code().as_str(), "invalid_signature");
 }
 
 #[test]
@@ -307,7 +308,7 @@ fn expired_mso() {
     verify_at(&bytes, &issued, VALID_UNTIL + 60, &transcript()).unwrap();
     let err = verify_at(&bytes, &issued, VALID_UNTIL + 61, &transcript()).unwrap_err();
     assert!(matches!(err, VerifyError::Expired { .. }), "{err}");
-    assert_eq!(err.code(), "expired");
+    assert_eq!(err.code().as_str(), "expired");
     assert!(err.to_string().contains("2026-04-01T00:00:00Z"), "{err}");
 }
 
@@ -318,7 +319,7 @@ fn not_yet_valid_mso() {
     verify_at(&bytes, &issued, ISSUED_AT - 60, &transcript()).unwrap();
     let err = verify_at(&bytes, &issued, ISSUED_AT - 61, &transcript()).unwrap_err();
     assert!(matches!(err, VerifyError::NotYetValid { .. }), "{err}");
-    assert_eq!(err.code(), "not_yet_valid");
+    assert_eq!(err.code().as_str(), "not_yet_valid");
 }
 
 #[test]
@@ -328,7 +329,7 @@ fn device_signature_over_another_nonce() {
     let other = SessionTranscript::openid4vp(CLIENT_ID, "another-nonce", None, RESPONSE_URI);
     let err = verify_at(&bytes, &issued, NOW, &other).unwrap_err();
     assert!(matches!(err, VerifyError::DeviceSignature { .. }), "{err}");
-    assert_eq!(err.code(), "invalid_key_binding");
+    assert_eq!(err.code().as_str(), "invalid_key_binding");
 }
 
 #[test]
@@ -390,14 +391,14 @@ fn missing_device_signed_when_a_transcript_is_given() {
         matches!(err, VerifyError::DeviceAuthRequired { .. }),
         "{err}"
     );
-    assert_eq!(err.code(), "key_binding_required");
+    assert_eq!(err.code().as_str(), "key_binding_required");
 
     // Without a transcript the issuer data still verifies, reported as not device-authenticated.
     let verified = DeviceResponse::from_bytes(&bytes)
         .unwrap()
         .verify(&issued.pki.validator(), &VerifyOptions::new(NOW))
         .unwrap();
-    assert!(!verified.documents[0].device_authenticated);
+    assert!(!verified.documents()[0].device_authenticated());
     // And a caller may opt out of the requirement.
     let t = transcript();
     let lenient = VerifyOptions::new(NOW)
@@ -407,7 +408,7 @@ fn missing_device_signed_when_a_transcript_is_given() {
         .unwrap()
         .verify(&issued.pki.validator(), &lenient)
         .unwrap();
-    assert!(!verified.documents[0].device_authenticated);
+    assert!(!verified.documents()[0].device_authenticated());
 }
 
 #[test]
@@ -444,7 +445,7 @@ fn untrusted_iaca() {
         ),
         "{err}"
     );
-    assert_eq!(err.code(), "untrusted_issuer");
+    assert_eq!(err.code().as_str(), "untrusted_issuer");
 }
 
 #[test]

@@ -10,5 +10,6 @@
 mod failures;
 mod hostile;
 mod round_trip;
+mod rules;
 mod support;
 mod vectors;

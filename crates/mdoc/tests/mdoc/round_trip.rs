@@ -58,21 +58,20 @@ fn issue_select_present_verify_pid() {
         .unwrap()
         .verify(&validator, &options)
         .unwrap();
-    assert_eq!(verified.version, "1.0");
-    let doc = &verified.documents[0];
-    assert_eq!(doc.doc_type, PID);
-    assert!(doc.device_authenticated);
-    assert_eq!(doc.device_auth, Some(DeviceAuthMethod::Signature));
-    assert_eq!(&doc.device_key, issued.device.verifying_key());
-    assert_eq!(doc.issuer_subject, "C=DK,CN=Test PID document signer");
-    assert_eq!(doc.anchor_index, 0);
-    assert_eq!(doc.digest_algorithm, DigestAlgorithm::Sha256);
-    assert_eq!(doc.validity.valid_until.unix_timestamp(), VALID_UNTIL);
+    assert_eq!(verified.version(), "1.0");
+    let doc = &verified.documents()[0];
+    assert_eq!(doc.doc_type(), PID);
+    assert!(doc.device_authenticated());
+    assert_eq!(doc.device_auth(), Some(DeviceAuthMethod::Signature));
+    assert_eq!(doc.device_key(), issued.device.verifying_key());
+    assert_eq!(doc.issuer_subject(), "C=DK,CN=Test PID document signer");
+    assert_eq!(doc.anchor_index(), 0);
+    assert_eq!(doc.digest_algorithm(), DigestAlgorithm::Sha256);
+    assert_eq!(doc.validity().valid_until.unix_timestamp(), VALID_UNTIL);
 
-    use base64::Engine as _;
-    let portrait = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(portrait());
+    let portrait = eudi_trust::b64::encode(portrait());
     assert_eq!(
-        serde_json::Value::Object(doc.claims.clone()),
+        serde_json::Value::Object(doc.claims().clone()),
         json!({PID: {
             "family_name": "Jensen",
             "given_name": "Mette Louise",
@@ -84,13 +83,13 @@ fn issue_select_present_verify_pid() {
             "age_over_18": true
         }})
     );
-    assert_eq!(doc.elements.len(), 8);
+    assert_eq!(doc.elements().len(), 8);
     let birth_date = doc
-        .elements
+        .elements()
         .iter()
-        .find(|e| e.identifier == "birth_date")
+        .find(|e| e.identifier() == "birth_date")
         .unwrap();
-    assert_eq!(birth_date.value, full_date("1990-05-17"));
+    assert_eq!(*birth_date.value(), full_date("1990-05-17"));
 }
 
 #[test]
@@ -196,9 +195,9 @@ fn mso_holds_status_and_other_digest_algorithms() {
         let verified = issued
             .verify(&pki.validator(), &VerifyOptions::new(NOW))
             .unwrap();
-        assert_eq!(verified.status, Some(reference));
-        assert_eq!(verified.digest_algorithm, alg);
-        assert!(!verified.device_authenticated);
+        assert_eq!(verified.status(), Some(&reference));
+        assert_eq!(verified.digest_algorithm(), alg);
+        assert!(!verified.device_authenticated());
     }
 }
 
@@ -229,7 +228,7 @@ fn device_signed_with_a_p384_device_key() {
         .session_transcript(&transcript)
         .algorithms(AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]));
     let verified = response.verify(&pki.validator(), &options).unwrap();
-    assert!(verified.documents[0].device_authenticated);
+    assert!(verified.documents()[0].device_authenticated());
 }
 
 #[test]
@@ -247,9 +246,9 @@ fn two_documents_in_one_response() {
         .unwrap()
         .verify(&issued.pki.validator(), &options)
         .unwrap();
-    assert_eq!(verified.documents.len(), 2);
+    assert_eq!(verified.documents().len(), 2);
     assert_eq!(
-        verified.documents[1].claims[PID],
+        verified.documents()[1].claims()[PID],
         json!({"age_over_18": true})
     );
 }
@@ -313,7 +312,7 @@ fn trusted_issuer_key_instead_of_certificates() {
         .issuer_signed
         .verify(&keys, &VerifyOptions::new(NOW))
         .unwrap();
-    assert_eq!(verified.anchor_index, 1);
-    assert_eq!(&verified.issuer_key, issued.ds.key.verifying_key());
-    assert!(verified.issuer_chain.is_none());
+    assert_eq!(verified.anchor_index(), 1);
+    assert_eq!(verified.issuer_key(), issued.ds.key.verifying_key());
+    assert!(verified.issuer_chain().is_none());
 }

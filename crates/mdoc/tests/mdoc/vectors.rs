@@ -6,6 +6,7 @@ use eudi_mdoc::{
     DeviceAuthMethod, DeviceResponse, IssuerSigned, ReaderKey, SessionTranscript, VerifyError,
     VerifyOptions,
 };
+use eudi_trust::HasErrorCode as _;
 use eudi_trust::{Algorithm, LeafProfile, Signer as _, X509Error};
 use serde_json::json;
 
@@ -46,33 +47,33 @@ fn annex_d_device_response_verifies_with_device_mac() {
     assert_eq!(response.version(), "1.0");
     assert_eq!(response.status(), 0);
     let verified = response.verify(&validator, &options).unwrap();
-    assert_eq!(verified.documents.len(), 1);
-    let doc = &verified.documents[0];
-    assert_eq!(doc.doc_type, MDL);
-    assert_eq!(doc.issuer_subject, "C=US,CN=utopia ds");
-    assert_eq!(doc.anchor_index, 0);
-    assert!(doc.device_authenticated);
-    assert_eq!(doc.device_auth, Some(DeviceAuthMethod::Mac));
-    assert!(doc.device_claims.is_empty());
-    assert_eq!(doc.status, None);
+    assert_eq!(verified.documents().len(), 1);
+    let doc = &verified.documents()[0];
+    assert_eq!(doc.doc_type(), MDL);
+    assert_eq!(doc.issuer_subject(), "C=US,CN=utopia ds");
+    assert_eq!(doc.anchor_index(), 0);
+    assert!(doc.device_authenticated());
+    assert_eq!(doc.device_auth(), Some(DeviceAuthMethod::Mac));
+    assert!(doc.device_claims().is_empty());
+    assert_eq!(doc.status(), None);
 
     let static_key = vector_json("mdoc/annex-d/static_device_key.json");
     assert_eq!(
-        to_hex(doc.device_key.x()),
+        to_hex(doc.device_key().x()),
         static_key["x_hex"].as_str().unwrap()
     );
     assert_eq!(
-        to_hex(doc.device_key.y()),
+        to_hex(doc.device_key().y()),
         static_key["y_hex"].as_str().unwrap()
     );
     assert_eq!(
-        doc.validity.valid_until.unix_timestamp(),
+        doc.validity().valid_until.unix_timestamp(),
         ANNEX_D_NOW + 365 * 86_400
     );
-    assert_eq!(doc.validity.expected_update, None);
+    assert_eq!(doc.validity().expected_update, None);
 
     // All six elements, with the values of expected.json.
-    let claims = &doc.claims[MDL_NS];
+    let claims = &doc.claims()[MDL_NS];
     let portrait = vector_hex("mdoc/annex-d/device_response_portrait.jpeg.hex");
     assert_eq!(
         claims,
@@ -88,24 +89,23 @@ fn annex_d_device_response_verifies_with_device_mac() {
             ]
         })
     );
-    assert_eq!(doc.elements.len(), 6);
+    assert_eq!(doc.elements().len(), 6);
     let portrait_value = doc
-        .elements
+        .elements()
         .iter()
-        .find(|e| e.identifier == "portrait")
+        .find(|e| e.identifier() == "portrait")
         .unwrap();
-    assert_eq!(portrait_value.value, Value::Bytes(portrait));
+    assert_eq!(*portrait_value.value(), Value::Bytes(portrait));
     let issue_date = doc
-        .elements
+        .elements()
         .iter()
-        .find(|e| e.identifier == "issue_date")
+        .find(|e| e.identifier() == "issue_date")
         .unwrap();
-    assert_eq!(issue_date.value, full_date("2019-10-20"));
+    assert_eq!(*issue_date.value(), full_date("2019-10-20"));
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    eudi_trust::b64::encode(bytes)
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn annex_d_flipped_byte_200_fails_only_family_name() {
     let verified = rest
         .verify(&validator, &VerifyOptions::new(ANNEX_D_NOW))
         .unwrap();
-    assert_eq!(verified.elements.len(), 5);
+    assert_eq!(verified.elements().len(), 5);
 }
 
 #[test]
@@ -246,18 +246,18 @@ fn annex_d_device_mac_without_reader_key_is_required_or_reported_unchecked() {
         matches!(err, VerifyError::ReaderKeyRequired { .. }),
         "{err}"
     );
-    assert_eq!(err.code(), "key_binding_required");
+    assert_eq!(err.code().as_str(), "key_binding_required");
 
     let lenient = options.require_device_auth(false);
     let verified = annex_d_response().verify(&validator, &lenient).unwrap();
-    assert!(!verified.documents[0].device_authenticated);
+    assert!(!verified.documents()[0].device_authenticated());
 
     // No transcript at all: issuer data verified, device authentication not checked.
     let verified = annex_d_response()
         .verify(&validator, &VerifyOptions::new(ANNEX_D_NOW))
         .unwrap();
-    assert!(!verified.documents[0].device_authenticated);
-    assert_eq!(verified.documents[0].device_auth, None);
+    assert!(!verified.documents()[0].device_authenticated());
+    assert_eq!(verified.documents()[0].device_auth(), None);
 }
 
 #[test]
@@ -337,22 +337,22 @@ fn real_world_google_dc_api_draft24() {
     let validator = validator_for_pem(&["mdoc/real-world/google/signing_certificate.pem"]);
     let options = VerifyOptions::new(unix(2025, 2, 20)).session_transcript(&transcript);
     let verified = response.verify(&validator, &options).unwrap();
-    let doc = &verified.documents[0];
-    assert_eq!(doc.doc_type, MDL);
-    assert!(doc.device_authenticated);
-    assert_eq!(doc.device_auth, Some(DeviceAuthMethod::Signature));
+    let doc = &verified.documents()[0];
+    assert_eq!(doc.doc_type(), MDL);
+    assert!(doc.device_authenticated());
+    assert_eq!(doc.device_auth(), Some(DeviceAuthMethod::Signature));
     assert_eq!(
-        doc.issuer_subject,
+        doc.issuer_subject(),
         "CN=digitalcredentials.dev,O=Digital Credentials,L=Mountain View,ST=California,C=US"
     );
     assert_eq!(
-        serde_json::Value::Object(doc.claims.clone()),
+        serde_json::Value::Object(doc.claims().clone()),
         json!({MDL_NS: {"family_name": "Smith", "given_name": "Jon"}})
     );
     // Fractional seconds in the MSO tdates.
-    assert_eq!(doc.validity.valid_from.nanosecond(), 210_399_000);
+    assert_eq!(doc.validity().valid_from.nanosecond(), 210_399_000);
     assert_text_elements(
-        &doc.claims,
+        doc.claims(),
         &expected["expected"]["documents"][0]["elements"],
     );
 }
@@ -386,26 +386,23 @@ fn real_world_ubique_openid4vp_draft18() {
     let mut anchors = eudi_trust::TrustAnchors::new();
     assert!(anchors.add_pem(&pem).is_err());
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    use base64::Engine as _;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
+    let der = eudi_trust::b64::decode_std(body).unwrap();
     let key = eudi_trust::VerifyingKey::from_sec1(Algorithm::Es256, &p256_point_of(&der)).unwrap();
     let keys = vec![key];
 
     let options = VerifyOptions::new(unix(2025, 2, 1)).session_transcript(&transcript);
     let verified = response.verify(&keys, &options).unwrap();
-    let doc = &verified.documents[0];
-    assert!(doc.device_authenticated);
-    assert!(doc.issuer_chain.is_none());
-    assert_eq!(doc.issuer_key, keys[0]);
-    assert!(doc.issuer_subject.starts_with("key "));
+    let doc = &verified.documents()[0];
+    assert!(doc.device_authenticated());
+    assert!(doc.issuer_chain().is_none());
+    assert_eq!(doc.issuer_key(), &keys[0]);
+    assert!(doc.issuer_subject().starts_with("key "));
     assert_eq!(
-        serde_json::Value::Object(doc.claims.clone()),
+        serde_json::Value::Object(doc.claims().clone()),
         json!({MDL_NS: {"family_name": "Jones"}})
     );
     assert_text_elements(
-        &doc.claims,
+        doc.claims(),
         &expected["expected"]["documents"][0]["elements"],
     );
 
@@ -418,7 +415,7 @@ fn real_world_ubique_openid4vp_draft18() {
     ];
     let err = response.verify(&other, &options).unwrap_err();
     assert!(matches!(err, VerifyError::UnknownIssuerKey { .. }), "{err}");
-    assert_eq!(err.code(), "untrusted_issuer");
+    assert_eq!(err.code().as_str(), "untrusted_issuer");
 }
 
 #[test]
@@ -429,23 +426,23 @@ fn real_world_france_with_document_errors() {
     let validator = validator_for_pem(&["mdoc/real-world/france/issuer_certificate.pem"]);
     let options = VerifyOptions::new(unix(2021, 9, 25)).session_transcript(&transcript);
     let verified = response.verify(&validator, &options).unwrap();
-    let doc = &verified.documents[0];
-    assert!(doc.device_authenticated);
-    assert_eq!(doc.claims[MDL_NS]["issue_date"], json!("2019-10-20"));
+    let doc = &verified.documents()[0];
+    assert!(doc.device_authenticated());
+    assert_eq!(doc.claims()[MDL_NS]["issue_date"], json!("2019-10-20"));
     assert_eq!(
-        doc.claims[MDL_NS]["driving_privileges"][1]["vehicle_category_code"],
+        doc.claims()[MDL_NS]["driving_privileges"][1]["vehicle_category_code"],
         json!("B")
     );
     assert_text_elements(
-        &doc.claims,
+        doc.claims(),
         &expected["expected"]["documents"][0]["elements"],
     );
     let portrait = doc
-        .elements
+        .elements()
         .iter()
-        .find(|e| e.identifier == "portrait")
+        .find(|e| e.identifier() == "portrait")
         .unwrap();
-    assert!(matches!(&portrait.value, Value::Bytes(b) if b.len() == 1042));
+    assert!(matches!(portrait.value(), Value::Bytes(b) if b.len() == 1042));
 }
 
 #[test]
@@ -471,22 +468,22 @@ fn real_world_animo_openid4vp_1_0_with_non_preferred_lengths() {
         .leaf_profile(LeafProfile::DigitalSignature)
         .session_transcript(&ours);
     let verified = response.verify(&validator, &options).unwrap();
-    let doc = &verified.documents[0];
-    assert_eq!(doc.doc_type, "eu.europa.ec.eudi.pid.1");
-    assert_eq!(doc.issuer_subject, "C=NL,CN=credo dcs");
-    assert!(doc.device_authenticated);
+    let doc = &verified.documents()[0];
+    assert_eq!(doc.doc_type(), "eu.europa.ec.eudi.pid.1");
+    assert_eq!(doc.issuer_subject(), "C=NL,CN=credo dcs");
+    assert!(doc.device_authenticated());
     assert_eq!(
-        serde_json::Value::Object(doc.claims.clone()),
+        serde_json::Value::Object(doc.claims().clone()),
         json!({"eu.europa.ec.eudi.pid.1": {"given_name": "Erika", "family_name": "Mustermann"}})
     );
     assert_eq!(
-        doc.validity.expected_update.map(|t| t.unix_timestamp()),
+        doc.validity().expected_update.map(|t| t.unix_timestamp()),
         Some(1_783_640_134) // 2026-07-09T23:35:34Z
     );
     // The embedded leaf equals issuer_certificate.pem.
     let leaf = validator_for_pem(&["mdoc/real-world/animo-mdoc-05/issuer_certificate.pem"]);
     assert_eq!(
-        doc.issuer_chain.as_ref().unwrap().leaf_der,
+        doc.issuer_chain().as_ref().unwrap().leaf_der,
         leaf.anchors().get(0).unwrap().der()
     );
     // The input uses non-preferred headers; re-encoding keeps the signed bytes and verifies.
@@ -511,32 +508,32 @@ fn real_world_bdr_issuer_signed_only() {
     let validator = validator_for_pem(&["mdoc/real-world/bdr/issuer_certificate.pem"]);
     let options = VerifyOptions::new(unix(2026, 1, 1)).leaf_profile(LeafProfile::Any);
     let doc = issuer_signed.verify(&validator, &options).unwrap();
-    assert_eq!(doc.doc_type, MDL);
-    assert!(!doc.device_authenticated);
-    assert_eq!(doc.elements.len(), 18);
+    assert_eq!(doc.doc_type(), MDL);
+    assert!(!doc.device_authenticated());
+    assert_eq!(doc.elements().len(), 18);
     assert_eq!(
-        doc.claims[MDL_NS]["issuing_authority"],
+        doc.claims()[MDL_NS]["issuing_authority"],
         json!("FE-Beh. Stadt Köln-Ehrenfeld")
     );
-    assert_eq!(doc.claims[MDL_NS]["birth_date"], json!("1984-01-17"));
-    assert_eq!(doc.claims[MDL_NS]["age_over_21"], json!(true));
+    assert_eq!(doc.claims()[MDL_NS]["birth_date"], json!("1984-01-17"));
+    assert_eq!(doc.claims()[MDL_NS]["age_over_21"], json!(true));
     assert_eq!(
-        doc.claims["org.iso.18013.5.1.DE"]["driving_privileges"],
+        doc.claims()["org.iso.18013.5.1.DE"]["driving_privileges"],
         json!([{"issue_date": "2013-04-25", "vehicle_category_code": "L"}])
     );
     let len = |id: &str| match &doc
-        .elements
+        .elements()
         .iter()
-        .find(|e| e.identifier == id)
+        .find(|e| e.identifier() == id)
         .unwrap()
-        .value
+        .value()
     {
         Value::Bytes(b) => b.len(),
         _ => 0,
     };
     assert_eq!(len("portrait"), 3580);
     assert_eq!(len("signature_usual_mark"), 8699);
-    assert_text_elements(&doc.claims, &expected["expected"]["elements"]);
+    assert_text_elements(doc.claims(), &expected["expected"]["elements"]);
     // The base64url form is the same structure.
     let b64 =
         IssuerSigned::from_base64url(&vector_text("mdoc/real-world/bdr/issuer_signed.b64url.txt"))

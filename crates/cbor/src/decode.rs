@@ -1,4 +1,4 @@
-//! A bounded CBOR decoder (RFC 8949) that remembers the exact bytes of every item.
+//! The bounded CBOR decoder (RFC 8949) that remembers the exact bytes of every item.
 //!
 //! mdoc digests and signatures are computed over embedded CBOR exactly as the issuer encoded it
 //! (`#6.24(bstr .cbor …)`, ISO/IEC 18013-5 §8.3.2.1.2.2), and real-world issuers use
@@ -21,7 +21,11 @@
 //! (`ciborium` 0.2 itself does not pre-allocate by declared length either: its `Value` visitor
 //! grows vectors item by item and reads strings in 4 KiB chunks, and it stops at 256 levels of
 //! recursion. It has no item budget and no way to report the bytes an item came from, hence this
-//! module.)
+//! decoder; `ciborium::Value` is only what [`Item::to_value`] produces, after the limits held.)
+//!
+//! Definite lengths are required where a specification requires them ([`decode_definite`]):
+//! the PID rulebook (§ "Encoding of PID attributes") makes every CBOR structure of a PID use
+//! definite lengths, so an indefinite-length header there is rejected as malformed.
 
 use std::borrow::Cow;
 
@@ -107,34 +111,71 @@ pub enum CborError {
         /// The string's position.
         offset: usize,
     },
+    /// An indefinite-length item where definite lengths are required ([`decode_definite`]).
+    #[error(
+        "CBOR item at byte {offset} has an indefinite length where definite lengths are required"
+    )]
+    IndefiniteLength {
+        /// The item's position.
+        offset: usize,
+    },
+    /// A map has two equal keys (RFC 8949 §5.6: not valid CBOR for this crate's users).
+    #[error("CBOR map has a key twice")]
+    DuplicateKey,
 }
 
-/// The item budget shared by the decodes of one input.
+impl CborError {
+    /// Whether this is a resource limit (size, depth, item count) rather than malformed input.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            Self::TooLarge { .. } | Self::TooDeep { .. } | Self::TooManyItems { .. }
+        )
+    }
+}
+
+/// The item budget shared by the decodes of one input (the outer structure and the CBOR
+/// embedded in its byte strings count against the same limit).
 #[derive(Debug)]
-pub(crate) struct Budget {
+pub struct Budget {
     items_left: usize,
+    max: usize,
 }
 
 impl Budget {
-    pub(crate) fn new() -> Self {
+    /// A budget of [`MAX_ITEMS`] data items.
+    pub fn new() -> Self {
+        Self::with_max_items(MAX_ITEMS)
+    }
+
+    /// A budget of `max` data items (at most [`MAX_ITEMS`] are ever allowed).
+    pub fn with_max_items(max: usize) -> Self {
+        let max = max.min(MAX_ITEMS);
         Self {
-            items_left: MAX_ITEMS,
+            items_left: max,
+            max,
         }
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 /// One decoded data item and the exact bytes it was decoded from.
 #[derive(Clone, Debug)]
-pub(crate) struct Item<'a> {
+pub struct Item<'a> {
     /// The item's encoding, header included, exactly as in the input.
-    pub(crate) raw: &'a [u8],
+    pub raw: &'a [u8],
     /// What was decoded.
-    pub(crate) kind: Kind<'a>,
+    pub kind: Kind<'a>,
 }
 
 /// The decoded content of an [`Item`].
 #[derive(Clone, Debug)]
-pub(crate) enum Kind<'a> {
+pub enum Kind<'a> {
     /// Major type 0.
     Uint(u64),
     /// Major type 1: the value is `-1 - n`.
@@ -162,7 +203,31 @@ pub(crate) enum Kind<'a> {
 }
 
 /// Decodes `bytes` as exactly one data item.
-pub(crate) fn decode<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Item<'a>, CborError> {
+pub fn decode<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Item<'a>, CborError> {
+    decode_inner(bytes, budget, false)
+}
+
+/// [`decode`], rejecting any indefinite-length array, map or string
+/// ([`CborError::IndefiniteLength`]).
+pub fn decode_definite<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Item<'a>, CborError> {
+    decode_inner(bytes, budget, true)
+}
+
+/// Decodes `bytes` as exactly one data item within a budget of `max_items`, with no map holding
+/// a key twice anywhere, into a `ciborium::Value` (for callers that read a tree, not bytes).
+pub fn decode_value(bytes: &[u8], max_items: usize) -> Result<Value, CborError> {
+    let mut budget = Budget::with_max_items(max_items);
+    let item = decode(bytes, &mut budget)?;
+    check_unique_keys_deep(&item).map_err(|_| CborError::DuplicateKey)?;
+    item.to_value()
+        .map_err(|reason| CborError::Malformed { offset: 0, reason })
+}
+
+fn decode_inner<'a>(
+    bytes: &'a [u8],
+    budget: &mut Budget,
+    definite_only: bool,
+) -> Result<Item<'a>, CborError> {
     if bytes.len() > MAX_INPUT_LEN {
         return Err(CborError::TooLarge {
             len: bytes.len(),
@@ -173,6 +238,7 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Item<'a
         bytes,
         pos: 0,
         budget,
+        definite_only,
     };
     let item = decoder.item(0)?;
     let count = bytes.len().saturating_sub(decoder.pos);
@@ -186,6 +252,7 @@ struct Decoder<'a, 'b> {
     bytes: &'a [u8],
     pos: usize,
     budget: &'b mut Budget,
+    definite_only: bool,
 }
 
 /// A decoded initial byte and argument.
@@ -274,11 +341,13 @@ impl<'a> Decoder<'a, '_> {
     }
 
     fn count_item(&mut self) -> Result<(), CborError> {
-        self.budget.items_left = self
-            .budget
-            .items_left
-            .checked_sub(1)
-            .ok_or(CborError::TooManyItems { max: MAX_ITEMS })?;
+        self.budget.items_left =
+            self.budget
+                .items_left
+                .checked_sub(1)
+                .ok_or(CborError::TooManyItems {
+                    max: self.budget.max,
+                })?;
         Ok(())
     }
 
@@ -292,6 +361,11 @@ impl<'a> Decoder<'a, '_> {
             });
         }
         self.count_item()?;
+        if self.definite_only && head.arg.is_none() {
+            return Err(CborError::IndefiniteLength {
+                offset: head.offset,
+            });
+        }
         let kind = self.content(&head, depth)?;
         let raw = self
             .bytes
@@ -471,7 +545,7 @@ fn f16_to_f64(half: u16) -> f64 {
 
 impl<'a> Item<'a> {
     /// The text, if this is a text string.
-    pub(crate) fn as_text(&self) -> Option<&str> {
+    pub fn as_text(&self) -> Option<&str> {
         match &self.kind {
             Kind::Text(t) => Some(t),
             _ => None,
@@ -479,7 +553,7 @@ impl<'a> Item<'a> {
     }
 
     /// The bytes, if this is a byte string.
-    pub(crate) fn as_bytes(&self) -> Option<&[u8]> {
+    pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
             Kind::Bytes(b) => Some(b),
             _ => None,
@@ -487,15 +561,24 @@ impl<'a> Item<'a> {
     }
 
     /// The value, if this is an unsigned integer.
-    pub(crate) fn as_uint(&self) -> Option<u64> {
+    pub fn as_uint(&self) -> Option<u64> {
         match self.kind {
             Kind::Uint(n) => Some(n),
             _ => None,
         }
     }
 
+    /// The value, if this is an integer (major type 0 or 1; `-2^64` fits in an `i128`).
+    pub fn as_int(&self) -> Option<i128> {
+        match self.kind {
+            Kind::Uint(n) => Some(i128::from(n)),
+            Kind::Nint(n) => Some(-1 - i128::from(n)),
+            _ => None,
+        }
+    }
+
     /// The elements, if this is an array.
-    pub(crate) fn as_array(&self) -> Option<&[Item<'a>]> {
+    pub fn as_array(&self) -> Option<&[Item<'a>]> {
         match &self.kind {
             Kind::Array(items) => Some(items),
             _ => None,
@@ -503,7 +586,7 @@ impl<'a> Item<'a> {
     }
 
     /// The entries, if this is a map.
-    pub(crate) fn as_map(&self) -> Option<&[(Item<'a>, Item<'a>)]> {
+    pub fn as_map(&self) -> Option<&[(Item<'a>, Item<'a>)]> {
         match &self.kind {
             Kind::Map(entries) => Some(entries),
             _ => None,
@@ -511,7 +594,7 @@ impl<'a> Item<'a> {
     }
 
     /// The tag number and content, if this is a tag.
-    pub(crate) fn as_tag(&self) -> Option<(u64, &Item<'a>)> {
+    pub fn as_tag(&self) -> Option<(u64, &Item<'a>)> {
         match &self.kind {
             Kind::Tag(tag, inner) => Some((*tag, inner)),
             _ => None,
@@ -519,7 +602,7 @@ impl<'a> Item<'a> {
     }
 
     /// The content of `#6.24(bstr)` (RFC 8949 §3.4.5.1 encoded CBOR data item).
-    pub(crate) fn as_tag24(&self) -> Option<&[u8]> {
+    pub fn as_tag24(&self) -> Option<&[u8]> {
         match self.as_tag() {
             Some((24, inner)) => inner.as_bytes(),
             _ => None,
@@ -528,7 +611,7 @@ impl<'a> Item<'a> {
 
     /// Converts to a `ciborium` value. Fails only for simple values `ciborium` cannot hold
     /// (anything but `false`, `true`, `null` and `undefined`, which becomes `null`).
-    pub(crate) fn to_value(&self) -> Result<Value, &'static str> {
+    pub fn to_value(&self) -> Result<Value, &'static str> {
         Ok(match &self.kind {
             Kind::Uint(n) => Value::Integer(Integer::from(*n)),
             Kind::Nint(n) => Value::Integer(
@@ -554,9 +637,27 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Whether `item` and everything in it has definite lengths (no indefinite-length array, map
+/// or string, RFC 8949 §3.2.2): for checks that apply only to some documents, after decoding
+/// (the PID rulebook requires definite lengths in every CBOR structure of a PID).
+pub fn is_definite(item: &Item<'_>) -> bool {
+    let own = item
+        .raw
+        .first()
+        .is_none_or(|initial| !(matches!(initial >> 5, 2..=5) && initial & 0x1f == 31));
+    own && match &item.kind {
+        Kind::Array(items) => items.iter().all(is_definite),
+        Kind::Map(entries) => entries
+            .iter()
+            .all(|(k, v)| is_definite(k) && is_definite(v)),
+        Kind::Tag(_, inner) => is_definite(inner),
+        _ => true,
+    }
+}
+
 /// Why a map lookup failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LookupError {
+pub enum LookupError {
     /// The item is not a map.
     NotAMap,
     /// The key occurs more than once (RFC 8949 §5.6: such a map is not valid).
@@ -565,10 +666,7 @@ pub(crate) enum LookupError {
 
 /// The value under text key `name`; a key present twice is an error, so no field can be read two
 /// ways.
-pub(crate) fn field<'i, 'a>(
-    map: &'i Item<'a>,
-    name: &str,
-) -> Result<Option<&'i Item<'a>>, LookupError> {
+pub fn field<'i, 'a>(map: &'i Item<'a>, name: &str) -> Result<Option<&'i Item<'a>>, LookupError> {
     let entries = map.as_map().ok_or(LookupError::NotAMap)?;
     let mut found = None;
     for (key, value) in entries {
@@ -582,9 +680,28 @@ pub(crate) fn field<'i, 'a>(
     Ok(found)
 }
 
+/// The value under integer key `label` (COSE header labels, CWT claim keys), with the same
+/// duplicate rule as [`field`]; `1` and `0x18 0x01` are the same key.
+pub fn int_field<'i, 'a>(
+    map: &'i Item<'a>,
+    label: i64,
+) -> Result<Option<&'i Item<'a>>, LookupError> {
+    let entries = map.as_map().ok_or(LookupError::NotAMap)?;
+    let mut found = None;
+    for (key, value) in entries {
+        if key.as_int() == Some(i128::from(label)) {
+            if found.is_some() {
+                return Err(LookupError::Duplicate);
+            }
+            found = Some(value);
+        }
+    }
+    Ok(found)
+}
+
 /// Checks that no two keys of a map are equal: integers and strings compare by value (whatever
 /// the width of their headers), other keys by their encoding.
-pub(crate) fn check_unique_keys(entries: &[(Item<'_>, Item<'_>)]) -> Result<(), LookupError> {
+pub fn check_unique_keys(entries: &[(Item<'_>, Item<'_>)]) -> Result<(), LookupError> {
     // Small maps (every mdoc structure, most element values): compare pairwise, no allocation.
     const PAIRWISE_MAX: usize = 24;
     if entries.len() <= PAIRWISE_MAX {
@@ -605,7 +722,7 @@ pub(crate) fn check_unique_keys(entries: &[(Item<'_>, Item<'_>)]) -> Result<(), 
 }
 
 /// [`check_unique_keys`] for every map in `item`, however nested (element values).
-pub(crate) fn check_unique_keys_deep(item: &Item<'_>) -> Result<(), LookupError> {
+pub fn check_unique_keys_deep(item: &Item<'_>) -> Result<(), LookupError> {
     match &item.kind {
         Kind::Map(entries) => {
             check_unique_keys(entries)?;
@@ -769,6 +886,82 @@ mod tests {
             decode(&many, &mut Budget::new()),
             Err(CborError::TooManyItems { .. })
         ));
+    }
+
+    #[test]
+    fn definite_lengths_can_be_required() {
+        for h in [
+            "9f01ff",
+            "bf6161f5ff",
+            "5f4101ff",
+            "7f6161ff",
+            "81bf6161f5ff",
+            "c19f01ff",
+        ] {
+            let bytes = hex(h);
+            let item = decode(&bytes, &mut Budget::new()).unwrap();
+            assert!(!is_definite(&item), "{h}");
+            assert!(
+                matches!(
+                    decode_definite(&bytes, &mut Budget::new()),
+                    Err(CborError::IndefiniteLength { .. })
+                ),
+                "{h}"
+            );
+        }
+        for h in [
+            "8101",
+            "a16161f5",
+            "4101",
+            "6161",
+            "81a16161f5",
+            "c18101",
+            "b900016161f5",
+        ] {
+            let bytes = hex(h);
+            let item = decode_definite(&bytes, &mut Budget::new()).unwrap();
+            assert!(is_definite(&item), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_smaller_budget_is_kept() {
+        // [0, 0, 0]: four items.
+        assert!(decode(&hex("83000000"), &mut Budget::with_max_items(4)).is_ok());
+        assert_eq!(
+            decode(&hex("83000000"), &mut Budget::with_max_items(3)).unwrap_err(),
+            CborError::TooManyItems { max: 3 }
+        );
+        // Never more than MAX_ITEMS, whatever is asked for.
+        let mut many = vec![0x9a, 0, 4, 0, 0];
+        many.extend(std::iter::repeat_n(0u8, 1 << 18));
+        assert!(matches!(
+            decode(&many, &mut Budget::with_max_items(usize::MAX)),
+            Err(CborError::TooManyItems { max: MAX_ITEMS })
+        ));
+    }
+
+    #[test]
+    fn decode_value_refuses_duplicates_at_any_depth() {
+        assert_eq!(
+            decode_value(&hex("81a2616101616102"), 100),
+            Err(CborError::DuplicateKey)
+        );
+        assert!(decode_value(&hex("81a2616101616202"), 100).is_ok());
+    }
+
+    #[test]
+    fn int_field_compares_by_value() {
+        // {1: true, -1: false, 0x18 0x02: null}
+        let bytes = hex("a301f520f41802f6");
+        let item = decode(&bytes, &mut Budget::new()).unwrap();
+        assert_eq!(int_field(&item, 1).unwrap().unwrap().raw, &[0xf5]);
+        assert_eq!(int_field(&item, -1).unwrap().unwrap().raw, &[0xf4]);
+        assert_eq!(int_field(&item, 2).unwrap().unwrap().raw, &[0xf6]);
+        assert!(int_field(&item, 3).unwrap().is_none());
+        let dup = hex("a201f51801f4");
+        let item = decode(&dup, &mut Budget::new()).unwrap();
+        assert_eq!(int_field(&item, 1).unwrap_err(), LookupError::Duplicate);
     }
 
     #[test]
