@@ -267,6 +267,49 @@ pub enum X509Error {
         /// The extensions' OIDs (with names where known), comma separated.
         oids: String,
     },
+    /// An invariant of this module broke (a bug, never the input's fault). Reported rather
+    /// than papered over with a default value.
+    #[error("internal error in certificate validation: {0}")]
+    Internal(&'static str),
+}
+
+impl crate::code::HasErrorCode for X509Error {
+    /// Chains that cannot be shown to lead to a trust anchor (untrusted, expired, badly signed,
+    /// or breaking a CA or leaf rule) are [`ErrorCode::UntrustedIssuer`]: the credential's
+    /// signature cannot be tied to a trusted issuer. `Expired` here is the certificate's, not
+    /// the credential's, so it is not [`ErrorCode::Expired`]. Certificates that cannot be parsed
+    /// are [`ErrorCode::Malformed`] and inputs beyond the limits [`ErrorCode::TooLarge`].
+    /// `Pem` and `InvalidAnchor` come from configuration, not from a peer; they are named for
+    /// what was wrong with the input.
+    ///
+    /// [`ErrorCode::UntrustedIssuer`]: crate::ErrorCode::UntrustedIssuer
+    /// [`ErrorCode::Expired`]: crate::ErrorCode::Expired
+    /// [`ErrorCode::Malformed`]: crate::ErrorCode::Malformed
+    /// [`ErrorCode::TooLarge`]: crate::ErrorCode::TooLarge
+    fn code(&self) -> crate::code::ErrorCode {
+        use crate::code::ErrorCode;
+        match self {
+            Self::EmptyChain | Self::Base64 { .. } | Self::Malformed { .. } | Self::Pem(_) => {
+                ErrorCode::Malformed
+            }
+            Self::ChainTooLong { .. } | Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::InvalidAnchor(inner) => inner.code(),
+            Self::IssuerMismatch { .. }
+            | Self::BadSignature { .. }
+            | Self::SignatureAlgorithm { .. }
+            | Self::UnsupportedKey { .. }
+            | Self::UntrustedChain(_)
+            | Self::Expired { .. }
+            | Self::NotYetValid { .. }
+            | Self::NotACa { .. }
+            | Self::PathLength { .. }
+            | Self::KeyUsage { .. }
+            | Self::ExtendedKeyUsage { .. }
+            | Self::LeafIsCa { .. }
+            | Self::UnknownCriticalExtension { .. } => ErrorCode::UntrustedIssuer,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
 }
 
 /// What the leaf certificate of a chain must be fit for.
@@ -588,7 +631,7 @@ impl ChainValidator {
                 });
             }
         }
-        let key = cache_key(KEY_DER, profile, chain.iter().copied());
+        let key = cache_key(KEY_DER, profile, chain.iter().copied())?;
         if let Some(hit) = self.lookup(&key, now) {
             return hit;
         }
@@ -617,7 +660,7 @@ impl ChainValidator {
                 });
             }
         }
-        let key = cache_key(KEY_X5C, profile, x5c.iter().map(String::as_bytes));
+        let key = cache_key(KEY_X5C, profile, x5c.iter().map(String::as_bytes))?;
         if let Some(hit) = self.lookup(&key, now) {
             return hit;
         }
@@ -752,16 +795,17 @@ impl ChainValidator {
                 not_after: cert.not_after,
             })
             .collect();
+        // The path holds at least the anchor, so both exist; an empty one is a bug to report.
         let not_before = windows
             .iter()
             .map(|w| w.not_before)
             .max()
-            .unwrap_or(i64::MAX);
+            .ok_or(X509Error::Internal("empty path has no validity period"))?;
         let not_after = windows
             .iter()
             .map(|w| w.not_after)
             .min()
-            .unwrap_or(i64::MIN);
+            .ok_or(X509Error::Internal("empty path has no validity period"))?;
 
         let chain = ValidatedChain {
             leaf_key,
@@ -891,17 +935,16 @@ fn cache_key<'a>(
     form: u8,
     profile: LeafProfile,
     items: impl Iterator<Item = &'a [u8]>,
-) -> [u8; 32] {
+) -> Result<[u8; 32], X509Error> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(&[form, profile.cache_tag()]);
     for item in items {
         ctx.update(&(item.len() as u64).to_be_bytes());
         ctx.update(item);
     }
-    let mut key = [0u8; 32];
-    // SHA-256 output is always 32 bytes.
-    key.copy_from_slice(ctx.finish().as_ref());
-    key
+    // SHA-256 output is always 32 bytes; a different length is a bug, reported, not a panic.
+    <[u8; 32]>::try_from(ctx.finish().as_ref())
+        .map_err(|_| X509Error::Internal("SHA-256 digest is not 32 bytes"))
 }
 
 /// Checks a certificate at `index` > 0 that issued the one below it.
@@ -1299,8 +1342,10 @@ impl CertInfo {
             issuer_text: name_text(&tbs_cert.issuer),
             spki,
             key,
-            not_before: unix_seconds(tbs_cert.validity.not_before),
-            not_after: unix_seconds(tbs_cert.validity.not_after),
+            not_before: unix_seconds(tbs_cert.validity.not_before)
+                .ok_or_else(|| malformed("notBefore is beyond the year 292277026596".into()))?,
+            not_after: unix_seconds(tbs_cert.validity.not_after)
+                .ok_or_else(|| malformed("notAfter is beyond the year 292277026596".into()))?,
             basic_constraints,
             key_usage,
             ext_key_usage,
@@ -1427,8 +1472,10 @@ fn oid_text(oid: &ObjectIdentifier) -> String {
     }
 }
 
-fn unix_seconds(time: Time) -> i64 {
-    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+/// Unix seconds of a certificate time, or `None` if it does not fit an `i64` (x509-cert caps
+/// times at the year 9999, so this cannot happen; checked rather than saturated anyway).
+fn unix_seconds(time: Time) -> Option<i64> {
+    i64::try_from(time.to_unix_duration().as_secs()).ok()
 }
 
 /// A Unix time as `YYYY-MM-DDTHH:MM:SSZ` for error messages.
@@ -1480,6 +1527,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::HasErrorCode as _;
 
     /// 2025-06-01T00:00:00Z, inside every test certificate's validity.
     const NOW: i64 = 1_748_736_000;
@@ -1733,6 +1781,85 @@ mod tests {
             matches!(err, X509Error::BadSignature { index: 1, .. }),
             "{err}"
         );
+    }
+
+    /// An intermediate with the right name but another key: names chain, signatures do not.
+    #[test]
+    fn same_name_different_key_intermediate_fails_with_bad_signature() {
+        let p = pki();
+        let impostor = signed(ca_params("test intermediate"), &p.root);
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&p.leaf.der, &impostor.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::BadSignature { index: 0, .. }),
+            "{err}"
+        );
+        assert_eq!(err.code(), crate::ErrorCode::UntrustedIssuer);
+    }
+
+    /// A configured anchor whose basicConstraints says it is not a CA issues nothing.
+    #[test]
+    fn anchor_that_denies_being_a_ca_fails() {
+        let mut anchor_params = ca_params("test root");
+        anchor_params.is_ca = IsCa::ExplicitNoCa;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = anchor_params.self_signed(&key).unwrap().der().to_vec();
+        let anchor = Ca {
+            params: anchor_params,
+            key,
+            der,
+        };
+        let leaf = signed(leaf_params(), &anchor);
+        let v = validator(&anchor.der);
+        let err = v
+            .validate_der(&[&leaf.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::NotACa { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn error_codes() {
+        use crate::ErrorCode;
+        let p = pki();
+        let v = validator(&p.root.der);
+        let code = |chain: &[&[u8]]| {
+            v.validate_der(chain, NOW, LeafProfile::MdocDocumentSigner)
+                .unwrap_err()
+                .code()
+        };
+        // No id-mdlDS EKU: a trust failure.
+        assert_eq!(
+            code(&[&p.leaf.der, &p.inter.der]),
+            ErrorCode::UntrustedIssuer
+        );
+        // Not DER.
+        assert_eq!(code(&[b"junk"]), ErrorCode::Malformed);
+        assert_eq!(code(&[]), ErrorCode::Malformed);
+        // Too many certificates, and one too large.
+        let many: Vec<&[u8]> = vec![&p.leaf.der; MAX_CHAIN_LEN + 1];
+        assert_eq!(code(&many), ErrorCode::TooLarge);
+        let big = vec![0u8; MAX_CERT_SIZE + 1];
+        assert_eq!(code(&[&big]), ErrorCode::TooLarge);
+        // Expired certificates are untrusted chains, not expired credentials.
+        let old = signed(
+            params("old leaf", IsCa::NoCa, (2024, 1, 1), (2025, 1, 1)),
+            &p.inter,
+        );
+        let err = v
+            .validate_der(&[&old.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UntrustedIssuer, "{err}");
+        // x5c that is not base64.
+        let err = v
+            .validate_x5c(&["%%%".to_owned()], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed, "{err}");
+        // An invalid anchor is named for what is wrong with it.
+        let err = TrustAnchors::new().add_der(b"junk").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed, "{err}");
+        assert_eq!(X509Error::Internal("test").code(), ErrorCode::Internal);
     }
 
     #[test]
