@@ -43,17 +43,18 @@
 //! `now` against every certificate's validity period, so an expired chain is never accepted from
 //! the cache. Failed validations are not cached.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
-use der::asn1::Any;
 use der::{Decode, Encode, Header, Reader, SliceReader};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use webpki::VerifiedPath;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
@@ -316,8 +317,9 @@ impl crate::code::HasErrorCode for X509Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LeafProfile {
-    /// No check on the leaf beyond an EC key: it may even be a CA. For callers that apply their
-    /// own policy.
+    /// No check on the leaf beyond an EC key, for callers that apply their own policy. The leaf
+    /// may be a CA only when it is itself a configured trust anchor: a path that webpki builds
+    /// never ends in a CA (RFC 5280 §4.2.1.9: a CA key certifies, it does not sign data).
     Any,
     /// Signing data, such as an SD-JWT VC issuer key: the leaf is not a CA and, if it has
     /// `keyUsage`, that includes `digitalSignature`.
@@ -551,6 +553,9 @@ impl fmt::Debug for ValidatedChain {
 /// Share one validator (it is `Send + Sync`) so the cache is shared too.
 pub struct ChainValidator {
     anchors: TrustAnchors,
+    /// The anchors as webpki takes them, with their positions in `anchors`.
+    webpki_anchors: Vec<rustls_pki_types::TrustAnchor<'static>>,
+    webpki_anchor_index: Vec<usize>,
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     max_entries: usize,
 }
@@ -583,8 +588,21 @@ impl ChainValidator {
     /// (or someone feeding distinct chains), and clearing is O(1) amortised with no bookkeeping
     /// on the hit path.
     pub fn with_cache_capacity(anchors: TrustAnchors, max_entries: usize) -> Self {
+        let mut webpki_anchors = Vec::new();
+        let mut webpki_anchor_index = Vec::new();
+        for (index, anchor) in anchors.iter().enumerate() {
+            // An anchor webpki cannot read (it parsed with x509-cert) still serves as a leaf
+            // trusted directly.
+            let der = CertificateDer::from(anchor.der());
+            if let Ok(parsed) = webpki::anchor_from_trusted_cert(&der) {
+                webpki_anchors.push(parsed.to_owned());
+                webpki_anchor_index.push(index);
+            }
+        }
         Self {
             anchors,
+            webpki_anchors,
+            webpki_anchor_index,
             cache: Mutex::new(HashMap::new()),
             max_entries,
         }
@@ -729,58 +747,40 @@ impl ChainValidator {
             .enumerate()
             .map(|(index, der)| CertInfo::parse(index, der))
             .collect::<Result<Vec<_>, _>>()?;
-        let entry = self.build_path(&certs, profile)?;
+        let entry = self.build_path(&certs, now, profile)?;
         check_windows(&entry.windows, now)?;
         Ok(entry)
     }
 
-    /// Finds the path from the leaf to an anchor and checks everything but time.
+    /// Finds a path from the leaf to an anchor and checks it, then collects what the caller and
+    /// the cache need.
     fn build_path(
         &self,
         certs: &[CertInfo],
+        now: i64,
         profile: LeafProfile,
     ) -> Result<CacheEntry, X509Error> {
-        let (taken, anchor_index) = self.find_anchor(certs)?;
-        let anchor = self
-            .anchors
-            .get(anchor_index)
-            .ok_or_else(|| X509Error::UntrustedChain("trust anchor index out of range".into()))?;
-
-        // The path, leaf first: the chain's certificates up to the anchor, then the anchor's
-        // configured certificate (which replaces a copy of it in the chain, so a re-issued copy
-        // cannot smuggle in different extensions).
-        let mut path: Vec<&CertInfo> = certs.iter().take(taken).collect();
-        path.push(&anchor.cert);
-
+        let leaf = certs.first().ok_or(X509Error::EmptyChain)?;
+        let found = match self.anchors.position_of(leaf) {
+            // The leaf is itself configured as trusted (a document signer trusted directly).
+            // RFC 5280 §6.1.1 (d) takes anchor information as given, so there is no signature
+            // to check; webpki has no such path ("no support for self-signed certificates").
+            Some(anchor_index) => {
+                let found = Found {
+                    chain_indices: Vec::new(),
+                    anchor_index,
+                };
+                check_path(&self.path_of(certs, &found)?, profile)?;
+                found
+            }
+            None => self.webpki_path(certs, now, profile)?,
+        };
+        let path = self.path_of(certs, &found)?;
+        let anchor = self.anchor(found.anchor_index)?;
         let leaf = path
             .first()
             .copied()
-            .ok_or_else(|| X509Error::UntrustedChain("empty path".into()))?;
-
-        // RFC 5280 §4.2: reject critical extensions we do not process, on every certificate
-        // whose extensions we act on: all but an anchor that only issues.
-        for (index, cert) in path.iter().enumerate().take(taken.max(1)) {
-            if !cert.unknown_critical.is_empty() {
-                return Err(X509Error::UnknownCriticalExtension {
-                    index,
-                    subject: cert.subject_text.clone(),
-                    oids: cert
-                        .unknown_critical
-                        .iter()
-                        .map(oid_text)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
-
-        // Issuers: intermediates at 1..taken, and the anchor at `taken` if it issued anything.
-        for (index, cert) in path.iter().enumerate().skip(1) {
-            let is_anchor = index == taken;
-            check_issuer(index, cert, is_anchor, &path)?;
-        }
-
-        check_leaf(leaf, profile)?;
+            .ok_or(X509Error::Internal("a path without a leaf"))?;
 
         let leaf_key = leaf_key(leaf)?;
         let (leaf_san_dns, leaf_san_uri) = leaf.san()?;
@@ -814,7 +814,7 @@ impl ChainValidator {
             leaf_san_dns,
             leaf_san_uri,
             anchor_subject: anchor.cert.subject_text.clone(),
-            anchor_index,
+            anchor_index: found.anchor_index,
             not_before,
             not_after,
             leaf_der: leaf.der.clone(),
@@ -825,33 +825,247 @@ impl ChainValidator {
         })
     }
 
-    /// Walks the chain from the leaf until it reaches a trust anchor, checking names and
-    /// signatures on the way (RFC 5280 §6.1.3 (a)(1), (a)(4)). Returns how many of the chain's
-    /// certificates precede the anchor, and the anchor's index.
-    fn find_anchor(&self, certs: &[CertInfo]) -> Result<(usize, usize), X509Error> {
-        for (index, cert) in certs.iter().enumerate() {
-            if let Some(anchor) = self.anchors.position_of(cert) {
-                return Ok((index, anchor));
-            }
+    /// Path building and RFC 5280 §6.1 validation by webpki: names chain, every signature
+    /// verifies, every issuer is a CA within its pathLenConstraint, name constraints hold, no
+    /// unprocessed critical extension, the leaf and intermediates are valid at `now`. The
+    /// rules webpki leaves out run on each path it accepts ([`check_path`]), so a path that
+    /// breaks one of them makes webpki look for another.
+    fn webpki_path(
+        &self,
+        certs: &[CertInfo],
+        now: i64,
+        profile: LeafProfile,
+    ) -> Result<Found, X509Error> {
+        // Certificates after the first one that is itself an anchor do not matter: the path
+        // ends there, with the configured copy.
+        let end = certs
+            .iter()
+            .skip(1)
+            .position(|c| self.anchors.position_of(c).is_some())
+            .map_or(certs.len(), |p| p + 1);
+        let ders: Vec<CertificateDer<'_>> = certs
+            .iter()
+            .map(|c| CertificateDer::from(c.der.as_slice()))
+            .collect();
+        let leaf_der = ders.first().ok_or(X509Error::EmptyChain)?;
+        let intermediates = ders.get(1..end).ok_or(X509Error::Internal(
+            "chain shorter than its own anchor position",
+        ))?;
+        let given = certs.get(..end).unwrap_or(certs);
+        let leaf =
+            webpki::EndEntityCert::try_from(leaf_der).map_err(|e| self.explain(&e, given))?;
+        // A time before 1970 is before every certificate's notBefore as webpki counts.
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now).unwrap_or(0)));
 
-            // Issued by an anchor? Several anchors may share a subject (key rollover): try each.
-            let mut anchor_failure = None;
-            for (anchor_index, anchor) in self.anchors.named(&cert.issuer) {
-                let issuer_text = format!("trust anchor {}", anchor.cert.subject_text);
-                match verify_issued_by(cert, index, &anchor.cert, index + 1, &issuer_text) {
-                    Ok(()) => return Ok((index + 1, anchor_index)),
-                    Err(e) => {
-                        anchor_failure.get_or_insert(e);
-                    }
+        let accepted: RefCell<Option<Found>> = RefCell::new(None);
+        let rejected: RefCell<Option<X509Error>> = RefCell::new(None);
+        let callback = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+            let checked = self.found_of(certs, path).and_then(|found| {
+                check_path(&self.path_of(certs, &found)?, profile)?;
+                Ok(found)
+            });
+            match checked {
+                Ok(found) => {
+                    *accepted.borrow_mut() = Some(found);
+                    Ok(())
+                }
+                Err(e) => {
+                    *rejected.borrow_mut() = Some(e);
+                    // Any error: webpki goes on to other candidate paths.
+                    Err(webpki::Error::UnknownIssuer)
                 }
             }
+        };
+        let result = leaf.verify_for_usage(
+            SIGNATURE_ALGORITHMS,
+            &self.webpki_anchors,
+            intermediates,
+            time,
+            LeafOnlyEku,
+            None,
+            Some(&callback),
+        );
+        match result {
+            Ok(_) => accepted.into_inner().ok_or(X509Error::Internal(
+                "webpki accepted a path the checks did not see",
+            )),
+            // A path webpki accepted but a rule of ours refused is the most telling failure.
+            Err(e) => Err(rejected
+                .into_inner()
+                .unwrap_or_else(|| self.explain(&e, given))),
+        }
+    }
 
+    /// The chain positions and anchor of a path webpki built.
+    fn found_of(&self, certs: &[CertInfo], path: &VerifiedPath<'_>) -> Result<Found, X509Error> {
+        let mut chain_indices = vec![0];
+        for cert in path.intermediate_certificates() {
+            let der = cert.der();
+            let index = certs
+                .iter()
+                .position(|c| c.der.as_slice() == der.as_ref())
+                .ok_or(X509Error::Internal(
+                    "webpki path holds a certificate not in the chain",
+                ))?;
+            chain_indices.push(index);
+        }
+        let position = self
+            .webpki_anchors
+            .iter()
+            .position(|a| std::ptr::eq(a, path.anchor()))
+            .ok_or(X509Error::Internal("webpki path ends in an unknown anchor"))?;
+        let anchor_index = *self
+            .webpki_anchor_index
+            .get(position)
+            .ok_or(X509Error::Internal("webpki anchor without an index"))?;
+        Ok(Found {
+            chain_indices,
+            anchor_index,
+        })
+    }
+
+    /// The certificates of a path, leaf first, ending with the anchor's configured copy.
+    fn path_of<'a>(
+        &'a self,
+        certs: &'a [CertInfo],
+        found: &Found,
+    ) -> Result<Vec<&'a CertInfo>, X509Error> {
+        let mut path = found
+            .chain_indices
+            .iter()
+            .map(|&i| {
+                certs
+                    .get(i)
+                    .ok_or(X509Error::Internal("path index outside the chain"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        path.push(&self.anchor(found.anchor_index)?.cert);
+        Ok(path)
+    }
+
+    fn anchor(&self, index: usize) -> Result<&TrustAnchor, X509Error> {
+        self.anchors
+            .get(index)
+            .ok_or(X509Error::Internal("trust anchor index out of range"))
+    }
+
+    /// Names the certificate at fault when webpki found no path. webpki says what failed, not
+    /// where, so this walks the chain as given (leaf first, each issued by the next, as RFC 7515
+    /// §4.1.6 and ISO/IEC 18013-5 send it). It never accepts anything: the answer is an error
+    /// whatever it finds.
+    fn explain(&self, err: &webpki::Error, certs: &[CertInfo]) -> X509Error {
+        use webpki::Error as E;
+        let fallback =
+            || X509Error::UntrustedChain(format!("no valid path to a trust anchor: {err}"));
+        let first = |found: Option<X509Error>| found.unwrap_or_else(fallback);
+        match err {
+            E::CertExpired { time, .. } | E::CertNotValidYet { time, .. } => {
+                let now = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+                first(certs.iter().enumerate().find_map(|(index, c)| {
+                    check_windows(
+                        &[Window {
+                            index,
+                            subject: c.subject_text.clone(),
+                            not_before: c.not_before,
+                            not_after: c.not_after,
+                        }],
+                        now,
+                    )
+                    .err()
+                }))
+            }
+            E::CaUsedAsEndEntity => certs.first().map_or_else(fallback, |leaf| X509Error::LeafIsCa {
+                subject: leaf.subject_text.clone(),
+            }),
+            E::EndEntityUsedAsCa | E::PathLenConstraintViolated => {
+                let path: Vec<&CertInfo> = certs.iter().collect();
+                first(
+                    path.iter()
+                        .enumerate()
+                        .skip(1)
+                        .find_map(|(index, c)| check_issuer(index, c, false, &path).err()),
+                )
+            }
+            E::UnsupportedCriticalExtension => first(
+                certs
+                    .iter()
+                    .enumerate()
+                    .find_map(|(index, c)| check_unknown_critical(index, c).err()),
+            ),
+            E::UnsupportedSignatureAlgorithmContext(_)
+            | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => first(
+                certs.iter().enumerate().find_map(|(index, c)| {
+                    (!SIGNATURE_OIDS.contains(&c.signature_algorithm.oid)).then(|| {
+                        X509Error::SignatureAlgorithm {
+                            index,
+                            subject: c.subject_text.clone(),
+                            reason: format!(
+                                "signature algorithm {} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or Ed25519)",
+                                oid_text(&c.signature_algorithm.oid)
+                            ),
+                        }
+                    })
+                }),
+            ),
+            E::BadDer
+            | E::BadDerTime
+            | E::TrailingData(_)
+            | E::UnsupportedCertVersion
+            | E::ExtensionValueInvalid
+            | E::MalformedExtensions
+            | E::InvalidSerialNumber
+            | E::InvalidCertValidity
+            | E::EmptyEkuExtension
+            | E::SignatureAlgorithmMismatch
+            | E::MalformedDnsIdentifier
+            | E::MalformedNameConstraint => {
+                let index = certs
+                    .iter()
+                    .position(|c| {
+                        webpki::EndEntityCert::try_from(&CertificateDer::from(c.der.as_slice()))
+                            .is_err()
+                    })
+                    .unwrap_or(0);
+                X509Error::Malformed {
+                    index,
+                    reason: format!("webpki: {err}"),
+                }
+            }
+            E::InvalidSignatureForPublicKey | E::UnknownIssuer => {
+                self.explain_links(certs).unwrap_or_else(fallback)
+            }
+            _ => fallback(),
+        }
+    }
+
+    /// Walks the chain from the leaf and names the first link whose names or signature fail,
+    /// or `None` if every link up to an anchor holds.
+    fn explain_links(&self, certs: &[CertInfo]) -> Option<X509Error> {
+        for (index, cert) in certs.iter().enumerate() {
+            // Issued by an anchor? Several anchors may share a subject (key rollover).
+            let mut anchor_failure = None;
+            for (_, anchor) in self.anchors.named(&cert.issuer) {
+                if signed_by(cert, &anchor.cert) {
+                    return None;
+                }
+                anchor_failure.get_or_insert_with(|| X509Error::BadSignature {
+                    index,
+                    subject: cert.subject_text.clone(),
+                    issuer: format!("trust anchor {}", anchor.cert.subject_text),
+                });
+            }
             match certs.get(index + 1) {
                 Some(next) if next.subject == cert.issuer => {
-                    verify_issued_by(cert, index, next, index + 1, &next.subject_text)?;
+                    if !signed_by(cert, next) {
+                        return Some(X509Error::BadSignature {
+                            index,
+                            subject: cert.subject_text.clone(),
+                            issuer: next.subject_text.clone(),
+                        });
+                    }
                 }
                 Some(next) => {
-                    return Err(anchor_failure.unwrap_or_else(|| X509Error::IssuerMismatch {
+                    return Some(anchor_failure.unwrap_or_else(|| X509Error::IssuerMismatch {
                         index,
                         subject: cert.subject_text.clone(),
                         issuer: cert.issuer_text.clone(),
@@ -859,13 +1073,13 @@ impl ChainValidator {
                     }));
                 }
                 None => {
-                    return Err(anchor_failure.unwrap_or_else(|| {
+                    return Some(anchor_failure.unwrap_or_else(|| {
                         X509Error::UntrustedChain(self.untrusted_reason(index, cert))
                     }));
                 }
             }
         }
-        Err(X509Error::EmptyChain)
+        None
     }
 
     fn untrusted_reason(&self, index: usize, cert: &CertInfo) -> String {
@@ -878,6 +1092,115 @@ impl ChainValidator {
             cert.issuer_text,
             self.anchors.len()
         )
+    }
+}
+
+/// A path: the chain's certificates on it, in path order from the leaf (indices into the chain
+/// as given; empty when the leaf is itself the anchor), and the anchor that ends it.
+struct Found {
+    chain_indices: Vec<usize>,
+    anchor_index: usize,
+}
+
+/// The rules webpki does not apply, checked on a path it accepted (and on a leaf that is itself
+/// an anchor): the leaf profile, keyCertSign on every issuer (webpki ignores keyUsage), and the
+/// anchor's own CA constraints (webpki takes only an anchor's subject, key and name
+/// constraints). The anchor's validity is checked with the others by [`check_windows`].
+fn check_path(path: &[&CertInfo], profile: LeafProfile) -> Result<(), X509Error> {
+    let leaf = path
+        .first()
+        .copied()
+        .ok_or(X509Error::Internal("a path without a leaf"))?;
+    let taken = path.len() - 1;
+    if taken == 0 {
+        // webpki checks the critical extensions of the leaf and intermediates it parses; a leaf
+        // that is itself an anchor is checked here (RFC 5280 §4.2).
+        check_unknown_critical(0, leaf)?;
+    }
+    for (index, cert) in path.iter().enumerate().skip(1) {
+        check_issuer(index, cert, index == taken, path)?;
+    }
+    check_leaf(leaf, profile)?;
+    leaf_key(leaf)?;
+    Ok(())
+}
+
+/// RFC 5280 §4.2: a certificate must not have a critical extension the validator does not
+/// process.
+fn check_unknown_critical(index: usize, cert: &CertInfo) -> Result<(), X509Error> {
+    if cert.unknown_critical.is_empty() {
+        return Ok(());
+    }
+    Err(X509Error::UnknownCriticalExtension {
+        index,
+        subject: cert.subject_text.clone(),
+        oids: cert
+            .unknown_critical
+            .iter()
+            .map(oid_text)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Whether `child`'s signature verifies under `issuer`'s key with one of the accepted
+/// algorithms. For naming the certificate at fault only: acceptance is webpki's.
+fn signed_by(child: &CertInfo, issuer: &CertInfo) -> bool {
+    let Ok(key) = &issuer.key else {
+        return false;
+    };
+    SIGNATURE_ALGORITHMS.iter().any(|alg| {
+        alg.verify_signature(&key.bytes, &child.tbs, &child.signature)
+            .is_ok()
+    })
+}
+
+/// Certificate signature algorithms accepted: ECDSA with SHA-256/384/512 on P-256, P-384 and
+/// P-521 (RFC 5758 §3.2), RSA PKCS#1 v1.5 with SHA-256/384/512 and 2048- to 8192-bit keys
+/// (RFC 4055 §5, parameters NULL or absent), and Ed25519 (RFC 8410 §3). SHA-1, RSA-PSS and
+/// ML-DSA are refused, as before the switch to webpki.
+static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::aws_lc_rs::ECDSA_P256_SHA256,
+    webpki::aws_lc_rs::ECDSA_P256_SHA384,
+    webpki::aws_lc_rs::ECDSA_P256_SHA512,
+    webpki::aws_lc_rs::ECDSA_P384_SHA256,
+    webpki::aws_lc_rs::ECDSA_P384_SHA384,
+    webpki::aws_lc_rs::ECDSA_P384_SHA512,
+    webpki::aws_lc_rs::ECDSA_P521_SHA256,
+    webpki::aws_lc_rs::ECDSA_P521_SHA384,
+    webpki::aws_lc_rs::ECDSA_P521_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::aws_lc_rs::ED25519,
+];
+
+/// The signature algorithm OIDs of [`SIGNATURE_ALGORITHMS`], for error messages.
+const SIGNATURE_OIDS: [ObjectIdentifier; 7] = [
+    rfc5912::ECDSA_WITH_SHA_256,
+    rfc5912::ECDSA_WITH_SHA_384,
+    rfc5912::ECDSA_WITH_SHA_512,
+    rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+    rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+    rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+    rfc8410::ID_ED_25519,
+];
+
+/// webpki applies one extended key usage policy to every certificate of a path; the
+/// [`LeafProfile`] applies ours to the leaf, as RFC 5280 §4.2.1.12 defines it for the end
+/// entity. So webpki accepts every purpose, after reading each, so a malformed extension still
+/// fails.
+struct LeafOnlyEku;
+
+impl webpki::ExtendedKeyUsageValidator for LeafOnlyEku {
+    fn validate(&self, iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        for purpose in iter {
+            purpose?;
+        }
+        Ok(())
     }
 }
 
@@ -1076,134 +1399,6 @@ fn leaf_key(leaf: &CertInfo) -> Result<VerifyingKey, X509Error> {
     }
 }
 
-/// Verifies that `child` (at `index`) is signed by the key of `issuer` (at `issuer_index`),
-/// with the signature algorithm `child` names (RFC 5280 §4.1.1.2, §6.1.3 (a)(1)).
-fn verify_issued_by(
-    child: &CertInfo,
-    index: usize,
-    issuer: &CertInfo,
-    issuer_index: usize,
-    issuer_text: &str,
-) -> Result<(), X509Error> {
-    let key = issuer
-        .key
-        .as_ref()
-        .map_err(|reason| X509Error::UnsupportedKey {
-            index: issuer_index,
-            subject: issuer.subject_text.clone(),
-            reason: reason.clone(),
-        })?;
-    let algorithm =
-        verification_algorithm(&child.signature_algorithm, key.kind).map_err(|reason| {
-            X509Error::SignatureAlgorithm {
-                index,
-                subject: child.subject_text.clone(),
-                reason,
-            }
-        })?;
-    UnparsedPublicKey::new(algorithm, &key.bytes)
-        .verify(&child.tbs, &child.signature)
-        .map_err(|_| X509Error::BadSignature {
-            index,
-            subject: child.subject_text.clone(),
-            issuer: issuer_text.to_owned(),
-        })
-}
-
-/// The aws-lc-rs verifier for a certificate signature algorithm under an issuer key.
-///
-/// ECDSA with SHA-256/384/512 on any supported curve (RFC 5758 §3.2, parameters absent),
-/// RSA PKCS#1 v1.5 with SHA-256/384/512 and at least 2048-bit keys (RFC 4055 §5, parameters NULL
-/// or absent), and Ed25519 (RFC 8410 §3, parameters absent). SHA-1, RSA-PSS and anything else
-/// are refused.
-fn verification_algorithm(
-    sig: &AlgorithmIdentifierOwned,
-    key: KeyKind,
-) -> Result<&'static dyn VerificationAlgorithm, String> {
-    let oid = sig.oid;
-    let params_absent = sig.parameters.is_none();
-    let params_null_or_absent = sig.parameters.as_ref().is_none_or(Any::is_null);
-    let mismatch = || {
-        format!(
-            "signature algorithm {} does not fit the issuer's {key} key",
-            oid_text(&oid)
-        )
-    };
-
-    if [
-        rfc5912::ECDSA_WITH_SHA_256,
-        rfc5912::ECDSA_WITH_SHA_384,
-        rfc5912::ECDSA_WITH_SHA_512,
-    ]
-    .contains(&oid)
-    {
-        if !params_absent {
-            return Err(format!("{} has parameters (RFC 5758 §3.2)", oid_text(&oid)));
-        }
-        let KeyKind::Ec(curve) = key else {
-            return Err(mismatch());
-        };
-        let hash = if oid == rfc5912::ECDSA_WITH_SHA_256 {
-            256
-        } else if oid == rfc5912::ECDSA_WITH_SHA_384 {
-            384
-        } else {
-            512
-        };
-        return Ok(match (curve, hash) {
-            (Algorithm::Es256, 256) => &signature::ECDSA_P256_SHA256_ASN1,
-            (Algorithm::Es256, 384) => &signature::ECDSA_P256_SHA384_ASN1,
-            (Algorithm::Es256, _) => &signature::ECDSA_P256_SHA512_ASN1,
-            (Algorithm::Es384, 256) => &signature::ECDSA_P384_SHA256_ASN1,
-            (Algorithm::Es384, 384) => &signature::ECDSA_P384_SHA384_ASN1,
-            (Algorithm::Es384, _) => &signature::ECDSA_P384_SHA512_ASN1,
-            (Algorithm::Es512, 256) => &signature::ECDSA_P521_SHA256_ASN1,
-            (Algorithm::Es512, 384) => &signature::ECDSA_P521_SHA384_ASN1,
-            (Algorithm::Es512, _) => &signature::ECDSA_P521_SHA512_ASN1,
-            // An EC key never carries an RSA algorithm; kept for exhaustiveness.
-            (Algorithm::Rs256, _) => return Err(mismatch()),
-        });
-    }
-
-    let rsa: Option<&'static dyn VerificationAlgorithm> =
-        if oid == rfc5912::SHA_256_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA256)
-        } else if oid == rfc5912::SHA_384_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA384)
-        } else if oid == rfc5912::SHA_512_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA512)
-        } else {
-            None
-        };
-    if let Some(rsa) = rsa {
-        if !params_null_or_absent {
-            return Err(format!(
-                "{} has parameters other than NULL (RFC 4055 §5)",
-                oid_text(&oid)
-            ));
-        }
-        return match key {
-            KeyKind::Rsa => Ok(rsa),
-            _ => Err(mismatch()),
-        };
-    }
-
-    if oid == rfc8410::ID_ED_25519 {
-        if !params_absent {
-            return Err(format!("{} has parameters (RFC 8410 §3)", oid_text(&oid)));
-        }
-        return match key {
-            KeyKind::Ed25519 => Ok(&signature::ED25519),
-            _ => Err(mismatch()),
-        };
-    }
-
-    Err(format!(
-        "signature algorithm {} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or Ed25519)",
-        oid_text(&oid)
-    ))
-}
-
 /// The public key types certificates in a path may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KeyKind {
@@ -1325,6 +1520,11 @@ impl CertInfo {
                 ext_key_usage = Some(ExtendedKeyUsage::from_der(value).map_err(bad)?.0);
             } else if id == rfc5280::ID_CE_SUBJECT_ALT_NAME {
                 subject_alt_name = Some(value.to_vec());
+            } else if id == rfc5280::ID_CE_NAME_CONSTRAINTS
+                || id == rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS
+            {
+                // Processed by webpki (name constraints, RFC 5280 §4.2.1.10) or meaningful only
+                // to revocation checking, which is out of scope (§4.2.1.13).
             } else if ext.critical {
                 unknown_critical.push(id);
             }
@@ -2068,7 +2268,16 @@ mod tests {
             .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
             .unwrap_err();
         assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
-        v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+        // webpki never takes a CA as the end entity of a path it builds, so `Any` accepts a CA
+        // leaf only when that leaf is itself configured as trusted.
+        let err = v.validate_der(&chain, NOW, LeafProfile::Any).unwrap_err();
+        assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
+        let direct = validator(&p.inter.der);
+        direct.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+        let err = direct
+            .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
     }
 
     #[test]
