@@ -8,26 +8,38 @@
 //!
 //! # What is checked
 //!
-//! This is RFC 5280 §6 path validation restricted to what credential issuers use:
+//! This is RFC 5280 §6 path validation restricted to what credential issuers use. Path building
+//! and the RFC 5280 core are done by `rustls-webpki` (the validator rustls and the wider Rust
+//! ecosystem trust), with aws-lc-rs verifying signatures; this module adds what webpki leaves
+//! to its caller, and the credential leaf profiles:
 //!
-//! * each certificate's issuer name equals the next certificate's subject (compared as DER, see
-//!   [`ChainValidator::validate_der`]) and its signature verifies under that certificate's key
-//!   (§6.1.3 (a)(1), (a)(4));
-//! * the path ends in a configured anchor: a certificate in the chain *is* an anchor (same
-//!   subject and public key), or the last certificate needed was issued by one;
-//! * every certificate in the path, the anchor included, is within its validity period (§6.1.3
-//!   (a)(2), §4.1.2.5; both ends inclusive);
-//! * every issuing certificate has `basicConstraints` with `cA` true (§4.2.1.9, §6.1.4 (k)),
-//!   `keyCertSign` if it has `keyUsage` (§4.2.1.3, §6.1.4 (n)), and its `pathLenConstraint`
-//!   allows the intermediates below it (§6.1.4 (l), (m)); a trust anchor without
-//!   `basicConstraints` (an old v1 root) is accepted as an issuer, one with it must say `cA`;
-//! * no certificate carries a critical extension this module does not process (§4.2);
-//! * the leaf satisfies the [`LeafProfile`] asked for, and has an EC P-256/P-384/P-521 key.
+//! * by webpki: a path is built from the leaf through the given intermediates (in any order)
+//!   to a configured anchor; each certificate's issuer name equals its issuer's subject and its
+//!   signature verifies under that issuer's key (§6.1.3 (a)(1), (a)(4)); the leaf and every
+//!   intermediate is within its validity period at `now` (§6.1.3 (a)(2)); every intermediate
+//!   has `basicConstraints` with `cA` true and its `pathLenConstraint` allows the intermediates
+//!   below it (§4.2.1.9, §6.1.4 (k), (l), (m)); name constraints of intermediates and anchors
+//!   hold (§4.2.1.10); no leaf or intermediate carries a critical extension webpki does not
+//!   process (§4.2); the leaf is not a CA;
+//! * here: every issuing certificate, the anchor included, has `keyCertSign` if it has
+//!   `keyUsage` (§4.2.1.3, §6.1.4 (n); webpki ignores `keyUsage`); the anchor is within its
+//!   validity period and, if it has `basicConstraints`, says `cA` and its `pathLenConstraint`
+//!   holds (webpki takes only an anchor's subject, key and name constraints; a v1 root without
+//!   the extension is accepted as an issuer); the leaf satisfies the [`LeafProfile`] asked for
+//!   and has an EC P-256/P-384/P-521 key. These run on every path webpki accepts, so a path
+//!   that fails one of them makes webpki try another.
+//! * A leaf that is itself a configured anchor (a document signer trusted directly) is trusted
+//!   as configured (§6.1.1 (d)); webpki has no such path, so only the leaf profile and its
+//!   critical extensions are checked.
 //!
 //! Not checked: revocation (CRLs, OCSP; credential revocation goes through status lists),
-//! certificate policies and name constraints (a certificate marking either as critical is
-//! rejected, as §4.2 requires of extensions a validator cannot process), and the anchor's own
-//! self-signature (an anchor is trusted because it is configured, §6.1.1 (d)).
+//! certificate policies (a certificate marking them critical is rejected, as §4.2 requires of
+//! extensions a validator cannot process), and the anchor's own self-signature (an anchor is
+//! trusted because it is configured, §6.1.1 (d)).
+//!
+//! webpki says what failed, not where; when it finds no path, this module walks the chain as
+//! given, leaf first, to name the certificate at fault in the [`X509Error`]. That walk only
+//! explains a failure, it never accepts a chain.
 //!
 //! # Limits
 //!
@@ -2223,6 +2235,144 @@ mod tests {
             .unwrap();
     }
 
+    /// root → constrained (pathLenConstraint 0) → second intermediate → leaf: the second
+    /// intermediate is one CA too many below the constrained one (webpki's check).
+    #[test]
+    fn intermediate_path_length_constraint_is_enforced() {
+        let root = root("test root");
+        let mut constrained = ca_params("constrained intermediate");
+        constrained.is_ca = IsCa::Ca(RcBasicConstraints::Constrained(0));
+        let constrained = signed(constrained, &root);
+        let second = signed(ca_params("second intermediate"), &constrained);
+        let leaf = signed(leaf_params(), &second);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(
+                &[&leaf.der, &second.der, &constrained.der],
+                NOW,
+                LeafProfile::Any,
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::PathLength {
+                index: 2,
+                subject: "C=DK,CN=constrained intermediate".into(),
+                path_len: 0,
+                below: 1,
+            }
+        );
+        // One intermediate below the root, as the constraint allows.
+        let allowed = signed(leaf_params(), &constrained);
+        v.validate_der(&[&allowed.der, &constrained.der], NOW, LeafProfile::Any)
+            .unwrap();
+    }
+
+    /// webpki builds the path: intermediates may come in any order, and certificates that are
+    /// not on the path are ignored.
+    #[test]
+    fn several_intermediates_in_any_order() {
+        let root = root("test root");
+        let upper = signed(ca_params("upper intermediate"), &root);
+        let lower = signed(ca_params("lower intermediate"), &upper);
+        let leaf = signed(leaf_params(), &lower);
+        let stray = signed(ca_params("stray intermediate"), &root);
+        let v = validator(&root.der);
+        for chain in [
+            [&leaf.der[..], &lower.der, &upper.der, &stray.der],
+            [&leaf.der[..], &upper.der, &stray.der, &lower.der],
+            [&leaf.der[..], &stray.der, &lower.der, &upper.der],
+        ] {
+            let validated = v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+            assert_eq!(validated.leaf_subject, "C=DK,CN=issuer leaf");
+            assert_eq!(validated.anchor_index, 0);
+        }
+        // Without the upper intermediate there is no path.
+        let err = v
+            .validate_der(&[&leaf.der, &lower.der, &stray.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::UntrustedIssuer, "{err}");
+    }
+
+    /// Name constraints (RFC 5280 §4.2.1.10) are processed, not refused as an unknown critical
+    /// extension: a leaf inside the permitted subtree passes, one outside fails.
+    #[test]
+    fn name_constraints_are_enforced() {
+        let root = root("test root");
+        let mut constrained = ca_params("constrained intermediate");
+        constrained.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("issuer.example".into())],
+            excluded_subtrees: vec![],
+        });
+        let constrained = signed(constrained, &root);
+        let v = validator(&root.der);
+
+        let mut inside = params("inside leaf", IsCa::NoCa, (2025, 1, 1), (2026, 1, 1));
+        inside.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        inside.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "issuer.example".try_into().unwrap(),
+        )];
+        let inside = signed(inside, &constrained);
+        v.validate_der(
+            &[&inside.der, &constrained.der],
+            NOW,
+            LeafProfile::DigitalSignature,
+        )
+        .unwrap();
+
+        // The usual issuer leaf: a DNS and a URI SAN (for an SD-JWT VC `iss`); DNS subtrees do
+        // not constrain URI names.
+        let usual = signed(leaf_params(), &constrained);
+        v.validate_der(
+            &[&usual.der, &constrained.der],
+            NOW,
+            LeafProfile::DigitalSignature,
+        )
+        .unwrap();
+
+        let mut outside = params("outside leaf", IsCa::NoCa, (2025, 1, 1), (2026, 1, 1));
+        outside.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        outside.subject_alt_names =
+            vec![rcgen::SanType::DnsName("other.example".try_into().unwrap())];
+        let outside = signed(outside, &constrained);
+        let err = v
+            .validate_der(
+                &[&outside.der, &constrained.der],
+                NOW,
+                LeafProfile::DigitalSignature,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, X509Error::UntrustedChain(reason) if reason.contains("NameConstraintViolation")),
+            "{err}"
+        );
+    }
+
+    /// A critical extension nobody processes on an intermediate: webpki refuses it and the
+    /// error names the intermediate.
+    #[test]
+    fn unknown_critical_extension_on_an_intermediate_is_rejected() {
+        let root = root("test root");
+        let mut params = ca_params("odd intermediate");
+        let mut ext = rcgen::CustomExtension::from_oid_content(&[1, 2, 3, 4, 6], vec![0x05, 0x00]);
+        ext.set_criticality(true);
+        params.custom_extensions = vec![ext];
+        let inter = signed(params, &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::UnknownCriticalExtension {
+                index: 1,
+                subject: "C=DK,CN=odd intermediate".into(),
+                oids: "1.2.3.4.6".into(),
+            }
+        );
+    }
+
     #[test]
     fn tampered_leaf_signature_fails() {
         let p = pki();
@@ -2575,5 +2725,24 @@ mod tests {
             v.validate_der(&[&der], unix(2021, 10, 2), LeafProfile::MdocDocumentSigner),
             Err(X509Error::Expired { index: 0, .. })
         ));
+    }
+
+    /// The Ubique document signer certificate (real world): a v3 certificate without
+    /// extensions and with a 32-byte serial number. RFC 5280 §4.1.2.2 says conforming CAs use at
+    /// most 20 octets.
+    #[test]
+    fn ubique_certificate_with_a_long_serial() {
+        const PEM: &str = include_str!(
+            "../../../../shared/vectors/mdoc/real-world/ubique/issuer_certificate.pem"
+        );
+        let ders = pem_certificates(PEM).unwrap();
+        let der = CertificateDer::from(ders[0].as_slice());
+        // webpki reads it (its serial check is lenient); x509-cert does not.
+        webpki::EndEntityCert::try_from(&der).unwrap();
+        let err = TrustAnchors::new().add_pem(PEM).unwrap_err();
+        assert!(
+            matches!(&err, X509Error::InvalidAnchor(inner) if matches!(**inner, X509Error::Malformed { .. })),
+            "{err}"
+        );
     }
 }
