@@ -67,9 +67,10 @@ use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
 use der::{Decode, Encode, Header, Reader, SliceReader};
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use webpki::VerifiedPath;
-use x509_cert::Certificate;
+use x509_cert::certificate::{CertificateInner, Profile};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::time::Time;
 
@@ -1472,6 +1473,7 @@ impl CertInfo {
         let malformed = |reason: String| X509Error::Malformed { index, reason };
         let cert =
             Certificate::from_der(der).map_err(|e| malformed(format!("not DER X.509: {e}")))?;
+        // Serial numbers are not used here (no revocation lists); see `LenientSerial`.
         let tbs = tbs_bytes(der)
             .map_err(|e| malformed(format!("cannot locate tbsCertificate: {e}")))?
             .to_vec();
@@ -1592,6 +1594,24 @@ impl CertInfo {
         Ok((dns, uri))
     }
 }
+
+/// RFC 5280 parsing, except that a serial number may be longer than 20 octets.
+///
+/// RFC 5280 §4.1.2.2 forbids conforming CAs longer serials but says certificate users "SHOULD
+/// be prepared to gracefully handle" non-conforming ones, and real credential issuers emit them
+/// (the Ubique document signer certificate has 32 octets). webpki, which validates the path,
+/// reads them as well; this module never uses the serial. Its size is bounded by
+/// [`MAX_CERT_SIZE`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LenientSerial;
+
+impl Profile for LenientSerial {
+    fn check_serial_number(_serial: &SerialNumber<Self>) -> der::Result<()> {
+        Ok(())
+    }
+}
+
+type Certificate = CertificateInner<LenientSerial>;
 
 /// The raw `tbsCertificate` TLV: the first element inside the outer `Certificate` SEQUENCE.
 /// Signatures are over these exact bytes, so they are taken from the input, not re-encoded.
@@ -2728,8 +2748,10 @@ mod tests {
     }
 
     /// The Ubique document signer certificate (real world): a v3 certificate without
-    /// extensions and with a 32-byte serial number. RFC 5280 §4.1.2.2 says conforming CAs use at
-    /// most 20 octets.
+    /// extensions and with a 32-byte serial number, where RFC 5280 §4.1.2.2 allows conforming
+    /// CAs 20 octets. webpki reads it; x509-cert's RFC 5280 profile refused it until this module
+    /// parsed with `LenientSerial`. Trusted directly, it validates for a profile that needs no
+    /// keyUsage.
     #[test]
     fn ubique_certificate_with_a_long_serial() {
         const PEM: &str = include_str!(
@@ -2737,12 +2759,26 @@ mod tests {
         );
         let ders = pem_certificates(PEM).unwrap();
         let der = CertificateDer::from(ders[0].as_slice());
-        // webpki reads it (its serial check is lenient); x509-cert does not.
         webpki::EndEntityCert::try_from(&der).unwrap();
-        let err = TrustAnchors::new().add_pem(PEM).unwrap_err();
-        assert!(
-            matches!(&err, X509Error::InvalidAnchor(inner) if matches!(**inner, X509Error::Malformed { .. })),
-            "{err}"
-        );
+        // The default RFC 5280 profile of x509-cert refuses the serial.
+        assert!(x509_cert::Certificate::from_der(&ders[0]).is_err());
+
+        let mut anchors = TrustAnchors::new();
+        assert_eq!(anchors.add_pem(PEM).unwrap(), 1);
+        let v = ChainValidator::new(anchors);
+        let chain = v
+            .validate_der(&[&ders[0]], unix(2025, 2, 1), LeafProfile::Any)
+            .unwrap();
+        assert_eq!(chain.leaf_subject, "CN=Subject,C=CH");
+        assert_eq!(chain.leaf_country.as_deref(), Some("CH"));
+        // No keyUsage: not a document signer by ISO/IEC 18013-5 Annex B.
+        assert!(matches!(
+            v.validate_der(
+                &[&ders[0]],
+                unix(2025, 2, 1),
+                LeafProfile::MdocDocumentSigner
+            ),
+            Err(X509Error::KeyUsage { index: 0, .. })
+        ));
     }
 }
