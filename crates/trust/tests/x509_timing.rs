@@ -9,7 +9,10 @@
 //! It prints the time per uncached validation of a leaf → intermediate → root chain (two
 //! certificate signatures) beside two raw ES256 verifications of the same size done in the same
 //! run, so the ratio is meaningful on a loaded machine, and the time per cached validation.
-#![expect(clippy::unwrap_used, reason = "test setup failures should abort the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup failures should abort the test"
+)]
 
 use std::time::Instant;
 
