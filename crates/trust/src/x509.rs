@@ -636,16 +636,17 @@ impl ChainValidator {
         self.lock_cache().clear();
     }
 
-    /// Validates a chain of DER certificates, leaf first, each issued by the next; the trust
-    /// anchor itself may or may not be included at the end. `now` is the time to check
-    /// validity at, in Unix seconds.
+    /// Validates a chain of DER certificates, leaf first, then the intermediates (usually each
+    /// issued by the next, but any order works: webpki builds the path); the trust anchor
+    /// itself may or may not be included. `now` is the time to check validity at, in Unix
+    /// seconds.
     ///
-    /// Certificates after the first one that is a trust anchor are ignored, as are certificates
-    /// after one issued by an anchor: only the path to the anchor matters.
+    /// Certificates after the first one that is a trust anchor are ignored (the anchor's
+    /// configured copy ends the path), as are certificates no path needs.
     ///
-    /// Names are compared as (canonical) DER, not with the RFC 5280 §7.1 string preparation
-    /// rules: a CA must encode its subject identically in the certificates it issues
-    /// (§4.1.2.4), and credential issuers do.
+    /// Names are compared as DER bytes, not with the RFC 5280 §7.1 string preparation rules: a
+    /// CA must encode its subject identically in the certificates it issues (§4.1.2.4), and
+    /// credential issuers do.
     pub fn validate_der(
         &self,
         chain: &[&[u8]],
