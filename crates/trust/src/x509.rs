@@ -8,26 +8,38 @@
 //!
 //! # What is checked
 //!
-//! This is RFC 5280 §6 path validation restricted to what credential issuers use:
+//! This is RFC 5280 §6 path validation restricted to what credential issuers use. Path building
+//! and the RFC 5280 core are done by `rustls-webpki` (the validator rustls and the wider Rust
+//! ecosystem trust), with aws-lc-rs verifying signatures; this module adds what webpki leaves
+//! to its caller, and the credential leaf profiles:
 //!
-//! * each certificate's issuer name equals the next certificate's subject (compared as DER, see
-//!   [`ChainValidator::validate_der`]) and its signature verifies under that certificate's key
-//!   (§6.1.3 (a)(1), (a)(4));
-//! * the path ends in a configured anchor: a certificate in the chain *is* an anchor (same
-//!   subject and public key), or the last certificate needed was issued by one;
-//! * every certificate in the path, the anchor included, is within its validity period (§6.1.3
-//!   (a)(2), §4.1.2.5; both ends inclusive);
-//! * every issuing certificate has `basicConstraints` with `cA` true (§4.2.1.9, §6.1.4 (k)),
-//!   `keyCertSign` if it has `keyUsage` (§4.2.1.3, §6.1.4 (n)), and its `pathLenConstraint`
-//!   allows the intermediates below it (§6.1.4 (l), (m)); a trust anchor without
-//!   `basicConstraints` (an old v1 root) is accepted as an issuer, one with it must say `cA`;
-//! * no certificate carries a critical extension this module does not process (§4.2);
-//! * the leaf satisfies the [`LeafProfile`] asked for, and has an EC P-256/P-384/P-521 key.
+//! * by webpki: a path is built from the leaf through the given intermediates (in any order)
+//!   to a configured anchor; each certificate's issuer name equals its issuer's subject and its
+//!   signature verifies under that issuer's key (§6.1.3 (a)(1), (a)(4)); the leaf and every
+//!   intermediate is within its validity period at `now` (§6.1.3 (a)(2)); every intermediate
+//!   has `basicConstraints` with `cA` true and its `pathLenConstraint` allows the intermediates
+//!   below it (§4.2.1.9, §6.1.4 (k), (l), (m)); name constraints of intermediates and anchors
+//!   hold (§4.2.1.10); no leaf or intermediate carries a critical extension webpki does not
+//!   process (§4.2); the leaf is not a CA;
+//! * here: every issuing certificate, the anchor included, has `keyCertSign` if it has
+//!   `keyUsage` (§4.2.1.3, §6.1.4 (n); webpki ignores `keyUsage`); the anchor is within its
+//!   validity period and, if it has `basicConstraints`, says `cA` and its `pathLenConstraint`
+//!   holds (webpki takes only an anchor's subject, key and name constraints; a v1 root without
+//!   the extension is accepted as an issuer); the leaf satisfies the [`LeafProfile`] asked for
+//!   and has an EC P-256/P-384/P-521 key. These run on every path webpki accepts, so a path
+//!   that fails one of them makes webpki try another.
+//! * A leaf that is itself a configured anchor (a document signer trusted directly) is trusted
+//!   as configured (§6.1.1 (d)); webpki has no such path, so only the leaf profile and its
+//!   critical extensions are checked.
 //!
 //! Not checked: revocation (CRLs, OCSP; credential revocation goes through status lists),
-//! certificate policies and name constraints (a certificate marking either as critical is
-//! rejected, as §4.2 requires of extensions a validator cannot process), and the anchor's own
-//! self-signature (an anchor is trusted because it is configured, §6.1.1 (d)).
+//! certificate policies (a certificate marking them critical is rejected, as §4.2 requires of
+//! extensions a validator cannot process), and the anchor's own self-signature (an anchor is
+//! trusted because it is configured, §6.1.1 (d)).
+//!
+//! webpki says what failed, not where; when it finds no path, this module walks the chain as
+//! given, leaf first, to name the certificate at fault in the [`X509Error`]. That walk only
+//! explains a failure, it never accepts a chain.
 //!
 //! # Limits
 //!
@@ -43,20 +55,22 @@
 //! `now` against every certificate's validity period, so an expired chain is never accepted from
 //! the cache. Failed validations are not cached.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
-use der::asn1::Any;
 use der::{Decode, Encode, Header, Reader, SliceReader};
-use x509_cert::Certificate;
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use webpki::VerifiedPath;
+use x509_cert::certificate::{CertificateInner, Profile};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::time::Time;
 
@@ -267,14 +281,58 @@ pub enum X509Error {
         /// The extensions' OIDs (with names where known), comma separated.
         oids: String,
     },
+    /// An invariant of this module broke (a bug, never the input's fault). Reported rather
+    /// than papered over with a default value.
+    #[error("internal error in certificate validation: {0}")]
+    Internal(&'static str),
+}
+
+impl crate::code::HasErrorCode for X509Error {
+    /// Chains that cannot be shown to lead to a trust anchor (untrusted, expired, badly signed,
+    /// or breaking a CA or leaf rule) are [`ErrorCode::UntrustedIssuer`]: the credential's
+    /// signature cannot be tied to a trusted issuer. `Expired` here is the certificate's, not
+    /// the credential's, so it is not [`ErrorCode::Expired`]. Certificates that cannot be parsed
+    /// are [`ErrorCode::Malformed`] and inputs beyond the limits [`ErrorCode::TooLarge`].
+    /// `Pem` and `InvalidAnchor` come from configuration, not from a peer; they are named for
+    /// what was wrong with the input.
+    ///
+    /// [`ErrorCode::UntrustedIssuer`]: crate::ErrorCode::UntrustedIssuer
+    /// [`ErrorCode::Expired`]: crate::ErrorCode::Expired
+    /// [`ErrorCode::Malformed`]: crate::ErrorCode::Malformed
+    /// [`ErrorCode::TooLarge`]: crate::ErrorCode::TooLarge
+    fn code(&self) -> crate::code::ErrorCode {
+        use crate::code::ErrorCode;
+        match self {
+            Self::EmptyChain | Self::Base64 { .. } | Self::Malformed { .. } | Self::Pem(_) => {
+                ErrorCode::Malformed
+            }
+            Self::ChainTooLong { .. } | Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::InvalidAnchor(inner) => inner.code(),
+            Self::IssuerMismatch { .. }
+            | Self::BadSignature { .. }
+            | Self::SignatureAlgorithm { .. }
+            | Self::UnsupportedKey { .. }
+            | Self::UntrustedChain(_)
+            | Self::Expired { .. }
+            | Self::NotYetValid { .. }
+            | Self::NotACa { .. }
+            | Self::PathLength { .. }
+            | Self::KeyUsage { .. }
+            | Self::ExtendedKeyUsage { .. }
+            | Self::LeafIsCa { .. }
+            | Self::UnknownCriticalExtension { .. } => ErrorCode::UntrustedIssuer,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
 }
 
 /// What the leaf certificate of a chain must be fit for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LeafProfile {
-    /// No check on the leaf beyond an EC key: it may even be a CA. For callers that apply their
-    /// own policy.
+    /// No check on the leaf beyond an EC key, for callers that apply their own policy. The leaf
+    /// may be a CA only when it is itself a configured trust anchor: a path that webpki builds
+    /// never ends in a CA (RFC 5280 §4.2.1.9: a CA key certifies, it does not sign data).
     Any,
     /// Signing data, such as an SD-JWT VC issuer key: the leaf is not a CA and, if it has
     /// `keyUsage`, that includes `digitalSignature`.
@@ -508,6 +566,9 @@ impl fmt::Debug for ValidatedChain {
 /// Share one validator (it is `Send + Sync`) so the cache is shared too.
 pub struct ChainValidator {
     anchors: TrustAnchors,
+    /// The anchors as webpki takes them, with their positions in `anchors`.
+    webpki_anchors: Vec<rustls_pki_types::TrustAnchor<'static>>,
+    webpki_anchor_index: Vec<usize>,
     cache: Mutex<HashMap<[u8; 32], CacheEntry>>,
     max_entries: usize,
 }
@@ -540,8 +601,21 @@ impl ChainValidator {
     /// (or someone feeding distinct chains), and clearing is O(1) amortised with no bookkeeping
     /// on the hit path.
     pub fn with_cache_capacity(anchors: TrustAnchors, max_entries: usize) -> Self {
+        let mut webpki_anchors = Vec::new();
+        let mut webpki_anchor_index = Vec::new();
+        for (index, anchor) in anchors.iter().enumerate() {
+            // An anchor webpki cannot read (it parsed with x509-cert) still serves as a leaf
+            // trusted directly.
+            let der = CertificateDer::from(anchor.der());
+            if let Ok(parsed) = webpki::anchor_from_trusted_cert(&der) {
+                webpki_anchors.push(parsed.to_owned());
+                webpki_anchor_index.push(index);
+            }
+        }
         Self {
             anchors,
+            webpki_anchors,
+            webpki_anchor_index,
             cache: Mutex::new(HashMap::new()),
             max_entries,
         }
@@ -562,16 +636,17 @@ impl ChainValidator {
         self.lock_cache().clear();
     }
 
-    /// Validates a chain of DER certificates, leaf first, each issued by the next; the trust
-    /// anchor itself may or may not be included at the end. `now` is the time to check
-    /// validity at, in Unix seconds.
+    /// Validates a chain of DER certificates, leaf first, then the intermediates (usually each
+    /// issued by the next, but any order works: webpki builds the path); the trust anchor
+    /// itself may or may not be included. `now` is the time to check validity at, in Unix
+    /// seconds.
     ///
-    /// Certificates after the first one that is a trust anchor are ignored, as are certificates
-    /// after one issued by an anchor: only the path to the anchor matters.
+    /// Certificates after the first one that is a trust anchor are ignored (the anchor's
+    /// configured copy ends the path), as are certificates no path needs.
     ///
-    /// Names are compared as (canonical) DER, not with the RFC 5280 §7.1 string preparation
-    /// rules: a CA must encode its subject identically in the certificates it issues
-    /// (§4.1.2.4), and credential issuers do.
+    /// Names are compared as DER bytes, not with the RFC 5280 §7.1 string preparation rules: a
+    /// CA must encode its subject identically in the certificates it issues (§4.1.2.4), and
+    /// credential issuers do.
     pub fn validate_der(
         &self,
         chain: &[&[u8]],
@@ -588,7 +663,7 @@ impl ChainValidator {
                 });
             }
         }
-        let key = cache_key(KEY_DER, profile, chain.iter().copied());
+        let key = cache_key(KEY_DER, profile, chain.iter().copied())?;
         if let Some(hit) = self.lookup(&key, now) {
             return hit;
         }
@@ -617,7 +692,7 @@ impl ChainValidator {
                 });
             }
         }
-        let key = cache_key(KEY_X5C, profile, x5c.iter().map(String::as_bytes));
+        let key = cache_key(KEY_X5C, profile, x5c.iter().map(String::as_bytes))?;
         if let Some(hit) = self.lookup(&key, now) {
             return hit;
         }
@@ -686,58 +761,40 @@ impl ChainValidator {
             .enumerate()
             .map(|(index, der)| CertInfo::parse(index, der))
             .collect::<Result<Vec<_>, _>>()?;
-        let entry = self.build_path(&certs, profile)?;
+        let entry = self.build_path(&certs, now, profile)?;
         check_windows(&entry.windows, now)?;
         Ok(entry)
     }
 
-    /// Finds the path from the leaf to an anchor and checks everything but time.
+    /// Finds a path from the leaf to an anchor and checks it, then collects what the caller and
+    /// the cache need.
     fn build_path(
         &self,
         certs: &[CertInfo],
+        now: i64,
         profile: LeafProfile,
     ) -> Result<CacheEntry, X509Error> {
-        let (taken, anchor_index) = self.find_anchor(certs)?;
-        let anchor = self
-            .anchors
-            .get(anchor_index)
-            .ok_or_else(|| X509Error::UntrustedChain("trust anchor index out of range".into()))?;
-
-        // The path, leaf first: the chain's certificates up to the anchor, then the anchor's
-        // configured certificate (which replaces a copy of it in the chain, so a re-issued copy
-        // cannot smuggle in different extensions).
-        let mut path: Vec<&CertInfo> = certs.iter().take(taken).collect();
-        path.push(&anchor.cert);
-
+        let leaf = certs.first().ok_or(X509Error::EmptyChain)?;
+        let found = match self.anchors.position_of(leaf) {
+            // The leaf is itself configured as trusted (a document signer trusted directly).
+            // RFC 5280 §6.1.1 (d) takes anchor information as given, so there is no signature
+            // to check; webpki has no such path ("no support for self-signed certificates").
+            Some(anchor_index) => {
+                let found = Found {
+                    chain_indices: Vec::new(),
+                    anchor_index,
+                };
+                check_path(&self.path_of(certs, &found)?, profile)?;
+                found
+            }
+            None => self.webpki_path(certs, now, profile)?,
+        };
+        let path = self.path_of(certs, &found)?;
+        let anchor = self.anchor(found.anchor_index)?;
         let leaf = path
             .first()
             .copied()
-            .ok_or_else(|| X509Error::UntrustedChain("empty path".into()))?;
-
-        // RFC 5280 §4.2: reject critical extensions we do not process, on every certificate
-        // whose extensions we act on: all but an anchor that only issues.
-        for (index, cert) in path.iter().enumerate().take(taken.max(1)) {
-            if !cert.unknown_critical.is_empty() {
-                return Err(X509Error::UnknownCriticalExtension {
-                    index,
-                    subject: cert.subject_text.clone(),
-                    oids: cert
-                        .unknown_critical
-                        .iter()
-                        .map(oid_text)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
-
-        // Issuers: intermediates at 1..taken, and the anchor at `taken` if it issued anything.
-        for (index, cert) in path.iter().enumerate().skip(1) {
-            let is_anchor = index == taken;
-            check_issuer(index, cert, is_anchor, &path)?;
-        }
-
-        check_leaf(leaf, profile)?;
+            .ok_or(X509Error::Internal("a path without a leaf"))?;
 
         let leaf_key = leaf_key(leaf)?;
         let (leaf_san_dns, leaf_san_uri) = leaf.san()?;
@@ -752,16 +809,17 @@ impl ChainValidator {
                 not_after: cert.not_after,
             })
             .collect();
+        // The path holds at least the anchor, so both exist; an empty one is a bug to report.
         let not_before = windows
             .iter()
             .map(|w| w.not_before)
             .max()
-            .unwrap_or(i64::MAX);
+            .ok_or(X509Error::Internal("empty path has no validity period"))?;
         let not_after = windows
             .iter()
             .map(|w| w.not_after)
             .min()
-            .unwrap_or(i64::MIN);
+            .ok_or(X509Error::Internal("empty path has no validity period"))?;
 
         let chain = ValidatedChain {
             leaf_key,
@@ -770,7 +828,7 @@ impl ChainValidator {
             leaf_san_dns,
             leaf_san_uri,
             anchor_subject: anchor.cert.subject_text.clone(),
-            anchor_index,
+            anchor_index: found.anchor_index,
             not_before,
             not_after,
             leaf_der: leaf.der.clone(),
@@ -781,33 +839,247 @@ impl ChainValidator {
         })
     }
 
-    /// Walks the chain from the leaf until it reaches a trust anchor, checking names and
-    /// signatures on the way (RFC 5280 §6.1.3 (a)(1), (a)(4)). Returns how many of the chain's
-    /// certificates precede the anchor, and the anchor's index.
-    fn find_anchor(&self, certs: &[CertInfo]) -> Result<(usize, usize), X509Error> {
-        for (index, cert) in certs.iter().enumerate() {
-            if let Some(anchor) = self.anchors.position_of(cert) {
-                return Ok((index, anchor));
-            }
+    /// Path building and RFC 5280 §6.1 validation by webpki: names chain, every signature
+    /// verifies, every issuer is a CA within its pathLenConstraint, name constraints hold, no
+    /// unprocessed critical extension, the leaf and intermediates are valid at `now`. The
+    /// rules webpki leaves out run on each path it accepts ([`check_path`]), so a path that
+    /// breaks one of them makes webpki look for another.
+    fn webpki_path(
+        &self,
+        certs: &[CertInfo],
+        now: i64,
+        profile: LeafProfile,
+    ) -> Result<Found, X509Error> {
+        // Certificates after the first one that is itself an anchor do not matter: the path
+        // ends there, with the configured copy.
+        let end = certs
+            .iter()
+            .skip(1)
+            .position(|c| self.anchors.position_of(c).is_some())
+            .map_or(certs.len(), |p| p + 1);
+        let ders: Vec<CertificateDer<'_>> = certs
+            .iter()
+            .map(|c| CertificateDer::from(c.der.as_slice()))
+            .collect();
+        let leaf_der = ders.first().ok_or(X509Error::EmptyChain)?;
+        let intermediates = ders.get(1..end).ok_or(X509Error::Internal(
+            "chain shorter than its own anchor position",
+        ))?;
+        let given = certs.get(..end).unwrap_or(certs);
+        let leaf =
+            webpki::EndEntityCert::try_from(leaf_der).map_err(|e| self.explain(&e, given))?;
+        // A time before 1970 is before every certificate's notBefore as webpki counts.
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now).unwrap_or(0)));
 
-            // Issued by an anchor? Several anchors may share a subject (key rollover): try each.
-            let mut anchor_failure = None;
-            for (anchor_index, anchor) in self.anchors.named(&cert.issuer) {
-                let issuer_text = format!("trust anchor {}", anchor.cert.subject_text);
-                match verify_issued_by(cert, index, &anchor.cert, index + 1, &issuer_text) {
-                    Ok(()) => return Ok((index + 1, anchor_index)),
-                    Err(e) => {
-                        anchor_failure.get_or_insert(e);
-                    }
+        let accepted: RefCell<Option<Found>> = RefCell::new(None);
+        let rejected: RefCell<Option<X509Error>> = RefCell::new(None);
+        let callback = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+            let checked = self.found_of(certs, path).and_then(|found| {
+                check_path(&self.path_of(certs, &found)?, profile)?;
+                Ok(found)
+            });
+            match checked {
+                Ok(found) => {
+                    *accepted.borrow_mut() = Some(found);
+                    Ok(())
+                }
+                Err(e) => {
+                    *rejected.borrow_mut() = Some(e);
+                    // Any error: webpki goes on to other candidate paths.
+                    Err(webpki::Error::UnknownIssuer)
                 }
             }
+        };
+        let result = leaf.verify_for_usage(
+            SIGNATURE_ALGORITHMS,
+            &self.webpki_anchors,
+            intermediates,
+            time,
+            LeafOnlyEku,
+            None,
+            Some(&callback),
+        );
+        match result {
+            Ok(_) => accepted.into_inner().ok_or(X509Error::Internal(
+                "webpki accepted a path the checks did not see",
+            )),
+            // A path webpki accepted but a rule of ours refused is the most telling failure.
+            Err(e) => Err(rejected
+                .into_inner()
+                .unwrap_or_else(|| self.explain(&e, given))),
+        }
+    }
 
+    /// The chain positions and anchor of a path webpki built.
+    fn found_of(&self, certs: &[CertInfo], path: &VerifiedPath<'_>) -> Result<Found, X509Error> {
+        let mut chain_indices = vec![0];
+        for cert in path.intermediate_certificates() {
+            let der = cert.der();
+            let index = certs
+                .iter()
+                .position(|c| c.der.as_slice() == der.as_ref())
+                .ok_or(X509Error::Internal(
+                    "webpki path holds a certificate not in the chain",
+                ))?;
+            chain_indices.push(index);
+        }
+        let position = self
+            .webpki_anchors
+            .iter()
+            .position(|a| std::ptr::eq(a, path.anchor()))
+            .ok_or(X509Error::Internal("webpki path ends in an unknown anchor"))?;
+        let anchor_index = *self
+            .webpki_anchor_index
+            .get(position)
+            .ok_or(X509Error::Internal("webpki anchor without an index"))?;
+        Ok(Found {
+            chain_indices,
+            anchor_index,
+        })
+    }
+
+    /// The certificates of a path, leaf first, ending with the anchor's configured copy.
+    fn path_of<'a>(
+        &'a self,
+        certs: &'a [CertInfo],
+        found: &Found,
+    ) -> Result<Vec<&'a CertInfo>, X509Error> {
+        let mut path = found
+            .chain_indices
+            .iter()
+            .map(|&i| {
+                certs
+                    .get(i)
+                    .ok_or(X509Error::Internal("path index outside the chain"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        path.push(&self.anchor(found.anchor_index)?.cert);
+        Ok(path)
+    }
+
+    fn anchor(&self, index: usize) -> Result<&TrustAnchor, X509Error> {
+        self.anchors
+            .get(index)
+            .ok_or(X509Error::Internal("trust anchor index out of range"))
+    }
+
+    /// Names the certificate at fault when webpki found no path. webpki says what failed, not
+    /// where, so this walks the chain as given (leaf first, each issued by the next, as RFC 7515
+    /// §4.1.6 and ISO/IEC 18013-5 send it). It never accepts anything: the answer is an error
+    /// whatever it finds.
+    fn explain(&self, err: &webpki::Error, certs: &[CertInfo]) -> X509Error {
+        use webpki::Error as E;
+        let fallback =
+            || X509Error::UntrustedChain(format!("no valid path to a trust anchor: {err}"));
+        let first = |found: Option<X509Error>| found.unwrap_or_else(fallback);
+        match err {
+            E::CertExpired { time, .. } | E::CertNotValidYet { time, .. } => {
+                let now = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+                first(certs.iter().enumerate().find_map(|(index, c)| {
+                    check_windows(
+                        &[Window {
+                            index,
+                            subject: c.subject_text.clone(),
+                            not_before: c.not_before,
+                            not_after: c.not_after,
+                        }],
+                        now,
+                    )
+                    .err()
+                }))
+            }
+            E::CaUsedAsEndEntity => certs.first().map_or_else(fallback, |leaf| X509Error::LeafIsCa {
+                subject: leaf.subject_text.clone(),
+            }),
+            E::EndEntityUsedAsCa | E::PathLenConstraintViolated => {
+                let path: Vec<&CertInfo> = certs.iter().collect();
+                first(
+                    path.iter()
+                        .enumerate()
+                        .skip(1)
+                        .find_map(|(index, c)| check_issuer(index, c, false, &path).err()),
+                )
+            }
+            E::UnsupportedCriticalExtension => first(
+                certs
+                    .iter()
+                    .enumerate()
+                    .find_map(|(index, c)| check_unknown_critical(index, c).err()),
+            ),
+            E::UnsupportedSignatureAlgorithmContext(_)
+            | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => first(
+                certs.iter().enumerate().find_map(|(index, c)| {
+                    (!SIGNATURE_OIDS.contains(&c.signature_algorithm.oid)).then(|| {
+                        X509Error::SignatureAlgorithm {
+                            index,
+                            subject: c.subject_text.clone(),
+                            reason: format!(
+                                "signature algorithm {} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or Ed25519)",
+                                oid_text(&c.signature_algorithm.oid)
+                            ),
+                        }
+                    })
+                }),
+            ),
+            E::BadDer
+            | E::BadDerTime
+            | E::TrailingData(_)
+            | E::UnsupportedCertVersion
+            | E::ExtensionValueInvalid
+            | E::MalformedExtensions
+            | E::InvalidSerialNumber
+            | E::InvalidCertValidity
+            | E::EmptyEkuExtension
+            | E::SignatureAlgorithmMismatch
+            | E::MalformedDnsIdentifier
+            | E::MalformedNameConstraint => {
+                let index = certs
+                    .iter()
+                    .position(|c| {
+                        webpki::EndEntityCert::try_from(&CertificateDer::from(c.der.as_slice()))
+                            .is_err()
+                    })
+                    .unwrap_or(0);
+                X509Error::Malformed {
+                    index,
+                    reason: format!("webpki: {err}"),
+                }
+            }
+            E::InvalidSignatureForPublicKey | E::UnknownIssuer => {
+                self.explain_links(certs).unwrap_or_else(fallback)
+            }
+            _ => fallback(),
+        }
+    }
+
+    /// Walks the chain from the leaf and names the first link whose names or signature fail,
+    /// or `None` if every link up to an anchor holds.
+    fn explain_links(&self, certs: &[CertInfo]) -> Option<X509Error> {
+        for (index, cert) in certs.iter().enumerate() {
+            // Issued by an anchor? Several anchors may share a subject (key rollover).
+            let mut anchor_failure = None;
+            for (_, anchor) in self.anchors.named(&cert.issuer) {
+                if signed_by(cert, &anchor.cert) {
+                    return None;
+                }
+                anchor_failure.get_or_insert_with(|| X509Error::BadSignature {
+                    index,
+                    subject: cert.subject_text.clone(),
+                    issuer: format!("trust anchor {}", anchor.cert.subject_text),
+                });
+            }
             match certs.get(index + 1) {
                 Some(next) if next.subject == cert.issuer => {
-                    verify_issued_by(cert, index, next, index + 1, &next.subject_text)?;
+                    if !signed_by(cert, next) {
+                        return Some(X509Error::BadSignature {
+                            index,
+                            subject: cert.subject_text.clone(),
+                            issuer: next.subject_text.clone(),
+                        });
+                    }
                 }
                 Some(next) => {
-                    return Err(anchor_failure.unwrap_or_else(|| X509Error::IssuerMismatch {
+                    return Some(anchor_failure.unwrap_or_else(|| X509Error::IssuerMismatch {
                         index,
                         subject: cert.subject_text.clone(),
                         issuer: cert.issuer_text.clone(),
@@ -815,13 +1087,13 @@ impl ChainValidator {
                     }));
                 }
                 None => {
-                    return Err(anchor_failure.unwrap_or_else(|| {
+                    return Some(anchor_failure.unwrap_or_else(|| {
                         X509Error::UntrustedChain(self.untrusted_reason(index, cert))
                     }));
                 }
             }
         }
-        Err(X509Error::EmptyChain)
+        None
     }
 
     fn untrusted_reason(&self, index: usize, cert: &CertInfo) -> String {
@@ -834,6 +1106,115 @@ impl ChainValidator {
             cert.issuer_text,
             self.anchors.len()
         )
+    }
+}
+
+/// A path: the chain's certificates on it, in path order from the leaf (indices into the chain
+/// as given; empty when the leaf is itself the anchor), and the anchor that ends it.
+struct Found {
+    chain_indices: Vec<usize>,
+    anchor_index: usize,
+}
+
+/// The rules webpki does not apply, checked on a path it accepted (and on a leaf that is itself
+/// an anchor): the leaf profile, keyCertSign on every issuer (webpki ignores keyUsage), and the
+/// anchor's own CA constraints (webpki takes only an anchor's subject, key and name
+/// constraints). The anchor's validity is checked with the others by [`check_windows`].
+fn check_path(path: &[&CertInfo], profile: LeafProfile) -> Result<(), X509Error> {
+    let leaf = path
+        .first()
+        .copied()
+        .ok_or(X509Error::Internal("a path without a leaf"))?;
+    let taken = path.len() - 1;
+    if taken == 0 {
+        // webpki checks the critical extensions of the leaf and intermediates it parses; a leaf
+        // that is itself an anchor is checked here (RFC 5280 §4.2).
+        check_unknown_critical(0, leaf)?;
+    }
+    for (index, cert) in path.iter().enumerate().skip(1) {
+        check_issuer(index, cert, index == taken, path)?;
+    }
+    // The leaf's key type is checked once, after the path is found: it is the same leaf on
+    // every path.
+    check_leaf(leaf, profile)
+}
+
+/// RFC 5280 §4.2: a certificate must not have a critical extension the validator does not
+/// process.
+fn check_unknown_critical(index: usize, cert: &CertInfo) -> Result<(), X509Error> {
+    if cert.unknown_critical.is_empty() {
+        return Ok(());
+    }
+    Err(X509Error::UnknownCriticalExtension {
+        index,
+        subject: cert.subject_text.clone(),
+        oids: cert
+            .unknown_critical
+            .iter()
+            .map(oid_text)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Whether `child`'s signature verifies under `issuer`'s key with one of the accepted
+/// algorithms. For naming the certificate at fault only: acceptance is webpki's.
+fn signed_by(child: &CertInfo, issuer: &CertInfo) -> bool {
+    let Ok(key) = &issuer.key else {
+        return false;
+    };
+    SIGNATURE_ALGORITHMS.iter().any(|alg| {
+        alg.verify_signature(&key.bytes, &child.tbs, &child.signature)
+            .is_ok()
+    })
+}
+
+/// Certificate signature algorithms accepted: ECDSA with SHA-256/384/512 on P-256, P-384 and
+/// P-521 (RFC 5758 §3.2), RSA PKCS#1 v1.5 with SHA-256/384/512 and 2048- to 8192-bit keys
+/// (RFC 4055 §5, parameters NULL or absent), and Ed25519 (RFC 8410 §3). SHA-1, RSA-PSS and
+/// ML-DSA are refused, as before the switch to webpki.
+static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::aws_lc_rs::ECDSA_P256_SHA256,
+    webpki::aws_lc_rs::ECDSA_P256_SHA384,
+    webpki::aws_lc_rs::ECDSA_P256_SHA512,
+    webpki::aws_lc_rs::ECDSA_P384_SHA256,
+    webpki::aws_lc_rs::ECDSA_P384_SHA384,
+    webpki::aws_lc_rs::ECDSA_P384_SHA512,
+    webpki::aws_lc_rs::ECDSA_P521_SHA256,
+    webpki::aws_lc_rs::ECDSA_P521_SHA384,
+    webpki::aws_lc_rs::ECDSA_P521_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::aws_lc_rs::ED25519,
+];
+
+/// The signature algorithm OIDs of [`SIGNATURE_ALGORITHMS`], for error messages.
+const SIGNATURE_OIDS: [ObjectIdentifier; 7] = [
+    rfc5912::ECDSA_WITH_SHA_256,
+    rfc5912::ECDSA_WITH_SHA_384,
+    rfc5912::ECDSA_WITH_SHA_512,
+    rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+    rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+    rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+    rfc8410::ID_ED_25519,
+];
+
+/// webpki applies one extended key usage policy to every certificate of a path; the
+/// [`LeafProfile`] applies ours to the leaf, as RFC 5280 §4.2.1.12 defines it for the end
+/// entity. So webpki accepts every purpose, after reading each, so a malformed extension still
+/// fails.
+struct LeafOnlyEku;
+
+impl webpki::ExtendedKeyUsageValidator for LeafOnlyEku {
+    fn validate(&self, iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        for purpose in iter {
+            purpose?;
+        }
+        Ok(())
     }
 }
 
@@ -891,17 +1272,16 @@ fn cache_key<'a>(
     form: u8,
     profile: LeafProfile,
     items: impl Iterator<Item = &'a [u8]>,
-) -> [u8; 32] {
+) -> Result<[u8; 32], X509Error> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(&[form, profile.cache_tag()]);
     for item in items {
         ctx.update(&(item.len() as u64).to_be_bytes());
         ctx.update(item);
     }
-    let mut key = [0u8; 32];
-    // SHA-256 output is always 32 bytes.
-    key.copy_from_slice(ctx.finish().as_ref());
-    key
+    // SHA-256 output is always 32 bytes; a different length is a bug, reported, not a panic.
+    <[u8; 32]>::try_from(ctx.finish().as_ref())
+        .map_err(|_| X509Error::Internal("SHA-256 digest is not 32 bytes"))
 }
 
 /// Checks a certificate at `index` > 0 that issued the one below it.
@@ -1033,134 +1413,6 @@ fn leaf_key(leaf: &CertInfo) -> Result<VerifyingKey, X509Error> {
     }
 }
 
-/// Verifies that `child` (at `index`) is signed by the key of `issuer` (at `issuer_index`),
-/// with the signature algorithm `child` names (RFC 5280 §4.1.1.2, §6.1.3 (a)(1)).
-fn verify_issued_by(
-    child: &CertInfo,
-    index: usize,
-    issuer: &CertInfo,
-    issuer_index: usize,
-    issuer_text: &str,
-) -> Result<(), X509Error> {
-    let key = issuer
-        .key
-        .as_ref()
-        .map_err(|reason| X509Error::UnsupportedKey {
-            index: issuer_index,
-            subject: issuer.subject_text.clone(),
-            reason: reason.clone(),
-        })?;
-    let algorithm =
-        verification_algorithm(&child.signature_algorithm, key.kind).map_err(|reason| {
-            X509Error::SignatureAlgorithm {
-                index,
-                subject: child.subject_text.clone(),
-                reason,
-            }
-        })?;
-    UnparsedPublicKey::new(algorithm, &key.bytes)
-        .verify(&child.tbs, &child.signature)
-        .map_err(|_| X509Error::BadSignature {
-            index,
-            subject: child.subject_text.clone(),
-            issuer: issuer_text.to_owned(),
-        })
-}
-
-/// The aws-lc-rs verifier for a certificate signature algorithm under an issuer key.
-///
-/// ECDSA with SHA-256/384/512 on any supported curve (RFC 5758 §3.2, parameters absent),
-/// RSA PKCS#1 v1.5 with SHA-256/384/512 and at least 2048-bit keys (RFC 4055 §5, parameters NULL
-/// or absent), and Ed25519 (RFC 8410 §3, parameters absent). SHA-1, RSA-PSS and anything else
-/// are refused.
-fn verification_algorithm(
-    sig: &AlgorithmIdentifierOwned,
-    key: KeyKind,
-) -> Result<&'static dyn VerificationAlgorithm, String> {
-    let oid = sig.oid;
-    let params_absent = sig.parameters.is_none();
-    let params_null_or_absent = sig.parameters.as_ref().is_none_or(Any::is_null);
-    let mismatch = || {
-        format!(
-            "signature algorithm {} does not fit the issuer's {key} key",
-            oid_text(&oid)
-        )
-    };
-
-    if [
-        rfc5912::ECDSA_WITH_SHA_256,
-        rfc5912::ECDSA_WITH_SHA_384,
-        rfc5912::ECDSA_WITH_SHA_512,
-    ]
-    .contains(&oid)
-    {
-        if !params_absent {
-            return Err(format!("{} has parameters (RFC 5758 §3.2)", oid_text(&oid)));
-        }
-        let KeyKind::Ec(curve) = key else {
-            return Err(mismatch());
-        };
-        let hash = if oid == rfc5912::ECDSA_WITH_SHA_256 {
-            256
-        } else if oid == rfc5912::ECDSA_WITH_SHA_384 {
-            384
-        } else {
-            512
-        };
-        return Ok(match (curve, hash) {
-            (Algorithm::Es256, 256) => &signature::ECDSA_P256_SHA256_ASN1,
-            (Algorithm::Es256, 384) => &signature::ECDSA_P256_SHA384_ASN1,
-            (Algorithm::Es256, _) => &signature::ECDSA_P256_SHA512_ASN1,
-            (Algorithm::Es384, 256) => &signature::ECDSA_P384_SHA256_ASN1,
-            (Algorithm::Es384, 384) => &signature::ECDSA_P384_SHA384_ASN1,
-            (Algorithm::Es384, _) => &signature::ECDSA_P384_SHA512_ASN1,
-            (Algorithm::Es512, 256) => &signature::ECDSA_P521_SHA256_ASN1,
-            (Algorithm::Es512, 384) => &signature::ECDSA_P521_SHA384_ASN1,
-            (Algorithm::Es512, _) => &signature::ECDSA_P521_SHA512_ASN1,
-            // An EC key never carries an RSA algorithm; kept for exhaustiveness.
-            (Algorithm::Rs256, _) => return Err(mismatch()),
-        });
-    }
-
-    let rsa: Option<&'static dyn VerificationAlgorithm> =
-        if oid == rfc5912::SHA_256_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA256)
-        } else if oid == rfc5912::SHA_384_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA384)
-        } else if oid == rfc5912::SHA_512_WITH_RSA_ENCRYPTION {
-            Some(&signature::RSA_PKCS1_2048_8192_SHA512)
-        } else {
-            None
-        };
-    if let Some(rsa) = rsa {
-        if !params_null_or_absent {
-            return Err(format!(
-                "{} has parameters other than NULL (RFC 4055 §5)",
-                oid_text(&oid)
-            ));
-        }
-        return match key {
-            KeyKind::Rsa => Ok(rsa),
-            _ => Err(mismatch()),
-        };
-    }
-
-    if oid == rfc8410::ID_ED_25519 {
-        if !params_absent {
-            return Err(format!("{} has parameters (RFC 8410 §3)", oid_text(&oid)));
-        }
-        return match key {
-            KeyKind::Ed25519 => Ok(&signature::ED25519),
-            _ => Err(mismatch()),
-        };
-    }
-
-    Err(format!(
-        "signature algorithm {} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or Ed25519)",
-        oid_text(&oid)
-    ))
-}
-
 /// The public key types certificates in a path may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KeyKind {
@@ -1222,6 +1474,7 @@ impl CertInfo {
         let malformed = |reason: String| X509Error::Malformed { index, reason };
         let cert =
             Certificate::from_der(der).map_err(|e| malformed(format!("not DER X.509: {e}")))?;
+        // Serial numbers are not used here (no revocation lists); see `LenientSerial`.
         let tbs = tbs_bytes(der)
             .map_err(|e| malformed(format!("cannot locate tbsCertificate: {e}")))?
             .to_vec();
@@ -1282,6 +1535,11 @@ impl CertInfo {
                 ext_key_usage = Some(ExtendedKeyUsage::from_der(value).map_err(bad)?.0);
             } else if id == rfc5280::ID_CE_SUBJECT_ALT_NAME {
                 subject_alt_name = Some(value.to_vec());
+            } else if id == rfc5280::ID_CE_NAME_CONSTRAINTS
+                || id == rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS
+            {
+                // Processed by webpki (name constraints, RFC 5280 §4.2.1.10) or meaningful only
+                // to revocation checking, which is out of scope (§4.2.1.13).
             } else if ext.critical {
                 unknown_critical.push(id);
             }
@@ -1299,8 +1557,10 @@ impl CertInfo {
             issuer_text: name_text(&tbs_cert.issuer),
             spki,
             key,
-            not_before: unix_seconds(tbs_cert.validity.not_before),
-            not_after: unix_seconds(tbs_cert.validity.not_after),
+            not_before: unix_seconds(tbs_cert.validity.not_before)
+                .ok_or_else(|| malformed("notBefore is beyond the year 292277026596".into()))?,
+            not_after: unix_seconds(tbs_cert.validity.not_after)
+                .ok_or_else(|| malformed("notAfter is beyond the year 292277026596".into()))?,
             basic_constraints,
             key_usage,
             ext_key_usage,
@@ -1335,6 +1595,24 @@ impl CertInfo {
         Ok((dns, uri))
     }
 }
+
+/// RFC 5280 parsing, except that a serial number may be longer than 20 octets.
+///
+/// RFC 5280 §4.1.2.2 forbids conforming CAs longer serials but says certificate users "SHOULD
+/// be prepared to gracefully handle" non-conforming ones, and real credential issuers emit them
+/// (the Ubique document signer certificate has 32 octets). webpki, which validates the path,
+/// reads them as well; this module never uses the serial. Its size is bounded by
+/// [`MAX_CERT_SIZE`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LenientSerial;
+
+impl Profile for LenientSerial {
+    fn check_serial_number(_serial: &SerialNumber<Self>) -> der::Result<()> {
+        Ok(())
+    }
+}
+
+type Certificate = CertificateInner<LenientSerial>;
 
 /// The raw `tbsCertificate` TLV: the first element inside the outer `Certificate` SEQUENCE.
 /// Signatures are over these exact bytes, so they are taken from the input, not re-encoded.
@@ -1427,8 +1705,10 @@ fn oid_text(oid: &ObjectIdentifier) -> String {
     }
 }
 
-fn unix_seconds(time: Time) -> i64 {
-    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+/// Unix seconds of a certificate time, or `None` if it does not fit an `i64` (x509-cert caps
+/// times at the year 9999, so this cannot happen; checked rather than saturated anyway).
+fn unix_seconds(time: Time) -> Option<i64> {
+    i64::try_from(time.to_unix_duration().as_secs()).ok()
 }
 
 /// A Unix time as `YYYY-MM-DDTHH:MM:SSZ` for error messages.
@@ -1480,6 +1760,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::HasErrorCode as _;
 
     /// 2025-06-01T00:00:00Z, inside every test certificate's validity.
     const NOW: i64 = 1_748_736_000;
@@ -1735,6 +2016,85 @@ mod tests {
         );
     }
 
+    /// An intermediate with the right name but another key: names chain, signatures do not.
+    #[test]
+    fn same_name_different_key_intermediate_fails_with_bad_signature() {
+        let p = pki();
+        let impostor = signed(ca_params("test intermediate"), &p.root);
+        let v = validator(&p.root.der);
+        let err = v
+            .validate_der(&[&p.leaf.der, &impostor.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(
+            matches!(err, X509Error::BadSignature { index: 0, .. }),
+            "{err}"
+        );
+        assert_eq!(err.code(), crate::ErrorCode::UntrustedIssuer);
+    }
+
+    /// A configured anchor whose basicConstraints says it is not a CA issues nothing.
+    #[test]
+    fn anchor_that_denies_being_a_ca_fails() {
+        let mut anchor_params = ca_params("test root");
+        anchor_params.is_ca = IsCa::ExplicitNoCa;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = anchor_params.self_signed(&key).unwrap().der().to_vec();
+        let anchor = Ca {
+            params: anchor_params,
+            key,
+            der,
+        };
+        let leaf = signed(leaf_params(), &anchor);
+        let v = validator(&anchor.der);
+        let err = v
+            .validate_der(&[&leaf.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::NotACa { index: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn error_codes() {
+        use crate::ErrorCode;
+        let p = pki();
+        let v = validator(&p.root.der);
+        let code = |chain: &[&[u8]]| {
+            v.validate_der(chain, NOW, LeafProfile::MdocDocumentSigner)
+                .unwrap_err()
+                .code()
+        };
+        // No id-mdlDS EKU: a trust failure.
+        assert_eq!(
+            code(&[&p.leaf.der, &p.inter.der]),
+            ErrorCode::UntrustedIssuer
+        );
+        // Not DER.
+        assert_eq!(code(&[b"junk"]), ErrorCode::Malformed);
+        assert_eq!(code(&[]), ErrorCode::Malformed);
+        // Too many certificates, and one too large.
+        let many: Vec<&[u8]> = vec![&p.leaf.der; MAX_CHAIN_LEN + 1];
+        assert_eq!(code(&many), ErrorCode::TooLarge);
+        let big = vec![0u8; MAX_CERT_SIZE + 1];
+        assert_eq!(code(&[&big]), ErrorCode::TooLarge);
+        // Expired certificates are untrusted chains, not expired credentials.
+        let old = signed(
+            params("old leaf", IsCa::NoCa, (2024, 1, 1), (2025, 1, 1)),
+            &p.inter,
+        );
+        let err = v
+            .validate_der(&[&old.der, &p.inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UntrustedIssuer, "{err}");
+        // x5c that is not base64.
+        let err = v
+            .validate_x5c(&["%%%".to_owned()], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed, "{err}");
+        // An invalid anchor is named for what is wrong with it.
+        let err = TrustAnchors::new().add_der(b"junk").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Malformed, "{err}");
+        assert_eq!(X509Error::Internal("test").code(), ErrorCode::Internal);
+    }
+
     #[test]
     fn no_anchors_configured() {
         let p = pki();
@@ -1896,6 +2256,144 @@ mod tests {
             .unwrap();
     }
 
+    /// root → constrained (pathLenConstraint 0) → second intermediate → leaf: the second
+    /// intermediate is one CA too many below the constrained one (webpki's check).
+    #[test]
+    fn intermediate_path_length_constraint_is_enforced() {
+        let root = root("test root");
+        let mut constrained = ca_params("constrained intermediate");
+        constrained.is_ca = IsCa::Ca(RcBasicConstraints::Constrained(0));
+        let constrained = signed(constrained, &root);
+        let second = signed(ca_params("second intermediate"), &constrained);
+        let leaf = signed(leaf_params(), &second);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(
+                &[&leaf.der, &second.der, &constrained.der],
+                NOW,
+                LeafProfile::Any,
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::PathLength {
+                index: 2,
+                subject: "C=DK,CN=constrained intermediate".into(),
+                path_len: 0,
+                below: 1,
+            }
+        );
+        // One intermediate below the root, as the constraint allows.
+        let allowed = signed(leaf_params(), &constrained);
+        v.validate_der(&[&allowed.der, &constrained.der], NOW, LeafProfile::Any)
+            .unwrap();
+    }
+
+    /// webpki builds the path: intermediates may come in any order, and certificates that are
+    /// not on the path are ignored.
+    #[test]
+    fn several_intermediates_in_any_order() {
+        let root = root("test root");
+        let upper = signed(ca_params("upper intermediate"), &root);
+        let lower = signed(ca_params("lower intermediate"), &upper);
+        let leaf = signed(leaf_params(), &lower);
+        let stray = signed(ca_params("stray intermediate"), &root);
+        let v = validator(&root.der);
+        for chain in [
+            [&leaf.der[..], &lower.der, &upper.der, &stray.der],
+            [&leaf.der[..], &upper.der, &stray.der, &lower.der],
+            [&leaf.der[..], &stray.der, &lower.der, &upper.der],
+        ] {
+            let validated = v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+            assert_eq!(validated.leaf_subject, "C=DK,CN=issuer leaf");
+            assert_eq!(validated.anchor_index, 0);
+        }
+        // Without the upper intermediate there is no path.
+        let err = v
+            .validate_der(&[&leaf.der, &lower.der, &stray.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::UntrustedIssuer, "{err}");
+    }
+
+    /// Name constraints (RFC 5280 §4.2.1.10) are processed, not refused as an unknown critical
+    /// extension: a leaf inside the permitted subtree passes, one outside fails.
+    #[test]
+    fn name_constraints_are_enforced() {
+        let root = root("test root");
+        let mut constrained = ca_params("constrained intermediate");
+        constrained.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("issuer.example".into())],
+            excluded_subtrees: vec![],
+        });
+        let constrained = signed(constrained, &root);
+        let v = validator(&root.der);
+
+        let mut inside = params("inside leaf", IsCa::NoCa, (2025, 1, 1), (2026, 1, 1));
+        inside.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        inside.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "issuer.example".try_into().unwrap(),
+        )];
+        let inside = signed(inside, &constrained);
+        v.validate_der(
+            &[&inside.der, &constrained.der],
+            NOW,
+            LeafProfile::DigitalSignature,
+        )
+        .unwrap();
+
+        // The usual issuer leaf: a DNS and a URI SAN (for an SD-JWT VC `iss`); DNS subtrees do
+        // not constrain URI names.
+        let usual = signed(leaf_params(), &constrained);
+        v.validate_der(
+            &[&usual.der, &constrained.der],
+            NOW,
+            LeafProfile::DigitalSignature,
+        )
+        .unwrap();
+
+        let mut outside = params("outside leaf", IsCa::NoCa, (2025, 1, 1), (2026, 1, 1));
+        outside.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        outside.subject_alt_names =
+            vec![rcgen::SanType::DnsName("other.example".try_into().unwrap())];
+        let outside = signed(outside, &constrained);
+        let err = v
+            .validate_der(
+                &[&outside.der, &constrained.der],
+                NOW,
+                LeafProfile::DigitalSignature,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, X509Error::UntrustedChain(reason) if reason.contains("NameConstraintViolation")),
+            "{err}"
+        );
+    }
+
+    /// A critical extension nobody processes on an intermediate: webpki refuses it and the
+    /// error names the intermediate.
+    #[test]
+    fn unknown_critical_extension_on_an_intermediate_is_rejected() {
+        let root = root("test root");
+        let mut params = ca_params("odd intermediate");
+        let mut ext = rcgen::CustomExtension::from_oid_content(&[1, 2, 3, 4, 6], vec![0x05, 0x00]);
+        ext.set_criticality(true);
+        params.custom_extensions = vec![ext];
+        let inter = signed(params, &root);
+        let leaf = signed(leaf_params(), &inter);
+        let v = validator(&root.der);
+        let err = v
+            .validate_der(&[&leaf.der, &inter.der], NOW, LeafProfile::Any)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            X509Error::UnknownCriticalExtension {
+                index: 1,
+                subject: "C=DK,CN=odd intermediate".into(),
+                oids: "1.2.3.4.6".into(),
+            }
+        );
+    }
+
     #[test]
     fn tampered_leaf_signature_fails() {
         let p = pki();
@@ -1941,7 +2439,16 @@ mod tests {
             .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
             .unwrap_err();
         assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
-        v.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+        // webpki never takes a CA as the end entity of a path it builds, so `Any` accepts a CA
+        // leaf only when that leaf is itself configured as trusted.
+        let err = v.validate_der(&chain, NOW, LeafProfile::Any).unwrap_err();
+        assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
+        let direct = validator(&p.inter.der);
+        direct.validate_der(&chain, NOW, LeafProfile::Any).unwrap();
+        let err = direct
+            .validate_der(&chain, NOW, LeafProfile::DigitalSignature)
+            .unwrap_err();
+        assert!(matches!(err, X509Error::LeafIsCa { .. }), "{err}");
     }
 
     #[test]
@@ -2238,6 +2745,41 @@ mod tests {
         assert!(matches!(
             v.validate_der(&[&der], unix(2021, 10, 2), LeafProfile::MdocDocumentSigner),
             Err(X509Error::Expired { index: 0, .. })
+        ));
+    }
+
+    /// The Ubique document signer certificate (real world): a v3 certificate without
+    /// extensions and with a 32-byte serial number, where RFC 5280 §4.1.2.2 allows conforming
+    /// CAs 20 octets. webpki reads it; x509-cert's RFC 5280 profile refused it until this module
+    /// parsed with `LenientSerial`. Trusted directly, it validates for a profile that needs no
+    /// keyUsage.
+    #[test]
+    fn ubique_certificate_with_a_long_serial() {
+        const PEM: &str = include_str!(
+            "../../../../shared/vectors/mdoc/real-world/ubique/issuer_certificate.pem"
+        );
+        let ders = pem_certificates(PEM).unwrap();
+        let der = CertificateDer::from(ders[0].as_slice());
+        webpki::EndEntityCert::try_from(&der).unwrap();
+        // The default RFC 5280 profile of x509-cert refuses the serial.
+        assert!(x509_cert::Certificate::from_der(&ders[0]).is_err());
+
+        let mut anchors = TrustAnchors::new();
+        assert_eq!(anchors.add_pem(PEM).unwrap(), 1);
+        let v = ChainValidator::new(anchors);
+        let chain = v
+            .validate_der(&[&ders[0]], unix(2025, 2, 1), LeafProfile::Any)
+            .unwrap();
+        assert_eq!(chain.leaf_subject, "CN=Subject,C=CH");
+        assert_eq!(chain.leaf_country.as_deref(), Some("CH"));
+        // No keyUsage: not a document signer by ISO/IEC 18013-5 Annex B.
+        assert!(matches!(
+            v.validate_der(
+                &[&ders[0]],
+                unix(2025, 2, 1),
+                LeafProfile::MdocDocumentSigner
+            ),
+            Err(X509Error::KeyUsage { index: 0, .. })
         ));
     }
 }

@@ -22,10 +22,11 @@ pub(crate) fn mdoc(e: &eudi_mdoc::VerifyError) -> ErrorCode {
     e.code()
 }
 
-/// An issuer certificate chain that did not validate: whatever the reason, no trusted key
-/// for the issuer.
-pub(crate) fn x509(_: &X509Error) -> ErrorCode {
-    ErrorCode::UntrustedIssuer
+/// An issuer certificate chain that did not validate (mapped exhaustively in eudi-trust):
+/// malformed certificates are `malformed`, oversized chains `too_large`, every chain failure
+/// `untrusted_issuer`.
+pub(crate) fn x509(e: &X509Error) -> ErrorCode {
+    e.code()
 }
 
 #[cfg(test)]
@@ -47,6 +48,11 @@ mod tests {
             sd_jwt(&SdJwtError::MissingKeyBinding),
             ErrorCode::KeyBindingRequired
         );
-        assert_eq!(x509(&X509Error::EmptyChain), ErrorCode::UntrustedIssuer);
+        // An empty `x5c` is not a chain at all; a chain to no anchor is an untrusted issuer.
+        assert_eq!(x509(&X509Error::EmptyChain), ErrorCode::Malformed);
+        assert_eq!(
+            x509(&X509Error::UntrustedChain("no anchor".into())),
+            ErrorCode::UntrustedIssuer
+        );
     }
 }
