@@ -89,29 +89,30 @@ fn string_field(output: &Value, name: &str) -> Result<String> {
 }
 
 /// Our issuer: an SD-JWT VC with every claim disclosable and two decoys per `_sd`.
-fn rust_issue(keys: &Keys) -> Result<SdJwt> {
+async fn rust_issue(keys: &Keys) -> Result<SdJwt> {
     let Value::Object(claims) = pid_claims() else {
         return Err("the PID claims are not an object".into());
     };
     Ok(vc::builder(VCT, ISS, now(), claims)
         .holder_key(&keys.holder.verifying_key().to_jwk())?
         .decoys(2)
-        .sign(&keys.issuer)?)
+        .sign(&keys.issuer)
+        .await?)
 }
 
 /// Our holder: discloses `paths` and binds the presentation to [`AUD`] and [`NONCE`].
-fn rust_present(keys: &Keys, credential: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt> {
-    bind(keys, holder::select(credential, paths)?)
+async fn rust_present(keys: &Keys, credential: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt> {
+    bind(keys, holder::select(credential, paths)?).await
 }
 
 /// Appends our holder's KB-JWT for [`AUD`] and [`NONCE`].
-fn bind(keys: &Keys, chosen: SdJwt) -> Result<SdJwt> {
+async fn bind(keys: &Keys, chosen: SdJwt) -> Result<SdJwt> {
     let params = KeyBindingParams {
         audience: AUD.into(),
         nonce: NONCE.into(),
         iat: now(),
     };
-    Ok(holder::add_key_binding(chosen, &keys.holder, &params)?)
+    Ok(holder::add_key_binding(chosen, &keys.holder, &params).await?)
 }
 
 /// Our verifier, requiring key binding to `aud` and `nonce`.
@@ -250,10 +251,10 @@ fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
     Ok(tampered)
 }
 
-#[test]
-fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
+#[tokio::test]
+async fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
     let presentation = rust_present(
         &keys,
         &credential,
@@ -263,7 +264,8 @@ fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
             ClaimPath::keys(["address", "locality"]),
             ClaimPath::keys(["nationalities"]).index(1),
         ],
-    )?;
+    )
+    .await?;
 
     let disclosed = npm_accepts(&keys, &presentation.to_compact())?;
 
@@ -279,30 +281,30 @@ fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
+#[tokio::test]
+async fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
 
-    let everything = rust_present(&keys, &credential, &[ClaimPath::root()])?;
+    let everything = rust_present(&keys, &credential, &[ClaimPath::root()]).await?;
     assert_eq!(npm_accepts(&keys, &everything.to_compact())?, pid_claims());
 
     // Every claim is selectively disclosable: disclosing nothing shows no user claim at all.
-    let nothing = rust_present(&keys, &credential, &[])?;
+    let nothing = rust_present(&keys, &credential, &[]).await?;
     assert_eq!(nothing.disclosures().len(), 0);
     assert_eq!(npm_accepts(&keys, &nothing.to_compact())?, json!({}));
     Ok(())
 }
 
-#[test]
-fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
+#[tokio::test]
+async fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
     let paths = [
         ClaimPath::keys(["given_name"]),
         ClaimPath::keys(["family_name"]),
     ];
-    let presentation = rust_present(&keys, &credential, &paths)?;
+    let presentation = rust_present(&keys, &credential, &paths).await?;
     assert_eq!(
         npm_accepts(&keys, &presentation.to_compact())?,
         json!({"given_name": "Karen", "family_name": "Jensen"})
@@ -324,7 +326,7 @@ fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     // reject; @sd-jwt 0.19 drops an unreferenced disclosure without an error, so at least it
     // must not show the claim.
     let chosen = swap_disclosure(&holder::select(&credential, &paths)?, "given_name")?;
-    let rebound = bind(&keys, SdJwt::parse(&chosen)?)?;
+    let rebound = bind(&keys, SdJwt::parse(&chosen)?).await?;
     assert_eq!(rebound.disclosures().len(), 2);
     if let Ok(out) = npm_verify(&keys, &rebound.to_compact())? {
         assert_eq!(
@@ -368,8 +370,8 @@ fn rust_verifies_npm_issued_and_presented() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
+#[tokio::test]
+async fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
     let keys = Keys::fresh()?;
     let credential = SdJwt::parse(&npm_issue(&keys)?)?;
     let presentation = rust_present(
@@ -381,7 +383,8 @@ fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
             ClaimPath::keys(["address", "postal_code"]),
             ClaimPath::keys(["nationalities"]).index(1),
         ],
-    )?
+    )
+    .await?
     .to_compact();
     let expected = json!({
         "family_name": "Jensen",

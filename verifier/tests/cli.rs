@@ -95,7 +95,7 @@ struct Issued {
     sd: SdJwt,
 }
 
-fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
+async fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
     let pki = pki(leaf_to);
     let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let mut claims = json!({
@@ -118,11 +118,12 @@ fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
     .unwrap()
     .x5c(&[&pki.leaf_der])
     .sign(&pki.leaf_key)
+    .await
     .unwrap();
     Issued { pki, holder, sd }
 }
 
-fn present(issued: &Issued, nonce: &str) -> String {
+async fn present(issued: &Issued, nonce: &str) -> String {
     let chosen = holder::select(
         &issued.sd,
         &[
@@ -137,11 +138,12 @@ fn present(issued: &Issued, nonce: &str) -> String {
         iat: NOW_UNIX - 5,
     };
     holder::add_key_binding(chosen, &issued.holder, &params)
+        .await
         .unwrap()
         .to_compact()
 }
 
-fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
+async fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
     let mut list = StatusList::new(Bits::Two, 64).unwrap();
     for (idx, s) in statuses {
         list.set_status(*idx, *s).unwrap();
@@ -150,6 +152,7 @@ fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
         .ttl(3600)
         .x5c(vec![issued.pki.leaf_der.clone()])
         .sign_jwt(&issued.pki.leaf_key)
+        .await
         .unwrap()
 }
 
@@ -170,16 +173,16 @@ fn first_error_code(report: &Value) -> &str {
     report["errors"][0]["code"].as_str().unwrap_or("")
 }
 
-#[test]
-fn valid_presentation_with_x5c_chain_key_binding_and_status() {
-    let issued = issue((2027, 1, 1), Some(3));
+#[tokio::test]
+async fn valid_presentation_with_x5c_chain_key_binding_and_status() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new("valid");
     let root = dir.write("root.pem", &issued.pki.root_pem);
     let status = dir.write(
         "status.jwt",
-        &status_list_token(&issued, &[(4, Status::Invalid)]),
+        &status_list_token(&issued, &[(4, Status::Invalid)]).await,
     );
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let trust = format!("{}=substantial", root.display());
     let (code, report, stderr) = run(
         &[
@@ -210,26 +213,26 @@ fn valid_presentation_with_x5c_chain_key_binding_and_status() {
     assert!(report["status"].is_string());
 }
 
-#[test]
-fn untrusted_chain_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn untrusted_chain_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let other = pki((2027, 1, 1));
     let dir = Dir::new("untrusted");
     let root = dir.write("other-root.pem", &other.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(report["valid"], false);
     assert_eq!(first_error_code(&report), "untrusted_issuer");
 }
 
-#[test]
-fn expired_chain_is_rejected() {
+#[tokio::test]
+async fn expired_chain_is_rejected() {
     // The leaf certificate expired before NOW, although the credential itself has not.
-    let issued = issue((2026, 3, 1), None);
+    let issued = issue((2026, 3, 1), None).await;
     let dir = Dir::new("expired-chain");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "untrusted_issuer");
@@ -243,12 +246,15 @@ fn expired_chain_is_rejected() {
 }
 
 /// Verifies a presentation of status index 3 against a list where index 3 has `status`.
-fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
-    let issued = issue((2027, 1, 1), Some(3));
+async fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new(tag);
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let list = dir.write("status.jwt", &status_list_token(&issued, &[(3, status)]));
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let list = dir.write(
+        "status.jwt",
+        &status_list_token(&issued, &[(3, status)]).await,
+    );
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -263,33 +269,33 @@ fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
     (code, report)
 }
 
-#[test]
-fn revoked_credential_is_rejected() {
-    let (code, report) = verify_with_status("revoked", Status::Invalid);
+#[tokio::test]
+async fn revoked_credential_is_rejected() {
+    let (code, report) = verify_with_status("revoked", Status::Invalid).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "revoked");
 }
 
-#[test]
-fn suspended_credential_is_rejected() {
-    let (code, report) = verify_with_status("suspended", Status::Suspended);
+#[tokio::test]
+async fn suspended_credential_is_rejected() {
+    let (code, report) = verify_with_status("suspended", Status::Suspended).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "suspended");
 }
 
-#[test]
-fn application_specific_status_is_not_valid() {
-    let (code, report) = verify_with_status("app-specific", Status::ApplicationSpecific(3));
+#[tokio::test]
+async fn application_specific_status_is_not_valid() {
+    let (code, report) = verify_with_status("app-specific", Status::ApplicationSpecific(3)).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "invalid_credential");
 }
 
-#[test]
-fn unreachable_status_list_is_reported_and_no_status_skips_it() {
-    let issued = issue((2027, 1, 1), Some(3));
+#[tokio::test]
+async fn unreachable_status_list_is_reported_and_no_status_skips_it() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new("status-unavailable");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     // Port 9 on loopback: nothing listens, the fetch fails fast.
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
@@ -307,15 +313,15 @@ fn unreachable_status_list_is_reported_and_no_status_skips_it() {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn status_list_signed_by_an_untrusted_key_is_not_used() {
-    let issued = issue((2027, 1, 1), Some(3));
-    let forger = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn status_list_signed_by_an_untrusted_key_is_not_used() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
+    let forger = issue((2027, 1, 1), None).await;
     let dir = Dir::new("status-forged");
     let root = dir.write("root.pem", &issued.pki.root_pem);
     // A "valid" status list, but made under another root.
-    let status = dir.write("status.jwt", &status_list_token(&forger, &[]));
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let status = dir.write("status.jwt", &status_list_token(&forger, &[]).await);
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -331,12 +337,12 @@ fn status_list_signed_by_an_untrusted_key_is_not_used() {
     assert_eq!(first_error_code(&report), "status_unavailable");
 }
 
-#[test]
-fn wrong_nonce_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn wrong_nonce_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("nonce");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, "replayed-nonce"));
+    let p = dir.write("p.txt", &present(&issued, "replayed-nonce").await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -360,12 +366,12 @@ fn wrong_nonce_is_rejected() {
     );
 }
 
-#[test]
-fn tampered_signature_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn tampered_signature_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("tampered");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let presentation = present(&issued, NONCE);
+    let presentation = present(&issued, NONCE).await;
     // Flip one character of the issuer signature.
     let sig_end = presentation.find('~').unwrap();
     let mut bytes = presentation.into_bytes();
@@ -408,11 +414,11 @@ fn jwk_trust_file_and_published_vector() {
     assert!(!report.to_string().contains("_sd"));
 }
 
-#[test]
-fn nothing_trusted_is_untrusted() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn nothing_trusted_is_untrusted() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("no-trust");
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "untrusted_issuer");

@@ -167,7 +167,7 @@ fn pki() -> Issued {
     }
 }
 
-fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
+async fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
     let t = |unix: i64| time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
     let validity = ValidityInfo::new(t(NOW_UNIX - 60), t(NOW_UNIX - 60), t(NOW_UNIX + 86_400));
     let issued = IssuerSignedBuilder::new(PID, p.device.verifying_key(), validity)
@@ -183,19 +183,23 @@ fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
             uri: STATUS_URI.into(),
         })
         .sign(&p.ds_key, &[&p.ds_der])
+        .await
         .unwrap();
     let chosen = issued.select(&[(PID, "given_name"), (PID, "birth_date")]);
-    let doc = Document::with_device_signature(chosen, st, &p.device).unwrap();
+    let doc = Document::with_device_signature(chosen, st, &p.device)
+        .await
+        .unwrap();
     DeviceResponse::new(vec![doc]).to_hex()
 }
 
-fn status_cwt(p: &Issued, revoked: u64) -> Vec<u8> {
+async fn status_cwt(p: &Issued, revoked: u64) -> Vec<u8> {
     let mut list = StatusList::new(Bits::One, 64).unwrap();
     list.set_status(revoked, Status::Invalid).unwrap();
     StatusListTokenBuilder::new(STATUS_URI, &list, NOW_UNIX - 30)
         .ttl(600)
         .x5c(vec![p.ds_der.clone()])
         .sign_cwt(&p.ds_key)
+        .await
         .unwrap()
 }
 
@@ -218,8 +222,8 @@ impl Drop for Files {
     }
 }
 
-#[test]
-fn issued_mdoc_with_handover_level_and_cwt_status() {
+#[tokio::test]
+async fn issued_mdoc_with_handover_level_and_cwt_status() {
     let p = pki();
     let handover = "x509_san_dns:rp.example,n-42,https://rp.example/post";
     let st = SessionTranscript::openid4vp(
@@ -230,9 +234,12 @@ fn issued_mdoc_with_handover_level_and_cwt_status() {
     );
     let files = Files::new("status");
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
-    let status = files.put("status.cwt", &status_cwt(&p, 5));
-    let valid = files.put("valid.hex", mdoc_presentation(&p, 1, &st).as_bytes());
-    let revoked = files.put("revoked.hex", mdoc_presentation(&p, 5, &st).as_bytes());
+    let status = files.put("status.cwt", &status_cwt(&p, 5).await);
+    let valid = files.put("valid.hex", mdoc_presentation(&p, 1, &st).await.as_bytes());
+    let revoked = files.put(
+        "revoked.hex",
+        mdoc_presentation(&p, 5, &st).await.as_bytes(),
+    );
     let trust = format!("{}=high", iaca.display());
     let args = [
         "--trust",

@@ -148,7 +148,7 @@ impl IssuerSignedBuilder {
     ///
     /// Each element gets a fresh 16-byte `random`, and digest IDs are a random permutation per
     /// namespace, so neither the IDs nor their order link presentations (§9.1.2.5, §E.8.1).
-    pub fn sign<C: AsRef<[u8]>>(
+    pub async fn sign<C: AsRef<[u8]>>(
         self,
         signer: &dyn Signer,
         x5chain: &[C],
@@ -242,7 +242,7 @@ impl IssuerSignedBuilder {
                 this.status.as_ref(),
             )
         })?;
-        let signature = signer.sign(&tbs)?;
+        let signature = signer.sign(&tbs).await?;
         let payload = tbs.get(start..).unwrap_or_default();
 
         // COSE_Sign1 = [protected, {33: x5chain}, payload, signature] (RFC 9052 §4.2), written

@@ -338,8 +338,8 @@ fn pid_data() -> PidData {
     }
 }
 
-#[test]
-fn round_trip_through_a_signed_sd_jwt_vc() {
+#[tokio::test]
+async fn round_trip_through_a_signed_sd_jwt_vc() {
     use eudi_sdjwt::{ClaimPath, SdJwt, holder, vc, verifier};
     use eudi_trust::{Algorithm, SoftwareKey};
 
@@ -355,6 +355,7 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
     .holder_key(&wallet.verifying_key().to_jwk())
     .unwrap()
     .sign(&issuer)
+    .await
     .unwrap()
     .to_compact();
     let options = verifier::VerifyOptions::new(1_772_323_260);
@@ -416,8 +417,8 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
 /// does not validate the chain.
 const NOT_VALIDATED_CHAIN: &[&[u8]] = &[b"0"];
 
-#[test]
-fn round_trip_through_a_signed_mdoc() {
+#[tokio::test]
+async fn round_trip_through_a_signed_mdoc() {
     use eudi_mdoc::{IssuerSigned, IssuerSignedBuilder, ValidityInfo};
     use eudi_trust::{Algorithm, SoftwareKey};
     use time::{Duration, OffsetDateTime};
@@ -436,6 +437,7 @@ fn round_trip_through_a_signed_mdoc() {
     }
     let bytes = builder
         .sign(&signer, NOT_VALIDATED_CHAIN)
+        .await
         .unwrap()
         .to_bytes();
     let issued = IssuerSigned::from_bytes(&bytes).unwrap();

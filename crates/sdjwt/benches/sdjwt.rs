@@ -16,7 +16,7 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, print_ratio, ratio};
+use eudi_bench::{Harness, NullSigner, block_on, print_ratio, ratio};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -148,22 +148,41 @@ fn main() {
     // An issuer prepares its protected header (typ, x5c) once and issues from claims it holds.
     let prepared = vc::prepare_header(&issuer, &[&pki.leaf_der]).unwrap();
     let issue = |signer: &dyn Signer| {
-        vc::builder(VCT, ISS, IAT, &claims)
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .sign_prepared(&prepared, signer)
+        block_on(
+            vc::builder(VCT, ISS, IAT, &claims)
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .sign_prepared(&prepared, signer),
+        )
+        .unwrap()
+        .into_compact()
+    };
+    // The same driven by a current-thread tokio runtime instead of one poll.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let issue_on_runtime = || {
+        runtime
+            .block_on(
+                vc::builder(VCT, ISS, IAT, &claims)
+                    .holder_key(&wallet_jwk)
+                    .unwrap()
+                    .sign_prepared(&prepared, &issuer),
+            )
             .unwrap()
             .into_compact()
     };
     // The same without preparation: header encoded per call, claims copied into the builder.
     let issue_one_shot = || {
-        vc::builder(VCT, ISS, IAT, claims.clone())
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .x5c(&[&pki.leaf_der])
-            .sign(&issuer)
-            .unwrap()
-            .into_compact()
+        block_on(
+            vc::builder(VCT, ISS, IAT, claims.clone())
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .x5c(&[&pki.leaf_der])
+                .sign(&issuer),
+        )
+        .unwrap()
+        .into_compact()
     };
     let issued = issue(&issuer);
     let sd = SdJwt::parse(&issued).unwrap();
@@ -175,7 +194,7 @@ fn main() {
         nonce: NONCE.into(),
         iat: NOW - 5,
     };
-    let presentation = holder::add_key_binding(chosen, &wallet, &params)
+    let presentation = block_on(holder::add_key_binding(chosen, &wallet, &params))
         .unwrap()
         .to_compact();
     let presented = SdJwt::parse(&presentation).unwrap();
@@ -269,6 +288,10 @@ fn main() {
     let issue_null = h.run("issue: same with a no-op signer (no ECDSA)", || {
         issue(&NullSigner(issuer.verifying_key().clone()))
     });
+    h.run(
+        "issue: same on a current-thread tokio runtime",
+        issue_on_runtime,
+    );
     h.run(
         "issue: one-shot (header per call, claims cloned)",
         issue_one_shot,

@@ -360,14 +360,14 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
+    pub async fn sign(self, signer: &dyn Signer) -> Result<SdJwt, SdJwtError> {
         let header = prepare(&self.effective_header(), signer)?;
-        self.sign_prepared(&header, signer)
+        self.sign_prepared(&header, signer).await
     }
 
     /// Signs under a header prepared once for many credentials (an issuer's `typ` and `x5c`
     /// or `kid`), instead of the header set on this builder.
-    pub fn sign_prepared(
+    pub async fn sign_prepared(
         self,
         header: &PreparedHeader,
         signer: &dyn Signer,
@@ -379,14 +379,15 @@ impl<'c> SdJwtBuilder<'c> {
             &encoded.payload,
             &encoded.disclosures,
             &encoded.spans,
-        );
+        )
+        .await;
         encoded.give_back();
         signed
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
     /// §8.3); each signer's `kid` header is taken from `kids`.
-    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, SdJwtError> {
+    pub async fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, SdJwtError> {
         let (first, rest) = signers
             .split_first()
             .ok_or_else(|| SdJwtError::Creation("no signer".into()))?;
@@ -399,7 +400,8 @@ impl<'c> SdJwtBuilder<'c> {
             &encoded.payload,
             &encoded.disclosures,
             &encoded.spans,
-        )?;
+        )
+        .await?;
         for (signer, kid) in rest {
             header.kid = Some((*kid).to_owned());
             let other = sign_encoded(
@@ -408,7 +410,8 @@ impl<'c> SdJwtBuilder<'c> {
                 &encoded.payload,
                 &[],
                 &[],
-            )?;
+            )
+            .await?;
             if let Some(sig) = other.signatures().next() {
                 sd.push_signature(sig.protected, sig.signature);
             }
@@ -468,7 +471,7 @@ fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, SdJwt
 
 /// Signs `payload` and lays out `header.payload.signature~` followed by `disclosures` (each
 /// ended by `~`, at `spans`) as an [`SdJwt`].
-fn sign_encoded(
+async fn sign_encoded(
     header: &PreparedHeader,
     signer: &dyn Signer,
     payload: &[u8],
@@ -479,6 +482,7 @@ fn sign_encoded(
         Vec::with_capacity(header.encoded().len() + payload.len() * 4 / 3 + 96 + disclosures.len());
     header
         .sign_into(payload, signer, &mut text)
+        .await
         .map_err(|e| SdJwtError::Creation(e.to_string()))?;
     let jwt_end = text.len();
     let first_dot = header.encoded().len();
@@ -984,8 +988,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn builder_set_claims_replace_user_claims_and_earlier_settings() {
+    #[tokio::test]
+    async fn builder_set_claims_replace_user_claims_and_earlier_settings() {
         use eudi_trust::{Algorithm, SoftwareKey};
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let first = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -998,6 +1002,7 @@ mod tests {
             .holder_key(&second.verifying_key().to_jwk())
             .unwrap()
             .sign(&key)
+            .await
             .unwrap();
         let payload = crate::verifier::unverified_payload(&sd).unwrap();
         assert_eq!(payload["vct"], "urn:eudi:pid:1");

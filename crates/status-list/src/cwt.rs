@@ -44,7 +44,7 @@ const TAG_CWT: u64 = 61;
 impl StatusListTokenBuilder<'_> {
     /// Signs the token as a `COSE_Sign1_Tagged` CWT. The protected header carries `alg`, type 16
     /// `application/statuslist+cwt`, and `kid` / `x5chain` when set.
-    pub fn sign_cwt(&self, signer: &dyn Signer) -> Result<Vec<u8>, StatusListError> {
+    pub async fn sign_cwt(&self, signer: &dyn Signer) -> Result<Vec<u8>, StatusListError> {
         self.check()?;
         let alg_id = signer.algorithm().cose_id();
         let alg = iana::Algorithm::from_i64(alg_id)
@@ -83,11 +83,13 @@ impl StatusListTokenBuilder<'_> {
         claims.push((int(CLAIM_STATUS_LIST), self.list.to_cbor_value()?));
         let payload = cbor::to_vec(&Value::Map(claims))?;
 
-        CoseSign1Builder::new()
+        // Signed outside coset's closure, which cannot await the signer.
+        let mut sign1 = CoseSign1Builder::new()
             .protected(protected)
             .payload(payload)
-            .try_create_signature(&[], |tbs| signer.sign(tbs))?
-            .build()
+            .build();
+        sign1.signature = signer.sign(&sign1.tbs_data(&[])).await?;
+        sign1
             .to_tagged_vec()
             .map_err(|e| StatusListError::Encoding(e.to_string()))
     }
@@ -436,15 +438,15 @@ mod tests {
             .protected(protected)
             .unprotected(unprotected)
             .payload(cbor::to_vec(claims).unwrap())
-            .try_create_signature(&[], |tbs| key.sign(tbs))
+            .try_create_signature(&[], |tbs| eudi_bench::block_on(key.sign(tbs)))
             .unwrap()
             .build()
             .to_tagged_vec()
             .unwrap()
     }
 
-    #[test]
-    fn round_trip_every_bits_value() {
+    #[tokio::test]
+    async fn round_trip_every_bits_value() {
         let key = key();
         for bits in [Bits::One, Bits::Two, Bits::Four, Bits::Eight] {
             let mut list = StatusList::new(bits, 1000).unwrap();
@@ -456,6 +458,7 @@ mod tests {
                 .exp(NOW + 3600)
                 .ttl(600)
                 .sign_cwt(&key)
+                .await
                 .unwrap();
             assert_eq!(cwt.first(), Some(&0xd2), "tag 18");
             let verified = verify(&cwt, &key, NOW).unwrap();
@@ -470,8 +473,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn headers_carry_type_kid_and_x5chain() {
+    #[tokio::test]
+    async fn headers_carry_type_kid_and_x5chain() {
         let key = key();
         let list = small_list();
         for chain in [
@@ -483,6 +486,7 @@ mod tests {
                 .kid("12")
                 .x5c(chain.clone())
                 .sign_cwt(&key)
+                .await
                 .unwrap();
             let token = UnverifiedStatusListCwt::parse(&cwt).unwrap();
             assert_eq!(token.kid(), Some(&b"12"[..]));
@@ -492,12 +496,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn signature_covers_the_rfc_9052_sig_structure() {
+    #[tokio::test]
+    async fn signature_covers_the_rfc_9052_sig_structure() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         let token = UnverifiedStatusListCwt::parse(&cwt).unwrap();
         let sign1 = token.cose_sign1();
@@ -512,11 +517,12 @@ mod tests {
         key.verifying_key().verify(&tbs, &sign1.signature).unwrap();
     }
 
-    #[test]
-    fn wrong_key_is_a_bad_signature() {
+    #[tokio::test]
+    async fn wrong_key_is_a_bad_signature() {
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key())
+            .await
             .unwrap();
         assert_eq!(
             verify(&cwt, &key(), NOW),
@@ -524,12 +530,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn tampered_lst_is_a_bad_signature() {
+    #[tokio::test]
+    async fn tampered_lst_is_a_bad_signature() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         let mut sign1 = CoseSign1::from_tagged_slice(&cwt).unwrap();
         let mut claims = good_claims();
@@ -601,12 +608,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn sub_mismatch_is_rejected() {
+    #[tokio::test]
+    async fn sub_mismatch_is_rejected() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new("https://example.com/statuslists/2", &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         assert_eq!(
             verify(&cwt, &key, NOW),
@@ -617,14 +625,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn expired_token_is_rejected() {
+    #[tokio::test]
+    async fn expired_token_is_rejected() {
         let key = key();
         let list = small_list();
         let exp = NOW + 100;
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .exp(exp)
             .sign_cwt(&key)
+            .await
             .unwrap();
         verify(&cwt, &key, exp).unwrap();
         let late = exp + i64::try_from(crate::DEFAULT_CLOCK_SKEW_SECS).unwrap();
@@ -759,12 +768,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn envelope_must_be_cose_sign1_tagged_18() {
+    #[tokio::test]
+    async fn envelope_must_be_cose_sign1_tagged_18() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         let Value::Tag(18, inner) = cbor::from_slice(&cwt, 1000).unwrap() else {
             panic!("not tag 18");
@@ -796,12 +806,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn input_limits_apply() {
+    #[tokio::test]
+    async fn input_limits_apply() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         let mut options = VerifyOptions::default();
         options.limits.max_token_bytes = cwt.len() - 1;
@@ -853,12 +864,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn index_out_of_range_is_an_error() {
+    #[tokio::test]
+    async fn index_out_of_range_is_an_error() {
         let key = key();
         let list = small_list();
         let cwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_cwt(&key)
+            .await
             .unwrap();
         assert_eq!(
             verify(&cwt, &key, NOW).unwrap().status_at(16),

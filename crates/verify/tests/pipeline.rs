@@ -64,7 +64,7 @@ impl Setup {
         trust
     }
 
-    fn presentation(&self, idx: u64, format: Format) -> String {
+    async fn presentation(&self, idx: u64, format: Format) -> String {
         let claims = json!({
             "given_name": "Karen",
             "status": {"status_list": {"idx": idx, "uri": URI}},
@@ -79,6 +79,7 @@ impl Setup {
         .holder_key(&self.holder.verifying_key().to_jwk())
         .unwrap()
         .sign(&self.issuer)
+        .await
         .unwrap();
         let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
         let params = KeyBindingParams {
@@ -87,18 +88,20 @@ impl Setup {
             iat: NOW - 1,
         };
         holder::add_key_binding(chosen, &self.holder, &params)
+            .await
             .unwrap()
             .with_format(format)
             .serialize()
     }
 
-    fn status_list(&self, signer: &SoftwareKey) -> String {
+    async fn status_list(&self, signer: &SoftwareKey) -> String {
         let mut list = StatusList::new(Bits::Two, 32).unwrap();
         list.set_status(1, Status::Invalid).unwrap();
         list.set_status(2, Status::Suspended).unwrap();
         StatusListTokenBuilder::new(URI, &list, NOW - 10)
             .ttl(600)
             .sign_jwt(signer)
+            .await
             .unwrap()
     }
 }
@@ -116,13 +119,13 @@ fn expect() -> Expectations {
 async fn status_is_fetched_once_then_cached() {
     let s = Setup::new();
     let fetcher = Arc::new(CountingFetcher {
-        body: s.status_list(&s.issuer),
+        body: s.status_list(&s.issuer).await,
         calls: AtomicUsize::new(0),
     });
     let verifier = CredentialVerifier::new(s.trust(Some(AssuranceLevel::High)), fetcher.clone());
 
     let report = verifier
-        .verify(&s.presentation(0, Format::Compact), &expect())
+        .verify(&s.presentation(0, Format::Compact).await, &expect())
         .await;
     assert!(report.valid, "{report:?}");
     assert_eq!(
@@ -134,11 +137,11 @@ async fn status_is_fetched_once_then_cached() {
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
 
     let revoked = verifier
-        .verify(&s.presentation(1, Format::Compact), &expect())
+        .verify(&s.presentation(1, Format::Compact).await, &expect())
         .await;
     assert_eq!(revoked.errors[0].code, ErrorCode::Revoked);
     let suspended = verifier
-        .verify(&s.presentation(2, Format::JsonFlattened), &expect())
+        .verify(&s.presentation(2, Format::JsonFlattened).await, &expect())
         .await;
     assert_eq!(suspended.errors[0].code, ErrorCode::Suspended);
     assert_eq!(
@@ -153,12 +156,12 @@ async fn status_list_from_an_untrusted_signer_is_refused() {
     let s = Setup::new();
     let stranger = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let fetcher = Arc::new(CountingFetcher {
-        body: s.status_list(&stranger),
+        body: s.status_list(&stranger).await,
         calls: AtomicUsize::new(0),
     });
     let verifier = CredentialVerifier::new(s.trust(None), fetcher);
     let report = verifier
-        .verify(&s.presentation(0, Format::Compact), &expect())
+        .verify(&s.presentation(0, Format::Compact).await, &expect())
         .await;
     assert!(!report.valid);
     assert_eq!(report.errors[0].code, ErrorCode::StatusUnavailable);
@@ -177,7 +180,7 @@ async fn skip_status_and_json_serialization() {
         ..expect()
     };
     let report = verifier
-        .verify(&s.presentation(1, Format::JsonFlattened), &e)
+        .verify(&s.presentation(1, Format::JsonFlattened).await, &e)
         .await;
     assert!(report.valid, "{report:?}");
     assert_eq!(report.status, None);
@@ -220,6 +223,7 @@ async fn stated_level_is_capped_by_the_anchor_ceiling() {
             claims.as_object().unwrap().clone(),
         )
         .sign(&s.issuer)
+        .await
         .unwrap();
         let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
         let verifier = CredentialVerifier::new(
