@@ -117,7 +117,7 @@
 //!
 //! No type in this crate prints a CPR number in full through `Debug` or `Display`: [`Cpr`] shows
 //! `DDMMYY-****`, and so does every type that holds one ([`MitIdLogin`], [`RegisterRecord`],
-//! [`Pid`] through [`AdministrativeNumber`], [`TestIdentity`], errors). The encodings
+//! [`Pid`] through [`AdministrativeNumber`], `TestIdentity`, errors). The encodings
 //! (`serde_json::Map`, `ciborium::Value`) hold the number in full, as the PID must.
 
 #![forbid(unsafe_code)]
