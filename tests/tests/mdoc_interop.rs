@@ -214,21 +214,21 @@ fn string_field(output: &Value, name: &str) -> Result<String> {
 }
 
 /// Our issuer: every element of [`pid_elements`], valid for a year from now.
-fn rust_issue(pki: &Pki) -> Result<IssuerSigned> {
+async fn rust_issue(pki: &Pki) -> Result<IssuerSigned> {
     let issued_at = OffsetDateTime::from_unix_timestamp(now())?;
     let validity = ValidityInfo::new(issued_at, issued_at, issued_at + Duration::days(365));
     let mut builder = IssuerSignedBuilder::new(PID, pki.device.verifying_key(), validity);
     for (name, value) in pid_elements().as_object().into_iter().flatten() {
         builder = builder.element(PID, name, to_cbor(value)?);
     }
-    let issued = builder.sign(&pki.ds_key, &[&pki.ds_der])?;
+    let issued = builder.sign(&pki.ds_key, &[&pki.ds_der]).await?;
     // What the wallet stores and loads again.
     Ok(IssuerSigned::from_bytes(&issued.to_bytes())?)
 }
 
 /// Our holder: discloses `names` only, device-signed over `transcript`; base64url as in a
 /// `vp_token`.
-fn rust_present(
+async fn rust_present(
     pki: &Pki,
     issued: &IssuerSigned,
     names: &[&str],
@@ -236,7 +236,8 @@ fn rust_present(
 ) -> Result<String> {
     let wanted: Vec<(&str, &str)> = names.iter().map(|name| (PID, *name)).collect();
     let document =
-        Document::with_device_signature(issued.select(&wanted), &transcript.rust(), &pki.device)?;
+        Document::with_device_signature(issued.select(&wanted), &transcript.rust(), &pki.device)
+            .await?;
     Ok(DeviceResponse::new(vec![document]).to_base64url())
 }
 
@@ -385,11 +386,12 @@ const NPM_DISCLOSES: [&str; 5] = [
     "expiry_date",
 ];
 
-#[test]
-fn npm_verifies_rust_issued_and_presented() -> Result<()> {
+#[tokio::test]
+async fn npm_verifies_rust_issued_and_presented() -> Result<()> {
     let pki = Pki::fresh()?;
     let transcript = Transcript::fresh(true)?;
-    let response = rust_present(&pki, &rust_issue(&pki)?, &RUST_DISCLOSES, &transcript)?;
+    let response =
+        rust_present(&pki, &rust_issue(&pki).await?, &RUST_DISCLOSES, &transcript).await?;
 
     let claims = npm_accepts(&pki, &response, &transcript)?;
 
@@ -398,11 +400,17 @@ fn npm_verifies_rust_issued_and_presented() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn npm_rejects_rust_presentation_for_another_nonce_issuer_or_value() -> Result<()> {
+#[tokio::test]
+async fn npm_rejects_rust_presentation_for_another_nonce_issuer_or_value() -> Result<()> {
     let pki = Pki::fresh()?;
     let transcript = Transcript::fresh(true)?;
-    let response = rust_present(&pki, &rust_issue(&pki)?, &["family_name"], &transcript)?;
+    let response = rust_present(
+        &pki,
+        &rust_issue(&pki).await?,
+        &["family_name"],
+        &transcript,
+    )
+    .await?;
     assert_eq!(
         npm_accepts(&pki, &response, &transcript)?,
         pid_subset(&["family_name"])?

@@ -89,29 +89,30 @@ fn string_field(output: &Value, name: &str) -> Result<String> {
 }
 
 /// Our issuer: an SD-JWT VC with every claim disclosable and two decoys per `_sd`.
-fn rust_issue(keys: &Keys) -> Result<SdJwt> {
+async fn rust_issue(keys: &Keys) -> Result<SdJwt> {
     let Value::Object(claims) = pid_claims() else {
         return Err("the PID claims are not an object".into());
     };
     Ok(vc::builder(VCT, ISS, now(), claims)
         .holder_key(&keys.holder.verifying_key().to_jwk())?
         .decoys(2)
-        .sign(&keys.issuer)?)
+        .sign(&keys.issuer)
+        .await?)
 }
 
 /// Our holder: discloses `paths` and binds the presentation to [`AUD`] and [`NONCE`].
-fn rust_present(keys: &Keys, credential: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt> {
-    bind(keys, holder::select(credential, paths)?)
+async fn rust_present(keys: &Keys, credential: &SdJwt, paths: &[ClaimPath]) -> Result<SdJwt> {
+    bind(keys, holder::select(credential, paths)?).await
 }
 
 /// Appends our holder's KB-JWT for [`AUD`] and [`NONCE`].
-fn bind(keys: &Keys, chosen: SdJwt) -> Result<SdJwt> {
+async fn bind(keys: &Keys, chosen: SdJwt) -> Result<SdJwt> {
     let params = KeyBindingParams {
         audience: AUD.into(),
         nonce: NONCE.into(),
         iat: now(),
     };
-    Ok(holder::add_key_binding(chosen, &keys.holder, &params)?)
+    Ok(holder::add_key_binding(chosen, &keys.holder, &params).await?)
 }
 
 /// Our verifier, requiring key binding to `aud` and `nonce`.
@@ -231,8 +232,7 @@ fn rust_accepts(keys: &Keys, presentation: &str) -> Result<Value> {
 /// same name and value but another salt, so its digest is nowhere in the SD-JWT.
 fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
     let original = presentation
-        .disclosures()
-        .unwrap()
+        .disclosures()?
         .enumerate()
         .map(|(i, d)| Disclosure::parse(d, i))
         .collect::<Result<Vec<_>, _>>()?
@@ -241,7 +241,7 @@ fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
         .ok_or_else(|| format!("no disclosure of {name}"))?;
     let forged = Disclosure::property("c2FsdC1mb3JnZWQtYnktdGVzdA", name, original.value())?;
     assert_ne!(forged.encoded(), original.encoded());
-    let compact = presentation.to_compact().unwrap();
+    let compact = presentation.to_compact()?;
     let tampered = compact.replace(
         &format!("~{}~", original.encoded()),
         &format!("~{}~", forged.encoded()),
@@ -250,10 +250,10 @@ fn swap_disclosure(presentation: &SdJwt, name: &str) -> Result<String> {
     Ok(tampered)
 }
 
-#[test]
-fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
+#[tokio::test]
+async fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
     let presentation = rust_present(
         &keys,
         &credential,
@@ -263,7 +263,8 @@ fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
             ClaimPath::keys(["address", "locality"]),
             ClaimPath::keys(["nationalities"]).index(1),
         ],
-    )?;
+    )
+    .await?;
 
     let disclosed = npm_accepts(&keys, &presentation.to_compact().unwrap())?;
 
@@ -279,19 +280,19 @@ fn npm_verifies_rust_presentation_of_chosen_claims() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
+#[tokio::test]
+async fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
 
-    let everything = rust_present(&keys, &credential, &[ClaimPath::root()])?;
+    let everything = rust_present(&keys, &credential, &[ClaimPath::root()]).await?;
     assert_eq!(
         npm_accepts(&keys, &everything.to_compact().unwrap())?,
         pid_claims()
     );
 
     // Every claim is selectively disclosable: disclosing nothing shows no user claim at all.
-    let nothing = rust_present(&keys, &credential, &[])?;
+    let nothing = rust_present(&keys, &credential, &[]).await?;
     assert_eq!(nothing.disclosures().unwrap().len(), 0);
     assert_eq!(
         npm_accepts(&keys, &nothing.to_compact().unwrap())?,
@@ -300,15 +301,15 @@ fn npm_verifies_rust_presentation_of_everything_and_of_nothing() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
+#[tokio::test]
+async fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     let keys = Keys::fresh()?;
-    let credential = rust_issue(&keys)?;
+    let credential = rust_issue(&keys).await?;
     let paths = [
         ClaimPath::keys(["given_name"]),
         ClaimPath::keys(["family_name"]),
     ];
-    let presentation = rust_present(&keys, &credential, &paths)?;
+    let presentation = rust_present(&keys, &credential, &paths).await?;
     assert_eq!(
         npm_accepts(&keys, &presentation.to_compact().unwrap())?,
         json!({"given_name": "Karen", "family_name": "Jensen"})
@@ -330,7 +331,7 @@ fn npm_rejects_rust_presentation_with_swapped_disclosure() -> Result<()> {
     // reject; @sd-jwt 0.19 drops an unreferenced disclosure without an error, so at least it
     // must not show the claim.
     let chosen = swap_disclosure(&holder::select(&credential, &paths)?, "given_name")?;
-    let rebound = bind(&keys, SdJwt::parse(&chosen)?)?;
+    let rebound = bind(&keys, SdJwt::parse(&chosen)?).await?;
     assert_eq!(rebound.disclosures().unwrap().len(), 2);
     if let Ok(out) = npm_verify(&keys, &rebound.to_compact().unwrap())? {
         assert_eq!(
@@ -374,8 +375,8 @@ fn rust_verifies_npm_issued_and_presented() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
+#[tokio::test]
+async fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
     let keys = Keys::fresh()?;
     let credential = SdJwt::parse(&npm_issue(&keys)?)?;
     let presentation = rust_present(
@@ -387,7 +388,8 @@ fn rust_holder_presents_npm_credential_to_both_verifiers() -> Result<()> {
             ClaimPath::keys(["address", "postal_code"]),
             ClaimPath::keys(["nationalities"]).index(1),
         ],
-    )?
+    )
+    .await?
     .to_compact()
     .unwrap();
     let expected = json!({

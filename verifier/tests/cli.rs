@@ -103,15 +103,15 @@ struct Issued {
     sd: SdJwt,
 }
 
-fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
-    issue_as("https://issuer.example", leaf_to, status_idx)
+async fn issue(leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
+    issue_as("https://issuer.example", leaf_to, status_idx).await
 }
 
-fn issue_as(iss: &str, leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
-    issue_under(pki(leaf_to), iss, status_idx)
+async fn issue_as(iss: &str, leaf_to: (i32, u8, u8), status_idx: Option<u64>) -> Issued {
+    issue_under(pki(leaf_to), iss, status_idx).await
 }
 
-fn issue_under(pki: Pki, iss: &str, status_idx: Option<u64>) -> Issued {
+async fn issue_under(pki: Pki, iss: &str, status_idx: Option<u64>) -> Issued {
     let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let mut claims = json!({
         "given_name": "Karen",
@@ -133,11 +133,12 @@ fn issue_under(pki: Pki, iss: &str, status_idx: Option<u64>) -> Issued {
     .unwrap()
     .x5c(&[&pki.leaf_der])
     .sign(&pki.leaf_key)
+    .await
     .unwrap();
     Issued { pki, holder, sd }
 }
 
-fn present(issued: &Issued, nonce: &str) -> String {
+async fn present(issued: &Issued, nonce: &str) -> String {
     let chosen = holder::select(
         &issued.sd,
         &[
@@ -152,12 +153,13 @@ fn present(issued: &Issued, nonce: &str) -> String {
         iat: NOW_UNIX - 5,
     };
     holder::add_key_binding(chosen, &issued.holder, &params)
+        .await
         .unwrap()
         .to_compact()
         .unwrap()
 }
 
-fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
+async fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
     let mut list = StatusList::new(Bits::Two, 64).unwrap();
     for (idx, s) in statuses {
         list.set_status(*idx, *s).unwrap();
@@ -166,6 +168,7 @@ fn status_list_token(issued: &Issued, statuses: &[(u64, Status)]) -> String {
         .ttl(3600)
         .x5c(vec![issued.pki.leaf_der.clone()])
         .sign_jwt(&issued.pki.leaf_key)
+        .await
         .unwrap()
 }
 
@@ -186,16 +189,16 @@ fn first_error_code(report: &Value) -> &str {
     report["errors"][0]["code"].as_str().unwrap_or("")
 }
 
-#[test]
-fn valid_presentation_with_x5c_chain_key_binding_and_status() {
-    let issued = issue((2027, 1, 1), Some(3));
+#[tokio::test]
+async fn valid_presentation_with_x5c_chain_key_binding_and_status() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new("valid");
     let root = dir.write("root.pem", &issued.pki.root_pem);
     let status = dir.write(
         "status.jwt",
-        &status_list_token(&issued, &[(4, Status::Invalid)]),
+        &status_list_token(&issued, &[(4, Status::Invalid)]).await,
     );
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let trust = format!("{}=substantial", root.display());
     let (code, report, stderr) = run(
         &[
@@ -226,26 +229,26 @@ fn valid_presentation_with_x5c_chain_key_binding_and_status() {
     assert!(report["status"].is_string());
 }
 
-#[test]
-fn untrusted_chain_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn untrusted_chain_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let other = pki((2027, 1, 1));
     let dir = Dir::new("untrusted");
     let root = dir.write("other-root.pem", &other.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(report["valid"], false);
     assert_eq!(first_error_code(&report), "untrusted_issuer");
 }
 
-#[test]
-fn expired_chain_is_rejected() {
+#[tokio::test]
+async fn expired_chain_is_rejected() {
     // The leaf certificate expired before NOW, although the credential itself has not.
-    let issued = issue((2026, 3, 1), None);
+    let issued = issue((2026, 3, 1), None).await;
     let dir = Dir::new("expired-chain");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "untrusted_issuer");
@@ -259,12 +262,15 @@ fn expired_chain_is_rejected() {
 }
 
 /// Verifies a presentation of status index 3 against a list where index 3 has `status`.
-fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
-    let issued = issue((2027, 1, 1), Some(3));
+async fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new(tag);
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let list = dir.write("status.jwt", &status_list_token(&issued, &[(3, status)]));
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let list = dir.write(
+        "status.jwt",
+        &status_list_token(&issued, &[(3, status)]).await,
+    );
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -279,33 +285,33 @@ fn verify_with_status(tag: &str, status: Status) -> (i32, Value) {
     (code, report)
 }
 
-#[test]
-fn revoked_credential_is_rejected() {
-    let (code, report) = verify_with_status("revoked", Status::Invalid);
+#[tokio::test]
+async fn revoked_credential_is_rejected() {
+    let (code, report) = verify_with_status("revoked", Status::Invalid).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "revoked");
 }
 
-#[test]
-fn suspended_credential_is_rejected() {
-    let (code, report) = verify_with_status("suspended", Status::Suspended);
+#[tokio::test]
+async fn suspended_credential_is_rejected() {
+    let (code, report) = verify_with_status("suspended", Status::Suspended).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "suspended");
 }
 
-#[test]
-fn application_specific_status_is_not_valid() {
-    let (code, report) = verify_with_status("app-specific", Status::ApplicationSpecific(3));
+#[tokio::test]
+async fn application_specific_status_is_not_valid() {
+    let (code, report) = verify_with_status("app-specific", Status::ApplicationSpecific(3)).await;
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "invalid_credential");
 }
 
-#[test]
-fn unreachable_status_list_is_reported_and_no_status_skips_it() {
-    let issued = issue((2027, 1, 1), Some(3));
+#[tokio::test]
+async fn unreachable_status_list_is_reported_and_no_status_skips_it() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new("status-unavailable");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     // Port 9 on loopback: nothing listens, the fetch fails fast.
     let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
     assert_eq!(code, 1);
@@ -323,15 +329,15 @@ fn unreachable_status_list_is_reported_and_no_status_skips_it() {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn status_list_signed_by_an_untrusted_key_is_not_used() {
-    let issued = issue((2027, 1, 1), Some(3));
-    let forger = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn status_list_signed_by_an_untrusted_key_is_not_used() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
+    let forger = issue((2027, 1, 1), None).await;
     let dir = Dir::new("status-forged");
     let root = dir.write("root.pem", &issued.pki.root_pem);
     // A "valid" status list, but made under another root.
-    let status = dir.write("status.jwt", &status_list_token(&forger, &[]));
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let status = dir.write("status.jwt", &status_list_token(&forger, &[]).await);
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -347,12 +353,12 @@ fn status_list_signed_by_an_untrusted_key_is_not_used() {
     assert_eq!(first_error_code(&report), "status_unavailable");
 }
 
-#[test]
-fn wrong_nonce_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn wrong_nonce_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("nonce");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, "replayed-nonce"));
+    let p = dir.write("p.txt", &present(&issued, "replayed-nonce").await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -376,12 +382,12 @@ fn wrong_nonce_is_rejected() {
     );
 }
 
-#[test]
-fn tampered_signature_is_rejected() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn tampered_signature_is_rejected() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("tampered");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let presentation = present(&issued, NONCE);
+    let presentation = present(&issued, NONCE).await;
     // Flip one character of the issuer signature.
     let sig_end = presentation.find('~').unwrap();
     let mut bytes = presentation.into_bytes();
@@ -425,11 +431,11 @@ fn jwk_trust_file_and_published_vector() {
     assert!(!report.to_string().contains("_sd"));
 }
 
-#[test]
-fn nothing_trusted_is_untrusted() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn nothing_trusted_is_untrusted() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("no-trust");
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(&["--now", NOW], &p);
     assert_eq!(code, 1);
     assert_eq!(first_error_code(&report), "untrusted_issuer");
@@ -576,8 +582,8 @@ fn an_unbound_or_foreign_key_does_not_vouch_for_an_issuer() {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn x5c_leaf_must_name_the_issuer() {
+#[tokio::test]
+async fn x5c_leaf_must_name_the_issuer() {
     // The leaf's only SAN is the DNS name issuer.example.
     for iss in [
         "https://other.example",
@@ -585,22 +591,22 @@ fn x5c_leaf_must_name_the_issuer() {
         "https://evil.issuer.example",
         "http://issuer.example",
     ] {
-        let issued = issue_as(iss, (2027, 1, 1), None);
+        let issued = issue_as(iss, (2027, 1, 1), None).await;
         let dir = Dir::new("x5c-iss");
         let root = dir.write("root.pem", &issued.pki.root_pem);
-        let p = dir.write("p.txt", &present(&issued, NONCE));
+        let p = dir.write("p.txt", &present(&issued, NONCE).await);
         let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
         assert_eq!(code, 1, "{iss}: {report}");
         assert_eq!(first_error_code(&report), "untrusted_issuer", "{iss}");
     }
 }
 
-#[test]
-fn an_mdoc_anchor_never_validates_an_sd_jwt_chain() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn an_mdoc_anchor_never_validates_an_sd_jwt_chain() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("purpose");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &["--trust", &format!("mdoc:{}", root.display()), "--now", NOW],
         &p,
@@ -619,12 +625,12 @@ fn an_mdoc_anchor_never_validates_an_sd_jwt_chain() {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn holder_binding_needs_both_nonce_and_aud() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn holder_binding_needs_both_nonce_and_aud() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("binding");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let trust = root.to_str().unwrap();
     for half in [["--nonce", NONCE], ["--aud", AUD]] {
         let (code, _, stderr) = run(&["--trust", trust, "--now", NOW, half[0], half[1]], &p);
@@ -636,9 +642,9 @@ fn holder_binding_needs_both_nonce_and_aud() {
     assert_eq!(report["holder_binding"], false);
 }
 
-#[test]
-fn a_supplied_status_list_for_another_uri_is_an_error() {
-    let issued = issue((2027, 1, 1), Some(3));
+#[tokio::test]
+async fn a_supplied_status_list_for_another_uri_is_an_error() {
+    let issued = issue((2027, 1, 1), Some(3)).await;
     let dir = Dir::new("status-other-uri");
     let root = dir.write("root.pem", &issued.pki.root_pem);
     let mut list = StatusList::new(Bits::Two, 64).unwrap();
@@ -648,9 +654,10 @@ fn a_supplied_status_list_for_another_uri_is_an_error() {
             .ttl(3600)
             .x5c(vec![issued.pki.leaf_der.clone()])
             .sign_jwt(&issued.pki.leaf_key)
+            .await
             .unwrap();
     let status = dir.write("status.jwt", &token);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -684,13 +691,13 @@ fn input_that_is_not_utf8_or_too_large_is_a_report() {
     assert_eq!(first_error_code(&report), "too_large");
 }
 
-#[test]
-fn a_closed_stdout_ends_quietly() {
+#[tokio::test]
+async fn a_closed_stdout_ends_quietly() {
     use std::process::Stdio;
-    let issued = issue((2027, 1, 1), None);
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("pipe");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let mut child = Command::new(env!("CARGO_BIN_EXE_eudi-verifier"))
         .args(["verify", "--trust", root.to_str().unwrap(), "--now", NOW])
         .arg(&p)
@@ -709,12 +716,12 @@ fn a_closed_stdout_ends_quietly() {
     );
 }
 
-#[test]
-fn allow_private_network_is_accepted() {
-    let issued = issue((2027, 1, 1), None);
+#[tokio::test]
+async fn allow_private_network_is_accepted() {
+    let issued = issue((2027, 1, 1), None).await;
     let dir = Dir::new("private");
     let root = dir.write("root.pem", &issued.pki.root_pem);
-    let p = dir.write("p.txt", &present(&issued, NONCE));
+    let p = dir.write("p.txt", &present(&issued, NONCE).await);
     let (code, report, _) = run(
         &[
             "--trust",
@@ -728,8 +735,8 @@ fn allow_private_network_is_accepted() {
     assert_eq!(code, 0, "{report}");
 }
 
-#[test]
-fn a_uri_san_names_exactly_its_issuer() {
+#[tokio::test]
+async fn a_uri_san_names_exactly_its_issuer() {
     const URI: &str = "https://issuer.example/pid";
     for (iss, valid) in [
         (URI, true),
@@ -738,10 +745,10 @@ fn a_uri_san_names_exactly_its_issuer() {
         // The host is no DNS SAN of this leaf.
         ("https://issuer.example", false),
     ] {
-        let issued = issue_under(pki_named((2027, 1, 1), Some(URI)), iss, None);
+        let issued = issue_under(pki_named((2027, 1, 1), Some(URI)), iss, None).await;
         let dir = Dir::new("uri-san");
         let root = dir.write("root.pem", &issued.pki.root_pem);
-        let p = dir.write("p.txt", &present(&issued, NONCE));
+        let p = dir.write("p.txt", &present(&issued, NONCE).await);
         let (code, report, _) = run(&["--trust", root.to_str().unwrap(), "--now", NOW], &p);
         if valid {
             assert_eq!(code, 0, "{iss}: {report}");
@@ -753,8 +760,8 @@ fn a_uri_san_names_exactly_its_issuer() {
     }
 }
 
-#[test]
-fn issuer_metadata_binds_its_keys_and_conflicts_are_usage_errors() {
+#[tokio::test]
+async fn issuer_metadata_binds_its_keys_and_conflicts_are_usage_errors() {
     let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt-vc");
     let key = vectors.join("spec-examples/keys/issuer_key.public.jwk.json");
     let p = vectors.join("spec-rendered/02/sd_jwt_presentation.txt");
@@ -781,7 +788,7 @@ fn issuer_metadata_binds_its_keys_and_conflicts_are_usage_errors() {
     assert!(stderr.contains("https://example.com/other"), "{stderr}");
 
     // A certificate names its issuer itself; a label is for certificates.
-    let issued = issue((2027, 1, 1), None);
+    let issued = issue((2027, 1, 1), None).await;
     let root = dir.write("root.pem", &issued.pki.root_pem);
     let bound_pem = format!("{}@https://issuer.example", root.display());
     let (code, _, stderr) = run(&[&["--trust", bound_pem.as_str()][..], &now].concat(), &p);

@@ -172,11 +172,11 @@ fn pki_with(constraints: BasicConstraints) -> Issued {
     }
 }
 
-fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
-    DeviceResponse::new(vec![pid_document(p, idx, st)]).to_hex()
+async fn mdoc_presentation(p: &Issued, idx: u64, st: &SessionTranscript) -> String {
+    DeviceResponse::new(vec![pid_document(p, idx, st).await]).to_hex()
 }
 
-fn pid_document(p: &Issued, idx: u64, st: &SessionTranscript) -> Document {
+async fn pid_document(p: &Issued, idx: u64, st: &SessionTranscript) -> Document {
     let t = |unix: i64| time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
     let validity = ValidityInfo::new(t(NOW_UNIX - 60), t(NOW_UNIX - 60), t(NOW_UNIX + 86_400));
     let issued = IssuerSignedBuilder::new(PID, p.device.verifying_key(), validity)
@@ -193,16 +193,19 @@ fn pid_document(p: &Issued, idx: u64, st: &SessionTranscript) -> Document {
             uri: STATUS_URI.into(),
         })
         .sign(&p.ds_key, &[&p.ds_der])
+        .await
         .unwrap();
     let chosen = issued.select(&[(PID, "given_name"), (PID, "birth_date")]);
-    Document::with_device_signature(chosen, st, &p.device).unwrap()
+    Document::with_device_signature(chosen, st, &p.device)
+        .await
+        .unwrap()
 }
 
 const MDL: &str = "org.iso.18013.5.1.mDL";
 const MDL_NS: &str = "org.iso.18013.5.1";
 
 /// A second document of another docType, with a `given_name` of its own.
-fn mdl_document(p: &Issued, st: &SessionTranscript) -> Document {
+async fn mdl_document(p: &Issued, st: &SessionTranscript) -> Document {
     let t = |unix: i64| time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
     let validity = ValidityInfo::new(t(NOW_UNIX - 60), t(NOW_UNIX - 60), t(NOW_UNIX + 86_400));
     let issued = IssuerSignedBuilder::new(MDL, p.device.verifying_key(), validity)
@@ -213,18 +216,22 @@ fn mdl_document(p: &Issued, st: &SessionTranscript) -> Document {
         )
         .element(MDL_NS, "given_name", ciborium::Value::Text("Other".into()))
         .sign(&p.ds_key, &[&p.ds_der])
+        .await
         .unwrap();
     let chosen = issued.select(&[(MDL_NS, "given_name")]);
-    Document::with_device_signature(chosen, st, &p.device).unwrap()
+    Document::with_device_signature(chosen, st, &p.device)
+        .await
+        .unwrap()
 }
 
-fn status_cwt(p: &Issued, revoked: u64) -> Vec<u8> {
+async fn status_cwt(p: &Issued, revoked: u64) -> Vec<u8> {
     let mut list = StatusList::new(Bits::One, 64).unwrap();
     list.set_status(revoked, Status::Invalid).unwrap();
     StatusListTokenBuilder::new(STATUS_URI, &list, NOW_UNIX - 30)
         .ttl(600)
         .x5c(vec![p.ds_der.clone()])
         .sign_cwt(&p.ds_key)
+        .await
         .unwrap()
 }
 
@@ -247,8 +254,8 @@ impl Drop for Files {
     }
 }
 
-#[test]
-fn issued_mdoc_with_handover_level_and_cwt_status() {
+#[tokio::test]
+async fn issued_mdoc_with_handover_level_and_cwt_status() {
     let p = pki();
     let handover = "x509_san_dns:rp.example,n-42,https://rp.example/post";
     let st = SessionTranscript::openid4vp(
@@ -259,9 +266,12 @@ fn issued_mdoc_with_handover_level_and_cwt_status() {
     );
     let files = Files::new("status");
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
-    let status = files.put("status.cwt", &status_cwt(&p, 5));
-    let valid = files.put("valid.hex", mdoc_presentation(&p, 1, &st).as_bytes());
-    let revoked = files.put("revoked.hex", mdoc_presentation(&p, 5, &st).as_bytes());
+    let status = files.put("status.cwt", &status_cwt(&p, 5).await);
+    let valid = files.put("valid.hex", mdoc_presentation(&p, 1, &st).await.as_bytes());
+    let revoked = files.put(
+        "revoked.hex",
+        mdoc_presentation(&p, 5, &st).await.as_bytes(),
+    );
     let trust = format!("{}=high", iaca.display());
     let args = [
         "--trust",
@@ -337,13 +347,16 @@ fn transcript() -> (&'static str, SessionTranscript) {
     )
 }
 
-#[test]
-fn two_documents_are_reported_apart() {
+#[tokio::test]
+async fn two_documents_are_reported_apart() {
     let p = pki();
     let (handover, st) = transcript();
     let files = Files::new("two-docs");
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
-    let response = DeviceResponse::new(vec![pid_document(&p, 1, &st), mdl_document(&p, &st)]);
+    let response = DeviceResponse::new(vec![
+        pid_document(&p, 1, &st).await,
+        mdl_document(&p, &st).await,
+    ]);
     let input = files.put("two.hex", response.to_hex().as_bytes());
     let (exit, report, err) = run(
         &[
@@ -370,14 +383,14 @@ fn two_documents_are_reported_apart() {
     assert_eq!(report["issuer"], "C=DK,CN=Test DS DK");
 }
 
-#[test]
-fn an_sd_jwt_anchor_never_validates_an_mdoc() {
+#[tokio::test]
+async fn an_sd_jwt_anchor_never_validates_an_mdoc() {
     let (handover, st) = transcript();
     let files = Files::new("purpose");
     // Labelled for SD-JWT VC: not an IACA, whatever it looks like.
     let p = pki();
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
-    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).await.as_bytes());
     let args = |trust: &str| {
         vec![
             "--trust".to_owned(),
@@ -398,7 +411,7 @@ fn an_sd_jwt_anchor_never_validates_an_mdoc() {
     // labelled `mdoc:` it is an IACA.
     let p = pki_with(BasicConstraints::Unconstrained);
     let ca = files.put("ca.pem", p.iaca_pem.as_bytes());
-    let input = files.put("q.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let input = files.put("q.hex", mdoc_presentation(&p, 1, &st).await.as_bytes());
     let a = args(ca.to_str().unwrap());
     let (exit, report, _) = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), &input);
     assert_eq!(exit, 1, "{report}");
@@ -408,8 +421,8 @@ fn an_sd_jwt_anchor_never_validates_an_mdoc() {
     assert_eq!(exit, 0, "{report} {err}");
 }
 
-#[test]
-fn a_status_list_under_another_iaca_is_not_used() {
+#[tokio::test]
+async fn a_status_list_under_another_iaca_is_not_used() {
     let p = pki();
     let stranger = pki();
     let (handover, st) = transcript();
@@ -417,8 +430,8 @@ fn a_status_list_under_another_iaca_is_not_used() {
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
     let other = files.put("other.pem", stranger.iaca_pem.as_bytes());
     // A list that would say "valid", signed under another trusted IACA.
-    let status = files.put("status.cwt", &status_cwt(&stranger, 5));
-    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).as_bytes());
+    let status = files.put("status.cwt", &status_cwt(&stranger, 5).await);
+    let input = files.put("p.hex", mdoc_presentation(&p, 1, &st).await.as_bytes());
     let (exit, report, _) = run(
         &[
             "--trust",
@@ -455,9 +468,9 @@ fn entry<'v>(map: &'v mut ciborium::Value, key: &str) -> &'v mut ciborium::Value
 
 /// A DeviceResponse whose document carries a device-signed item, correctly device-signed
 /// (ISO/IEC 18013-5 §9.1.3.4 DeviceAuthentication over DeviceNameSpacesBytes).
-fn with_device_signed_item(p: &Issued, st: &SessionTranscript) -> String {
+async fn with_device_signed_item(p: &Issued, st: &SessionTranscript) -> String {
     use ciborium::Value as C;
-    let doc = pid_document(p, 1, st);
+    let doc = pid_document(p, 1, st).await;
     let mut response: C =
         ciborium::from_reader(DeviceResponse::new(vec![doc]).to_bytes().as_slice()).unwrap();
     let documents = entry(&mut response, "documents").as_array_mut().unwrap();
@@ -488,7 +501,7 @@ fn with_device_signed_item(p: &Issued, st: &SessionTranscript) -> String {
         C::Bytes(Vec::new()),
         C::Bytes(authentication_bytes),
     ]));
-    sign1[3] = C::Bytes(p.device.sign(&tbs).unwrap());
+    sign1[3] = C::Bytes(p.device.sign(&tbs).await.unwrap());
     *entry(device_signed, "nameSpaces") = namespaces;
     hex(&cbor(&response))
 }
@@ -497,13 +510,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn device_signed_items_are_not_claims() {
+#[tokio::test]
+async fn device_signed_items_are_not_claims() {
     let p = pki();
     let (handover, st) = transcript();
     let files = Files::new("device-signed");
     let iaca = files.put("iaca.pem", p.iaca_pem.as_bytes());
-    let input = files.put("p.hex", with_device_signed_item(&p, &st).as_bytes());
+    let input = files.put("p.hex", with_device_signed_item(&p, &st).await.as_bytes());
     let (exit, report, err) = run(
         &[
             "--trust",

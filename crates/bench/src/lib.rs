@@ -9,10 +9,15 @@
 //! instruction counts (`valgrind --tool=callgrind`). Progress goes to stderr, ratios to stdout.
 #![forbid(unsafe_code)]
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use eudi_trust::{Algorithm, Digest, KeyError, Signer, VerifyingKey};
+use eudi_trust::{Algorithm, Digest, SignFuture, Signer, VerifyingKey};
 
 /// Runs and records benchmark cases.
 #[derive(Debug)]
@@ -238,10 +243,46 @@ impl Signer for NullSigner {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.0
     }
-    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        Ok(vec![0x5a; 64])
+    fn sign<'a>(&'a self, _message: &'a [u8]) -> SignFuture<'a> {
+        SignFuture::ready(Ok(vec![0x5a; 64]))
     }
-    fn sign_digest(&self, _digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
-        Some(Ok(vec![0x5a; 64]))
+    fn sign_digest<'a>(&'a self, _digest: &'a Digest) -> Option<SignFuture<'a>> {
+        Some(SignFuture::ready(Ok(vec![0x5a; 64])))
+    }
+}
+
+/// Runs `future` to completion on this thread, for benchmarks of the async signing API.
+///
+/// The first poll uses a no-op waker, so a future that is ready at once (issuing with a
+/// software key) costs one poll and nothing else: no runtime, no allocation. Only a future
+/// that is pending gets a waker that unparks this thread, and the thread then parks between
+/// polls.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    if let Poll::Ready(output) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        return output;
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => thread::park(),
+        }
+    }
+}
+
+/// Wakes a thread parked in [`block_on`].
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }

@@ -23,7 +23,7 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, print_ratio, ratio};
+use eudi_bench::{Harness, NullSigner, block_on, print_ratio, ratio};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -202,8 +202,17 @@ fn main() {
     let device_vk = device.verifying_key().clone();
     let elements = pid_elements();
     let issue = |signer: &dyn Signer| {
-        builder(&device_vk, elements.clone())
-            .sign(signer, &[&pki.ds_der])
+        block_on(builder(&device_vk, elements.clone()).sign(signer, &[&pki.ds_der]))
+            .unwrap()
+            .to_bytes()
+    };
+    // The same driven by a current-thread tokio runtime instead of one poll.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let issue_on_runtime = || {
+        runtime
+            .block_on(builder(&device_vk, elements.clone()).sign(&ds, &[&pki.ds_der]))
             .unwrap()
             .to_bytes()
     };
@@ -215,7 +224,12 @@ fn main() {
     let wanted: Vec<(&str, &str)> = REQUESTED.iter().map(|e| (PID, *e)).collect();
     let selected = issued.select(&wanted);
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript, &device).unwrap(),
+        block_on(Document::with_device_signature(
+            selected,
+            &transcript,
+            &device,
+        ))
+        .unwrap(),
     ])
     .to_bytes();
 
@@ -287,7 +301,7 @@ fn main() {
     });
     h.run(
         "raw ES256 sign via Signer (SoftwareKey, the DS key)",
-        || ds.sign(&message).unwrap(),
+        || block_on(ds.sign(&message)).unwrap(),
     );
     let raw_verify = h.run("raw ES256 verify (aws-lc-rs, incl. key parse)", || {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &raw_public)
@@ -303,6 +317,10 @@ fn main() {
     let issue_null = h.run("issue: same with a no-op signer (no ECDSA)", || {
         issue(&NullSigner(ds_vk.clone()))
     });
+    h.run(
+        "issue: same on a current-thread tokio runtime",
+        issue_on_runtime,
+    );
     h.run("issue: building the builder alone", || {
         builder(&device_vk, elements.clone())
     });

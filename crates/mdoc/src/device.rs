@@ -286,7 +286,7 @@ impl Document {
     /// Presents `issuer_signed` (usually after [`IssuerSigned::select`]) with a device signature
     /// over DeviceAuthenticationBytes for `transcript` (ISO/IEC 18013-5 §9.1.3.6), no
     /// device-signed elements. `signer` must hold the MSO device key.
-    pub fn with_device_signature(
+    pub async fn with_device_signature(
         issuer_signed: IssuerSigned,
         transcript: &SessionTranscript,
         signer: &dyn Signer,
@@ -299,7 +299,7 @@ impl Document {
         let alg = signer.algorithm();
         let protected = protected_header(alg);
         let (tbs, _) = device_signature_tbs(&protected, transcript, &doc_type, &namespaces_bytes);
-        let signature = signer.sign(&tbs)?;
+        let signature = signer.sign(&tbs).await?;
         // COSE_Sign1 = [protected, {}, nil (detached payload), signature] (RFC 9052 §4.2).
         let mut raw = Vec::with_capacity(8 + protected.len() + signature.len());
         raw.push(0x84);
@@ -523,7 +523,7 @@ mod tests {
     use crate::{IssuerSignedBuilder, ValidityInfo, VerifyError, VerifyOptions};
 
     /// A document device-signed over `transcript`, and the issuer key to trust.
-    fn document(transcript: &SessionTranscript) -> (Document, Vec<VerifyingKey>) {
+    async fn document(transcript: &SessionTranscript) -> (Document, Vec<VerifyingKey>) {
         let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let t = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
@@ -531,18 +531,21 @@ mod tests {
         let issued = IssuerSignedBuilder::new("org.example.doc", device.verifying_key(), validity)
             .element("org.example.ns", "a", Value::Bool(true))
             .sign(&issuer, &[b"not checked with IssuerTrust::Keys"])
+            .await
             .unwrap();
-        let doc = Document::with_device_signature(issued, transcript, &device).unwrap();
+        let doc = Document::with_device_signature(issued, transcript, &device)
+            .await
+            .unwrap();
         (doc, vec![issuer.verifying_key().clone()])
     }
 
     /// With the payload embedded instead of detached, the deviceSignature is checked over the
     /// same Sig_structure: accepted if the payload is DeviceAuthenticationBytes, refused
     /// otherwise (and never a panic).
-    #[test]
-    fn device_signature_with_embedded_payload() {
+    #[tokio::test]
+    async fn device_signature_with_embedded_payload() {
         let transcript = SessionTranscript::openid4vp("client", "nonce", None, "https://r.example");
-        let (doc, keys) = document(&transcript);
+        let (doc, keys) = document(&transcript).await;
         let options = VerifyOptions::new(1_767_225_700).session_transcript(&transcript);
         assert!(doc.verify(&keys, &options).unwrap().device_authenticated());
 

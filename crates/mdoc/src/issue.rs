@@ -152,7 +152,7 @@ impl IssuerSignedBuilder {
     ///
     /// Each element gets a fresh 16-byte `random`, and digest IDs are a random permutation per
     /// namespace, so neither the IDs nor their order link presentations (§9.1.2.5, §E.8.1).
-    pub fn sign<C: AsRef<[u8]>>(
+    pub async fn sign<C: AsRef<[u8]>>(
         self,
         signer: &dyn Signer,
         x5chain: &[C],
@@ -247,7 +247,7 @@ impl IssuerSignedBuilder {
                 this.status.as_ref(),
             )
         })?;
-        let signature = signer.sign(&tbs)?;
+        let signature = signer.sign(&tbs).await?;
         let payload = tbs.get(start..).ok_or(IssueError::Internal {
             what: "MSO position in the Sig_structure",
         })?;

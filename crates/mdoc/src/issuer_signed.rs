@@ -715,8 +715,8 @@ mod tests {
         assert_eq!(chunked.random(), random);
     }
 
-    #[test]
-    fn to_bytes_equals_the_generic_map_encoding() {
+    #[tokio::test]
+    async fn to_bytes_equals_the_generic_map_encoding() {
         let mut item =
             |n: u64| issue_one(n, &[7; 16], &format!("e{n}"), Value::Bool(true)).unwrap();
         let namespaces = vec![
@@ -735,6 +735,7 @@ mod tests {
         let signed = IssuerSignedBuilder::new("doc", key.verifying_key(), validity)
             .element("ns", "e", Value::Null)
             .sign(&key, &[b"certificate"])
+            .await
             .unwrap();
         let raw = signed.issuer_auth.raw.clone();
         let reference = |namespaces: &[(String, Vec<IssuerSignedItem>)]| {

@@ -77,7 +77,8 @@
 //! #     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 //! # };
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # // An IACA root and a document signer certificate (keyUsage digitalSignature, EKU
 //! # // id-mdlDS 1.0.18013.5.1.2), made with rcgen for the example.
 //! # let iaca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
@@ -102,7 +103,7 @@
 //!     .element(pid, "given_name", Value::Text("Mette".into()))
 //!     .element(pid, "birth_date", Value::Tag(1004, Box::new(Value::Text("1990-05-17".into()))))
 //!     .element(pid, "age_over_18", Value::Bool(true))
-//!     .sign(&document_signer, &[&ds_der])?;
+//!     .sign(&document_signer, &[&ds_der]).await?;
 //! let stored = issued.to_bytes(); // what the wallet keeps
 //!
 //! // Holder: only what the verifier asked for, device-signed over the OpenID4VP transcript.
@@ -111,7 +112,7 @@
 //! let selected = eudi_mdoc::IssuerSigned::from_bytes(&stored)?
 //!     .select(&[(pid, "family_name"), (pid, "age_over_18")]);
 //! let vp_token = DeviceResponse::new(vec![
-//!     Document::with_device_signature(selected, &transcript, &device_key)?,
+//!     Document::with_device_signature(selected, &transcript, &device_key).await?,
 //! ])
 //! .to_base64url();
 //!

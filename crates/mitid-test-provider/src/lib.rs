@@ -1110,7 +1110,7 @@ async fn token_inner(
             },
         )
         .await?;
-    let id_token = id_token(state, identity, &grant, &access_token, now)?;
+    let id_token = id_token(state, identity, &grant, &access_token, now).await?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -1121,15 +1121,20 @@ async fn token_inner(
     Ok((no_store(), Json(body)).into_response())
 }
 
-fn id_token(
+async fn id_token(
     state: &ProviderState,
     identity: &TestIdentity,
     grant: &CodeGrant,
     access_token: &str,
     now: i64,
 ) -> Result<String, OAuthError> {
-    let keys = state.key_ring();
-    let alg = keys.current.algorithm();
+    // The signer and its kid are taken out of the lock: no guard is held across the signing
+    // await (an HSM signs asynchronously, and a held std guard would make the handler !Send).
+    let (signer, kid) = {
+        let keys = state.key_ring();
+        (Arc::clone(&keys.current), keys.current_kid.clone())
+    };
+    let alg = signer.algorithm();
     let mut claims = Map::new();
     claims.insert("iss".into(), state.issuer().into());
     claims.insert("aud".into(), grant.client_id.clone().into());
@@ -1157,14 +1162,16 @@ fn id_token(
         )
     })?;
     let mut header = Header::new(alg, Some("JWT"));
-    header.kid = Some(keys.current_kid.clone());
-    sign_compact(&header, &payload, keys.current.as_ref()).map_err(|_| {
-        oauth(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ServerError,
-            "internal error",
-        )
-    })
+    header.kid = Some(kid);
+    sign_compact(&header, &payload, signer.as_ref())
+        .await
+        .map_err(|_| {
+            oauth(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::ServerError,
+                "internal error",
+            )
+        })
 }
 
 /// The Nets eID Broker's spelling of a level: `https://data.gov.dk/concept/core/nsis/Substantial`.

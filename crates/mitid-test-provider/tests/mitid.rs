@@ -36,6 +36,7 @@ use eudi_trust::Algorithm;
 use eudi_trust::AlgorithmPolicy;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::KeyError;
+use eudi_trust::SignFuture;
 use eudi_trust::Signer;
 use eudi_trust::SoftwareKey;
 use eudi_trust::VerifyingKey;
@@ -561,6 +562,7 @@ async fn tampered_id_token_signature_is_rejected() {
         &b64::decode(token.split('.').nth(1).unwrap()).unwrap(),
         &forger,
     )
+    .await
     .unwrap();
     let err = client
         .validate_id_token(&forged, pending.nonce(), None)
@@ -1213,17 +1215,19 @@ impl Signer for RsaSigner {
         &self.public
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
         let mut signature = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
+        let signed = self
+            .pair
             .sign(
                 &RSA_PKCS1_SHA256,
                 &SystemRandom::new(),
                 message,
                 &mut signature,
             )
-            .map_err(|_| KeyError::SigningFailed("RSA".into()))?;
-        Ok(signature)
+            .map(|()| signature)
+            .map_err(|_| KeyError::SigningFailed("RSA".into()));
+        SignFuture::ready(signed)
     }
 }
 

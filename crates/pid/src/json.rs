@@ -196,6 +196,10 @@ pub(crate) mod serde_date {
     use serde::Serializer;
     use time::Date;
 
+    #[cfg_attr(
+        not(any(test, feature = "test-identities")),
+        expect(dead_code, reason = "only the test identities are serialized with it")
+    )]
     pub(crate) fn serialize<S: Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_date(*date))
     }

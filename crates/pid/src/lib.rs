@@ -9,13 +9,22 @@
 //! | [`model`] | [`Pid`] (complete) and [`PidAttributes`] (as disclosed) |
 //! | [`sd_jwt`] | SD-JWT VC claims for vct `urn:eudi:pid:1`, and back |
 //! | [`mdoc`] | mdoc data elements in `eu.europa.ec.eudi.pid.1`, and back |
-//! | [`register`] | the [`CprRegister`] trait and the embedded test register [`FileRegister`] |
+//! | [`register`] | the asynchronous [`CprRegister`] trait and the test register [`FileRegister`] |
 //! | [`rules`] | [`pid_from_login`]: MitID login + register + [`IssuerPolicy`] → [`PidData`] or a [`Refusal`] |
-//! | [`test_identities`] | MitID test identities for the embedded MitID test provider |
+//! | `test_identities` | MitID test identities for the embedded MitID test provider (feature `test-identities`) |
+//!
+//! # Features
+//!
+//! * `test-identities` (off by default): the MitID test identities (`test_identities`,
+//!   `data/test-identities.json`) and the embedded default test register
+//!   (`FileRegister::embedded`, `data/test-register.json`). Test data only: a production issuer
+//!   builds without it and reads its register from a file or a service.
 //!
 //! # From a MitID login to a PID
 //!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use eudi_pid::{FileRegister, IdentityType, IssuerPolicy, MitIdLogin, pid_from_login};
 //! use eudi_trust::AssuranceLevel;
 //! use time::macros::date;
@@ -29,8 +38,9 @@
 //!     birth_date: Some(date!(1985 - 03 - 12)),
 //!     pcode: None,
 //! };
-//! let register = FileRegister::embedded(); // data/test-register.json
-//! let data = pid_from_login(&login, &register, &IssuerPolicy::default(), date!(2026 - 03 - 01))?;
+//! let register = FileRegister::embedded(); // data/test-register.json (feature test-identities)
+//! let data = pid_from_login(&login, &register, &IssuerPolicy::default(), date!(2026 - 03 - 01))
+//!     .await?;
 //!
 //! // SD-JWT VC user claims (each to be made selectively disclosable by the issuer).
 //! let claims = data.to_sd_jwt_claims();
@@ -50,11 +60,13 @@
 //! // A Low login is refused, with a reason for the user and a stable code.
 //! let low = MitIdLogin { loa: AssuranceLevel::Low, ..login };
 //! let refusal = pid_from_login(&low, &register, &IssuerPolicy::default(), date!(2026 - 03 - 01))
+//!     .await
 //!     .unwrap_err();
 //! assert_eq!(refusal.code(), "insufficient_loa");
 //! assert!(refusal.to_string().starts_with(
 //!     "The level of assurance provided by your Danish eID is not meeting the level of assurance"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Claim and element names
@@ -105,7 +117,7 @@
 //!
 //! No type in this crate prints a CPR number in full through `Debug` or `Display`: [`Cpr`] shows
 //! `DDMMYY-****`, and so does every type that holds one ([`MitIdLogin`], [`RegisterRecord`],
-//! [`Pid`] through [`AdministrativeNumber`], [`TestIdentity`], errors). The encodings
+//! [`Pid`] through [`AdministrativeNumber`], `TestIdentity`, errors). The encodings
 //! (`serde_json::Map`, `ciborium::Value`) hold the number in full, as the PID must.
 
 #![forbid(unsafe_code)]
@@ -118,6 +130,7 @@ pub mod model;
 pub mod register;
 pub mod rules;
 pub mod sd_jwt;
+#[cfg(feature = "test-identities")]
 pub mod test_identities;
 
 pub use cpr::{Cpr, CprError, Sex};
@@ -128,8 +141,10 @@ pub use model::{
     PlaceOfBirth, VCT,
 };
 pub use register::{
-    CprRegister, FileRegister, PersonStatus, RegisterAddress, RegisterError, RegisterRecord,
+    CprRegister, FileRegister, LookupFuture, LookupResult, PersonStatus, RegisterAddress,
+    RegisterError, RegisterRecord,
 };
 pub use rules::{IssuerPolicy, PidData, Refusal, pid_from_login};
 pub use sd_jwt::{LOA_CLAIM, stated_level_sd_jwt};
+#[cfg(feature = "test-identities")]
 pub use test_identities::{TestIdentity, default_test_identities};

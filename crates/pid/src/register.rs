@@ -2,8 +2,15 @@
 //!
 //! MitID tells who logged in, not where they were born or their nationality; a Danish PID provider
 //! reads those from the Central Person Register (CPR) by CPR number. [`CprRegister`] is that
-//! look-up; [`FileRegister`] is an embedded test register read from a JSON file, with a default
-//! ([`FileRegister::embedded`], `data/test-register.json`) that covers the MitID test identities.
+//! look-up; [`FileRegister`] is a test register read from a JSON file. The default file
+//! (`FileRegister::embedded`, `data/test-register.json`), which covers the MitID test identities,
+//! is compiled in only with the `test-identities` feature, so a production issuer carries no test
+//! people.
+//!
+//! The look-up is asynchronous because the real register is a network service. It returns a
+//! boxed future ([`LookupFuture`]): one allocation per look-up is nothing beside a network round
+//! trip, it keeps the trait object-safe (`Arc<dyn CprRegister>` in a service's state) without an
+//! `async fn` in the trait, and the future is `Send` so a multi-threaded runtime can run it.
 //!
 //! # File format
 //!
@@ -25,8 +32,10 @@
 //! ```
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
 use std::path::PathBuf;
+use std::pin::Pin;
 
 use serde::Deserialize;
 use time::Date;
@@ -38,13 +47,21 @@ use crate::model::Address;
 use crate::model::PlaceOfBirth;
 use crate::model::is_alpha2;
 
-/// The default test register, `data/test-register.json`.
+/// The default test register, `data/test-register.json` (feature `test-identities`).
+#[cfg(feature = "test-identities")]
 pub const DEFAULT_REGISTER_JSON: &str = include_str!("../data/test-register.json");
+
+/// What a [`CprRegister`] look-up resolves to: the person, `None` if the register has no such
+/// number, or why the register could not answer.
+pub type LookupResult = Result<Option<RegisterRecord>, RegisterError>;
+
+/// The future of a [`CprRegister`] look-up (see the module docs for why it is boxed).
+pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = LookupResult> + Send + 'a>>;
 
 /// Looks people up in the CPR register.
 pub trait CprRegister: Send + Sync {
     /// The person with this CPR number, `Ok(None)` if the register has no such number.
-    fn lookup(&self, cpr: &Cpr) -> Result<Option<RegisterRecord>, RegisterError>;
+    fn lookup<'a>(&'a self, cpr: &'a Cpr) -> LookupFuture<'a>;
 }
 
 /// What the CPR register holds about a person, as far as a PID needs it. `Debug` masks the CPR.
@@ -201,7 +218,9 @@ pub struct FileRegister {
 }
 
 impl FileRegister {
-    /// The default test register shipped with this crate (`data/test-register.json`).
+    /// The default test register shipped with this crate (`data/test-register.json`; feature
+    /// `test-identities`).
+    #[cfg(feature = "test-identities")]
     pub fn embedded() -> Self {
         #[expect(
             clippy::expect_used,
@@ -245,6 +264,11 @@ impl FileRegister {
         Ok(register)
     }
 
+    /// The person with this CPR number, looked up synchronously (the register is in memory).
+    pub fn get(&self, cpr: &Cpr) -> Option<&RegisterRecord> {
+        self.persons.get(cpr)
+    }
+
     /// Every person, in file order.
     pub fn records(&self) -> impl Iterator<Item = &RegisterRecord> {
         self.order.iter().filter_map(|c| self.persons.get(c))
@@ -262,8 +286,8 @@ impl FileRegister {
 }
 
 impl CprRegister for FileRegister {
-    fn lookup(&self, cpr: &Cpr) -> Result<Option<RegisterRecord>, RegisterError> {
-        Ok(self.persons.get(cpr).cloned())
+    fn lookup<'a>(&'a self, cpr: &'a Cpr) -> LookupFuture<'a> {
+        Box::pin(std::future::ready(Ok(self.persons.get(cpr).cloned())))
     }
 }
 
@@ -376,8 +400,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn embedded_register_parses_and_covers_the_cases() {
+    #[tokio::test]
+    async fn embedded_register_parses_and_covers_the_cases() {
         let r = FileRegister::from_json(DEFAULT_REGISTER_JSON).unwrap();
         assert!(r.len() >= 12);
         let records: Vec<_> = r.records().collect();
@@ -395,11 +419,11 @@ mod tests {
                 .iter()
                 .any(|p| matches!(p.status, PersonStatus::Emigrated { .. }))
         );
-        let lars = r.lookup(&cpr("1203852459")).unwrap().unwrap();
+        let lars = r.lookup(&cpr("1203852459")).await.unwrap().unwrap();
         assert_eq!(lars.given_name, "Lars");
         assert_eq!(lars.sex, Sex::Male);
         assert_eq!(lars.birth_date, date!(1985 - 03 - 12));
-        assert_eq!(r.lookup(&cpr("101079-1649")).unwrap(), None);
+        assert_eq!(r.lookup(&cpr("101079-1649")).await.unwrap(), None);
         assert_eq!(FileRegister::embedded().len(), r.len());
     }
 
@@ -411,25 +435,25 @@ mod tests {
         )
     }
 
-    #[test]
-    fn defaults_come_from_the_cpr_number() {
+    #[tokio::test]
+    async fn defaults_come_from_the_cpr_number() {
         let r = FileRegister::from_json(&entry("")).unwrap();
-        let p = r.lookup(&cpr("120385-2459")).unwrap().unwrap();
+        let p = r.lookup(&cpr("120385-2459")).await.unwrap().unwrap();
         assert_eq!(p.birth_date, date!(1985 - 03 - 12));
         assert_eq!(p.sex, Sex::Male);
         assert_eq!(p.status, PersonStatus::Active);
         assert_eq!(p.address, None);
     }
 
-    #[test]
-    fn statuses() {
+    #[tokio::test]
+    async fn statuses() {
         let text = entry("").replace(
             r#""status": "active""#,
             r#""status": {"deceased": {"date": "2025-11-02"}}"#,
         );
         let r = FileRegister::from_json(&text).unwrap();
         assert_eq!(
-            r.lookup(&cpr("120385-2459")).unwrap().unwrap().status,
+            r.lookup(&cpr("120385-2459")).await.unwrap().unwrap().status,
             PersonStatus::Deceased {
                 date: date!(2025 - 11 - 02)
             }
@@ -437,7 +461,7 @@ mod tests {
         let text = entry("").replace(r#""status": "active""#, r#""status": {"emigrated": {}}"#);
         let r = FileRegister::from_json(&text).unwrap();
         assert_eq!(
-            r.lookup(&cpr("120385-2459")).unwrap().unwrap().status,
+            r.lookup(&cpr("120385-2459")).await.unwrap().unwrap().status,
             PersonStatus::Emigrated { date: None }
         );
     }

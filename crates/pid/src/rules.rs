@@ -223,7 +223,10 @@ fn level_name(level: AssuranceLevel) -> &'static str {
 }
 
 /// Turns a MitID login into PID data, or says why not (see the module docs for the rules).
-pub fn pid_from_login(
+///
+/// Asynchronous because it asks the CPR register, a network service in production. The rules
+/// that need no register (identity type, CPR present, level) are applied before it is asked.
+pub async fn pid_from_login(
     login: &MitIdLogin,
     register: &dyn CprRegister,
     policy: &IssuerPolicy,
@@ -243,6 +246,7 @@ pub fn pid_from_login(
     }
     let record = register
         .lookup(cpr)
+        .await
         .map_err(Refusal::RegisterUnavailable)?
         .ok_or(Refusal::NotInRegister)?;
     let resident = match record.status {
@@ -315,18 +319,21 @@ mod tests {
         }
     }
 
-    fn issue(login: &MitIdLogin) -> Result<PidData, Refusal> {
+    async fn issue(login: &MitIdLogin) -> Result<PidData, Refusal> {
         pid_from_login(
             login,
             &FileRegister::embedded(),
             &IssuerPolicy::default(),
             TODAY,
         )
+        .await
     }
 
-    #[test]
-    fn substantial_with_cpr_is_issued() {
-        let data = issue(&login(Some("120385-2459"), AssuranceLevel::Substantial)).unwrap();
+    #[tokio::test]
+    async fn substantial_with_cpr_is_issued() {
+        let data = issue(&login(Some("120385-2459"), AssuranceLevel::Substantial))
+            .await
+            .unwrap();
         assert_eq!(data.assurance_level, AssuranceLevel::Substantial);
         let pid = &data.pid;
         assert_eq!(pid.given_name, "Lars");
@@ -356,26 +363,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn high_is_issued_at_high() {
-        let data = issue(&login(Some("041172-1256"), AssuranceLevel::High)).unwrap();
+    #[tokio::test]
+    async fn high_is_issued_at_high() {
+        let data = issue(&login(Some("041172-1256"), AssuranceLevel::High))
+            .await
+            .unwrap();
         assert_eq!(data.assurance_level, AssuranceLevel::High);
     }
 
-    #[test]
-    fn erhverv_is_refused() {
+    #[tokio::test]
+    async fn erhverv_is_refused() {
         let mut l = login(Some("290268-0767"), AssuranceLevel::High);
         l.identity_type = IdentityType::Professional;
-        let r = issue(&l).unwrap_err();
+        let r = issue(&l).await.unwrap_err();
         assert_eq!(r.code(), "mitid_erhverv");
         assert!(r.to_string().contains("MitID Erhverv"));
     }
 
-    #[test]
-    fn no_cpr_is_refused_and_says_why() {
+    #[tokio::test]
+    async fn no_cpr_is_refused_and_says_why() {
         let mut l = login(None, AssuranceLevel::High);
         l.pcode = Some("48213907".into());
-        let r = issue(&l).unwrap_err();
+        let r = issue(&l).await.unwrap_err();
         assert_eq!(r.code(), "no_cpr");
         let msg = r.to_string();
         assert!(
@@ -386,9 +395,11 @@ mod tests {
         assert!(!msg.contains("48213907"));
     }
 
-    #[test]
-    fn level_below_minimum_is_refused_naming_both_levels() {
-        let r = issue(&login(Some("230891-3549"), AssuranceLevel::Low)).unwrap_err();
+    #[tokio::test]
+    async fn level_below_minimum_is_refused_naming_both_levels() {
+        let r = issue(&login(Some("230891-3549"), AssuranceLevel::Low))
+            .await
+            .unwrap_err();
         assert_eq!(r.code(), "insufficient_loa");
         let msg = r.to_string();
         assert!(msg.starts_with(
@@ -409,6 +420,7 @@ mod tests {
             &policy,
             TODAY,
         )
+        .await
         .unwrap_err();
         assert!(matches!(
             r,
@@ -420,61 +432,75 @@ mod tests {
         assert!(r.to_string().contains("at least level High"));
     }
 
-    #[test]
-    fn not_in_register_is_refused() {
-        let r = issue(&login(Some("101079-1649"), AssuranceLevel::High)).unwrap_err();
+    #[tokio::test]
+    async fn not_in_register_is_refused() {
+        let r = issue(&login(Some("101079-1649"), AssuranceLevel::High))
+            .await
+            .unwrap_err();
         assert_eq!(r.code(), "not_in_register");
     }
 
-    #[test]
-    fn deceased_is_refused() {
-        let r = issue(&login(Some("090440-1269"), AssuranceLevel::Substantial)).unwrap_err();
+    #[tokio::test]
+    async fn deceased_is_refused() {
+        let r = issue(&login(Some("090440-1269"), AssuranceLevel::Substantial))
+            .await
+            .unwrap_err();
         assert_eq!(r.code(), "deceased");
     }
 
-    #[test]
-    fn birth_date_must_agree_with_the_register() {
+    #[tokio::test]
+    async fn birth_date_must_agree_with_the_register() {
         let mut l = login(Some("180590-2538"), AssuranceLevel::Substantial);
         l.birth_date = Some(date!(1990 - 05 - 17));
-        assert_eq!(issue(&l).unwrap_err().code(), "birth_date_mismatch");
+        assert_eq!(issue(&l).await.unwrap_err().code(), "birth_date_mismatch");
         l.birth_date = Some(date!(1990 - 05 - 18));
-        assert!(issue(&l).is_ok());
+        assert!(issue(&l).await.is_ok());
         l.birth_date = None;
-        assert!(issue(&l).is_ok());
+        assert!(issue(&l).await.is_ok());
     }
 
-    #[test]
-    fn modulus_11_failure_and_centuries_are_issued() {
+    #[tokio::test]
+    async fn modulus_11_failure_and_centuries_are_issued() {
         for (cpr, born) in [
             ("150612-4150", date!(2012 - 06 - 15)), // fails modulus 11, 2000s
             ("311299-6248", date!(1899 - 12 - 31)), // 7th digit 6, YY 99: 1800s
             ("300905-5699", date!(2005 - 09 - 30)), // 7th digit 5, YY 05: 2000s
             ("610195-3759", date!(1995 - 01 - 01)), // replacement number
         ] {
-            let data = issue(&login(Some(cpr), AssuranceLevel::Substantial)).unwrap();
+            let data = issue(&login(Some(cpr), AssuranceLevel::Substantial))
+                .await
+                .unwrap();
             assert_eq!(data.pid.birth_date, born, "{cpr}");
         }
     }
 
-    #[test]
-    fn emigrated_gets_no_address() {
-        let data = issue(&login(Some("200160-0322"), AssuranceLevel::Substantial)).unwrap();
+    #[tokio::test]
+    async fn emigrated_gets_no_address() {
+        let data = issue(&login(Some("200160-0322"), AssuranceLevel::Substantial))
+            .await
+            .unwrap();
         assert_eq!(data.pid.address, None);
     }
 
     struct OneRecord(RegisterRecord);
 
     impl CprRegister for OneRecord {
-        fn lookup(&self, cpr: &Cpr) -> Result<Option<RegisterRecord>, RegisterError> {
-            Ok((cpr == &self.0.cpr).then(|| self.0.clone()))
+        fn lookup<'a>(&'a self, cpr: &'a Cpr) -> crate::register::LookupFuture<'a> {
+            Box::pin(std::future::ready(Ok(
+                (cpr == &self.0.cpr).then(|| self.0.clone())
+            )))
         }
     }
 
     struct Down;
 
     impl CprRegister for Down {
-        fn lookup(&self, _: &Cpr) -> Result<Option<RegisterRecord>, RegisterError> {
-            Err(RegisterError::Unavailable("timeout".into()))
+        fn lookup<'a>(&'a self, _: &'a Cpr) -> crate::register::LookupFuture<'a> {
+            // Like a network register: not ready at the first poll.
+            Box::pin(async {
+                tokio::task::yield_now().await;
+                Err(RegisterError::Unavailable("timeout".into()))
+            })
         }
     }
 
@@ -499,8 +525,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn register_status_rules() {
+    #[tokio::test]
+    async fn register_status_rules() {
         let l = login(Some("120385-2459"), AssuranceLevel::Substantial);
         let p = IssuerPolicy::default();
         for (status, code) in [
@@ -518,42 +544,44 @@ mod tests {
             (PersonStatus::Emigrated { date: None }, None),
             (PersonStatus::Active, None),
         ] {
-            let r = pid_from_login(&l, &OneRecord(record(status)), &p, TODAY);
+            let r = pid_from_login(&l, &OneRecord(record(status)), &p, TODAY).await;
             assert_eq!(r.err().map(|r| r.code()), code, "{status:?}");
         }
-        let r = pid_from_login(&l, &Down, &p, TODAY).unwrap_err();
+        let r = pid_from_login(&l, &Down, &p, TODAY).await.unwrap_err();
         assert_eq!(r.code(), "register_unavailable");
         assert!(!r.to_string().contains("timeout"));
     }
 
-    #[test]
-    fn incomplete_register_record_is_refused() {
+    #[tokio::test]
+    async fn incomplete_register_record_is_refused() {
         let l = login(Some("120385-2459"), AssuranceLevel::Substantial);
         let mut rec = record(PersonStatus::Active);
         rec.nationalities.clear();
-        let r = pid_from_login(&l, &OneRecord(rec), &IssuerPolicy::default(), TODAY).unwrap_err();
+        let r = pid_from_login(&l, &OneRecord(rec), &IssuerPolicy::default(), TODAY)
+            .await
+            .unwrap_err();
         assert_eq!(r.code(), "incomplete_register_record");
         assert!(r.to_string().contains("nationality"), "{r}");
     }
 
-    #[test]
-    fn refusal_order() {
+    #[tokio::test]
+    async fn refusal_order() {
         // MitID Erhverv without CPR at level Low: Erhverv is named first.
         let mut l = login(None, AssuranceLevel::Low);
         l.identity_type = IdentityType::Professional;
-        assert_eq!(issue(&l).unwrap_err().code(), "mitid_erhverv");
+        assert_eq!(issue(&l).await.unwrap_err().code(), "mitid_erhverv");
         // P code at level Low: the missing CPR is named first.
         let l = login(None, AssuranceLevel::Low);
-        assert_eq!(issue(&l).unwrap_err().code(), "no_cpr");
+        assert_eq!(issue(&l).await.unwrap_err().code(), "no_cpr");
         // Deceased and low: the level is checked before the register is asked.
         let l = login(Some("090440-1269"), AssuranceLevel::Low);
-        assert_eq!(issue(&l).unwrap_err().code(), "insufficient_loa");
+        assert_eq!(issue(&l).await.unwrap_err().code(), "insufficient_loa");
     }
 
-    #[test]
-    fn no_refusal_or_pid_prints_the_cpr() {
+    #[tokio::test]
+    async fn no_refusal_or_pid_prints_the_cpr() {
         let l = login(Some("120385-2459"), AssuranceLevel::Substantial);
-        let data = issue(&l).unwrap();
+        let data = issue(&l).await.unwrap();
         let shown = format!("{data:?} {data:#?} {l:?}");
         assert!(
             !shown.contains("1203852459") && !shown.contains("2459"),
@@ -566,10 +594,35 @@ mod tests {
             } else {
                 l.loa
             };
-            let r = issue(&l).unwrap_err();
+            let r = issue(&l).await.unwrap_err();
             let shown = format!("{r} {r:?}");
             assert!(!shown.contains(&cpr[7..]), "{shown}");
         }
+    }
+
+    #[test]
+    fn issuing_can_run_on_a_multi_threaded_runtime() {
+        // `pid_from_login` with a `dyn CprRegister` is `Send`, so a service's handler can await it.
+        fn send<T: Send>(_: &T) {}
+        let l = login(Some("120385-2459"), AssuranceLevel::Substantial);
+        let register: std::sync::Arc<dyn CprRegister> = std::sync::Arc::new(Down);
+        let policy = IssuerPolicy::default();
+        let future = pid_from_login(&l, register.as_ref(), &policy, TODAY);
+        send(&future);
+        drop(future);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_register_that_waits_is_awaited() {
+        let l = login(Some("120385-2459"), AssuranceLevel::Substantial);
+        let register: std::sync::Arc<dyn CprRegister> =
+            std::sync::Arc::new(OneRecord(record(PersonStatus::Active)));
+        let task = tokio::spawn(async move {
+            pid_from_login(&l, register.as_ref(), &IssuerPolicy::default(), TODAY)
+                .await
+                .map(|data| data.pid.given_name)
+        });
+        assert_eq!(task.await.unwrap().unwrap(), "Lars");
     }
 
     #[test]

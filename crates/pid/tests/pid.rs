@@ -338,8 +338,8 @@ fn pid_data() -> PidData {
     }
 }
 
-#[test]
-fn round_trip_through_a_signed_sd_jwt_vc() {
+#[tokio::test]
+async fn round_trip_through_a_signed_sd_jwt_vc() {
     use eudi_sdjwt::{ClaimPath, SdJwt, holder, vc, verifier};
     use eudi_trust::{Algorithm, SoftwareKey};
 
@@ -355,6 +355,7 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
     .holder_key(&wallet.verifying_key().to_jwk())
     .unwrap()
     .sign(&issuer)
+    .await
     .unwrap()
     .to_compact()
     .unwrap();
@@ -418,8 +419,8 @@ fn round_trip_through_a_signed_sd_jwt_vc() {
 /// does not validate the chain.
 const NOT_VALIDATED_CHAIN: &[&[u8]] = &[b"0"];
 
-#[test]
-fn round_trip_through_a_signed_mdoc() {
+#[tokio::test]
+async fn round_trip_through_a_signed_mdoc() {
     use eudi_mdoc::{IssuerSigned, IssuerSignedBuilder, ValidityInfo};
     use eudi_trust::{Algorithm, SoftwareKey};
     use time::{Duration, OffsetDateTime};
@@ -438,6 +439,7 @@ fn round_trip_through_a_signed_mdoc() {
     }
     let bytes = builder
         .sign(&signer, NOT_VALIDATED_CHAIN)
+        .await
         .unwrap()
         .to_bytes();
     let issued = IssuerSigned::from_bytes(&bytes).unwrap();
@@ -486,8 +488,8 @@ fn round_trip_through_a_signed_mdoc() {
     );
 }
 
-#[test]
-fn every_default_identity_that_is_issued_round_trips_in_both_formats() {
+#[tokio::test]
+async fn every_default_identity_that_is_issued_round_trips_in_both_formats() {
     let register = FileRegister::embedded();
     let policy = IssuerPolicy::default();
     let mut issued = 0;
@@ -497,7 +499,9 @@ fn every_default_identity_that_is_issued_round_trips_in_both_formats() {
             &register,
             &policy,
             date!(2026 - 03 - 01),
-        ) else {
+        )
+        .await
+        else {
             continue;
         };
         issued += 1;
@@ -525,4 +529,52 @@ fn every_default_identity_that_is_issued_round_trips_in_both_formats() {
         );
     }
     assert!(issued >= 8, "{issued}");
+}
+
+/// An issuer service holds its keys as `Arc<dyn Signer>` and issues inside tasks of a
+/// multi-threaded runtime: issuing in both formats must be a `Send` future, and it must work when
+/// run on another thread than the one that made it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuing_both_formats_runs_in_a_spawned_task() {
+    use std::sync::Arc;
+
+    use eudi_mdoc::{IssuerSignedBuilder, ValidityInfo};
+    use eudi_trust::{Algorithm, Signer, SoftwareKey};
+    use time::{Duration, OffsetDateTime};
+
+    let issuer: Arc<dyn Signer> = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+    let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let data = pid_data();
+    let task = tokio::spawn(async move {
+        let header = eudi_sdjwt::vc::prepare_header(issuer.as_ref(), &[] as &[&[u8]]).unwrap();
+        let sd_jwt = eudi_sdjwt::vc::builder(
+            eudi_pid::VCT,
+            "https://pid.example.dk",
+            1_772_323_200,
+            data.to_sd_jwt_claims(),
+        )
+        .sign_prepared(&header, issuer.as_ref())
+        .await
+        .unwrap()
+        .to_compact()
+        .unwrap();
+        let now = OffsetDateTime::from_unix_timestamp(1_772_323_200).unwrap();
+        let mut builder = IssuerSignedBuilder::new(
+            eudi_pid::DOCTYPE,
+            device.verifying_key(),
+            ValidityInfo::new(now, now, now + Duration::days(30)),
+        );
+        for (ns, element, value) in data.to_mdoc_elements() {
+            builder = builder.element(ns, element, value);
+        }
+        let mdoc = builder
+            .sign(issuer.as_ref(), NOT_VALIDATED_CHAIN)
+            .await
+            .unwrap()
+            .to_bytes();
+        (sd_jwt, mdoc)
+    });
+    let (sd_jwt, mdoc) = task.await.unwrap();
+    assert!(sd_jwt.starts_with("ey"));
+    assert!(!mdoc.is_empty());
 }

@@ -16,7 +16,7 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, print_ratio, ratio};
+use eudi_bench::{Harness, NullSigner, block_on, print_ratio, ratio};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -180,49 +180,73 @@ fn main() {
     // An issuer prepares its protected header (typ, x5c) once and issues from claims it holds.
     let prepared = vc::prepare_header(&issuer, &[&pki.leaf_der]).unwrap();
     let issue = |signer: &dyn Signer| {
-        vc::builder(VCT, ISS, IAT, &claims)
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .sign_prepared(&prepared, signer)
+        block_on(
+            vc::builder(VCT, ISS, IAT, &claims)
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .sign_prepared(&prepared, signer),
+        )
+        .unwrap()
+        .into_compact()
+        .unwrap()
+    };
+    // The same driven by a current-thread tokio runtime instead of one poll.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let issue_on_runtime = || {
+        runtime
+            .block_on(
+                vc::builder(VCT, ISS, IAT, &claims)
+                    .holder_key(&wallet_jwk)
+                    .unwrap()
+                    .sign_prepared(&prepared, &issuer),
+            )
             .unwrap()
             .into_compact()
             .unwrap()
     };
     // The same without preparation: header encoded per call, claims copied into the builder.
     let issue_one_shot = || {
-        vc::builder(VCT, ISS, IAT, claims.clone())
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .x5c(&[&pki.leaf_der])
-            .sign(&issuer)
-            .unwrap()
-            .into_compact()
-            .unwrap()
+        block_on(
+            vc::builder(VCT, ISS, IAT, claims.clone())
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .x5c(&[&pki.leaf_der])
+                .sign(&issuer),
+        )
+        .unwrap()
+        .into_compact()
+        .unwrap()
     };
     // Explicit paths: the plan resolved once, lent to each builder.
     let chosen_paths = chosen();
     let plan = DisclosurePlan::of(&chosen_paths).unwrap();
     let issue_explicit = |signer: &dyn Signer| {
-        vc::builder(VCT, ISS, IAT, &claims)
-            .sd_plan(&plan)
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .sign_prepared(&prepared, signer)
-            .unwrap()
-            .into_compact()
-            .unwrap()
+        block_on(
+            vc::builder(VCT, ISS, IAT, &claims)
+                .sd_plan(&plan)
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .sign_prepared(&prepared, signer),
+        )
+        .unwrap()
+        .into_compact()
+        .unwrap()
     };
     // The same, each path given to `sd` on every issuance (the paths cloned per issuance).
     let issue_explicit_sd = || {
-        chosen_paths
-            .iter()
-            .fold(vc::builder(VCT, ISS, IAT, &claims), |b, p| b.sd(p.clone()))
-            .holder_key(&wallet_jwk)
-            .unwrap()
-            .sign_prepared(&prepared, &issuer)
-            .unwrap()
-            .into_compact()
-            .unwrap()
+        block_on(
+            chosen_paths
+                .iter()
+                .fold(vc::builder(VCT, ISS, IAT, &claims), |b, p| b.sd(p.clone()))
+                .holder_key(&wallet_jwk)
+                .unwrap()
+                .sign_prepared(&prepared, &issuer),
+        )
+        .unwrap()
+        .into_compact()
+        .unwrap()
     };
     assert_eq!(
         SdJwt::parse(&issue_explicit(&issuer))
@@ -240,7 +264,7 @@ fn main() {
         nonce: NONCE.into(),
         iat: NOW - 5,
     };
-    let presentation = holder::add_key_binding(chosen, &wallet, &params)
+    let presentation = block_on(holder::add_key_binding(chosen, &wallet, &params))
         .unwrap()
         .to_compact()
         .unwrap();
@@ -345,6 +369,10 @@ fn main() {
     let issue_null = h.run("issue: same with a no-op signer (no ECDSA)", || {
         issue(&NullSigner(issuer.verifying_key().clone()))
     });
+    h.run(
+        "issue: same on a current-thread tokio runtime",
+        issue_on_runtime,
+    );
     h.run(
         "issue: one-shot (header per call, claims cloned)",
         issue_one_shot,

@@ -90,7 +90,7 @@ pub struct KeyBindingParams {
 
 /// Appends a Key Binding JWT signed by the holder key (RFC 9901 §4.3). `sd_hash` covers the
 /// SD-JWT and exactly the disclosures it carries now.
-pub fn add_key_binding(
+pub async fn add_key_binding(
     mut presentation: SdJwt,
     holder: &dyn Signer,
     params: &KeyBindingParams,
@@ -115,7 +115,9 @@ pub fn add_key_binding(
     });
     let bytes = serde_json::to_vec(&claims).map_err(|e| IssueError::Encoding(e.to_string()))?;
     let header = Header::new(Algorithm::Es256, Some(KB_JWT_TYP));
-    let kb = jws::sign_compact(&header, &bytes, holder).map_err(IssueError::Signing)?;
+    let kb = jws::sign_compact(&header, &bytes, holder)
+        .await
+        .map_err(IssueError::Signing)?;
     presentation.set_kb_jwt(&kb)?;
     Ok(presentation)
 }

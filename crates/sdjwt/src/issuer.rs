@@ -698,14 +698,14 @@ impl<'c> SdJwtBuilder<'c> {
     }
 
     /// Encodes the disclosures and signs. The signer's algorithm goes into `alg`.
-    pub fn sign(self, signer: &dyn Signer) -> Result<SdJwt, IssueError> {
+    pub async fn sign(self, signer: &dyn Signer) -> Result<SdJwt, IssueError> {
         let header = prepare(&self.effective_header(), signer)?;
-        self.sign_prepared(&header, signer)
+        self.sign_prepared(&header, signer).await
     }
 
     /// Signs under a header prepared once for many credentials (an issuer's `typ` and `x5c`
     /// or `kid`), instead of the header set on this builder.
-    pub fn sign_prepared(
+    pub async fn sign_prepared(
         self,
         header: &PreparedHeader,
         signer: &dyn Signer,
@@ -717,14 +717,15 @@ impl<'c> SdJwtBuilder<'c> {
             &encoded.scratch.payload,
             std::mem::take(&mut encoded.out),
             encoded.count,
-        );
+        )
+        .await;
         encoded.scratch.give_back();
         signed
     }
 
     /// Like [`Self::sign`], with several signatures (general JWS JSON serialization, RFC 9901
     /// §8.3); each signer's `kid` header is taken from `kids`.
-    pub fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, IssueError> {
+    pub async fn sign_general(self, signers: &[(&dyn Signer, &str)]) -> Result<SdJwt, IssueError> {
         let (first, rest) = signers.split_first().ok_or(IssueError::NoSigner)?;
         let builder = self.kid(first.1);
         let mut header = builder.effective_header();
@@ -735,7 +736,8 @@ impl<'c> SdJwtBuilder<'c> {
             &encoded.scratch.payload,
             std::mem::take(&mut encoded.out),
             encoded.count,
-        )?;
+        )
+        .await?;
         for (signer, kid) in rest {
             header.kid = Some((*kid).to_owned());
             let other = sign_encoded(
@@ -744,7 +746,8 @@ impl<'c> SdJwtBuilder<'c> {
                 &encoded.scratch.payload,
                 Vec::new(),
                 0,
-            )?;
+            )
+            .await?;
             if let Some(sig) = other.signatures()?.first() {
                 sd.push_signature(sig.protected, sig.signature);
             }
@@ -886,7 +889,7 @@ fn prepare(header: &Header, signer: &dyn Signer) -> Result<PreparedHeader, Issue
 
 /// Signs `payload` and lays out `header.payload.signature~` followed by the `count`
 /// disclosures `text` holds (each ended by `~`) as an [`SdJwt`].
-fn sign_encoded(
+async fn sign_encoded(
     header: &PreparedHeader,
     signer: &dyn Signer,
     payload: &[u8],
@@ -897,6 +900,7 @@ fn sign_encoded(
     text.reserve(header.encoded().len() + payload.len() * 4 / 3 + 96);
     let signed = header
         .sign_into(payload, signer, &mut text)
+        .await
         .map_err(IssueError::Signing);
     if let Err(e) = signed {
         // The disclosures (personal data) are not left behind in freed memory.
@@ -1370,8 +1374,8 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
-    #[test]
-    fn explicit_paths_disclose_exactly_what_they_name() {
+    #[tokio::test]
+    async fn explicit_paths_disclose_exactly_what_they_name() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let claims = claims();
         let paths = [
@@ -1391,6 +1395,7 @@ mod tests {
             .iter()
             .fold(SdJwtBuilder::new(&claims), |b, p| b.sd(p.clone()))
             .sign(&key)
+            .await
             .unwrap();
         let want = [
             "[\"address\",\"locality\"]",
@@ -1410,6 +1415,7 @@ mod tests {
             let lent = SdJwtBuilder::new(&claims)
                 .sd_plan(&plan)
                 .sign(&key)
+                .await
                 .unwrap();
             assert_eq!(disclosed(&lent), want);
         }
@@ -1419,8 +1425,8 @@ mod tests {
         assert_eq!(payload["empty"], json!([]));
     }
 
-    #[test]
-    fn explicit_paths_that_name_nothing_are_errors() {
+    #[tokio::test]
+    async fn explicit_paths_that_name_nothing_are_errors() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let claims = claims();
         for (bad, reason) in [
@@ -1434,6 +1440,7 @@ mod tests {
                 .sd(path(json!(["given_name"])))
                 .sd(path(bad.clone()))
                 .sign(&key)
+                .await
                 .err();
             assert!(
                 matches!(&err, Some(IssueError::InvalidSdPath { path, reason: r })
@@ -1443,8 +1450,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reserved_names_below_the_top_are_refused() {
+    #[tokio::test]
+    async fn reserved_names_below_the_top_are_refused() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         for claims in [
             json!({"a": {"_sd": ["x"]}}),
@@ -1459,7 +1466,7 @@ mod tests {
                 SdJwtBuilder::new(&map),
                 SdJwtBuilder::new(&map).sd_all_except(&[]),
             ] {
-                let err = builder.sign(&key).err();
+                let err = builder.sign(&key).await.err();
                 assert!(
                     matches!(err, Some(IssueError::ReservedClaimName { .. })),
                     "{claims}: {err:?}"
@@ -1482,8 +1489,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_random_fill_per_issuance() {
+    #[tokio::test]
+    async fn one_random_fill_per_issuance() {
         // Every salt and decoy of a PID-sized credential comes from one fill of the system
         // generator (counted by the salt source the encoder ends with).
         let Value::Object(map) = json!({
@@ -1529,7 +1536,7 @@ mod tests {
         assert_eq!(enc.count, 2);
         assert_eq!(enc.salts.fills(), 1, "expected {expected}");
         // And the builder issues it.
-        builder.sign(&key).unwrap();
+        builder.sign(&key).await.unwrap();
     }
 
     #[test]
@@ -1616,8 +1623,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn builder_set_claims_replace_user_claims_and_earlier_settings() {
+    #[tokio::test]
+    async fn builder_set_claims_replace_user_claims_and_earlier_settings() {
         use eudi_trust::{Algorithm, SoftwareKey};
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let first = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -1630,6 +1637,7 @@ mod tests {
             .holder_key(&second.verifying_key().to_jwk())
             .unwrap()
             .sign(&key)
+            .await
             .unwrap();
         let payload = crate::verifier::unverified_payload(&sd).unwrap();
         assert_eq!(payload["vct"], "urn:eudi:pid:1");

@@ -25,6 +25,8 @@
 //! use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
 //! use serde_json::json;
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
 //! let wallet = SoftwareKey::generate(Algorithm::Es256).unwrap();
 //! let claims = json!({"given_name": "Karen", "address": {"locality": "Aarhus", "postal_code": "8000"}});
@@ -33,14 +35,14 @@
 //! // Per credential.
 //! let issued = vc::builder("urn:eudi:pid:1", "https://issuer.example", 1_700_000_000, claims.as_object().unwrap())
 //!     .holder_key(&wallet.verifying_key().to_jwk()).unwrap()
-//!     .sign_prepared(&header, &issuer).unwrap()
+//!     .sign_prepared(&header, &issuer).await.unwrap()
 //!     .into_compact().unwrap();
 //!
 //! // The holder discloses only the locality.
 //! let sd = SdJwt::parse(&issued).unwrap();
 //! let chosen = holder::select(&sd, &[ClaimPath::keys(["address", "locality"])]).unwrap();
 //! let params = holder::KeyBindingParams { audience: "x509_hash:abc".into(), nonce: "n-1".into(), iat: 1_700_000_100 };
-//! let presentation = holder::add_key_binding(chosen, &wallet, &params).unwrap().to_compact().unwrap();
+//! let presentation = holder::add_key_binding(chosen, &wallet, &params).await.unwrap().to_compact().unwrap();
 //!
 //! // The verifier checks everything, including the KB-JWT.
 //! let mut options = verifier::VerifyOptions::new(1_700_000_120);
@@ -49,6 +51,7 @@
 //!     &mut |_, _| Ok(issuer.verifying_key().clone()), &options).unwrap();
 //! assert_eq!(verified.user_claims()["address"], json!({"locality": "Aarhus"}));
 //! assert!(verified.user_claims().get("given_name").is_none());
+//! # }
 //! ```
 //!
 //! [RFC 9901]: https://www.rfc-editor.org/rfc/rfc9901

@@ -180,11 +180,9 @@ fn decode_header(protected: &str) -> Result<Header, SdJwtError> {
         .map_err(|_| SdJwtError::IssuerJws(JwsError::Malformed("header is not base64url")))?;
     let header: Header = serde_json::from_slice(&bytes)
         .map_err(|e| SdJwtError::IssuerJws(JwsError::MalformedHeader(e.to_string())))?;
-    if let Some(crit) = &header.crit {
-        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(
-            crit.join(", "),
-        )));
-    }
+    // RFC 7515 §4.1.11: `crit` must be a non-empty list of unique extension names that are
+    // not registered header names, and this implementation understands none of them.
+    header.check_crit().map_err(SdJwtError::IssuerJws)?;
     Ok(header)
 }
 
@@ -216,11 +214,9 @@ fn jose_header(protected: &str, unprotected: &Map<String, Value>) -> Result<Head
     }
     let header: Header = serde_json::from_value(Value::Object(merged))
         .map_err(|e| SdJwtError::IssuerJws(JwsError::MalformedHeader(e.to_string())))?;
-    if let Some(crit) = &header.crit {
-        return Err(SdJwtError::IssuerJws(JwsError::UnsupportedCritical(
-            crit.join(", "),
-        )));
-    }
+    // RFC 7515 §4.1.11: `crit` must be a non-empty list of unique extension names that are
+    // not registered header names, and this implementation understands none of them.
+    header.check_crit().map_err(SdJwtError::IssuerJws)?;
     Ok(header)
 }
 

@@ -47,7 +47,7 @@ impl Fixture {
         claims.as_object().unwrap().clone()
     }
 
-    fn issue_with(&self, extra: Value) -> SdJwt {
+    async fn issue_with(&self, extra: Value) -> SdJwt {
         vc::builder(
             "urn:eudi:pid:1",
             "https://issuer.example",
@@ -57,14 +57,15 @@ impl Fixture {
         .holder_key(&self.holder.verifying_key().to_jwk())
         .unwrap()
         .sign(&self.issuer)
+        .await
         .unwrap()
     }
 
-    fn issue(&self) -> SdJwt {
-        self.issue_with(json!({}))
+    async fn issue(&self) -> SdJwt {
+        self.issue_with(json!({})).await
     }
 
-    fn present(&self, sd: &SdJwt, params: &KeyBindingParams) -> SdJwt {
+    async fn present(&self, sd: &SdJwt, params: &KeyBindingParams) -> SdJwt {
         let chosen = holder::select(
             sd,
             &[
@@ -73,7 +74,9 @@ impl Fixture {
             ],
         )
         .unwrap();
-        holder::add_key_binding(chosen, &self.holder, params).unwrap()
+        holder::add_key_binding(chosen, &self.holder, params)
+            .await
+            .unwrap()
     }
 
     fn params() -> KeyBindingParams {
@@ -128,10 +131,10 @@ fn compact_with_disclosures(sd: &SdJwt, disclosures: &[impl AsRef<str>]) -> SdJw
     SdJwt::parse(&s).unwrap()
 }
 
-#[test]
-fn the_happy_path_verifies() {
+#[tokio::test]
+async fn the_happy_path_verifies() {
     let f = Fixture::new();
-    let p = f.present(&f.issue(), &Fixture::params());
+    let p = f.present(&f.issue().await, &Fixture::params()).await;
     let v = f.verify(&p).unwrap();
     assert_eq!(
         Value::Object(v.user_claims()),
@@ -142,10 +145,10 @@ fn the_happy_path_verifies() {
     assert_eq!((kb.aud(), kb.nonce()), (AUD, NONCE));
 }
 
-#[test]
-fn tampered_payload_is_rejected() {
+#[tokio::test]
+async fn tampered_payload_is_rejected() {
     let f = Fixture::new();
-    let p = with_payload(&f.issue(), |p| {
+    let p = with_payload(&f.issue().await, |p| {
         p.insert("iss".into(), json!("https://evil.example"));
     });
     assert_eq!(
@@ -154,10 +157,10 @@ fn tampered_payload_is_rejected() {
     );
 }
 
-#[test]
-fn tampered_disclosure_is_not_referenced() {
+#[tokio::test]
+async fn tampered_disclosure_is_not_referenced() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let mut disclosures = sd
         .disclosures()
         .unwrap()
@@ -174,11 +177,11 @@ fn tampered_disclosure_is_not_referenced() {
     );
 }
 
-#[test]
-fn disclosure_from_another_credential_is_not_referenced() {
+#[tokio::test]
+async fn disclosure_from_another_credential_is_not_referenced() {
     let f = Fixture::new();
-    let sd = f.issue();
-    let other = f.issue();
+    let sd = f.issue().await;
+    let other = f.issue().await;
     let mut disclosures = sd
         .disclosures()
         .unwrap()
@@ -193,10 +196,10 @@ fn disclosure_from_another_credential_is_not_referenced() {
     );
 }
 
-#[test]
-fn duplicate_disclosure_is_rejected() {
+#[tokio::test]
+async fn duplicate_disclosure_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let mut disclosures = sd
         .disclosures()
         .unwrap()
@@ -210,10 +213,10 @@ fn duplicate_disclosure_is_rejected() {
     ));
 }
 
-#[test]
-fn alg_none_is_rejected() {
+#[tokio::test]
+async fn alg_none_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let compact = sd.to_compact().unwrap();
     let (jwt, rest) = compact.split_once('~').unwrap();
     let payload = jwt.split('.').nth(1).unwrap();
@@ -227,10 +230,10 @@ fn alg_none_is_rejected() {
     );
 }
 
-#[test]
-fn hs256_with_the_public_key_as_secret_is_rejected() {
+#[tokio::test]
+async fn hs256_with_the_public_key_as_secret_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let compact = sd.to_compact().unwrap();
     let (jwt, rest) = compact.split_once('~').unwrap();
     let payload = jwt.split('.').nth(1).unwrap();
@@ -251,8 +254,8 @@ fn hs256_with_the_public_key_as_secret_is_rejected() {
     );
 }
 
-#[test]
-fn wrong_typ_is_rejected() {
+#[tokio::test]
+async fn wrong_typ_is_rejected() {
     let f = Fixture::new();
     let sd = vc::builder(
         "urn:eudi:pid:1",
@@ -262,6 +265,7 @@ fn wrong_typ_is_rejected() {
     )
     .typ("JWT")
     .sign(&f.issuer)
+    .await
     .unwrap();
     assert!(matches!(
         f.verify_opts(&sd, &VerifyOptions::new(NOW)),
@@ -269,8 +273,8 @@ fn wrong_typ_is_rejected() {
     ));
 }
 
-#[test]
-fn legacy_vc_typ_is_accepted() {
+#[tokio::test]
+async fn legacy_vc_typ_is_accepted() {
     let f = Fixture::new();
     let sd = vc::builder(
         "urn:eudi:pid:1",
@@ -280,60 +284,61 @@ fn legacy_vc_typ_is_accepted() {
     )
     .typ("vc+sd-jwt")
     .sign(&f.issuer)
+    .await
     .unwrap();
     f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
 }
 
-#[test]
-fn expired_is_rejected() {
+#[tokio::test]
+async fn expired_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue_with(json!({"exp": NOW - 3600}));
+    let sd = f.issue_with(json!({"exp": NOW - 3600})).await;
     assert!(matches!(
         f.verify_opts(&sd, &VerifyOptions::new(NOW)),
         Err(SdJwtError::Time { claim: "exp", .. })
     ));
 }
 
-#[test]
-fn not_yet_valid_is_rejected() {
+#[tokio::test]
+async fn not_yet_valid_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue_with(json!({"nbf": NOW + 3600}));
+    let sd = f.issue_with(json!({"nbf": NOW + 3600})).await;
     assert!(matches!(
         f.verify_opts(&sd, &VerifyOptions::new(NOW)),
         Err(SdJwtError::Time { claim: "nbf", .. })
     ));
 }
 
-#[test]
-fn kb_with_wrong_nonce_is_rejected() {
+#[tokio::test]
+async fn kb_with_wrong_nonce_is_rejected() {
     let f = Fixture::new();
     let params = KeyBindingParams {
         nonce: "other-nonce".into(),
         ..Fixture::params()
     };
-    let p = f.present(&f.issue(), &params);
+    let p = f.present(&f.issue().await, &params).await;
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("`nonce`"), "{err}");
 }
 
-#[test]
-fn kb_with_wrong_aud_is_rejected() {
+#[tokio::test]
+async fn kb_with_wrong_aud_is_rejected() {
     let f = Fixture::new();
     let params = KeyBindingParams {
         audience: "x509_san_dns:other.example".into(),
         ..Fixture::params()
     };
-    let p = f.present(&f.issue(), &params);
+    let p = f.present(&f.issue().await, &params).await;
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("`aud`"), "{err}");
 }
 
-#[test]
-fn kb_with_wrong_sd_hash_is_rejected() {
+#[tokio::test]
+async fn kb_with_wrong_sd_hash_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     // KB-JWT made over one selection, then a disclosure is dropped.
-    let p = f.present(&sd, &Fixture::params());
+    let p = f.present(&sd, &Fixture::params()).await;
     let kb = p.kb_jwt().unwrap().unwrap().to_owned();
     let fewer = &p.disclosures().unwrap().skip(1).collect::<Vec<_>>();
     let mut s = compact_with_disclosures(&sd, fewer).to_compact().unwrap();
@@ -342,45 +347,47 @@ fn kb_with_wrong_sd_hash_is_rejected() {
     assert!(err.to_string().contains("`sd_hash`"), "{err}");
 }
 
-#[test]
-fn stale_kb_is_rejected() {
+#[tokio::test]
+async fn stale_kb_is_rejected() {
     let f = Fixture::new();
     let params = KeyBindingParams {
         iat: NOW - 3600,
         ..Fixture::params()
     };
-    let p = f.present(&f.issue(), &params);
+    let p = f.present(&f.issue().await, &params).await;
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("older than"), "{err}");
 }
 
-#[test]
-fn kb_from_the_future_is_rejected() {
+#[tokio::test]
+async fn kb_from_the_future_is_rejected() {
     let f = Fixture::new();
     let params = KeyBindingParams {
         iat: NOW + 3600,
         ..Fixture::params()
     };
-    let p = f.present(&f.issue(), &params);
+    let p = f.present(&f.issue().await, &params).await;
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("in the future"), "{err}");
 }
 
-#[test]
-fn kb_signed_by_another_key_is_rejected() {
+#[tokio::test]
+async fn kb_signed_by_another_key_is_rejected() {
     let f = Fixture::new();
     let thief = SoftwareKey::generate(Algorithm::Es256).unwrap();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
-    let p = holder::add_key_binding(chosen, &thief, &Fixture::params()).unwrap();
+    let p = holder::add_key_binding(chosen, &thief, &Fixture::params())
+        .await
+        .unwrap();
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("signature"), "{err}");
 }
 
-#[test]
-fn kb_with_wrong_typ_is_rejected() {
+#[tokio::test]
+async fn kb_with_wrong_typ_is_rejected() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let chosen = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
     let sd_hash = eudi_sdjwt::SdAlg::Sha256.digest_b64(chosen.sd_jwt_compact().unwrap().as_bytes());
     let payload = json!({"iat": NOW, "aud": AUD, "nonce": NONCE, "sd_hash": sd_hash});
@@ -389,22 +396,23 @@ fn kb_with_wrong_typ_is_rejected() {
         payload.to_string().as_bytes(),
         &f.holder,
     )
+    .await
     .unwrap();
     let p = SdJwt::parse(&format!("{}{kb}", chosen.sd_jwt_compact().unwrap())).unwrap();
     let err = f.verify(&p).err().unwrap();
     assert!(err.to_string().contains("typ"), "{err}");
 }
 
-#[test]
-fn missing_kb_is_rejected_when_required() {
+#[tokio::test]
+async fn missing_kb_is_rejected_when_required() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let p = holder::select(&sd, &[ClaimPath::keys(["given_name"])]).unwrap();
     assert_eq!(f.verify(&p).err(), Some(SdJwtError::MissingKeyBinding));
 }
 
-#[test]
-fn kb_without_cnf_is_rejected() {
+#[tokio::test]
+async fn kb_without_cnf_is_rejected() {
     let f = Fixture::new();
     let sd = vc::builder(
         "urn:eudi:pid:1",
@@ -413,29 +421,32 @@ fn kb_without_cnf_is_rejected() {
         Fixture::claims(json!({})),
     )
     .sign(&f.issuer)
+    .await
     .unwrap();
-    let p = holder::add_key_binding(sd, &f.holder, &Fixture::params()).unwrap();
+    let p = holder::add_key_binding(sd, &f.holder, &Fixture::params())
+        .await
+        .unwrap();
     assert_eq!(f.verify(&p).err(), Some(SdJwtError::MissingHolderKey));
 }
 
-#[test]
-fn a_present_kb_is_checked_even_when_not_required() {
+#[tokio::test]
+async fn a_present_kb_is_checked_even_when_not_required() {
     let f = Fixture::new();
     let params = KeyBindingParams {
         iat: NOW - 3600,
         ..Fixture::params()
     };
-    let p = f.present(&f.issue(), &params);
+    let p = f.present(&f.issue().await, &params).await;
     assert!(matches!(
         f.verify_opts(&p, &VerifyOptions::new(NOW)),
         Err(SdJwtError::KeyBinding(_))
     ));
 }
 
-#[test]
-fn holder_rejects_an_issuance_with_kb() {
+#[tokio::test]
+async fn holder_rejects_an_issuance_with_kb() {
     let f = Fixture::new();
-    let p = f.present(&f.issue(), &Fixture::params());
+    let p = f.present(&f.issue().await, &Fixture::params()).await;
     let mut o = VerifyOptions::new(NOW);
     o.forbid_key_binding = true;
     assert_eq!(
@@ -444,8 +455,8 @@ fn holder_rejects_an_issuance_with_kb() {
     );
 }
 
-#[test]
-fn selectively_disclosed_registered_claims_are_rejected() {
+#[tokio::test]
+async fn selectively_disclosed_registered_claims_are_rejected() {
     let f = Fixture::new();
     for claim in ["iss", "vct", "cnf", "exp", "status"] {
         let mut claims = Fixture::claims(
@@ -461,6 +472,7 @@ fn selectively_disclosed_registered_claims_are_rejected() {
             .typ(vc::TYP)
             .sd(ClaimPath::keys([claim]))
             .sign(&f.issuer)
+            .await
             .unwrap();
         let err = f.verify_opts(&sd, &VerifyOptions::new(NOW)).err().unwrap();
         assert_eq!(
@@ -473,12 +485,13 @@ fn selectively_disclosed_registered_claims_are_rejected() {
     }
 }
 
-#[test]
-fn missing_vct_is_rejected() {
+#[tokio::test]
+async fn missing_vct_is_rejected() {
     let f = Fixture::new();
     let sd = SdJwtBuilder::new(Fixture::claims(json!({})))
         .typ(vc::TYP)
         .sign(&f.issuer)
+        .await
         .unwrap();
     assert_eq!(
         f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
@@ -486,8 +499,8 @@ fn missing_vct_is_rejected() {
     );
 }
 
-#[test]
-fn es384_is_rejected_by_default_and_accepted_when_configured() {
+#[tokio::test]
+async fn es384_is_rejected_by_default_and_accepted_when_configured() {
     let f = Fixture::new();
     let issuer = SoftwareKey::generate(Algorithm::Es384).unwrap();
     let sd = vc::builder(
@@ -497,6 +510,7 @@ fn es384_is_rejected_by_default_and_accepted_when_configured() {
         Fixture::claims(json!({})),
     )
     .sign(&issuer)
+    .await
     .unwrap();
     let key = issuer.verifying_key().clone();
     let err = vc::verify(&sd, &mut |_, _| Ok(key.clone()), &VerifyOptions::new(NOW)).err();
@@ -512,30 +526,33 @@ fn es384_is_rejected_by_default_and_accepted_when_configured() {
     let _ = f;
 }
 
-#[test]
-fn unknown_claim_path_is_a_holder_error() {
+#[tokio::test]
+async fn unknown_claim_path_is_a_holder_error() {
     let f = Fixture::new();
     assert!(matches!(
-        holder::select(&f.issue(), &[ClaimPath::keys(["no_such_claim"])]),
+        holder::select(&f.issue().await, &[ClaimPath::keys(["no_such_claim"])]),
         Err(IssueError::UnknownClaimPath(_))
     ));
 }
 
-#[test]
-fn issuer_rejects_reserved_and_unknown_paths() {
+#[tokio::test]
+async fn issuer_rejects_reserved_and_unknown_paths() {
     let f = Fixture::new();
-    let err = SdJwtBuilder::new(Fixture::claims(json!({"_sd": 1}))).sign(&f.issuer);
+    let err = SdJwtBuilder::new(Fixture::claims(json!({"_sd": 1})))
+        .sign(&f.issuer)
+        .await;
     assert!(matches!(err, Err(IssueError::ReservedClaimName { .. })));
     let err = SdJwtBuilder::new(Fixture::claims(json!({})))
         .sd(ClaimPath::keys(["nope"]))
-        .sign(&f.issuer);
+        .sign(&f.issuer)
+        .await;
     assert!(matches!(err, Err(IssueError::InvalidSdPath { .. })));
 }
 
-#[test]
-fn holder_selection_includes_parents_and_children() {
+#[tokio::test]
+async fn holder_selection_includes_parents_and_children() {
     let f = Fixture::new();
-    let sd = f.issue();
+    let sd = f.issue().await;
     let (all, disclosable) = holder::disclosable_claims(&sd).unwrap();
     assert_eq!(all["address"]["postal_code"], "8000");
     assert!(
@@ -560,8 +577,8 @@ fn holder_selection_includes_parents_and_children() {
     assert_eq!(v.user_claims()["nationalities"], json!(["SE"]));
 }
 
-#[test]
-fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
+#[tokio::test]
+async fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
     // The verifier reuses the signature's SHA-256 state for `sd_hash` only when both hashes
     // are the same; `_sd_alg` sha-384 (under ES256) and an ES384 issuer (with sha-256) take the
     // separate path, which must check just as strictly.
@@ -584,8 +601,9 @@ fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
         .holder_key(&f.holder.verifying_key().to_jwk())
         .unwrap()
         .sign(&f.issuer)
+        .await
         .unwrap();
-        let p = f.present(&sd, &Fixture::params());
+        let p = f.present(&sd, &Fixture::params()).await;
         let mut options = Fixture::options();
         options.algorithms = eudi_trust::AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]);
         f.verify_opts(&p, &options).unwrap();
@@ -610,10 +628,11 @@ fn sd_hash_is_checked_when_its_hash_is_not_the_signature_hash() {
 
 /// An SD-JWT VC signed by the fixture's issuer over exactly this payload and these
 /// disclosures, as a (misbehaving) issuer could make it: the builder would refuse.
-fn signed_by_hand(f: &Fixture, payload: &Value, disclosures: &[String]) -> SdJwt {
+async fn signed_by_hand(f: &Fixture, payload: &Value, disclosures: &[String]) -> SdJwt {
     let header = Header::new(Algorithm::Es256, Some(vc::TYP));
     let jwt =
         eudi_trust::jws::sign_compact(&header, &serde_json::to_vec(payload).unwrap(), &f.issuer)
+            .await
             .unwrap();
     let mut text = jwt;
     text.push('~');
@@ -628,8 +647,8 @@ fn digest(disclosure: &str) -> String {
     eudi_sdjwt::SdAlg::Sha256.digest_b64(disclosure.as_bytes())
 }
 
-#[test]
-fn disclosure_named_sd_alg_is_rejected() {
+#[tokio::test]
+async fn disclosure_named_sd_alg_is_rejected() {
     // RFC 9901 §4.1.1: `_sd_alg` belongs to the top level of the payload only; disclosed, it
     // would enter the processed claims.
     let f = Fixture::new();
@@ -641,7 +660,7 @@ fn disclosure_named_sd_alg_is_rejected() {
             "_sd": [digest(&d)],
             "_sd_alg": "sha-256",
         });
-        let sd = signed_by_hand(&f, &payload, &[d]);
+        let sd = signed_by_hand(&f, &payload, &[d]).await;
         assert_eq!(
             f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
             Some(SdJwtError::ReservedClaimName {
@@ -653,8 +672,8 @@ fn disclosure_named_sd_alg_is_rejected() {
     }
 }
 
-#[test]
-fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
+#[tokio::test]
+async fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
     // SD-JWT VC §3.2.2.2: `status` "including any of their sub-claims".
     let f = Fixture::new();
     let d = b64::encode(
@@ -669,7 +688,7 @@ fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
         "status": {"_sd": [digest(&d)]},
         "_sd_alg": "sha-256",
     });
-    let sd = signed_by_hand(&f, &payload, &[d]);
+    let sd = signed_by_hand(&f, &payload, &[d]).await;
     assert_eq!(
         f.verify_opts(&sd, &VerifyOptions::new(NOW)).err(),
         Some(SdJwtError::NotDisclosable {
@@ -678,8 +697,8 @@ fn disclosed_sub_claim_of_a_never_disclosable_claim_is_rejected() {
     );
 }
 
-#[test]
-fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
+#[tokio::test]
+async fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
     let f = Fixture::new();
     for path in [
         ClaimPath::keys(["exp"]),
@@ -694,6 +713,7 @@ fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
         let err = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, claims)
             .sd(path.clone())
             .sign(&f.issuer)
+            .await
             .err();
         assert!(
             matches!(err, Some(IssueError::ReservedClaimName { .. })),
@@ -709,6 +729,7 @@ fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
     )
     .sd(ClaimPath::keys(["iss"]))
     .sign(&f.issuer)
+    .await
     .err();
     assert!(
         matches!(err, Some(IssueError::InvalidSdPath { ref path, .. }) if path == "[\"iss\"]"),
@@ -723,6 +744,7 @@ fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
     )
     .sd_all_except(&[])
     .sign(&f.issuer)
+    .await
     .unwrap();
     let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
     assert_eq!(v.claims()["exp"], json!(IAT + 3600));
@@ -734,8 +756,8 @@ fn vc_issuer_refuses_to_make_never_disclosable_claims_disclosable() {
     );
 }
 
-#[test]
-fn integers_beyond_64_bits_stay_exact() {
+#[tokio::test]
+async fn integers_beyond_64_bits_stay_exact() {
     // 2^70 and -2^70: an f64 would round neither visibly here, but any larger odd number; the
     // digits must come back exactly as issued, disclosed or plain.
     const BIG: &str = "1180591620717411303424";
@@ -751,6 +773,7 @@ fn integers_beyond_64_bits_stay_exact() {
     // Every claim disclosable.
     let sd = vc::builder("urn:eudi:pid:1", "https://issuer.example", IAT, &claims)
         .sign(&f.issuer)
+        .await
         .unwrap();
     let v = f.verify_opts(&sd, &VerifyOptions::new(NOW)).unwrap();
     assert_eq!(v.claims()["big"].to_string(), BIG);
@@ -762,6 +785,7 @@ fn integers_beyond_64_bits_stay_exact() {
         .typ(vc::TYP)
         .sd(ClaimPath::keys(["given_name"]))
         .sign(&f.issuer)
+        .await
         .unwrap();
     let payload = eudi_sdjwt::verifier::unverified_payload(&sd).unwrap();
     assert_eq!(payload["odd"].to_string(), ODD);

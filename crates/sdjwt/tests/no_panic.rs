@@ -5,6 +5,7 @@
     reason = "test setup failures should abort the test"
 )]
 
+use eudi_bench::block_on;
 use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{self, VerifyOptions};
 use eudi_sdjwt::{ClaimPath, SdJwt, vc};
@@ -42,14 +43,14 @@ fn valid_presentation() -> (String, SoftwareKey) {
     )
     .holder_key(&holder_key.verifying_key().to_jwk())
     .unwrap()
-    .sign(&issuer)
-    .unwrap();
+    .sign(&issuer);
+    let sd = block_on(sd).unwrap();
     let params = KeyBindingParams {
         audience: "a".into(),
         nonce: "n".into(),
         iat: 1_700_000_050,
     };
-    let p = holder::add_key_binding(sd, &holder_key, &params).unwrap();
+    let p = block_on(holder::add_key_binding(sd, &holder_key, &params)).unwrap();
     (p.to_compact().unwrap(), issuer)
 }
 
@@ -84,11 +85,11 @@ proptest! {
     #[test]
     fn signed_hostile_payloads(payload in arb_json(), disclosures in prop::collection::vec(arb_json(), 0..6)) {
         let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
-        let jwt = eudi_trust::jws::sign_compact(
+        let jwt = block_on(eudi_trust::jws::sign_compact(
             &eudi_trust::jws::Header::new(Algorithm::Es256, Some("dc+sd-jwt")),
             payload.to_string().as_bytes(),
             &issuer,
-        ).unwrap();
+        )).unwrap();
         let mut s = jwt;
         s.push('~');
         for d in disclosures {

@@ -23,7 +23,7 @@ const ACCEPTED_TYPES: [&str; 2] = [JWT_TYPE, "application/statuslist+jwt"];
 
 impl StatusListTokenBuilder<'_> {
     /// Signs the token as a compact JWT with `typ` `statuslist+jwt` and `alg` from the signer.
-    pub fn sign_jwt(&self, signer: &dyn Signer) -> Result<String, StatusListIssueError> {
+    pub async fn sign_jwt(&self, signer: &dyn Signer) -> Result<String, StatusListIssueError> {
         self.check()?;
         let mut header = Header::new(signer.algorithm(), Some(JWT_TYPE));
         header.kid.clone_from(&self.kid);
@@ -42,7 +42,9 @@ impl StatusListTokenBuilder<'_> {
         claims.insert("status_list".into(), self.list.to_json()?);
         let payload = serde_json::to_vec(&Value::Object(claims))
             .map_err(|e| StatusListIssueError::Encoding(e.to_string()))?;
-        sign_compact(&header, &payload, signer).map_err(StatusListIssueError::from_jws)
+        sign_compact(&header, &payload, signer)
+            .await
+            .map_err(StatusListIssueError::from_jws)
     }
 }
 
@@ -211,15 +213,20 @@ mod tests {
 
     /// Signs an arbitrary header and payload, for tokens the builder refuses to make.
     fn sign_raw(header: &Header, payload: &Value, key: &SoftwareKey) -> String {
-        sign_compact(header, &serde_json::to_vec(payload).unwrap(), key).unwrap()
+        eudi_bench::block_on(sign_compact(
+            header,
+            &serde_json::to_vec(payload).unwrap(),
+            key,
+        ))
+        .unwrap()
     }
 
     fn typed_header() -> Header {
         Header::new(Algorithm::Es256, Some(JWT_TYPE))
     }
 
-    #[test]
-    fn round_trip_every_bits_value() {
+    #[tokio::test]
+    async fn round_trip_every_bits_value() {
         let key = key();
         for bits in [Bits::One, Bits::Two, Bits::Four, Bits::Eight] {
             let mut list = StatusList::new(bits, 1000).unwrap();
@@ -231,6 +238,7 @@ mod tests {
                 .exp(NOW + 3600)
                 .ttl(600)
                 .sign_jwt(&key)
+                .await
                 .unwrap();
             let verified = verify(&jwt, &key, NOW).unwrap();
             assert_eq!(verified.list(), &list);
@@ -245,14 +253,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn header_carries_typ_kid_and_x5c() {
+    #[tokio::test]
+    async fn header_carries_typ_kid_and_x5c() {
         let key = key();
         let list = small_list();
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .kid("k1")
             .x5c(vec![b"leaf".to_vec(), b"ca".to_vec()])
             .sign_jwt(&key)
+            .await
             .unwrap();
         let token = UnverifiedStatusListJwt::parse(&jwt).unwrap();
         assert_eq!(token.header().typ.as_deref(), Some("statuslist+jwt"));
@@ -268,11 +277,12 @@ mod tests {
         assert_eq!(verify(&jwt, &key, NOW).unwrap().ttl(), None);
     }
 
-    #[test]
-    fn wrong_key_is_a_bad_signature() {
+    #[tokio::test]
+    async fn wrong_key_is_a_bad_signature() {
         let list = small_list();
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_jwt(&key())
+            .await
             .unwrap();
         assert_eq!(
             verify(&jwt, &key(), NOW),
@@ -280,12 +290,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn tampered_lst_is_a_bad_signature() {
+    #[tokio::test]
+    async fn tampered_lst_is_a_bad_signature() {
         let key = key();
         let list = small_list();
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_jwt(&key)
+            .await
             .unwrap();
         let mut parts: Vec<String> = jwt.split('.').map(String::from).collect();
         let mut payload: Value = serde_json::from_slice(&b64::decode(&parts[1]).unwrap()).unwrap();
@@ -320,12 +331,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sub_mismatch_is_rejected() {
+    #[tokio::test]
+    async fn sub_mismatch_is_rejected() {
         let key = key();
         let list = small_list();
         let jwt = StatusListTokenBuilder::new("https://example.com/statuslists/2", &list, NOW)
             .sign_jwt(&key)
+            .await
             .unwrap();
         assert_eq!(
             verify(&jwt, &key, NOW),
@@ -336,14 +348,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn expired_token_is_rejected_after_the_clock_skew() {
+    #[tokio::test]
+    async fn expired_token_is_rejected_after_the_clock_skew() {
         let key = key();
         let list = small_list();
         let exp = NOW + 100;
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .exp(exp)
             .sign_jwt(&key)
+            .await
             .unwrap();
         let skew = i64::try_from(crate::DEFAULT_CLOCK_SKEW_SECS).unwrap();
         verify(&jwt, &key, exp - 1).unwrap();
@@ -468,12 +481,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn index_out_of_range_is_an_error() {
+    #[tokio::test]
+    async fn index_out_of_range_is_an_error() {
         let key = key();
         let list = small_list();
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_jwt(&key)
+            .await
             .unwrap();
         let verified = verify(&jwt, &key, NOW).unwrap();
         assert_eq!(verified.status_at(15), Ok(Status::Valid));
@@ -483,12 +497,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn algorithm_outside_policy_is_rejected() {
+    #[tokio::test]
+    async fn algorithm_outside_policy_is_rejected() {
         let key384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
         let list = small_list();
         let jwt = StatusListTokenBuilder::new(URI, &list, NOW)
             .sign_jwt(&key384)
+            .await
             .unwrap();
         assert_eq!(
             verify(&jwt, &key384, NOW),
@@ -531,13 +546,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn builder_refuses_bad_claims() {
+    #[tokio::test]
+    async fn builder_refuses_bad_claims() {
         let list = small_list();
         assert_eq!(
             StatusListTokenBuilder::new(URI, &list, NOW)
                 .ttl(0)
                 .sign_jwt(&key())
+                .await
                 .err(),
             Some(StatusListIssueError::InvalidInput {
                 field: "ttl",
@@ -547,6 +563,7 @@ mod tests {
         assert_eq!(
             StatusListTokenBuilder::new("not a uri", &list, NOW)
                 .sign_jwt(&key())
+                .await
                 .err(),
             Some(StatusListIssueError::InvalidInput {
                 field: "sub",

@@ -35,7 +35,8 @@
 //! };
 //! use eudi_trust::{Algorithm, AlgorithmPolicy, Signer, SoftwareKey};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let uri = "https://example.com/statuslists/1";
 //! let now = 1_700_000_000;
 //!
@@ -47,7 +48,8 @@
 //!     .exp(now + 86_400)
 //!     .ttl(3_600)
 //!     .kid("status-key-1")
-//!     .sign_jwt(&key)?;
+//!     .sign_jwt(&key)
+//!     .await?;
 //!
 //! // Relying party: the credential says where to look ...
 //! let reference = StatusReference { idx: 42, uri: uri.into() };

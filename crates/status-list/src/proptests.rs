@@ -73,8 +73,8 @@ fn seed_tokens() -> &'static (String, Vec<u8>) {
             .kid("k")
             .x5c(vec![vec![1, 2, 3]]);
         (
-            builder.sign_jwt(key()).unwrap(),
-            builder.sign_cwt(key()).unwrap(),
+            eudi_bench::block_on(builder.sign_jwt(key())).unwrap(),
+            eudi_bench::block_on(builder.sign_cwt(key())).unwrap(),
         )
     })
 }

@@ -147,15 +147,16 @@ impl Claims {
 /// ```
 /// # use eudi_status_list::{Bits, StatusList, StatusListTokenBuilder};
 /// # use eudi_trust::{Algorithm, SoftwareKey};
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let key = SoftwareKey::generate(Algorithm::Es256)?;
 /// let list = StatusList::new(Bits::One, 1024)?;
 /// let builder = StatusListTokenBuilder::new("https://example.com/statuslists/1", &list, 1_700_000_000)
 ///     .exp(1_700_086_400)
 ///     .ttl(43_200)
 ///     .kid("12");
-/// let jwt: String = builder.sign_jwt(&key)?;
-/// let cwt: Vec<u8> = builder.sign_cwt(&key)?;
+/// let jwt: String = builder.sign_jwt(&key).await?;
+/// let cwt: Vec<u8> = builder.sign_cwt(&key).await?;
 /// # assert!(jwt.starts_with("ey") && cwt.first() == Some(&0xd2));
 /// # Ok(()) }
 /// ```

@@ -337,9 +337,10 @@ fn referenced_token_sd_jwt_payload_points_at_index_0() {
     assert_eq!(verified.status_of(&reference), Ok(Status::Invalid));
 }
 
-#[test]
-fn example_key_signs_tokens_that_verify_like_the_vectors() {
-    let jwk: Jwk = serde_json::from_str(&read("example_signing_key.private.jwk.json")).unwrap();
+#[tokio::test]
+async fn example_key_signs_tokens_that_verify_like_the_vectors() {
+    let jwk: eudi_trust::PrivateJwk =
+        serde_json::from_str(&read("example_signing_key.private.jwk.json")).unwrap();
     let key = SoftwareKey::from_jwk(&jwk).unwrap();
     let list = StatusList::from_json(
         &serde_json::json!({"bits": 1, "lst": "eNrbuRgAAhcBXQ"}),
@@ -350,8 +351,8 @@ fn example_key_signs_tokens_that_verify_like_the_vectors() {
         .exp(EXP)
         .ttl(43_200)
         .kid("12");
-    let jwt = builder.sign_jwt(&key).unwrap();
-    let cwt = builder.sign_cwt(&key).unwrap();
+    let jwt = builder.sign_jwt(&key).await.unwrap();
+    let cwt = builder.sign_cwt(&key).await.unwrap();
     let policy = AlgorithmPolicy::default();
     check_vector_token(
         &UnverifiedStatusListJwt::parse(&jwt)

@@ -4,13 +4,20 @@ use std::fmt;
 
 use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize as _;
 
 use crate::b64;
 use crate::key::{Algorithm, KeyError, VerifyingKey};
 
-/// A JSON Web Key: EC (`crv`, `x`, `y`) or RSA (`n`, `e`, for verification only). Only the
-/// members this workspace uses are typed; `d` is present only on private test keys and is never
-/// printed by `Debug`.
+/// A public JSON Web Key: EC (`crv`, `x`, `y`) or RSA (`n`, `e`, for verification only). Only
+/// the members this workspace uses are typed.
+///
+/// The type has no private member, so serializing it can never write `d` (nor RSA's private
+/// members): a JWKS built from these keys is safe to publish. Deserializing a JWK that carries
+/// `d` *drops* it, like any member not typed here, rather than refusing the key: the public half
+/// of a private test key is a valid public key, and a trust file made from one must not make its
+/// key private again by being copied. Private keys are read with [`PrivateJwk`], whose `d` is
+/// wiped on drop and never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     /// Key type: `EC`, or `RSA` for keys that only verify (RS256).
@@ -30,9 +37,6 @@ pub struct Jwk {
     /// RSA public exponent, base64url (RFC 7518 §6.3.1.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
-    /// Private scalar, base64url. Only for published test keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub d: Option<String>,
     /// Key identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
@@ -54,7 +58,6 @@ impl fmt::Debug for Jwk {
             .field("n", &self.n)
             .field("e", &self.e)
             .field("kid", &self.kid)
-            .field("private", &self.d.is_some())
             .finish()
     }
 }
@@ -76,7 +79,6 @@ impl Jwk {
             y: Some(y),
             n: None,
             e: None,
-            d: None,
             kid: None,
             alg: None,
             use_: None,
@@ -92,19 +94,16 @@ impl Jwk {
             y: None,
             n: Some(n),
             e: Some(e),
-            d: None,
             kid: None,
             alg: None,
             use_: None,
         }
     }
 
-    /// The same key without its private part and without optional members.
+    /// The same key. A [`Jwk`] never holds a private part, so this is a clone; kept for
+    /// callers written when it did.
     pub fn public(&self) -> Self {
-        Self {
-            d: None,
-            ..self.clone()
-        }
+        self.clone()
     }
 
     /// The algorithm implied by the curve, or RS256 for an RSA key (whose `alg`, when present,
@@ -160,6 +159,109 @@ impl Jwk {
         push_json_string(&mut input, self.y.as_deref().unwrap_or_default());
         input.push('}');
         b64::encode(digest::digest(&digest::SHA256, input.as_bytes()))
+    }
+}
+
+/// A private EC JSON Web Key (RFC 7518 §6.2.2): the public members and the private scalar `d`.
+///
+/// Only for loading keys (published test keys, development key files) into
+/// [`SoftwareKey::from_jwk`](crate::key::SoftwareKey::from_jwk); a private key is otherwise
+/// kept behind a [`Signer`](crate::key::Signer) and never leaves it. Hence: no `Serialize`, a
+/// `Debug` that never prints `d`, and `d` overwritten with zeros when the value is dropped
+/// (what the caller read the JSON from is the caller's to wipe). Deserializing refuses a JWK
+/// without `d`. RSA private keys are not supported (nothing here signs with RSA).
+#[derive(Deserialize)]
+pub struct PrivateJwk {
+    /// Key type: `EC`.
+    kty: String,
+    /// Curve name.
+    crv: Option<String>,
+    /// Affine x coordinate, base64url.
+    x: Option<String>,
+    /// Affine y coordinate, base64url.
+    y: Option<String>,
+    /// Private scalar, base64url.
+    d: String,
+    /// Key identifier.
+    #[serde(default)]
+    kid: Option<String>,
+    /// Intended algorithm.
+    #[serde(default)]
+    alg: Option<String>,
+    /// Intended use.
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+}
+
+impl Drop for PrivateJwk {
+    fn drop(&mut self) {
+        self.d.zeroize();
+    }
+}
+
+impl fmt::Debug for PrivateJwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateJwk")
+            .field("kty", &self.kty)
+            .field("crv", &self.crv)
+            .field("x", &self.x)
+            .field("y", &self.y)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateJwk {
+    /// A private EC JWK from the public key and the base64url private scalar `d`.
+    pub fn new(public: &Jwk, d: String) -> Self {
+        Self {
+            kty: public.kty.clone(),
+            crv: public.crv.clone(),
+            x: public.x.clone(),
+            y: public.y.clone(),
+            d,
+            kid: public.kid.clone(),
+            alg: public.alg.clone(),
+            use_: public.use_.clone(),
+        }
+    }
+
+    /// The public half (every member but `d`).
+    pub fn to_public(&self) -> Jwk {
+        Jwk {
+            kty: self.kty.clone(),
+            crv: self.crv.clone(),
+            x: self.x.clone(),
+            y: self.y.clone(),
+            n: None,
+            e: None,
+            kid: self.kid.clone(),
+            alg: self.alg.clone(),
+            use_: self.use_.clone(),
+        }
+    }
+
+    /// The key identifier, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The public members, borrowed.
+    pub fn as_public_ref(&self) -> JwkRef<'_> {
+        JwkRef {
+            kty: &self.kty,
+            crv: self.crv.as_deref(),
+            x: self.x.as_deref(),
+            y: self.y.as_deref(),
+            n: None,
+            e: None,
+            alg: self.alg.as_deref(),
+        }
+    }
+
+    /// The private scalar, base64url; only for [`crate::key::SoftwareKey::from_jwk`].
+    pub(crate) fn d(&self) -> &str {
+        &self.d
     }
 }
 
@@ -351,10 +453,42 @@ mod tests {
 
     #[test]
     fn debug_hides_d() {
-        let jwk = Jwk {
-            d: Some("SECRET".into()),
-            ..Jwk::ec("P-256", "x".into(), "y".into())
-        };
-        assert!(!format!("{jwk:?}").contains("SECRET"));
+        let private: PrivateJwk = serde_json::from_value(serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "SECRET", "kid": "k"
+        }))
+        .unwrap();
+        let debug = format!("{private:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("eA"), "{debug}");
+        assert_eq!(private.kid(), Some("k"));
+        assert_eq!(private.d(), "SECRET");
+    }
+
+    #[test]
+    fn public_jwk_drops_d_and_never_writes_it() {
+        let json = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "SECRET", "kid": "k"
+        });
+        // Read as a public key, `d` is dropped; written again, it is not there.
+        let public: Jwk = serde_json::from_value(json.clone()).unwrap();
+        let written = serde_json::to_value(&public).unwrap();
+        assert!(written.get("d").is_none(), "{written}");
+        assert_eq!(written["x"], "eA");
+        let set: JwkSet =
+            serde_json::from_value(serde_json::json!({"keys": [json.clone()]})).unwrap();
+        assert!(!serde_json::to_string(&set).unwrap().contains("SECRET"));
+        // The private type's public half has no `d` either.
+        let private: PrivateJwk = serde_json::from_value(json).unwrap();
+        let half = serde_json::to_value(private.to_public()).unwrap();
+        assert!(half.get("d").is_none(), "{half}");
+        assert_eq!(private.to_public(), public);
+    }
+
+    #[test]
+    fn private_jwk_needs_d() {
+        let err = serde_json::from_value::<PrivateJwk>(serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"
+        }));
+        assert!(err.is_err());
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::b64;
+use crate::code::{ErrorCode, HasErrorCode};
 use crate::jwk::Jwk;
 use crate::key::{Algorithm, AlgorithmPolicy, KeyError, Signer, VerifyingKey};
 
@@ -39,9 +40,14 @@ pub enum JwsError {
         /// Algorithm of the key.
         key: Algorithm,
     },
-    /// The header has a `crit` member; no extension is understood here (RFC 7515 §4.1.11).
+    /// The header's `crit` names extensions this verifier does not understand; none is
+    /// understood here, so any well-formed `crit` ends here (RFC 7515 §4.1.11).
     #[error("JWS header has critical extensions this verifier does not understand: {0}")]
     UnsupportedCritical(String),
+    /// The header's `crit` is not a non-empty array of distinct extension names (it is `null`,
+    /// empty, repeats a name, or names a parameter the JWS/JWE specifications define).
+    #[error("JWS header `crit` is not valid: {0}")]
+    InvalidCritical(&'static str),
     /// `typ` is not the one the profile requires.
     #[error("JWS `typ` is {found:?}, expected {expected}")]
     WrongType {
@@ -53,9 +59,29 @@ pub enum JwsError {
     /// The signature does not verify.
     #[error("JWS signature does not verify")]
     BadSignature,
-    /// Signing failed.
+    /// Signing failed (this side's signer; a peer cannot cause it).
     #[error("signing failed: {0}")]
     Signing(#[from] KeyError),
+    /// An internal invariant of this module broke (a bug, never the peer's fault).
+    #[error("internal JWS error: {0}")]
+    Internal(&'static str),
+}
+
+impl HasErrorCode for JwsError {
+    /// Verification faults get the peer-facing codes; [`JwsError::Signing`] and
+    /// [`JwsError::Internal`] come from this side only, so they are [`ErrorCode::Internal`].
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Malformed(_) | Self::MalformedHeader(_) => ErrorCode::Malformed,
+            Self::UnsupportedAlgorithm(_)
+            | Self::AlgorithmNotAllowed(_)
+            | Self::AlgorithmKeyMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
+            Self::UnsupportedCritical(_) | Self::InvalidCritical(_) => ErrorCode::Malformed,
+            Self::WrongType { .. } => ErrorCode::WrongType,
+            Self::BadSignature => ErrorCode::InvalidSignature,
+            Self::Signing(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
 }
 
 /// The protected header members this workspace reads. Others are kept in `extra`.
@@ -80,8 +106,14 @@ pub struct Header {
     /// Embedded public key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwk: Option<Jwk>,
-    /// Critical extensions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Critical extensions (RFC 7515 §4.1.11). A present `crit: null` is read as an empty list,
+    /// so that [`Header::check_crit`] (and any `is_some` check) refuses it instead of taking
+    /// it for an absent member; a member that is not a string fails deserialization.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crit_member"
+    )]
     pub crit: Option<Vec<String>>,
     /// Every other member.
     #[serde(flatten)]
@@ -97,7 +129,63 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
     }
 }
 
+/// Reads a present `crit` member: `null` becomes an empty list (invalid, see
+/// [`Header::check_crit`]), anything but an array of strings is an error.
+fn crit_member<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    match Option::<Vec<Value>>::deserialize(d)? {
+        None => Ok(Some(Vec::new())),
+        Some(names) => names
+            .into_iter()
+            .map(|name| match name {
+                Value::String(name) => Ok(name),
+                _ => Err(serde::de::Error::custom(
+                    "`crit` must be an array of strings (RFC 7515 §4.1.11)",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+    }
+}
+
+/// Header parameter names the JWS (RFC 7515 §4.1), JWE (RFC 7516 §4.1) and JWA (RFC 7518
+/// §4.6.1, §4.7.1, §4.8.1) specifications define: RFC 7515 §4.1.11 forbids listing them in
+/// `crit`.
+const REGISTERED_HEADER_NAMES: [&str; 20] = [
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc",
+    "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+];
+
 impl Header {
+    /// Applies RFC 7515 §4.1.11 to `crit`: when present it must be a non-empty array of
+    /// distinct names that are not defined by the JWS/JWE/JWA specifications, and each must be
+    /// an extension the recipient understands. This implementation understands none, so every
+    /// present `crit` is an error, the malformed ones ([`JwsError::InvalidCritical`]) told
+    /// apart from the well-formed ones ([`JwsError::UnsupportedCritical`]).
+    pub fn check_crit(&self) -> Result<(), JwsError> {
+        let Some(crit) = &self.crit else {
+            return Ok(());
+        };
+        if crit.is_empty() {
+            return Err(JwsError::InvalidCritical(
+                "it must be a non-empty array (RFC 7515 §4.1.11)",
+            ));
+        }
+        let mut names: Vec<&str> = crit.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair.first() == pair.last()) {
+            return Err(JwsError::InvalidCritical("it names a parameter twice"));
+        }
+        if names
+            .iter()
+            .any(|name| REGISTERED_HEADER_NAMES.contains(name))
+        {
+            return Err(JwsError::InvalidCritical(
+                "it names a header parameter the JWS or JWE specifications define",
+            ));
+        }
+        Err(JwsError::UnsupportedCritical(crit.join(", ")))
+    }
+
     /// A header for `alg` and `typ`.
     pub fn new(alg: Algorithm, typ: Option<&str>) -> Self {
         Self {
@@ -150,9 +238,7 @@ impl<'a> CompactJws<'a> {
             b64::decode(header_b64).map_err(|_| JwsError::Malformed("header is not base64url"))?;
         let header: Header = serde_json::from_slice(&header_bytes)
             .map_err(|e| JwsError::MalformedHeader(e.to_string()))?;
-        if let Some(crit) = &header.crit {
-            return Err(JwsError::UnsupportedCritical(crit.join(", ")));
-        }
+        header.check_crit()?;
         let signature = b64::decode(signature_b64)
             .map_err(|_| JwsError::Malformed("signature is not base64url"))?;
         Ok(Self {
@@ -236,14 +322,16 @@ pub fn check_algorithm(
 }
 
 /// Signs `payload` under `header` (whose `alg` is set from the signer) as a compact JWS.
-pub fn sign_compact(
+pub async fn sign_compact(
     header: &Header,
     payload: &[u8],
     signer: &dyn Signer,
 ) -> Result<String, JwsError> {
     let mut out = Vec::new();
-    PreparedHeader::new(header, signer.algorithm())?.sign_into(payload, signer, &mut out)?;
-    String::from_utf8(out).map_err(|_| JwsError::Malformed("signed JWS is not ASCII"))
+    PreparedHeader::new(header, signer.algorithm())?
+        .sign_into(payload, signer, &mut out)
+        .await?;
+    String::from_utf8(out).map_err(|_| JwsError::Internal("signed JWS is not ASCII"))
 }
 
 /// A protected header encoded once, with the hash state after `BASE64URL(header) || '.'`.
@@ -302,8 +390,9 @@ impl PreparedHeader {
     }
 
     /// Appends the compact JWS `header.payload.signature` of `payload` (JSON bytes) to `out`.
-    /// The signer must use the header's algorithm.
-    pub fn sign_into(
+    /// The signer must use the header's algorithm. A software signer's future is ready, so
+    /// awaiting this costs what the synchronous version did (see [`crate::key::SignFuture`]).
+    pub async fn sign_into(
         &self,
         payload: &[u8],
         signer: &dyn Signer,
@@ -322,12 +411,22 @@ impl PreparedHeader {
         out.push(b'.');
         let payload_start = out.len();
         b64::encode_into_vec(payload, out);
-        let signing_input = out.get(start..).unwrap_or_default();
+        // Both offsets were taken from `out` above, so these are always `Some`; a broken
+        // invariant is an error, never an empty (and validly signable) slice.
+        let encoded_payload = out
+            .get(payload_start..)
+            .ok_or(JwsError::Internal("payload offset is outside the output"))?;
         let mut hash = self.prefix.clone();
-        hash.update(out.get(payload_start..).unwrap_or_default());
-        let signature = match signer.sign_digest(&hash.finish()) {
-            Some(signature) => signature?,
-            None => signer.sign(signing_input)?,
+        hash.update(encoded_payload);
+        let digest = hash.finish();
+        let signature = match signer.sign_digest(&digest) {
+            Some(signature) => signature.await?,
+            None => {
+                let signing_input = out
+                    .get(start..)
+                    .ok_or(JwsError::Internal("token offset is outside the output"))?;
+                signer.sign(signing_input).await?
+            }
         };
         out.push(b'.');
         b64::encode_into_vec(&signature, out);
@@ -340,19 +439,20 @@ mod tests {
     use super::*;
     use crate::key::SoftwareKey;
 
-    fn token(key: &SoftwareKey) -> String {
+    async fn token(key: &SoftwareKey) -> String {
         sign_compact(
             &Header::new(Algorithm::Es256, Some("JWT")),
             br#"{"a":1}"#,
             key,
         )
+        .await
         .unwrap()
     }
 
-    #[test]
-    fn sign_parse_verify() {
+    #[tokio::test]
+    async fn sign_parse_verify() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
-        let t = token(&key);
+        let t = token(&key).await;
         let jws = CompactJws::parse(&t).unwrap();
         assert_eq!(jws.header().typ.as_deref(), Some("JWT"));
         assert_eq!(jws.payload_json().unwrap()["a"], 1);
@@ -371,13 +471,17 @@ mod tests {
         fn verifying_key(&self) -> &VerifyingKey {
             self.0.verifying_key()
         }
-        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-            self.0.sign(message)
+        fn sign<'a>(&'a self, message: &'a [u8]) -> crate::key::SignFuture<'a> {
+            // Like a device that does I/O: a boxed future that is not ready when created.
+            crate::key::SignFuture::boxed(async move {
+                tokio::task::yield_now().await;
+                self.0.sign(message).await
+            })
         }
     }
 
-    #[test]
-    fn prepared_header_signs_many_payloads() {
+    #[tokio::test]
+    async fn prepared_header_signs_many_payloads() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let header = Header::new(Algorithm::Es256, Some("dc+sd-jwt"));
         let prepared = PreparedHeader::new(&header, Algorithm::Es256).unwrap();
@@ -388,7 +492,7 @@ mod tests {
             (br#"{"c":3}"#, &message_only),
         ] {
             let mut out = b"prefix:".to_vec();
-            prepared.sign_into(payload, signer, &mut out).unwrap();
+            prepared.sign_into(payload, signer, &mut out).await.unwrap();
             let token = std::str::from_utf8(&out[7..]).unwrap();
             assert!(token.starts_with(prepared.encoded()));
             let jws = CompactJws::parse(token).unwrap();
@@ -400,15 +504,15 @@ mod tests {
         // The header's algorithm and the signer's must agree.
         let p384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
         assert!(matches!(
-            prepared.sign_into(b"{}", &p384, &mut Vec::new()),
+            prepared.sign_into(b"{}", &p384, &mut Vec::new()).await,
             Err(JwsError::AlgorithmKeyMismatch { .. })
         ));
     }
 
-    #[test]
-    fn tampered_payload_fails() {
+    #[tokio::test]
+    async fn tampered_payload_fails() {
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
-        let t = token(&key);
+        let t = token(&key).await;
         let mut parts: Vec<&str> = t.split('.').collect();
         let other = b64::encode(br#"{"a":2}"#);
         parts[1] = &other;
@@ -455,8 +559,8 @@ mod tests {
         format!("{input}.{}", b64::encode(sig))
     }
 
-    #[test]
-    fn rs256_jws_verifies_only_when_allowed() {
+    #[tokio::test]
+    async fn rs256_jws_verifies_only_when_allowed() {
         use aws_lc_rs::signature::KeyPair as _;
 
         let pair =
@@ -492,17 +596,21 @@ mod tests {
             jws.verify(ec.verifying_key(), &oidc),
             Err(JwsError::AlgorithmKeyMismatch { .. })
         ));
-        let es = sign_compact(&Header::new(Algorithm::Es256, None), b"{}", &ec).unwrap();
+        let es = sign_compact(&Header::new(Algorithm::Es256, None), b"{}", &ec)
+            .await
+            .unwrap();
         assert!(matches!(
             CompactJws::parse(&es).unwrap().verify(&key, &oidc),
             Err(JwsError::AlgorithmKeyMismatch { .. })
         ));
     }
 
-    #[test]
-    fn algorithm_must_match_key_and_policy() {
+    #[tokio::test]
+    async fn algorithm_must_match_key_and_policy() {
         let key384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
-        let t = sign_compact(&Header::new(Algorithm::Es384, None), b"{}", &key384).unwrap();
+        let t = sign_compact(&Header::new(Algorithm::Es384, None), b"{}", &key384)
+            .await
+            .unwrap();
         let jws = CompactJws::parse(&t).unwrap();
         assert_eq!(
             jws.verify(key384.verifying_key(), &AlgorithmPolicy::default()),
@@ -521,11 +629,96 @@ mod tests {
         for bad in ["", "a", "a.b", "a.b.c.d", "!!.e30.", "e30.e30.!!"] {
             assert!(CompactJws::parse(bad).is_err(), "{bad:?} must not parse");
         }
-        let crit = format!("{}.e30.", b64::encode(r#"{"alg":"ES256","crit":["b64"]}"#));
-        assert!(matches!(
-            CompactJws::parse(&crit),
-            Err(JwsError::UnsupportedCritical(_))
-        ));
+    }
+
+    fn with_header(header: &str) -> Result<Header, JwsError> {
+        let token = format!("{}.e30.", b64::encode(header));
+        CompactJws::parse(&token).map(|jws| jws.header().clone())
+    }
+
+    #[test]
+    fn crit_is_checked_as_rfc_7515_says() {
+        // A well-formed `crit` naming an extension (even one that is present): not understood.
+        for header in [
+            r#"{"alg":"ES256","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"ES256","crit":["exp","urn:x"],"exp":1}"#,
+        ] {
+            assert!(
+                matches!(with_header(header), Err(JwsError::UnsupportedCritical(_))),
+                "{header}"
+            );
+        }
+        // `null` and `[]` are not the non-empty array the RFC requires; a repeated name and a
+        // name the JWS/JWE specifications define are refused too.
+        for header in [
+            r#"{"alg":"ES256","crit":null}"#,
+            r#"{"alg":"ES256","crit":[]}"#,
+            r#"{"alg":"ES256","crit":["x","y","x"],"x":1,"y":2}"#,
+            r#"{"alg":"ES256","crit":["alg"]}"#,
+            r#"{"alg":"ES256","crit":["x5t#S256"]}"#,
+            r#"{"alg":"ES256","crit":["enc"]}"#,
+        ] {
+            assert!(
+                matches!(with_header(header), Err(JwsError::InvalidCritical(_))),
+                "{header}"
+            );
+        }
+        // A member that is not a string, or a `crit` that is not an array.
+        for header in [
+            r#"{"alg":"ES256","crit":[1]}"#,
+            r#"{"alg":"ES256","crit":["b64",null]}"#,
+            r#"{"alg":"ES256","crit":"b64"}"#,
+            r#"{"alg":"ES256","crit":{}}"#,
+        ] {
+            assert!(
+                matches!(with_header(header), Err(JwsError::MalformedHeader(_))),
+                "{header}"
+            );
+        }
+        // Without `crit` the header parses.
+        with_header(r#"{"alg":"ES256","b64":false}"#).unwrap();
+        assert_eq!(Header::new(Algorithm::Es256, None).check_crit(), Ok(()));
+    }
+
+    #[test]
+    fn error_codes_keep_signing_faults_internal() {
+        assert_eq!(
+            JwsError::Signing(KeyError::SigningFailed("hsm".into())).code(),
+            ErrorCode::Internal
+        );
+        assert_eq!(JwsError::Internal("x").code(), ErrorCode::Internal);
+        assert_eq!(JwsError::BadSignature.code(), ErrorCode::InvalidSignature);
+        assert_eq!(
+            with_header(r#"{"alg":"ES256","crit":null}"#)
+                .err()
+                .map(|e| e.code()),
+            Some(ErrorCode::Malformed)
+        );
+        assert_eq!(
+            JwsError::UnsupportedAlgorithm("none".into()).code(),
+            ErrorCode::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            JwsError::WrongType {
+                found: None,
+                expected: "JWT".into()
+            }
+            .code(),
+            ErrorCode::WrongType
+        );
+    }
+
+    #[test]
+    fn signing_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let header = Header::new(Algorithm::Es256, None);
+        let future = sign_compact(&header, b"{}", &key);
+        send(&future);
+        let prepared = PreparedHeader::new(&header, Algorithm::Es256).unwrap();
+        let mut out = Vec::new();
+        send(&prepared.sign_into(b"{}", &key, &mut out));
+        drop(future);
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! [`AlgorithmPolicy`] accepts it; a caller has to allow it explicitly.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::rand::SystemRandom;
@@ -17,9 +20,11 @@ use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, ParsedPublicKey,
     RsaPublicKeyComponents, VerificationAlgorithm,
 };
+use zeroize::Zeroizing;
 
 use crate::b64;
-use crate::jwk::Jwk;
+use crate::code::{ErrorCode, HasErrorCode};
+use crate::jwk::{Jwk, PrivateJwk};
 
 /// A JWS/COSE signature algorithm this workspace can verify (and, for ECDSA, sign) with.
 ///
@@ -221,7 +226,94 @@ pub enum KeyError {
     SigningFailed(String),
 }
 
+impl HasErrorCode for KeyError {
+    /// A key a peer sent that does not parse is malformed input; an algorithm the key cannot
+    /// serve is an algorithm problem. [`KeyError::SigningFailed`] only ever comes from this
+    /// side's own signer (a peer cannot make it happen), so it is [`ErrorCode::Internal`].
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidKey(_) => ErrorCode::Malformed,
+            Self::AlgorithmMismatch { .. } => ErrorCode::UnsupportedAlgorithm,
+            Self::BadSignature => ErrorCode::InvalidSignature,
+            Self::SigningFailed(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The result of a [`Signer`]: the fixed-width signature, or why signing failed.
+pub type SignResult = Result<Vec<u8>, KeyError>;
+
+/// The future a [`Signer`] returns: already finished for a software key, or a boxed future for
+/// a signer that does I/O (a PKCS#11 HSM, a remote signing service).
+///
+/// Why a concrete type and not `async fn` in the trait or a boxed future everywhere: the trait
+/// must stay object-safe (`Arc<dyn Signer>` holds the issuer's key), which rules out `async fn`
+/// and `impl Future` returns, and boxing every future would cost a heap allocation per
+/// signature on the issuing hot path, where a software ES256 signature takes about 15 µs. A
+/// ready `SignFuture` is a plain value: polling it once hands the result back, with no
+/// allocation and no waker. Only signers that really wait pay for a box, and their I/O costs far
+/// more than it. The type is `Send` and `Unpin` (no `unsafe` is needed to poll it).
+#[must_use = "a signature future does nothing unless awaited"]
+pub struct SignFuture<'a>(SignState<'a>);
+
+enum SignState<'a> {
+    /// Computed synchronously; taken by the first poll.
+    Ready(Option<SignResult>),
+    /// Waits for a device or a remote service.
+    Pending(Pin<Box<dyn Future<Output = SignResult> + Send + 'a>>),
+}
+
+impl<'a> SignFuture<'a> {
+    /// A signature (or failure) that is already known: what software keys return.
+    pub fn ready(result: SignResult) -> Self {
+        Self(SignState::Ready(Some(result)))
+    }
+
+    /// A signature that needs waiting for (I/O). Allocates once, for the box.
+    pub fn boxed(future: impl Future<Output = SignResult> + Send + 'a) -> Self {
+        Self(SignState::Pending(Box::pin(future)))
+    }
+
+    /// Whether the result is already there (polling will not wait).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.0, SignState::Ready(Some(_)))
+    }
+}
+
+impl Future for SignFuture<'_> {
+    type Output = SignResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SignResult> {
+        match &mut self.0 {
+            SignState::Ready(result) => Poll::Ready(result.take().unwrap_or_else(|| {
+                // Polling a finished future is a caller bug; answer with an error, not a panic.
+                Err(KeyError::SigningFailed(
+                    "signature future polled after it finished".into(),
+                ))
+            })),
+            SignState::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for SignFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.0 {
+            SignState::Ready(Some(Ok(_))) => "ready",
+            SignState::Ready(Some(Err(_))) => "failed",
+            SignState::Ready(None) => "finished",
+            SignState::Pending(_) => "pending",
+        };
+        f.debug_tuple("SignFuture").field(&state).finish()
+    }
+}
+
 /// Something that signs with a private key it never reveals.
+///
+/// Signing is asynchronous because a production key lives in an HSM or a remote signing
+/// service; see [`SignFuture`] for why software keys pay nothing for that. The trait is
+/// object-safe, and implementations are `Send + Sync`, so `Arc<dyn Signer>` can be shared by
+/// the tasks of a service.
 pub trait Signer: Send + Sync + fmt::Debug {
     /// The algorithm of the signatures this signer makes.
     fn algorithm(&self) -> Algorithm;
@@ -229,13 +321,13 @@ pub trait Signer: Send + Sync + fmt::Debug {
     /// The public half, for `cnf`, `x5c` and JWKS publication.
     fn verifying_key(&self) -> &VerifyingKey;
 
-    /// Signs `message`, returning the fixed-width `r || s` form JOSE and COSE use.
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// Signs `message`, resolving to the fixed-width `r || s` form JOSE and COSE use.
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a>;
 
     /// Signs a message the caller has already hashed with [`Algorithm::digest_algorithm`], so
     /// a constant prefix (an issuer's protected header) is hashed once, not per signature.
     /// `None` if this signer only signs whole messages; the caller then uses [`Self::sign`].
-    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+    fn sign_digest<'a>(&'a self, digest: &'a Digest) -> Option<SignFuture<'a>> {
         let _ = digest;
         None
     }
@@ -248,10 +340,10 @@ impl<S: Signer + ?Sized> Signer for Arc<S> {
     fn verifying_key(&self) -> &VerifyingKey {
         (**self).verifying_key()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
         (**self).sign(message)
     }
-    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+    fn sign_digest<'a>(&'a self, digest: &'a Digest) -> Option<SignFuture<'a>> {
         (**self).sign_digest(digest)
     }
 }
@@ -263,10 +355,10 @@ impl<S: Signer + ?Sized> Signer for &S {
     fn verifying_key(&self) -> &VerifyingKey {
         (**self).verifying_key()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
         (**self).sign(message)
     }
-    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+    fn sign_digest<'a>(&'a self, digest: &'a Digest) -> Option<SignFuture<'a>> {
         (**self).sign_digest(digest)
     }
 }
@@ -303,16 +395,16 @@ impl SoftwareKey {
         Self::from_pair(alg, pair)
     }
 
-    /// Loads a private key from a JWK with `d` (used for published test keys).
-    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        let alg = jwk.algorithm()?;
+    /// Loads a private key from a private JWK (used for published test keys).
+    pub fn from_jwk(jwk: &PrivateJwk) -> Result<Self, KeyError> {
+        let public = jwk.as_public_ref();
+        let alg = public.algorithm()?;
         let signing = alg.signing()?;
-        let d = jwk
-            .d
-            .as_deref()
-            .ok_or(KeyError::InvalidKey("JWK has no private part `d`"))?;
-        let d = b64::decode(d).map_err(|_| KeyError::InvalidKey("`d` is not base64url"))?;
-        let public = jwk.to_verifying_key()?;
+        // The decoded scalar is wiped as soon as the key pair holds it.
+        let d = Zeroizing::new(
+            b64::decode(jwk.d()).map_err(|_| KeyError::InvalidKey("`d` is not base64url"))?,
+        );
+        let public = public.to_verifying_key()?;
         let pair =
             EcdsaKeyPair::from_private_key_and_public_key(signing, &d, public.sec1_uncompressed())
                 .map_err(|_| KeyError::InvalidKey("`d` does not match `x`/`y`"))?;
@@ -346,25 +438,28 @@ impl Signer for SoftwareKey {
         &self.public
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.pair
-            .sign(&self.rng, message)
-            .map(|sig| sig.as_ref().to_vec())
-            .map_err(|_| KeyError::SigningFailed("ECDSA signing failed".into()))
+    fn sign<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+        // Computed here, synchronously: the future is ready and allocates nothing.
+        SignFuture::ready(
+            self.pair
+                .sign(&self.rng, message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|_| KeyError::SigningFailed("ECDSA signing failed".into())),
+        )
     }
 
-    fn sign_digest(&self, digest: &Digest) -> Option<Result<Vec<u8>, KeyError>> {
+    fn sign_digest<'a>(&'a self, digest: &'a Digest) -> Option<SignFuture<'a>> {
         if digest.algorithm() != self.algorithm().digest_algorithm() {
-            return Some(Err(KeyError::SigningFailed(
+            return Some(SignFuture::ready(Err(KeyError::SigningFailed(
                 "the digest is not of this key's hash algorithm".into(),
-            )));
+            ))));
         }
-        Some(
+        Some(SignFuture::ready(
             self.pair
                 .sign_digest(digest)
                 .map(|sig| sig.as_ref().to_vec())
                 .map_err(|_| KeyError::SigningFailed("ECDSA signing failed".into())),
-        )
+        ))
     }
 }
 
@@ -386,8 +481,13 @@ pub struct VerifyingKey {
 /// The public key's encoding, kept for JWK export and comparison.
 #[derive(Clone, PartialEq, Eq)]
 enum Material {
-    /// Uncompressed SEC1 point.
-    Ec(Arc<[u8]>),
+    /// Uncompressed SEC1 point, and its coordinates split out once, when the point is parsed,
+    /// so reading them later needs no slicing that could fail.
+    Ec {
+        sec1: Arc<[u8]>,
+        x: Arc<[u8]>,
+        y: Arc<[u8]>,
+    },
     /// Modulus and public exponent, big-endian without leading zeros.
     Rsa { n: Arc<[u8]>, e: Arc<[u8]> },
 }
@@ -395,7 +495,7 @@ enum Material {
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.material {
-            Material::Ec(_) => f
+            Material::Ec { .. } => f
                 .debug_struct("VerifyingKey")
                 .field("alg", &self.alg)
                 .field("x", &b64::encode(self.x()))
@@ -428,12 +528,22 @@ impl VerifyingKey {
                 "not an uncompressed point of this curve",
             ));
         }
+        let (x, y) = point
+            .get(1..)
+            .and_then(|xy| xy.split_at_checked(alg.field_len()))
+            .ok_or(KeyError::InvalidKey(
+                "not an uncompressed point of this curve",
+            ))?;
         let parsed = ParsedPublicKey::new(alg.fixed_verification(), point)
             .map_err(|_| KeyError::InvalidKey("point is not on the curve"))?;
         Ok(Self {
             alg,
             parsed: Arc::new(parsed),
-            material: Material::Ec(point.into()),
+            material: Material::Ec {
+                sec1: point.into(),
+                x: x.into(),
+                y: y.into(),
+            },
         })
     }
 
@@ -475,7 +585,7 @@ impl VerifyingKey {
     /// The uncompressed SEC1 encoding; empty for an RSA key.
     pub fn sec1_uncompressed(&self) -> &[u8] {
         match &self.material {
-            Material::Ec(sec1) => sec1,
+            Material::Ec { sec1, .. } => sec1,
             Material::Rsa { .. } => &[],
         }
     }
@@ -483,7 +593,7 @@ impl VerifyingKey {
     /// The affine x coordinate; empty for an RSA key.
     pub fn x(&self) -> &[u8] {
         match &self.material {
-            Material::Ec(sec1) => sec1.get(1..=self.alg.field_len()).unwrap_or_default(),
+            Material::Ec { x, .. } => x,
             Material::Rsa { .. } => &[],
         }
     }
@@ -491,7 +601,7 @@ impl VerifyingKey {
     /// The affine y coordinate; empty for an RSA key.
     pub fn y(&self) -> &[u8] {
         match &self.material {
-            Material::Ec(sec1) => sec1.get(1 + self.alg.field_len()..).unwrap_or_default(),
+            Material::Ec { y, .. } => y,
             Material::Rsa { .. } => &[],
         }
     }
@@ -499,7 +609,7 @@ impl VerifyingKey {
     /// The RSA modulus and public exponent (big-endian, no leading zeros); `None` for EC keys.
     pub fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.material {
-            Material::Ec(_) => None,
+            Material::Ec { .. } => None,
             Material::Rsa { n, e } => Some((n, e)),
         }
     }
@@ -507,7 +617,7 @@ impl VerifyingKey {
     /// The key as a public JWK (no `kid`).
     pub fn to_jwk(&self) -> Jwk {
         match &self.material {
-            Material::Ec(_) => Jwk::ec(
+            Material::Ec { .. } => Jwk::ec(
                 self.alg.curve(),
                 b64::encode(self.x()),
                 b64::encode(self.y()),
@@ -519,7 +629,7 @@ impl VerifyingKey {
     /// Signatures are fixed-width: `r || s` for ECDSA, as long as the modulus for RSA.
     fn check_signature_len(&self, signature: &[u8]) -> Result<(), KeyError> {
         let expected_len = match &self.material {
-            Material::Ec(_) => 2 * self.alg.field_len(),
+            Material::Ec { .. } => 2 * self.alg.field_len(),
             Material::Rsa { n, .. } => n.len(),
         };
         if signature.len() == expected_len {
@@ -610,16 +720,16 @@ mod tests {
         sig
     }
 
-    #[test]
-    fn digest_signing_matches_message_signing() {
+    #[tokio::test]
+    async fn digest_signing_matches_message_signing() {
         for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
             let key = SoftwareKey::generate(alg).unwrap();
             let vk = key.verifying_key();
             let digest = digest::digest(alg.digest_algorithm(), b"message");
             // A signature over the digest verifies as one over the message, and vice versa.
-            let sig = key.sign_digest(&digest).unwrap().unwrap();
+            let sig = key.sign_digest(&digest).unwrap().await.unwrap();
             vk.verify(b"message", &sig).unwrap();
-            let sig = key.sign(b"message").unwrap();
+            let sig = key.sign(b"message").await.unwrap();
             vk.verify_digest(&digest, &sig).unwrap();
             let other = digest::digest(alg.digest_algorithm(), b"messagf");
             assert_eq!(vk.verify_digest(&other, &sig), Err(KeyError::BadSignature));
@@ -631,8 +741,8 @@ mod tests {
         // A digest of the wrong hash is refused, not signed or accepted.
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let sha384 = digest::digest(&digest::SHA384, b"message");
-        assert!(key.sign_digest(&sha384).unwrap().is_err());
-        let sig = key.sign(b"message").unwrap();
+        assert!(key.sign_digest(&sha384).unwrap().await.is_err());
+        let sig = key.sign(b"message").await.unwrap();
         assert_eq!(
             key.verifying_key().verify_digest(&sha384, &sig),
             Err(KeyError::BadSignature)
@@ -711,11 +821,11 @@ mod tests {
         vk.verify(b"message", &sig).unwrap();
     }
 
-    #[test]
-    fn sign_verify_each_algorithm() {
+    #[tokio::test]
+    async fn sign_verify_each_algorithm() {
         for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
             let key = SoftwareKey::generate(alg).unwrap();
-            let sig = key.sign(b"message").unwrap();
+            let sig = key.sign(b"message").await.unwrap();
             assert_eq!(sig.len(), 2 * alg.field_len());
             key.verifying_key().verify(b"message", &sig).unwrap();
             assert_eq!(
@@ -743,10 +853,10 @@ mod tests {
         assert!(!debug.contains(&b64::encode(&der[..])));
     }
 
-    #[test]
-    fn policy_rejects_other_algorithms() {
+    #[tokio::test]
+    async fn policy_rejects_other_algorithms() {
         let key = SoftwareKey::generate(Algorithm::Es384).unwrap();
-        let sig = key.sign(b"m").unwrap();
+        let sig = key.sign(b"m").await.unwrap();
         let vk = key.verifying_key();
         assert!(
             vk.verify_with_policy(Algorithm::Es384, &AlgorithmPolicy::default(), b"m", &sig)
@@ -776,5 +886,103 @@ mod tests {
         point.extend_from_slice(&[1u8; 64]);
         assert!(VerifyingKey::from_sec1(Algorithm::Es256, &point).is_err());
         assert!(VerifyingKey::from_sec1(Algorithm::Es256, &point[..10]).is_err());
+    }
+
+    #[test]
+    fn a_software_signature_is_ready_without_polling_twice() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let mut future = key.sign(b"message");
+        assert!(future.is_ready());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let Poll::Ready(Ok(sig)) = Pin::new(&mut future).poll(&mut cx) else {
+            panic!("a software key's future must be ready at the first poll");
+        };
+        key.verifying_key().verify(b"message", &sig).unwrap();
+        // A second poll is a caller bug: an error, not a panic and not a second signature.
+        assert!(matches!(
+            Pin::new(&mut future).poll(&mut cx),
+            Poll::Ready(Err(KeyError::SigningFailed(_)))
+        ));
+        assert!(!future.is_ready());
+    }
+
+    #[tokio::test]
+    async fn a_boxed_signature_future_waits_and_delivers() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let future = SignFuture::boxed(async {
+            tokio::task::yield_now().await;
+            key.sign(b"message").await
+        });
+        assert!(!future.is_ready());
+        assert!(format!("{future:?}").contains("pending"));
+        let sig = future.await.unwrap();
+        key.verifying_key().verify(b"message", &sig).unwrap();
+    }
+
+    #[test]
+    fn signers_are_object_safe_and_send() {
+        fn send<T: Send>(_: &T) {}
+        let key: Arc<dyn Signer> = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+        let future = key.sign(b"m");
+        send(&future);
+        drop(future);
+    }
+
+    #[test]
+    fn key_errors_have_codes_and_signing_faults_are_internal() {
+        assert_eq!(
+            KeyError::SigningFailed("hsm".into()).code(),
+            ErrorCode::Internal
+        );
+        assert_eq!(KeyError::BadSignature.code(), ErrorCode::InvalidSignature);
+        assert_eq!(KeyError::InvalidKey("x").code(), ErrorCode::Malformed);
+        assert_eq!(
+            KeyError::AlgorithmMismatch {
+                key: Algorithm::Es256,
+                requested: Algorithm::Es384
+            }
+            .code(),
+            ErrorCode::UnsupportedAlgorithm
+        );
+    }
+
+    #[test]
+    fn coordinates_come_from_the_parsed_point() {
+        for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
+            let key = SoftwareKey::generate(alg).unwrap();
+            let vk = key.verifying_key();
+            let sec1 = vk.sec1_uncompressed();
+            assert_eq!(vk.x().len(), alg.field_len());
+            assert_eq!(vk.y().len(), alg.field_len());
+            assert_eq!(&sec1[1..=alg.field_len()], vk.x());
+            assert_eq!(&sec1[1 + alg.field_len()..], vk.y());
+        }
+    }
+
+    #[test]
+    fn private_jwk_loads_and_must_match() {
+        let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        // A published test key (the Token Status List draft's example signing key).
+        let jwk: PrivateJwk = serde_json::from_str(
+            r#"{"kty":"EC","d":"xzUEdsyLosZF0acZGRAjTKImb0lQvAvssDK5XIZELd0","use":"sig","crv":"P-256","x":"I3HWm_0Ds1dPMI-IWmf4mBmH-YaeAVbPVu7vB27CxXo","y":"6N_d5Elj9bs1htgV3okJKIdbHEpkgTmAluYKJemzn1M","kid":"12","alg":"ES256"}"#,
+        )
+        .unwrap();
+        let loaded = SoftwareKey::from_jwk(&jwk).unwrap();
+        let public = jwk.to_public();
+        assert_eq!(
+            loaded.verifying_key().to_jwk().thumbprint(),
+            public.thumbprint()
+        );
+        assert_eq!(public.kid.as_deref(), Some("12"));
+        // `d` of one key with `x`/`y` of another is refused.
+        let mismatched = PrivateJwk::new(&other.verifying_key().to_jwk(), jwk_d(&jwk));
+        assert!(SoftwareKey::from_jwk(&mismatched).is_err());
+        let bad = PrivateJwk::new(&key.verifying_key().to_jwk(), "!!".into());
+        assert!(SoftwareKey::from_jwk(&bad).is_err());
+    }
+
+    fn jwk_d(jwk: &PrivateJwk) -> String {
+        jwk.d().to_owned()
     }
 }

@@ -1,14 +1,16 @@
 //! Trust primitives shared by every credential format in this workspace.
 //!
-//! * [`key`]: ECDSA signing behind the [`key::Signer`] abstraction (software keys here, HSM keys
-//!   later) and signature verification with [`key::VerifyingKey`]. ES256 (RFC 7518 §3.4) is the
+//! * [`key`]: ECDSA signing behind the asynchronous [`key::Signer`] abstraction (software keys
+//!   here, whose [`key::SignFuture`] is ready at once; HSM and remote keys later) and signature
+//!   verification with [`key::VerifyingKey`]. ES256 (RFC 7518 §3.4) is the
 //!   default and the only algorithm accepted unless a caller widens the [`key::AlgorithmPolicy`].
 //!   RS256 keys can be parsed and verified with (never signed with), for OpenID providers such
 //!   as MitID brokers that sign ID tokens with RSA; only a policy that names RS256 accepts them.
 //! * [`code`]: [`ErrorCode`], the one error vocabulary every library maps its verification
 //!   errors onto, exhaustively and inside its own crate ([`HasErrorCode`]).
 //! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys (and RSA verification keys) and RFC 7638
-//!   thumbprints.
+//!   thumbprints; private keys are a separate type ([`jwk::PrivateJwk`]) that cannot be
+//!   serialized, so publishing a [`Jwk`] can never leak `d`.
 //! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
 //! * [`clock`]: the [`clock::Clock`] trait every time check reads, with a settable
 //!   `ManualClock` for tests (feature `mock`).
@@ -35,7 +37,9 @@ pub mod x509;
 pub use aws_lc_rs::digest::{self, Digest};
 pub use clock::{Clock, SystemClock};
 pub use code::{ErrorCode, HasErrorCode};
-pub use jwk::{Jwk, JwkRef};
-pub use key::{Algorithm, AlgorithmPolicy, KeyError, Signer, SoftwareKey, VerifyingKey};
+pub use jwk::{Jwk, JwkRef, PrivateJwk};
+pub use key::{
+    Algorithm, AlgorithmPolicy, KeyError, SignFuture, SignResult, Signer, SoftwareKey, VerifyingKey,
+};
 pub use loa::AssuranceLevel;
 pub use x509::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors, ValidatedChain, X509Error};

@@ -105,7 +105,7 @@ impl Setup {
         }))
     }
 
-    fn bind(&self, sd: &SdJwt, paths: &[ClaimPath], format: Format) -> String {
+    async fn bind(&self, sd: &SdJwt, paths: &[ClaimPath], format: Format) -> String {
         let chosen = holder::select(sd, paths).unwrap();
         let params = KeyBindingParams {
             audience: "rp".into(),
@@ -113,6 +113,7 @@ impl Setup {
             iat: NOW - 1,
         };
         holder::add_key_binding(chosen, &self.holder, &params)
+            .await
             .unwrap()
             .with_format(format)
             .unwrap()
@@ -120,23 +121,26 @@ impl Setup {
             .unwrap()
     }
 
-    fn presentation(&self, idx: u64, format: Format) -> String {
+    async fn presentation(&self, idx: u64, format: Format) -> String {
         let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, self.claims(idx))
             .kid("k1")
             .holder_key(&self.holder.verifying_key().to_jwk())
             .unwrap()
             .sign(&self.issuer)
+            .await
             .unwrap();
         self.bind(&sd, &[ClaimPath::keys(["given_name"])], format)
+            .await
     }
 
-    fn status_list(&self, signer: &SoftwareKey, uri: &str) -> String {
+    async fn status_list(&self, signer: &SoftwareKey, uri: &str) -> String {
         let mut list = StatusList::new(Bits::Two, 32).unwrap();
         list.set_status(1, Status::Invalid).unwrap();
         list.set_status(2, Status::Suspended).unwrap();
         StatusListTokenBuilder::new(uri, &list, NOW - 10)
             .ttl(600)
             .sign_jwt(signer)
+            .await
             .unwrap()
     }
 }
@@ -151,14 +155,14 @@ fn binding() -> KeyBinding {
 #[tokio::test]
 async fn status_is_fetched_once_then_cached() {
     let s = Setup::new();
-    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI));
+    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI).await);
     let source = StatusSource::new(fetcher.clone());
     let trust = s.trust(Some(AssuranceLevel::High));
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
     let policy = Policy::default();
 
     let v = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &policy,
@@ -175,7 +179,7 @@ async fn status_is_fetched_once_then_cached() {
     assert_eq!(fetcher.calls(), 1);
 
     let revoked = verify_sd_jwt(
-        &s.presentation(1, Format::Compact),
+        &s.presentation(1, Format::Compact).await,
         Some(&binding()),
         &cx,
         &policy,
@@ -183,7 +187,7 @@ async fn status_is_fetched_once_then_cached() {
     .await;
     assert_eq!(revoked.unwrap_err().code, ErrorCode::Revoked);
     let suspended = verify_sd_jwt(
-        &s.presentation(2, Format::JsonFlattened),
+        &s.presentation(2, Format::JsonFlattened).await,
         Some(&binding()),
         &cx,
         &policy,
@@ -197,11 +201,11 @@ async fn status_is_fetched_once_then_cached() {
 async fn status_list_from_an_untrusted_signer_is_refused() {
     let s = Setup::new();
     let stranger = SoftwareKey::generate(Algorithm::Es256).unwrap();
-    let source = StatusSource::new(CountingFetcher::new(s.status_list(&stranger, URI)));
+    let source = StatusSource::new(CountingFetcher::new(s.status_list(&stranger, URI).await));
     let trust = s.trust(None);
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
     let e = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &Policy::default(),
@@ -222,6 +226,7 @@ async fn status_list_from_another_trusted_issuer_is_refused() {
         .ttl(600)
         .kid("k2")
         .sign_jwt(&other)
+        .await
         .unwrap();
     let mut trust = s.trust(None);
     trust.add_key(
@@ -232,7 +237,7 @@ async fn status_list_from_another_trusted_issuer_is_refused() {
     let supplied = [token.into_bytes()];
     let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
     let e = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &Policy::default(),
@@ -250,7 +255,7 @@ async fn status_list_from_another_trusted_issuer_is_refused() {
     );
     let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
     let v = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &Policy::default(),
@@ -264,11 +269,12 @@ async fn supplied_status_list_for_another_uri_is_an_error_not_a_fetch() {
     let s = Setup::new();
     let supplied = [s
         .status_list(&s.issuer, "https://issuer.example/status/other")
+        .await
         .into_bytes()];
     let trust = s.trust(None);
     let cx = s.context(&trust, StatusCheck::Supplied(&supplied));
     let e = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &Policy::default(),
@@ -289,12 +295,13 @@ async fn plain_sd_jwt_status_is_checked_too() {
         .sd(ClaimPath::keys(["given_name"]))
         .kid("k1")
         .sign(&s.issuer)
+        .await
         .unwrap();
     let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
         .unwrap()
         .to_compact()
         .unwrap();
-    let source = StatusSource::new(CountingFetcher::new(s.status_list(&s.issuer, URI)));
+    let source = StatusSource::new(CountingFetcher::new(s.status_list(&s.issuer, URI).await));
     let trust = s.trust(None);
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
     let e = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
@@ -307,7 +314,7 @@ async fn plain_sd_jwt_status_is_checked_too() {
 #[tokio::test]
 async fn a_key_vouches_only_for_its_own_issuer() {
     let s = Setup::new();
-    let presentation = s.presentation(0, Format::Compact);
+    let presentation = s.presentation(0, Format::Compact).await;
     let policy = Policy::default();
     for (key, why) in [
         (
@@ -344,7 +351,7 @@ async fn holder_binding_is_reported_only_when_compared() {
     let cx = s.context(&trust, StatusCheck::Skip);
     // The KB-JWT is present and checked, but no nonce or audience was compared.
     let v = verify_sd_jwt(
-        &s.presentation(1, Format::JsonFlattened),
+        &s.presentation(1, Format::JsonFlattened).await,
         None,
         &cx,
         &Policy::default(),
@@ -359,7 +366,7 @@ async fn holder_binding_is_reported_only_when_compared() {
         audience: "another-rp".into(),
     };
     let e = verify_sd_jwt(
-        &s.presentation(1, Format::Compact),
+        &s.presentation(1, Format::Compact).await,
         Some(&other),
         &cx,
         &Policy::default(),
@@ -378,6 +385,7 @@ async fn signatures_by_different_keys_verify_in_any_trust_order() {
     claims.remove("status");
     let sd = SdJwtBuilder::new(&claims)
         .sign_general(&[(&s.issuer, "a"), (&second, "b")])
+        .await
         .unwrap();
     let presentation = sd.serialize().unwrap();
     // Configured without `kid`: every key is a candidate for every signature.
@@ -406,6 +414,7 @@ async fn policy_level_claims_and_cpr() {
     }));
     let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, claims)
         .sign(&s.issuer)
+        .await
         .unwrap();
     let all = holder::select(
         &sd,
@@ -487,6 +496,7 @@ async fn stated_level_is_capped_by_the_anchor_ceiling() {
         let claims = object(json!({"given_name": "Karen", eudi_pid::LOA_CLAIM: stated}));
         let sd = vc::builder("urn:eudi:pid:1", ISS, NOW - 60, claims)
             .sign(&s.issuer)
+            .await
             .unwrap();
         let chosen = holder::select(&sd, &[ClaimPath::keys([eudi_pid::LOA_CLAIM])]).unwrap();
         let trust = s.trust(ceiling);
@@ -503,7 +513,7 @@ async fn a_cached_list_never_answers_for_another_issuer() {
     // Two trusted issuers; the second's credential points at the first's status list.
     let s = Setup::new();
     let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
-    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI));
+    let fetcher = CountingFetcher::new(s.status_list(&s.issuer, URI).await);
     let source = StatusSource::new(fetcher.clone());
     let mut trust = s.trust(None);
     trust.add_key(
@@ -513,7 +523,7 @@ async fn a_cached_list_never_answers_for_another_issuer() {
     );
     let cx = s.context(&trust, StatusCheck::Fetch(&source));
     let first = verify_sd_jwt(
-        &s.presentation(0, Format::Compact),
+        &s.presentation(0, Format::Compact).await,
         Some(&binding()),
         &cx,
         &Policy::default(),
@@ -528,6 +538,7 @@ async fn a_cached_list_never_answers_for_another_issuer() {
     )
     .kid("k2")
     .sign(&other)
+    .await
     .unwrap();
     let presentation = holder::select(&sd, &[ClaimPath::keys(["given_name"])])
         .unwrap()
@@ -551,6 +562,7 @@ async fn a_plain_sd_jwt_may_use_status_for_something_else() {
     let sd = SdJwtBuilder::new(&claims)
         .kid("k1")
         .sign(&s.issuer)
+        .await
         .unwrap();
     let fetcher = CountingFetcher::new(String::new());
     let source = StatusSource::new(fetcher.clone());
@@ -574,7 +586,10 @@ async fn too_many_issuer_signatures_are_refused() {
         .iter()
         .map(|k| (&s.issuer as &dyn eudi_trust::Signer, k.as_str()))
         .collect();
-    let sd = SdJwtBuilder::new(&claims).sign_general(&signers).unwrap();
+    let sd = SdJwtBuilder::new(&claims)
+        .sign_general(&signers)
+        .await
+        .unwrap();
     let mut trust = TrustConfig::new();
     trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "test").issuer(ISS));
     let cx = s.context(&trust, StatusCheck::Skip);
@@ -585,6 +600,7 @@ async fn too_many_issuer_signatures_are_refused() {
     // At the limit, all verify.
     let sd = SdJwtBuilder::new(&claims)
         .sign_general(&signers[1..])
+        .await
         .unwrap();
     assert!(
         verify_sd_jwt(&sd.serialize().unwrap(), None, &cx, &Policy::default())

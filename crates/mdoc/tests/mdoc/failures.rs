@@ -16,11 +16,13 @@ fn transcript() -> SessionTranscript {
 }
 
 /// A DeviceResponse with the chosen PID elements, device-signed over [`transcript`].
-fn present(issued: &Issued, elements: &[&str]) -> Vec<u8> {
+async fn present(issued: &Issued, elements: &[&str]) -> Vec<u8> {
     let wanted: Vec<(&str, &str)> = elements.iter().map(|e| (PID, *e)).collect();
     let selected = issued.issuer_signed.select(&wanted);
     DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript(), &issued.device).unwrap(),
+        Document::with_device_signature(selected, &transcript(), &issued.device)
+            .await
+            .unwrap(),
     ])
     .to_bytes()
 }
@@ -111,18 +113,18 @@ fn edit_item(
     ciborium::ser::into_writer(&map, bytes).unwrap();
 }
 
-#[test]
-fn valid_presentation_passes() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name", "given_name"]);
+#[tokio::test]
+async fn valid_presentation_passes() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name", "given_name"]).await;
     let verified = verify(&bytes, &issued).unwrap();
     assert!(verified.documents()[0].device_authenticated());
 }
 
-#[test]
-fn changed_element_value() {
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name", "given_name"]);
+#[tokio::test]
+async fn changed_element_value() {
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name", "given_name"]).await;
     replace_first(&mut bytes, b"Jensen", b"Jansen");
     let err = verify(&bytes, &issued).unwrap_err();
     match &err {
@@ -144,10 +146,10 @@ fn changed_element_value() {
     assert!(!err.to_string().contains("Jansen"), "no values in messages");
 }
 
-#[test]
-fn changed_digest_in_mso_breaks_the_issuer_signature() {
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn changed_digest_in_mso_breaks_the_issuer_signature() {
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     let item = issued.issuer_signed.item(PID, "family_name").unwrap();
     let digest = issued
         .issuer_signed
@@ -162,10 +164,10 @@ fn changed_digest_in_mso_breaks_the_issuer_signature() {
     assert_eq!(err.code().as_str(), "invalid_signature");
 }
 
-#[test]
-fn tampered_issuer_signature() {
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn tampered_issuer_signature() {
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     let auth = issued.issuer_signed.issuer_auth_bytes();
     let at = find(&bytes, auth).unwrap() + auth.len() - 1;
     bytes[at] ^= 0x80;
@@ -175,11 +177,11 @@ fn tampered_issuer_signature() {
     ));
 }
 
-#[test]
-fn changed_digest_id_mapping() {
+#[tokio::test]
+async fn changed_digest_id_mapping() {
     // family_name relabelled with the digestID of an element the holder did not present.
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     let at = digest_id_offset(&bytes, &issued, "family_name");
     let sex_id = issued.issuer_signed.item(PID, "sex").unwrap().digest_id();
     bytes[at] = u8::try_from(sex_id).unwrap();
@@ -194,10 +196,10 @@ fn changed_digest_id_mapping() {
     }
 }
 
-#[test]
-fn duplicate_digest_id() {
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name", "given_name"]);
+#[tokio::test]
+async fn duplicate_digest_id() {
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name", "given_name"]).await;
     let family_id = issued
         .issuer_signed
         .item(PID, "family_name")
@@ -218,10 +220,10 @@ fn duplicate_digest_id() {
     }
 }
 
-#[test]
-fn digest_id_not_in_the_mso() {
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn digest_id_not_in_the_mso() {
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     let at = digest_id_offset(&bytes, &issued, "family_name");
     bytes[at] = 23; // 22 elements: IDs 0..=21
     match verify(&bytes, &issued) {
@@ -235,12 +237,12 @@ fn digest_id_not_in_the_mso() {
     }
 }
 
-#[test]
-fn element_in_a_namespace_the_mso_does_not_cover() {
+#[tokio::test]
+async fn element_in_a_namespace_the_mso_does_not_cover() {
     // The nameSpaces key is the last occurrence of the namespace (issuerAuth sorts before
     // nameSpaces, issuerSigned after deviceSigned).
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     let at = rfind(&bytes, PID.as_bytes()).unwrap();
     *bytes.get_mut(at + PID.len() - 1).unwrap() = b'9';
     match verify(&bytes, &issued) {
@@ -254,10 +256,10 @@ fn element_in_a_namespace_the_mso_does_not_cover() {
     }
 }
 
-#[test]
-fn duplicate_element_identifier() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name", "given_name"]);
+#[tokio::test]
+async fn duplicate_element_identifier() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name", "given_name"]).await;
     let bytes = edit(&bytes, |r| {
         edit_item(r, 1, |item| {
             *member(item, "elementIdentifier") = Value::Text("family_name".into());
@@ -269,10 +271,10 @@ fn duplicate_element_identifier() {
     }
 }
 
-#[test]
-fn random_shorter_than_16_bytes() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn random_shorter_than_16_bytes() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| {
         edit_item(r, 0, |item| {
             *member(item, "random") = Value::Bytes(vec![1; 8])
@@ -286,11 +288,11 @@ fn random_shorter_than_16_bytes() {
     }
 }
 
-#[test]
-fn wrong_doc_type() {
+#[tokio::test]
+async fn wrong_doc_type() {
     // The first occurrence of the docType is the Document's own (docType sorts first).
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     replace_first(&mut bytes, PID.as_bytes(), b"eu.europa.ec.eudi.pid.2");
     match verify(&bytes, &issued) {
         Err(VerifyError::DocTypeMismatch { document, mso }) => {
@@ -301,10 +303,10 @@ fn wrong_doc_type() {
     }
 }
 
-#[test]
-fn expired_mso() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn expired_mso() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     verify_at(&bytes, &issued, VALID_UNTIL + 60, &transcript()).unwrap();
     let err = verify_at(&bytes, &issued, VALID_UNTIL + 61, &transcript()).unwrap_err();
     assert!(matches!(err, VerifyError::Expired { .. }), "{err}");
@@ -312,30 +314,30 @@ fn expired_mso() {
     assert!(err.to_string().contains("2026-04-01T00:00:00Z"), "{err}");
 }
 
-#[test]
-fn not_yet_valid_mso() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn not_yet_valid_mso() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     verify_at(&bytes, &issued, ISSUED_AT - 60, &transcript()).unwrap();
     let err = verify_at(&bytes, &issued, ISSUED_AT - 61, &transcript()).unwrap_err();
     assert!(matches!(err, VerifyError::NotYetValid { .. }), "{err}");
     assert_eq!(err.code().as_str(), "not_yet_valid");
 }
 
-#[test]
-fn device_signature_over_another_nonce() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn device_signature_over_another_nonce() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let other = SessionTranscript::openid4vp(CLIENT_ID, "another-nonce", None, RESPONSE_URI);
     let err = verify_at(&bytes, &issued, NOW, &other).unwrap_err();
     assert!(matches!(err, VerifyError::DeviceSignature { .. }), "{err}");
     assert_eq!(err.code().as_str(), "invalid_key_binding");
 }
 
-#[test]
-fn device_signature_over_another_client_id() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn device_signature_over_another_client_id() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let other =
         SessionTranscript::openid4vp("x509_san_dns:attacker.example", NONCE, None, RESPONSE_URI);
     assert!(matches!(
@@ -344,10 +346,10 @@ fn device_signature_over_another_client_id() {
     ));
 }
 
-#[test]
-fn device_signature_over_an_unencrypted_transcript_when_encrypted_was_asked() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn device_signature_over_an_unencrypted_transcript_when_encrypted_was_asked() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let other = SessionTranscript::openid4vp(CLIENT_ID, NONCE, Some(&[1; 32]), RESPONSE_URI);
     assert!(matches!(
         verify_at(&bytes, &issued, NOW, &other),
@@ -355,18 +357,19 @@ fn device_signature_over_an_unencrypted_transcript_when_encrypted_was_asked() {
     ));
 }
 
-#[test]
-fn device_signature_by_another_key() {
+#[tokio::test]
+async fn device_signature_by_another_key() {
     // A holder that is not the MSO's device key cannot present the mdoc: the wallet API refuses,
     // and a forged one does not verify.
-    let issued = issue();
-    let thief = issue();
+    let issued = issue().await;
+    let thief = issue().await;
     let selected = issued.issuer_signed.select(&[(PID, "family_name")]);
-    let forged = Document::with_device_signature(selected.clone(), &transcript(), &thief.device);
+    let forged =
+        Document::with_device_signature(selected.clone(), &transcript(), &thief.device).await;
     assert!(forged.is_err());
     // Splice a deviceSignature made by another key over the same transcript.
-    let theirs = present(&thief, &["family_name"]);
-    let ours = present(&issued, &["family_name"]);
+    let theirs = present(&thief, &["family_name"]).await;
+    let ours = present(&issued, &["family_name"]).await;
     let their_sig = {
         let mut value: Value = ciborium::de::from_reader(&theirs[..]).unwrap();
         let doc = document(value.as_map_mut().unwrap());
@@ -379,10 +382,10 @@ fn device_signature_by_another_key() {
     ));
 }
 
-#[test]
-fn missing_device_signed_when_a_transcript_is_given() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn missing_device_signed_when_a_transcript_is_given() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| {
         document(r).retain(|(k, _)| k.as_text() != Some("deviceSigned"))
     });
@@ -411,10 +414,10 @@ fn missing_device_signed_when_a_transcript_is_given() {
     assert!(!verified.documents()[0].device_authenticated());
 }
 
-#[test]
-fn empty_device_auth_when_a_transcript_is_given() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn empty_device_auth_when_a_transcript_is_given() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| {
         let ds = member(document(r), "deviceSigned").as_map_mut().unwrap();
         *member(ds, "deviceAuth") = Value::Map(vec![]);
@@ -425,10 +428,10 @@ fn empty_device_auth_when_a_transcript_is_given() {
     ));
 }
 
-#[test]
-fn untrusted_iaca() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn untrusted_iaca() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let other = Pki::new("Another IACA");
     let options = VerifyOptions::new(NOW);
     let err = DeviceResponse::from_bytes(&bytes)
@@ -448,10 +451,10 @@ fn untrusted_iaca() {
     assert_eq!(err.code().as_str(), "untrusted_issuer");
 }
 
-#[test]
-fn document_signer_without_the_mdl_ds_eku() {
-    let issued = issue_with(DsProfile::NoEku);
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn document_signer_without_the_mdl_ds_eku() {
+    let issued = issue_with(DsProfile::NoEku).await;
+    let bytes = present(&issued, &["family_name"]).await;
     let err = verify(&bytes, &issued).unwrap_err();
     assert!(
         matches!(
@@ -474,10 +477,10 @@ fn document_signer_without_the_mdl_ds_eku() {
         .unwrap();
 }
 
-#[test]
-fn document_signer_without_digital_signature_key_usage() {
-    let issued = issue_with(DsProfile::NoDigitalSignature);
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn document_signer_without_digital_signature_key_usage() {
+    let issued = issue_with(DsProfile::NoDigitalSignature).await;
+    let bytes = present(&issued, &["family_name"]).await;
     for profile in [
         LeafProfile::MdocDocumentSigner,
         LeafProfile::DigitalSignature,
@@ -500,12 +503,12 @@ fn document_signer_without_digital_signature_key_usage() {
     }
 }
 
-#[test]
-fn es384_issuer_signature_under_the_default_policy() {
+#[tokio::test]
+async fn es384_issuer_signature_under_the_default_policy() {
     let pki = Pki::new("Test IACA");
     let ds = pki.document_signer_p384();
     let device = eudi_trust::SoftwareKey::generate(eudi_trust::Algorithm::Es256).unwrap();
-    let issued = builder(&device).sign(&ds.key, &[&ds.der]).unwrap();
+    let issued = builder(&device).sign(&ds.key, &[&ds.der]).await.unwrap();
     let err = issued
         .verify(&pki.validator(), &VerifyOptions::new(NOW))
         .unwrap_err();
@@ -521,10 +524,10 @@ fn es384_issuer_signature_under_the_default_policy() {
     );
 }
 
-#[test]
-fn issuer_auth_without_alg() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn issuer_auth_without_alg() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| issuer_auth(r)[0] = Value::Bytes(vec![0xa0]));
     assert!(matches!(
         verify(&bytes, &issued),
@@ -532,10 +535,10 @@ fn issuer_auth_without_alg() {
     ));
 }
 
-#[test]
-fn issuer_auth_without_x5chain() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn issuer_auth_without_x5chain() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| issuer_auth(r)[1] = Value::Map(vec![]));
     assert!(matches!(
         verify(&bytes, &issued),
@@ -543,10 +546,10 @@ fn issuer_auth_without_x5chain() {
     ));
 }
 
-#[test]
-fn response_with_an_error_status() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn response_with_an_error_status() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| *member(r, "status") = Value::Integer(10.into()));
     assert!(matches!(
         verify(&bytes, &issued),
@@ -554,9 +557,9 @@ fn response_with_an_error_status() {
     ));
 }
 
-#[test]
-fn response_without_documents() {
-    let issued = issue();
+#[tokio::test]
+async fn response_without_documents() {
+    let issued = issue().await;
     let bytes = DeviceResponse::new(vec![]).to_bytes();
     assert!(matches!(
         verify(&bytes, &issued),
@@ -564,10 +567,10 @@ fn response_without_documents() {
     ));
 }
 
-#[test]
-fn truncated_input() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name", "portrait"]);
+#[tokio::test]
+async fn truncated_input() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name", "portrait"]).await;
     for cut in [0, 1, 10, bytes.len() / 2, bytes.len() - 1] {
         let err = DeviceResponse::from_bytes(&bytes[..cut]).unwrap_err();
         assert!(
@@ -583,8 +586,8 @@ fn truncated_input() {
     }
 }
 
-#[test]
-fn garbage() {
+#[tokio::test]
+async fn garbage() {
     for input in [
         &b""[..],
         b"hello world",
@@ -605,8 +608,8 @@ fn garbage() {
     assert!(DeviceResponse::from_hex("abc").is_err());
     assert!(DeviceResponse::from_text("").is_err());
     // Trailing bytes after a valid response.
-    let issued = issue();
-    let mut bytes = present(&issued, &["family_name"]);
+    let issued = issue().await;
+    let mut bytes = present(&issued, &["family_name"]).await;
     bytes.push(0);
     assert!(matches!(
         DeviceResponse::from_bytes(&bytes),
@@ -616,10 +619,10 @@ fn garbage() {
     ));
 }
 
-#[test]
-fn wrong_version() {
-    let issued = issue();
-    let bytes = present(&issued, &["family_name"]);
+#[tokio::test]
+async fn wrong_version() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["family_name"]).await;
     let bytes = edit(&bytes, |r| {
         *member(r, "version") = Value::Text("2.0".into())
     });
@@ -629,10 +632,10 @@ fn wrong_version() {
     ));
 }
 
-#[test]
-fn duplicate_map_key_in_an_element_value() {
-    let issued = issue();
-    let bytes = present(&issued, &["place_of_birth"]);
+#[tokio::test]
+async fn duplicate_map_key_in_an_element_value() {
+    let issued = issue().await;
+    let bytes = present(&issued, &["place_of_birth"]).await;
     let bytes = edit(&bytes, |r| {
         edit_item(r, 0, |item| {
             *member(item, "elementValue") = Value::Map(vec![

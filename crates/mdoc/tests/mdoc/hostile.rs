@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use eudi_bench::block_on;
 use eudi_mdoc::{
     CborError, DecodeError, DeviceResponse, Document, IssuerSigned, SessionTranscript,
     VerifyOptions,
@@ -38,7 +39,7 @@ struct Valid {
 }
 
 fn valid() -> Valid {
-    let issued = issue();
+    let issued = block_on(issue());
     let transcript = SessionTranscript::openid4vp(CLIENT_ID, NONCE, None, RESPONSE_URI);
     let selected = issued.issuer_signed.select(&[
         (PID, "family_name"),
@@ -46,7 +47,12 @@ fn valid() -> Valid {
         (PID, "birth_date"),
     ]);
     let bytes = DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript, &issued.device).unwrap(),
+        block_on(Document::with_device_signature(
+            selected,
+            &transcript,
+            &issued.device,
+        ))
+        .unwrap(),
     ])
     .to_bytes();
     Valid {

@@ -30,9 +30,9 @@ fn transcript() -> SessionTranscript {
     SessionTranscript::openid4vp(CLIENT_ID, NONCE, Some(&[7; 32]), RESPONSE_URI)
 }
 
-#[test]
-fn issue_select_present_verify_pid() {
-    let issued = issue();
+#[tokio::test]
+async fn issue_select_present_verify_pid() {
+    let issued = issue().await;
     assert_eq!(issued.issuer_signed.doc_type(), PID);
     assert_eq!(
         issued
@@ -49,7 +49,9 @@ fn issue_select_present_verify_pid() {
         .unwrap()
         .select(&selection());
     let transcript = transcript();
-    let document = Document::with_device_signature(selected, &transcript, &issued.device).unwrap();
+    let document = Document::with_device_signature(selected, &transcript, &issued.device)
+        .await
+        .unwrap();
     let vp_token = DeviceResponse::new(vec![document]).to_base64url();
 
     let validator = issued.pki.validator();
@@ -92,9 +94,9 @@ fn issue_select_present_verify_pid() {
     assert_eq!(*birth_date.value(), full_date("1990-05-17"));
 }
 
-#[test]
-fn our_encodings_are_canonical_and_stable() {
-    let issued = issue();
+#[tokio::test]
+async fn our_encodings_are_canonical_and_stable() {
+    let issued = issue().await;
     // IssuerSigned: encode(decode(x)) == x.
     let bytes = issued.issuer_signed.to_bytes();
     assert_eq!(IssuerSigned::from_bytes(&bytes).unwrap().to_bytes(), bytes);
@@ -109,7 +111,9 @@ fn our_encodings_are_canonical_and_stable() {
     let transcript = transcript();
     let selected = issued.issuer_signed.select(&selection());
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript, &issued.device).unwrap(),
+        Document::with_device_signature(selected, &transcript, &issued.device)
+            .await
+            .unwrap(),
     ]);
     let bytes = response.to_bytes();
     assert_eq!(
@@ -159,24 +163,24 @@ fn our_encodings_are_canonical_and_stable() {
     }
 }
 
-#[test]
-fn digest_ids_are_shuffled_and_unique() {
-    let issued = issue();
+#[tokio::test]
+async fn digest_ids_are_shuffled_and_unique() {
+    let issued = issue().await;
     let (_, items) = issued.issuer_signed.namespaces().next().unwrap();
     let ids: Vec<u64> = items.iter().map(|i| i.digest_id()).collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, (0..items.len() as u64).collect::<Vec<_>>());
     // Two issuances of the same data use different orders and salts (1 in 22! to collide).
-    let again = issue();
+    let again = issue().await;
     let (_, items2) = again.issuer_signed.namespaces().next().unwrap();
     let ids2: Vec<u64> = items2.iter().map(|i| i.digest_id()).collect();
     assert_ne!(ids, ids2);
     assert_ne!(items[0].random(), items2[0].random());
 }
 
-#[test]
-fn mso_holds_status_and_other_digest_algorithms() {
+#[tokio::test]
+async fn mso_holds_status_and_other_digest_algorithms() {
     let pki = Pki::new("Test IACA");
     let ds = pki.document_signer(DsProfile::Iso);
     let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -189,6 +193,7 @@ fn mso_holds_status_and_other_digest_algorithms() {
             .digest_algorithm(alg)
             .status(reference.clone())
             .sign(&ds.key, &[&ds.der])
+            .await
             .unwrap();
         assert_eq!(issued.mso().digest_algorithm(), alg);
         assert_eq!(issued.mso().status(), Some(&reference));
@@ -201,28 +206,31 @@ fn mso_holds_status_and_other_digest_algorithms() {
     }
 }
 
-#[test]
-fn chain_with_the_iaca_included_and_es384_when_allowed() {
+#[tokio::test]
+async fn chain_with_the_iaca_included_and_es384_when_allowed() {
     let pki = Pki::new("Test IACA");
     let ds = pki.document_signer_p384();
     let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let issued = builder(&device)
         .sign(&ds.key, &[&ds.der, &pki.iaca_der])
+        .await
         .unwrap();
     let options = VerifyOptions::new(NOW)
         .algorithms(AlgorithmPolicy::new([Algorithm::Es256, Algorithm::Es384]));
     issued.verify(&pki.validator(), &options).unwrap();
 }
 
-#[test]
-fn device_signed_with_a_p384_device_key() {
+#[tokio::test]
+async fn device_signed_with_a_p384_device_key() {
     let pki = Pki::new("Test IACA");
     let ds = pki.document_signer(DsProfile::Iso);
     let device = SoftwareKey::generate(Algorithm::Es384).unwrap();
-    let issued = builder(&device).sign(&ds.key, &[&ds.der]).unwrap();
+    let issued = builder(&device).sign(&ds.key, &[&ds.der]).await.unwrap();
     let transcript = transcript();
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(issued, &transcript, &device).unwrap(),
+        Document::with_device_signature(issued, &transcript, &device)
+            .await
+            .unwrap(),
     ]);
     let options = VerifyOptions::new(NOW)
         .session_transcript(&transcript)
@@ -231,15 +239,19 @@ fn device_signed_with_a_p384_device_key() {
     assert!(verified.documents()[0].device_authenticated());
 }
 
-#[test]
-fn two_documents_in_one_response() {
-    let issued = issue();
+#[tokio::test]
+async fn two_documents_in_one_response() {
+    let issued = issue().await;
     let transcript = transcript();
     let a = issued.issuer_signed.select(&[(PID, "family_name")]);
     let b = issued.issuer_signed.select(&[(PID, "age_over_18")]);
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(a, &transcript, &issued.device).unwrap(),
-        Document::with_device_signature(b, &transcript, &issued.device).unwrap(),
+        Document::with_device_signature(a, &transcript, &issued.device)
+            .await
+            .unwrap(),
+        Document::with_device_signature(b, &transcript, &issued.device)
+            .await
+            .unwrap(),
     ]);
     let options = VerifyOptions::new(NOW).session_transcript(&transcript);
     let verified = DeviceResponse::from_bytes(&response.to_bytes())
@@ -253,9 +265,9 @@ fn two_documents_in_one_response() {
     );
 }
 
-#[test]
-fn builder_refuses_bad_input() {
-    let issued = issue();
+#[tokio::test]
+async fn builder_refuses_bad_input() {
+    let issued = issue().await;
     let device = &issued.device;
     let ds = &issued.ds;
     // Same element twice.
@@ -263,10 +275,16 @@ fn builder_refuses_bad_input() {
         builder(device)
             .element(PID, "family_name", text("Other"))
             .sign(&ds.key, &[&ds.der])
+            .await
             .is_err()
     );
     // No certificate.
-    assert!(builder(device).sign(&ds.key, &[] as &[&[u8]]).is_err());
+    assert!(
+        builder(device)
+            .sign(&ds.key, &[] as &[&[u8]])
+            .await
+            .is_err()
+    );
     // No elements.
     let validity = eudi_mdoc::ValidityInfo::new(
         datetime(ISSUED_AT),
@@ -276,6 +294,7 @@ fn builder_refuses_bad_input() {
     assert!(
         eudi_mdoc::IssuerSignedBuilder::new(PID, device.verifying_key(), validity)
             .sign(&ds.key, &[&ds.der])
+            .await
             .is_err()
     );
     // validUntil before validFrom.
@@ -288,19 +307,21 @@ fn builder_refuses_bad_input() {
         eudi_mdoc::IssuerSignedBuilder::new(PID, device.verifying_key(), backwards)
             .element(PID, "a", Value::Bool(true))
             .sign(&ds.key, &[&ds.der])
+            .await
             .is_err()
     );
     // The device signature needs the MSO device key.
     let stranger = SoftwareKey::generate(Algorithm::Es256).unwrap();
     assert!(matches!(
-        Document::with_device_signature(issued.issuer_signed.clone(), &transcript(), &stranger),
+        Document::with_device_signature(issued.issuer_signed.clone(), &transcript(), &stranger)
+            .await,
         Err(eudi_mdoc::IssueError::DeviceKeyMismatch)
     ));
 }
 
-#[test]
-fn trusted_issuer_key_instead_of_certificates() {
-    let issued = issue();
+#[tokio::test]
+async fn trusted_issuer_key_instead_of_certificates() {
+    let issued = issue().await;
     let keys = vec![
         SoftwareKey::generate(Algorithm::Es256)
             .unwrap()

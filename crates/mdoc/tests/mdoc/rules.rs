@@ -55,9 +55,9 @@ fn malformed_reason(err: DecodeError) -> String {
     }
 }
 
-#[test]
-fn issuer_signed_namespace_without_items_is_malformed() {
-    let issued = issue();
+#[tokio::test]
+async fn issuer_signed_namespace_without_items_is_malformed() {
+    let issued = issue().await;
     let good = issued.issuer_signed.to_bytes();
     IssuerSigned::from_bytes(&good).unwrap();
 
@@ -74,12 +74,14 @@ fn issuer_signed_namespace_without_items_is_malformed() {
     assert!(malformed_reason(err).contains("has no namespace"));
 }
 
-#[test]
-fn device_response_namespace_without_items_is_malformed() {
-    let issued = issue();
+#[tokio::test]
+async fn device_response_namespace_without_items_is_malformed() {
+    let issued = issue().await;
     let selected = issued.issuer_signed.select(&[(PID, "family_name")]);
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript(), &issued.device).unwrap(),
+        Document::with_device_signature(selected, &transcript(), &issued.device)
+            .await
+            .unwrap(),
     ])
     .to_bytes();
     DeviceResponse::from_bytes(&response).unwrap();
@@ -103,9 +105,9 @@ fn device_response_namespace_without_items_is_malformed() {
 }
 
 /// The MSO's `ValueDigests = { + NameSpace => DigestIDs }`, `DigestIDs = { + DigestID => Digest }`.
-#[test]
-fn value_digests_without_entries_are_malformed() {
-    let issued = issue();
+#[tokio::test]
+async fn value_digests_without_entries_are_malformed() {
+    let issued = issue().await;
     let good = issued.issuer_signed.to_bytes();
     for (edit, reason) in [
         (
@@ -133,8 +135,8 @@ fn value_digests_without_entries_are_malformed() {
 }
 
 /// A PID with `issuing_country` = `country`, signed by the fixture's DS certificate (C=DK).
-fn pid_with_country(country: &str) -> Issued {
-    let issued = issue();
+async fn pid_with_country(country: &str) -> Issued {
+    let issued = issue().await;
     let validity = ValidityInfo::new(
         datetime(ISSUED_AT),
         datetime(ISSUED_AT),
@@ -149,6 +151,7 @@ fn pid_with_country(country: &str) -> Issued {
         )
         .element(PID, "issuing_country", Value::Text(country.into()))
         .sign(&issued.ds.key, &[&issued.ds.der])
+        .await
         .unwrap();
     Issued {
         issuer_signed,
@@ -156,17 +159,17 @@ fn pid_with_country(country: &str) -> Issued {
     }
 }
 
-#[test]
-fn issuing_country_must_be_the_document_signer_country() {
+#[tokio::test]
+async fn issuing_country_must_be_the_document_signer_country() {
     let options = VerifyOptions::new(NOW);
-    let same = pid_with_country("DK");
+    let same = pid_with_country("DK").await;
     let verified = same
         .issuer_signed
         .verify(&same.pki.validator(), &options)
         .unwrap();
     assert_eq!(verified.issuing_country(), Some("DK"));
 
-    let other = pid_with_country("SE");
+    let other = pid_with_country("SE").await;
     let err = other
         .issuer_signed
         .verify(&other.pki.validator(), &options)
@@ -188,6 +191,7 @@ fn issuing_country_must_be_the_document_signer_country() {
             &transcript(),
             &other.device,
         )
+        .await
         .unwrap(),
     ]);
     let err = response
@@ -208,9 +212,9 @@ fn issuing_country_must_be_the_document_signer_country() {
 
 /// A caller that trusts the key directly (or validates the chain itself) checks the country
 /// with the certificate's countryName it knows.
-#[test]
-fn issuing_country_can_be_checked_by_the_caller() {
-    let other = pid_with_country("SE");
+#[tokio::test]
+async fn issuing_country_can_be_checked_by_the_caller() {
+    let other = pid_with_country("SE").await;
     let keys = vec![other.ds.key.verifying_key().clone()];
     let verified = other
         .issuer_signed
@@ -231,16 +235,16 @@ fn issuing_country_can_be_checked_by_the_caller() {
 }
 
 /// `issuing_country` in another namespace is not the document's issuing country.
-#[test]
-fn issuing_country_elsewhere_is_not_compared() {
-    let issued = issue();
+#[tokio::test]
+async fn issuing_country_elsewhere_is_not_compared() {
+    let issued = issue().await;
     let validity = ValidityInfo::new(
         datetime(ISSUED_AT),
         datetime(ISSUED_AT),
         datetime(VALID_UNTIL),
     );
     let mdl = "org.iso.18013.5.1";
-    let sign = |ns: &str| {
+    let sign = async |ns: &str| {
         IssuerSignedBuilder::new(
             "org.iso.18013.5.1.mDL",
             issued.device.verifying_key(),
@@ -248,23 +252,26 @@ fn issuing_country_elsewhere_is_not_compared() {
         )
         .element(ns, "issuing_country", Value::Text("SE".into()))
         .sign(&issued.ds.key, &[&issued.ds.der])
+        .await
         .unwrap()
     };
     let options = VerifyOptions::new(NOW);
     let err = sign(mdl)
+        .await
         .verify(&issued.pki.validator(), &options)
         .unwrap_err();
     assert!(matches!(err, VerifyError::IssuingCountryMismatch { .. }));
     sign("org.example.1")
+        .await
         .verify(&issued.pki.validator(), &options)
         .unwrap();
 }
 
 /// A PID item with an indefinite-length map: the PID rulebook requires definite lengths. The
 /// same item in an mDL is accepted (ISO/IEC 18013-5 does not forbid it).
-#[test]
-fn pid_items_must_use_definite_lengths() {
-    let issued = issue();
+#[tokio::test]
+async fn pid_items_must_use_definite_lengths() {
+    let issued = issue().await;
     let validity = ValidityInfo::new(
         datetime(ISSUED_AT),
         datetime(ISSUED_AT),
@@ -277,6 +284,7 @@ fn pid_items_must_use_definite_lengths() {
         let signed = IssuerSignedBuilder::new(doc_type, issued.device.verifying_key(), validity)
             .element(ns, "family_name", Value::Text("Jensen".into()))
             .sign(&issued.ds.key, &[&issued.ds.der])
+            .await
             .unwrap();
         // The item's map header made indefinite (`bf … ff`): the digest no longer matches, so
         // the PID rule must be checked, and fail, before the digest is.
@@ -309,12 +317,14 @@ fn pid_items_must_use_definite_lengths() {
 
 /// Device-signed elements (DeviceNameSpaces) are the holder's, never the issuer's: a verified
 /// document keeps them apart from its claims.
-#[test]
-fn device_signed_elements_are_not_claims() {
-    let issued = issue();
+#[tokio::test]
+async fn device_signed_elements_are_not_claims() {
+    let issued = issue().await;
     let selected = issued.issuer_signed.select(&[(PID, "family_name")]);
     let response = DeviceResponse::new(vec![
-        Document::with_device_signature(selected, &transcript(), &issued.device).unwrap(),
+        Document::with_device_signature(selected, &transcript(), &issued.device)
+            .await
+            .unwrap(),
     ])
     .to_bytes();
     // The holder adds a device-signed family_name and given_name and signs for them.
@@ -355,7 +365,7 @@ fn device_signed_elements_are_not_claims() {
         &[],
         &payload,
     );
-    let sig = issued.device.sign(&tbs).unwrap();
+    let sig = issued.device.sign(&tbs).await.unwrap();
     let signature = to_cbor(&Value::Array(vec![
         Value::Bytes(protected.to_vec().unwrap()),
         Value::Map(vec![]),
@@ -387,9 +397,9 @@ fn device_signed_elements_are_not_claims() {
     );
 }
 
-#[test]
-fn error_codes_are_the_workspace_vocabulary() {
-    let issued = issue();
+#[tokio::test]
+async fn error_codes_are_the_workspace_vocabulary() {
+    let issued = issue().await;
     let mut bytes = issued.issuer_signed.to_bytes();
     // A byte string header declaring more than is left is malformed; over a limit is too_large.
     bytes.truncate(bytes.len() - 1);

@@ -243,11 +243,11 @@ pub(crate) fn builder(device: &SoftwareKey) -> IssuerSignedBuilder {
     )
 }
 
-pub(crate) fn issue_with(profile: DsProfile) -> Issued {
+pub(crate) async fn issue_with(profile: DsProfile) -> Issued {
     let pki = Pki::new("Test IACA");
     let ds = pki.document_signer(profile);
     let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
-    let issuer_signed = builder(&device).sign(&ds.key, &[&ds.der]).unwrap();
+    let issuer_signed = builder(&device).sign(&ds.key, &[&ds.der]).await.unwrap();
     Issued {
         pki,
         ds,
@@ -256,8 +256,8 @@ pub(crate) fn issue_with(profile: DsProfile) -> Issued {
     }
 }
 
-pub(crate) fn issue() -> Issued {
-    issue_with(DsProfile::Iso)
+pub(crate) async fn issue() -> Issued {
+    issue_with(DsProfile::Iso).await
 }
 
 /// Position of `needle` in `hay`.
