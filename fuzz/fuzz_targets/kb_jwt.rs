@@ -38,5 +38,6 @@ fuzz_target!(|data: &[u8]| {
     let mut resolve = |_: &eudi_trust::jws::Header, _: &serde_json::Map<String, serde_json::Value>| {
         Ok(eudi_fuzz::issuer_public().clone())
     };
-    let _ = verifier::verify(&sd, &mut resolve, &options);
+    let verified = verifier::verify(&sd, &mut resolve, &options);
+    eudi_fuzz::debug(&verified.map(|v| v.key_binding));
 });

@@ -16,7 +16,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
 
-use eudi_mitid::client::{CallbackParams, ClientConfig, OidcClient, half_hash};
+use eudi_mitid::client::{CallbackParams, ClientAuthMethod, ClientConfig, OidcClient, half_hash};
 use eudi_mitid::metadata::ProviderMetadata;
 use eudi_trust::Algorithm;
 use eudi_trust::clock::ManualClock;
@@ -72,7 +72,8 @@ fn harness() -> &'static Harness {
             format!("{base}/op/token"),
             format!("{base}/op/jwks"),
         );
-        let config = ClientConfig::new(issuer.clone(), "pid-issuer", "https://issuer.example/callback");
+        let config = ClientConfig::new(issuer.clone(), "pid-issuer", "https://issuer.example/callback")
+            .with_secret("secret", ClientAuthMethod::ClientSecretBasic);
         let client = match OidcClient::from_metadata(config, metadata) {
             Ok(client) => client.with_clock(Arc::new(ManualClock::new(eudi_fuzz::NOW))),
             Err(e) => panic!("fuzz harness client: {e}"),
@@ -115,6 +116,7 @@ fuzz_target!(|data: &[u8]| {
         "nonce-1",
         Some(ACCESS_TOKEN),
     ));
+    eudi_fuzz::debug(&validated);
     if let Ok(claims) = validated {
         let _ = eudi_mitid::claims::map_claims(&claims.claims);
     }

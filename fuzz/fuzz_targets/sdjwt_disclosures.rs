@@ -34,7 +34,9 @@ fuzz_target!(|data: &[u8]| {
     let mut resolve = |_: &eudi_trust::jws::Header, _: &serde_json::Map<String, serde_json::Value>| {
         Ok(eudi_fuzz::issuer_public().clone())
     };
-    if let Ok(verified) = vc::verify(&sd, &mut resolve, &options) {
+    let verified = vc::verify(&sd, &mut resolve, &options);
+    eudi_fuzz::debug(&verified.as_ref().map(|v| v.user_claims()));
+    if let Ok(verified) = verified {
         let _ = verified.user_claims();
     }
     let _ = verifier::verify(&sd, &mut resolve, &options);

@@ -31,12 +31,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = parsed.header();
-    if let Ok(list) = parsed.verify(
+    let verified = parsed.verify(
         eudi_fuzz::issuer_public(),
         &AlgorithmPolicy::default(),
         URI,
         eudi_fuzz::NOW,
-    ) {
+    );
+    eudi_fuzz::debug(&verified.as_ref().map(|list| list.uri().to_owned()));
+    if let Ok(list) = verified {
         let _ = list.status_at(0);
         let _ = list.status_at(u64::MAX);
         let _ = list.ttl();

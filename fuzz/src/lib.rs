@@ -103,3 +103,11 @@ pub fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out.extend_from_slice(rest);
     out
 }
+
+/// Prints `outcome` to stderr when `EUDI_FUZZ_DEBUG` is set: to check by hand that a seed
+/// reaches the checks it was written for (`EUDI_FUZZ_DEBUG=1 target/…/TARGET SEED`).
+pub fn debug(outcome: &dyn std::fmt::Debug) {
+    if std::env::var_os("EUDI_FUZZ_DEBUG").is_some() {
+        eprintln!("outcome: {outcome:?}");
+    }
+}
