@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut options = verifier::VerifyOptions::new(eudi_fuzz::NOW);
     options.key_binding = verifier::KeyBindingPolicy::required("https://verifier.example", "n-1");
-    let mut resolve = |_: &eudi_trust::jws::Header, _: &serde_json::Map<String, serde_json::Value>| {
+    let mut resolve = |_: &eudi_trust::jws::Header,
+                       _: &serde_json::Map<String, serde_json::Value>| {
         Ok(eudi_fuzz::issuer_public().clone())
     };
     let verified = verifier::verify(&sd, &mut resolve, &options);

@@ -21,10 +21,16 @@ fuzz_target!(|data: &[u8]| {
                 .map(move |item| (ns.to_owned(), item.element_identifier().to_owned()))
         })
         .collect();
-    let wanted: Vec<(&str, &str)> = wanted.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let wanted: Vec<(&str, &str)> = wanted
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let selected = issued.select(&wanted);
     let _ = IssuerSigned::from_bytes(&selected.to_bytes());
     let _ = IssuerSigned::from_bytes(&issued.to_bytes());
     let keys = [eudi_fuzz::issuer_public().clone()];
-    let _ = issued.verify(IssuerTrust::Keys(&keys), &VerifyOptions::new(eudi_fuzz::NOW));
+    let _ = issued.verify(
+        IssuerTrust::Keys(&keys),
+        &VerifyOptions::new(eudi_fuzz::NOW),
+    );
 });

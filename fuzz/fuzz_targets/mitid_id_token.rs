@@ -72,13 +72,20 @@ fn harness() -> &'static Harness {
             format!("{base}/op/token"),
             format!("{base}/op/jwks"),
         );
-        let config = ClientConfig::new(issuer.clone(), "pid-issuer", "https://issuer.example/callback")
-            .with_secret("secret", ClientAuthMethod::ClientSecretBasic);
+        let config = ClientConfig::new(
+            issuer.clone(),
+            "pid-issuer",
+            "https://issuer.example/callback",
+        )
+        .with_secret("secret", ClientAuthMethod::ClientSecretBasic);
         let client = match OidcClient::from_metadata(config, metadata) {
             Ok(client) => client.with_clock(Arc::new(ManualClock::new(eudi_fuzz::NOW))),
             Err(e) => panic!("fuzz harness client: {e}"),
         };
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime,
             Err(e) => panic!("fuzz harness runtime: {e}"),
         };

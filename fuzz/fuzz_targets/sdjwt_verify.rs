@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = verifier::VerifyOptions::new(eudi_fuzz::NOW);
-    let mut resolve = |_: &eudi_trust::jws::Header, _: &serde_json::Map<String, serde_json::Value>| {
+    let mut resolve = |_: &eudi_trust::jws::Header,
+                       _: &serde_json::Map<String, serde_json::Value>| {
         Ok(eudi_fuzz::issuer_public().clone())
     };
     let _ = verifier::verify(&sd, &mut resolve, &options);

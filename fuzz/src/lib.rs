@@ -36,9 +36,9 @@ fn fixed_key(n: u8) -> SoftwareKey {
     // RFC 5915 ECPrivateKey inside RFC 5208 PrivateKeyInfo, without the optional public key
     // (aws-lc-rs derives it).
     let mut der = vec![
-        0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-        0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27,
-        0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20,
+        0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+        0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27, 0x30, 0x25,
+        0x02, 0x01, 0x01, 0x04, 0x20,
     ];
     let mut scalar = [0u8; 32];
     scalar[31] = n;
@@ -75,9 +75,10 @@ pub fn issued_sd_jwt() -> &'static str {
         let Some(claims) = claims.as_object() else {
             panic!("fuzz harness claims are an object");
         };
-        let issued = eudi_sdjwt::vc::builder("urn:eudi:pid:1", "https://issuer.example", NOW, claims)
-            .holder_key(&holder_key().verifying_key().to_jwk())
-            .and_then(|b| b.sign(issuer_key()));
+        let issued =
+            eudi_sdjwt::vc::builder("urn:eudi:pid:1", "https://issuer.example", NOW, claims)
+                .holder_key(&holder_key().verifying_key().to_jwk())
+                .and_then(|b| b.sign(issuer_key()));
         match issued {
             Ok(sd) => sd.into_compact(),
             Err(e) => panic!("fuzz harness issuing failed: {e}"),
