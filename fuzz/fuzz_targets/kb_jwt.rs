@@ -40,5 +40,5 @@ fuzz_target!(|data: &[u8]| {
         Ok(eudi_fuzz::issuer_public().clone())
     };
     let verified = verifier::verify(&sd, &mut resolve, &options);
-    eudi_fuzz::debug(&verified.map(|v| v.key_binding));
+    eudi_fuzz::debug(&verified.as_ref().map(|v| v.key_binding()));
 });

@@ -55,7 +55,8 @@ fn fixed_key(n: u8) -> SoftwareKey {
 pub fn sign_jws(header_json: &str, payload: &[u8], key: &SoftwareKey) -> String {
     let mut out = Vec::new();
     let prepared = PreparedHeader::from_json(header_json.as_bytes(), Algorithm::Es256);
-    if let Err(e) = prepared.sign_into(payload, key, &mut out) {
+    // Signing is async; a software key answers at the first poll.
+    if let Err(e) = eudi_bench::block_on(prepared.sign_into(payload, key, &mut out)) {
         panic!("fuzz harness signing failed: {e}");
     }
     String::from_utf8(out).unwrap_or_default()
@@ -78,9 +79,13 @@ pub fn issued_sd_jwt() -> &'static str {
         let issued =
             eudi_sdjwt::vc::builder("urn:eudi:pid:1", "https://issuer.example", NOW, claims)
                 .holder_key(&holder_key().verifying_key().to_jwk())
-                .and_then(|b| b.sign(issuer_key()));
+                .map(|b| eudi_bench::block_on(b.sign(issuer_key())));
         match issued {
-            Ok(sd) => sd.into_compact(),
+            Ok(Ok(sd)) => match sd.into_compact() {
+                Ok(compact) => compact,
+                Err(e) => panic!("fuzz harness issuing failed: {e}"),
+            },
+            Ok(Err(e)) => panic!("fuzz harness issuing failed: {e}"),
             Err(e) => panic!("fuzz harness issuing failed: {e}"),
         }
     })

@@ -11,11 +11,14 @@ use std::sync::OnceLock;
 
 use ciborium::Value;
 use coset::{CborSerializable as _, CoseSign1};
+use eudi_bench::block_on;
 use eudi_mdoc::{
     DeviceResponse, Document, IssuerSigned, IssuerSignedBuilder, SessionTranscript, ValidityInfo,
     VerifyOptions,
 };
-use eudi_trust::{Algorithm, ChainValidator, Signer as _, SoftwareKey, TrustAnchors};
+use eudi_trust::{
+    Algorithm, ChainValidator, HasErrorCode as _, Signer as _, SoftwareKey, TrustAnchors,
+};
 use proptest::prelude::*;
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -55,15 +58,18 @@ fn issue() -> Fixture {
     let device = SoftwareKey::generate(Algorithm::Es256).unwrap();
 
     let at = OffsetDateTime::from_unix_timestamp(ISSUED_AT).unwrap();
-    let issued = IssuerSignedBuilder::new(
-        PID,
-        device.verifying_key(),
-        ValidityInfo::new(at, at, at + Duration::days(90)),
+    let issued = block_on(
+        IssuerSignedBuilder::new(
+            PID,
+            device.verifying_key(),
+            ValidityInfo::new(at, at, at + Duration::days(90)),
+        )
+        .element(PID, "family_name", Value::Text("Jensen".into()))
+        .element(PID, "given_name", Value::Text("Mette".into()))
+        .element(PID, "age_over_18", Value::Bool(true))
+        .sign(&signer, &[&ds_der]),
     )
-    .element(PID, "family_name", Value::Text("Jensen".into()))
-    .element(PID, "given_name", Value::Text("Mette".into()))
-    .element(PID, "age_over_18", Value::Bool(true))
-    .sign(&signer, &[&ds_der])
+    // Signing is async; software keys answer at the first poll.
     .unwrap();
     let transcript = SessionTranscript::openid4vp(
         "x509_san_dns:verifier.example",
@@ -72,7 +78,12 @@ fn issue() -> Fixture {
         "https://verifier.example/response",
     );
     let device_response = DeviceResponse::new(vec![
-        Document::with_device_signature(issued.clone(), &transcript, &device).unwrap(),
+        block_on(Document::with_device_signature(
+            issued.clone(),
+            &transcript,
+            &device,
+        ))
+        .unwrap(),
     ])
     .to_bytes();
 
@@ -100,7 +111,7 @@ fn verify_response(bytes: &[u8]) -> Result<(), &'static str> {
     response
         .verify(&f.validator, &options)
         .map(|_| ())
-        .map_err(|e| e.code())
+        .map_err(|e| e.code().as_str())
 }
 
 fn verify_issuer_signed(bytes: &[u8]) -> Result<(), &'static str> {
@@ -109,7 +120,7 @@ fn verify_issuer_signed(bytes: &[u8]) -> Result<(), &'static str> {
     issued
         .verify(&f.validator, &VerifyOptions::new(NOW))
         .map(|_| ())
-        .map_err(|e| e.code())
+        .map_err(|e| e.code().as_str())
 }
 
 /// Where `part` lies in `whole` (each signed part occurs once: it is salted or random).

@@ -13,11 +13,13 @@
 
 use std::sync::OnceLock;
 
+use eudi_bench::block_on;
 use eudi_sdjwt::holder::{self, KeyBindingParams};
 use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
 use eudi_sdjwt::{SdJwt, SdJwtError, vc};
-use eudi_trust::jws::JwsError;
-use eudi_trust::{Algorithm, ErrorCode, Signer as _, SoftwareKey, VerifyingKey, b64};
+use eudi_trust::{
+    Algorithm, ErrorCode, HasErrorCode as _, Signer as _, SoftwareKey, VerifyingKey, b64,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -31,7 +33,9 @@ struct Issued {
     issuer: VerifyingKey,
 }
 
-/// The one place that issues and presents (signing becomes async: adapt here).
+/// The one place that issues and presents. Signing is async; software keys answer at the first poll, so
+/// `block_on` drives it without a runtime.
+
 fn issue() -> Issued {
     let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let holder_key = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -41,24 +45,27 @@ fn issue() -> Issued {
         "address": {"locality": "Aarhus", "postal_code": "8000"},
         "nationalities": ["DK", "SE"],
     });
-    let sd = vc::builder(
-        "urn:eudi:pid:1",
-        "https://issuer.example",
-        1_700_000_000,
-        claims.as_object().unwrap(),
+    let sd = block_on(
+        vc::builder(
+            "urn:eudi:pid:1",
+            "https://issuer.example",
+            1_700_000_000,
+            claims.as_object().unwrap(),
+        )
+        .holder_key(&holder_key.verifying_key().to_jwk())
+        .unwrap()
+        .sign(&issuer),
     )
-    .holder_key(&holder_key.verifying_key().to_jwk())
-    .unwrap()
-    .sign(&issuer)
     .unwrap();
     let params = KeyBindingParams {
         audience: AUDIENCE.into(),
         nonce: NONCE.into(),
         iat: NOW - 10,
     };
-    let presentation = holder::add_key_binding(sd, &holder_key, &params)
+    let presentation = block_on(holder::add_key_binding(sd, &holder_key, &params))
         .unwrap()
-        .to_compact();
+        .to_compact()
+        .unwrap();
     Issued {
         presentation,
         issuer: issuer.verifying_key().clone(),
@@ -78,28 +85,9 @@ fn verify(presentation: &str) -> Result<(), SdJwtError> {
     vc::verify(&sd, &mut |_, _| Ok(key.clone()), &options).map(|_| ())
 }
 
-/// The shared error code of an SD-JWT error. Mirrors `eudi-verify`'s mapping today; replace
-/// with `eudi_trust::HasErrorCode::code` once `eudi-sdjwt` implements it.
+/// The shared error code of an SD-JWT error (eudi-sdjwt maps its errors exhaustively).
 fn code(error: &SdJwtError) -> ErrorCode {
-    match error {
-        SdJwtError::IssuerJws(JwsError::BadSignature) => ErrorCode::InvalidSignature,
-        SdJwtError::IssuerJws(
-            JwsError::UnsupportedAlgorithm(_)
-            | JwsError::AlgorithmNotAllowed(_)
-            | JwsError::AlgorithmKeyMismatch { .. },
-        ) => ErrorCode::UnsupportedAlgorithm,
-        SdJwtError::IssuerJws(JwsError::WrongType { .. }) => ErrorCode::WrongType,
-        SdJwtError::MalformedDisclosure { .. }
-        | SdJwtError::DuplicateDisclosure { .. }
-        | SdJwtError::DuplicateDigest(_)
-        | SdJwtError::UnreferencedDisclosure { .. }
-        | SdJwtError::DisclosureShapeMismatch { .. }
-        | SdJwtError::ReservedClaimName { .. }
-        | SdJwtError::ClaimNameCollision(_) => ErrorCode::InvalidDisclosure,
-        SdJwtError::MissingKeyBinding => ErrorCode::KeyBindingRequired,
-        SdJwtError::KeyBinding(_) | SdJwtError::MissingHolderKey => ErrorCode::InvalidKeyBinding,
-        _ => ErrorCode::Malformed,
-    }
+    error.code()
 }
 
 /// The `~`-separated parts of the presentation: issuer JWT, disclosures, KB-JWT.

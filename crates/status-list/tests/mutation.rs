@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 use coset::{CborSerializable as _, CoseSign1, TaggedCborSerializable as _};
+use eudi_bench::block_on;
 use eudi_status_list::{
     Bits, Status, StatusList, StatusListError, StatusListTokenBuilder, UnverifiedStatusListCwt,
     UnverifiedStatusListJwt,
@@ -26,7 +27,7 @@ struct Tokens {
     key: VerifyingKey,
 }
 
-/// The one place that signs (signing becomes async: adapt here).
+/// The one place that signs. Signing is async; software keys answer at the first poll.
 fn issue() -> Tokens {
     let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let mut list = StatusList::new(Bits::Two, 1024).unwrap();
@@ -34,8 +35,8 @@ fn issue() -> Tokens {
     list.set_status(42, Status::Suspended).unwrap();
     let builder = StatusListTokenBuilder::new(URI, &list, NOW - 60).exp(NOW + 86_400);
     Tokens {
-        jwt: builder.sign_jwt(&key).unwrap(),
-        cwt: builder.sign_cwt(&key).unwrap(),
+        jwt: block_on(builder.sign_jwt(&key)).unwrap(),
+        cwt: block_on(builder.sign_cwt(&key)).unwrap(),
         key: key.verifying_key().clone(),
     }
 }
