@@ -2,8 +2,10 @@
 //! or a MitID broker's `jwks_uri` returns, turned into verifying keys.
 #![no_main]
 
-use eudi_sdjwt::vc::{self, JwtVcIssuerMetadata};
-use eudi_trust::jwk::{Jwk, JwkSet};
+use eudi_sdjwt::vc::JwtVcIssuerMetadata;
+use eudi_sdjwt::vc::{self};
+use eudi_trust::jwk::Jwk;
+use eudi_trust::jwk::JwkSet;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

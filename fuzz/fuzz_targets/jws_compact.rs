@@ -3,7 +3,8 @@
 #![no_main]
 
 use eudi_trust::AlgorithmPolicy;
-use eudi_trust::jws::{CompactJws, Header};
+use eudi_trust::jws::CompactJws;
+use eudi_trust::jws::Header;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,9 @@
 //! so a seed cannot carry it).
 #![no_main]
 
-use eudi_sdjwt::{SdAlg, SdJwt, verifier};
+use eudi_sdjwt::SdAlg;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

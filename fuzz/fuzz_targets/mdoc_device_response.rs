@@ -3,7 +3,10 @@
 //! authentication) as far as the signatures let it.
 #![no_main]
 
-use eudi_mdoc::{DeviceResponse, IssuerTrust, SessionTranscript, VerifyOptions};
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::IssuerTrust;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifyOptions;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

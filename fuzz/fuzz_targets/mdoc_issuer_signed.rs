@@ -3,7 +3,9 @@
 //! key.
 #![no_main]
 
-use eudi_mdoc::{IssuerSigned, IssuerTrust, VerifyOptions};
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerTrust;
+use eudi_mdoc::VerifyOptions;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,11 +12,18 @@
 //! `@at_hash@` by the `at_hash` of the access token.
 #![no_main]
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::BufRead as _;
+use std::io::BufReader;
+use std::io::Write as _;
 use std::net::TcpListener;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::OnceLock;
 
-use eudi_mitid::client::{CallbackParams, ClientAuthMethod, ClientConfig, OidcClient, half_hash};
+use eudi_mitid::client::CallbackParams;
+use eudi_mitid::client::ClientAuthMethod;
+use eudi_mitid::client::ClientConfig;
+use eudi_mitid::client::OidcClient;
+use eudi_mitid::client::half_hash;
 use eudi_mitid::metadata::ProviderMetadata;
 use eudi_trust::Algorithm;
 use eudi_trust::clock::ManualClock;

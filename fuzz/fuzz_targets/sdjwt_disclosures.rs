@@ -6,7 +6,9 @@
 //! Input: `PAYLOAD \0 TILDE-SEPARATED-REST`; without a `\0` all of it is the payload.
 #![no_main]
 
-use eudi_sdjwt::{SdJwt, vc, verifier};
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

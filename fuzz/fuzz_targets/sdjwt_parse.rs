@@ -2,7 +2,9 @@
 //! then everything a holder does with an unverified SD-JWT it received.
 #![no_main]
 
-use eudi_sdjwt::{SdJwt, holder, verifier};
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::holder;
+use eudi_sdjwt::verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

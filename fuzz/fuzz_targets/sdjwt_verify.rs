@@ -3,7 +3,9 @@
 //! signature check against a trusted key.
 #![no_main]
 
-use eudi_sdjwt::{SdJwt, vc, verifier};
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

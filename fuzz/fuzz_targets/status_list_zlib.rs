@@ -3,7 +3,10 @@
 //! `status` claim (§6.2, §6.3).
 #![no_main]
 
-use eudi_status_list::{Bits, Limits, StatusList, StatusReference};
+use eudi_status_list::Bits;
+use eudi_status_list::Limits;
+use eudi_status_list::StatusList;
+use eudi_status_list::StatusReference;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,10 @@
 //! certificate needs no separator.
 #![no_main]
 
-use eudi_trust::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors};
+use eudi_trust::ChainValidator;
+use eudi_trust::LeafProfile;
+use eudi_trust::TrustAnchor;
+use eudi_trust::TrustAnchors;
 use libfuzzer_sys::fuzz_target;
 
 const SEPARATOR: &[u8] = b"\xff\x00\xff\x00";

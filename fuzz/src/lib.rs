@@ -7,8 +7,11 @@
 
 use std::sync::OnceLock;
 
+use eudi_trust::Algorithm;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::VerifyingKey;
 use eudi_trust::jws::PreparedHeader;
-use eudi_trust::{Algorithm, Signer as _, SoftwareKey, VerifyingKey};
 
 /// "Now" for every time check in the targets (2026-01-01T00:00:00Z), so runs are reproducible.
 pub const NOW: i64 = 1_767_225_600;

@@ -11,10 +11,15 @@
 use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::process::Stdio;
+use std::time::SystemTime;
+use std::time::UNIX_EPOCH;
 
-use eudi_trust::{Algorithm, KeyError, SoftwareKey, b64};
+use eudi_trust::Algorithm;
+use eudi_trust::KeyError;
+use eudi_trust::SoftwareKey;
+use eudi_trust::b64;
 use serde_json::Value;
 
 /// Why a helper failed. `Debug` prints the message, so `unwrap()` in a test shows it as is.

@@ -15,20 +15,41 @@
 use std::error::Error;
 
 use ciborium::Value as Cbor;
-use eudi_mdoc::{
-    DeviceResponse, Document, IssuerSigned, IssuerSignedBuilder, SessionTranscript, ValidityInfo,
-    VerifiedDocument, VerifyError, VerifyOptions,
-};
-use eudi_tests::{es256_key, now, pkcs8_b64, run_node};
-use eudi_trust::{
-    Algorithm, ChainValidator, HasErrorCode as _, Signer as _, SoftwareKey, TrustAnchors, b64,
-};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-};
-use serde_json::{Map, Value, json};
-use time::{Duration, OffsetDateTime};
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::ValidityInfo;
+use eudi_mdoc::VerifiedDocument;
+use eudi_mdoc::VerifyError;
+use eudi_mdoc::VerifyOptions;
+use eudi_tests::es256_key;
+use eudi_tests::now;
+use eudi_tests::pkcs8_b64;
+use eudi_tests::run_node;
+use eudi_trust::Algorithm;
+use eudi_trust::ChainValidator;
+use eudi_trust::HasErrorCode as _;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::TrustAnchors;
+use eudi_trust::b64;
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::ExtendedKeyUsagePurpose;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
+use time::Duration;
+use time::OffsetDateTime;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 

@@ -9,15 +9,28 @@
 
 use std::error::Error;
 
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtError;
 use eudi_sdjwt::disclosure::Disclosure;
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::vc::{self, CREDENTIAL_CLAIMS, VerifiedSdJwtVc};
-use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, SdJwt, SdJwtError};
-use eudi_tests::{es256_key, now, pkcs8_b64, run_node};
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc::CREDENTIAL_CLAIMS;
+use eudi_sdjwt::vc::VerifiedSdJwtVc;
+use eudi_sdjwt::vc::{self};
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_tests::es256_key;
+use eudi_tests::now;
+use eudi_tests::pkcs8_b64;
+use eudi_tests::run_node;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::b64;
 use eudi_trust::jws::JwsError;
-use eudi_trust::{Signer as _, SoftwareKey, b64};
-use serde_json::{Map, Value, json};
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
+use clap::Parser;
+use clap::Subcommand;
 
 #[derive(Debug, Parser)]
 #[command(

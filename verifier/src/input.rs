@@ -3,7 +3,8 @@
 
 use std::io::Read;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
+use anyhow::Result;
 
 /// Largest presentation read (bytes): above every format's own limits, so each format reports
 /// its own `too_large`, and small enough that reading it is harmless.

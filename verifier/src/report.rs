@@ -8,9 +8,13 @@
 //! `assurance_level` the lowest, `holder_binding` whether every document was bound.
 
 use eudi_trust::AssuranceLevel;
-use eudi_verify::{CredentialFormat, ErrorCode, Failure, VerifiedCredential};
+use eudi_verify::CredentialFormat;
+use eudi_verify::ErrorCode;
+use eudi_verify::Failure;
+use eudi_verify::VerifiedCredential;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
+use serde_json::Value;
 
 /// One reason a presentation is not valid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

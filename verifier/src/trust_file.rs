@@ -16,10 +16,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Context as _;
+use anyhow::Result;
+use anyhow::bail;
+use eudi_trust::AssuranceLevel;
+use eudi_trust::Jwk;
 use eudi_trust::jwk::JwkSet;
-use eudi_trust::{AssuranceLevel, Jwk};
-use eudi_verify::{AnchorPurpose, TrustConfig, TrustedKey};
+use eudi_verify::AnchorPurpose;
+use eudi_verify::TrustConfig;
+use eudi_verify::TrustedKey;
 use serde_json::Value;
 
 /// One parsed `--trust` argument.

@@ -4,16 +4,27 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
+use anyhow::Result;
 use eudi_trust::clock::Clock;
-use eudi_verify::fetch::{Fetcher, HttpFetcher};
-use eudi_verify::{
-    Context, ErrorCode, KeyBinding, Policy, SessionTranscript, StatusCheck, StatusSource,
-    TrustConfig, verify_mdoc, verify_sd_jwt,
-};
+use eudi_verify::Context;
+use eudi_verify::ErrorCode;
+use eudi_verify::KeyBinding;
+use eudi_verify::Policy;
+use eudi_verify::SessionTranscript;
+use eudi_verify::StatusCheck;
+use eudi_verify::StatusSource;
+use eudi_verify::TrustConfig;
+use eudi_verify::fetch::Fetcher;
+use eudi_verify::fetch::HttpFetcher;
+use eudi_verify::verify_mdoc;
+use eudi_verify::verify_sd_jwt;
 
 use crate::cli::VerifyArgs;
-use crate::input::{self, Detected, Handover, Input};
+use crate::input::Detected;
+use crate::input::Handover;
+use crate::input::Input;
+use crate::input::{self};
 use crate::report::Report;
 use crate::trust_file;
 

@@ -5,17 +5,36 @@
     reason = "test setup failures should abort the test"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
-use eudi_mdoc::{DeviceResponse, Document, IssuerSignedBuilder, SessionTranscript, ValidityInfo};
-use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder, StatusReference};
-use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
-use serde_json::{Value, json};
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::ValidityInfo;
+use eudi_status_list::Bits;
+use eudi_status_list::Status;
+use eudi_status_list::StatusList;
+use eudi_status_list::StatusListTokenBuilder;
+use eudi_status_list::StatusReference;
+use eudi_trust::Algorithm;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::ExtendedKeyUsagePurpose;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::date_time_ymd;
+use serde_json::Value;
+use serde_json::json;
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 const NOW_UNIX: i64 = 1_780_272_000;

@@ -13,11 +13,20 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::task::Context;
+use std::task::Poll;
+use std::task::Wake;
+use std::task::Waker;
+use std::thread::Thread;
+use std::thread::{self};
+use std::time::Duration;
+use std::time::Instant;
 
-use eudi_trust::{Algorithm, Digest, SignFuture, Signer, VerifyingKey};
+use eudi_trust::Algorithm;
+use eudi_trust::Digest;
+use eudi_trust::SignFuture;
+use eudi_trust::Signer;
+use eudi_trust::VerifyingKey;
 
 /// Runs and records benchmark cases.
 #[derive(Debug)]

@@ -11,14 +11,21 @@
 use std::borrow::Cow;
 
 use ciborium::Value;
+use coset::AsCborValue as _;
+use coset::CborSerializable as _;
+use coset::CoseMac0;
+use coset::CoseSign1;
+use coset::Header;
+use coset::Label;
+use coset::ProtectedHeader;
+use coset::RegisteredLabelWithPrivate;
 use coset::iana::EnumI64 as _;
-use coset::{
-    AsCborValue as _, CborSerializable as _, CoseMac0, CoseSign1, Header, Label, ProtectedHeader,
-    RegisteredLabelWithPrivate,
-};
 use eudi_trust::Algorithm;
 
-use crate::decode::{self, Budget, Item, Kind};
+use crate::decode::Budget;
+use crate::decode::Item;
+use crate::decode::Kind;
+use crate::decode::{self};
 use crate::enc;
 
 /// Tag of `COSE_Sign1_Tagged` (RFC 9052 §2).
@@ -305,7 +312,10 @@ pub fn x5chain<'s>(
 
 #[cfg(test)]
 mod tests {
-    use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _, iana};
+    use coset::CoseSign1Builder;
+    use coset::HeaderBuilder;
+    use coset::TaggedCborSerializable as _;
+    use coset::iana;
 
     use super::*;
 

@@ -38,9 +38,22 @@ mod decode;
 pub mod enc;
 mod value;
 
-pub use decode::{
-    Budget, CborError, Item, Kind, LookupError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS,
-    check_unique_keys, check_unique_keys_deep, decode, decode_definite, decode_value, field,
-    int_field, is_definite,
-};
-pub use value::{DuplicateKey, int_key, text_key};
+pub use decode::Budget;
+pub use decode::CborError;
+pub use decode::Item;
+pub use decode::Kind;
+pub use decode::LookupError;
+pub use decode::MAX_DEPTH;
+pub use decode::MAX_INPUT_LEN;
+pub use decode::MAX_ITEMS;
+pub use decode::check_unique_keys;
+pub use decode::check_unique_keys_deep;
+pub use decode::decode;
+pub use decode::decode_definite;
+pub use decode::decode_value;
+pub use decode::field;
+pub use decode::int_field;
+pub use decode::is_definite;
+pub use value::DuplicateKey;
+pub use value::int_key;
+pub use value::text_key;

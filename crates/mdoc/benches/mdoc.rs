@@ -23,26 +23,47 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, block_on, print_ratio, ratio};
-
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
-    UnparsedPublicKey,
-};
+use aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED;
+use aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+use aws_lc_rs::signature::EcdsaKeyPair;
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::UnparsedPublicKey;
 use ciborium::Value;
-use coset::{CborSerializable as _, CoseSign1};
-use eudi_mdoc::{
-    DeviceResponse, Document, IssuerSigned, IssuerSignedBuilder, IssuerTrust, SessionTranscript,
-    ValidityInfo, VerifyOptions, to_json,
-};
-use eudi_trust::{
-    Algorithm, ChainValidator, LeafProfile, Signer, SoftwareKey, TrustAnchors, VerifyingKey,
-};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
+use coset::CborSerializable as _;
+use coset::CoseSign1;
+use eudi_bench::Harness;
+use eudi_bench::NullSigner;
+use eudi_bench::block_on;
+use eudi_bench::print_ratio;
+use eudi_bench::ratio;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::IssuerTrust;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::ValidityInfo;
+use eudi_mdoc::VerifyOptions;
+use eudi_mdoc::to_json;
+use eudi_trust::Algorithm;
+use eudi_trust::ChainValidator;
+use eudi_trust::LeafProfile;
+use eudi_trust::Signer;
+use eudi_trust::SoftwareKey;
+use eudi_trust::TrustAnchors;
+use eudi_trust::VerifyingKey;
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::ExtendedKeyUsagePurpose;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::date_time_ymd;
 use time::OffsetDateTime;
 
 const PID: &str = "eu.europa.ec.eudi.pid.1";

@@ -28,19 +28,34 @@
 //! rebuilds from its own SessionTranscript.
 
 use ciborium::Value;
+use coset::CoseMac0;
+use coset::CoseSign1;
+use coset::Header;
+use coset::HeaderBuilder;
+use coset::ProtectedHeader;
 use coset::iana;
-use coset::{CoseMac0, CoseSign1, Header, HeaderBuilder, ProtectedHeader};
+use eudi_cbor::Budget;
+use eudi_cbor::Item;
 use eudi_cbor::cose;
-use eudi_trust::{Algorithm, Signer};
+use eudi_cbor::{self as cbor};
+use eudi_trust::Algorithm;
+use eudi_trust::Signer;
 
-use crate::enc::{self, MapEncoder};
-use crate::error::{At, DecodeError, IssueError};
+use crate::enc::MapEncoder;
+use crate::enc::{self};
+use crate::error::At;
+use crate::error::DecodeError;
+use crate::error::IssueError;
 use crate::issue::protected_header;
-use crate::issuer_signed::{IssuerSigned, cose_error, decode_sign1};
-use crate::mso::{check_map, opt_field, req_field, text_field};
+use crate::issuer_signed::IssuerSigned;
+use crate::issuer_signed::cose_error;
+use crate::issuer_signed::decode_sign1;
+use crate::mso::check_map;
+use crate::mso::opt_field;
+use crate::mso::req_field;
+use crate::mso::text_field;
 use crate::text;
 use crate::transcript::SessionTranscript;
-use eudi_cbor::{self as cbor, Budget, Item};
 
 /// The first member of `DeviceAuthentication` (ISO/IEC 18013-5 §9.1.3.4).
 const DEVICE_AUTHENTICATION: &str = "DeviceAuthentication";
@@ -517,10 +532,15 @@ impl DeviceResponse {
 
 #[cfg(test)]
 mod tests {
-    use eudi_trust::{Algorithm, SoftwareKey, VerifyingKey};
+    use eudi_trust::Algorithm;
+    use eudi_trust::SoftwareKey;
+    use eudi_trust::VerifyingKey;
 
     use super::*;
-    use crate::{IssuerSignedBuilder, ValidityInfo, VerifyError, VerifyOptions};
+    use crate::IssuerSignedBuilder;
+    use crate::ValidityInfo;
+    use crate::VerifyError;
+    use crate::VerifyOptions;
 
     /// A document device-signed over `transcript`, and the issuer key to trust.
     async fn document(transcript: &SessionTranscript) -> (Document, Vec<VerifyingKey>) {

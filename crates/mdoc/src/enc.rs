@@ -11,13 +11,17 @@
 //! encoded items).
 
 use ciborium::Value;
+pub(crate) use eudi_cbor::cose::sig_structure1;
+pub(crate) use eudi_cbor::cose::sig_structure1_with;
+pub(crate) use eudi_cbor::enc::bstr_into;
+pub(crate) use eudi_cbor::enc::bytes_into;
+pub(crate) use eudi_cbor::enc::head;
+pub(crate) use eudi_cbor::enc::head_len;
+pub(crate) use eudi_cbor::enc::len_arg;
+pub(crate) use eudi_cbor::enc::string_len;
+pub(crate) use eudi_cbor::enc::text_into;
 
 use crate::error::EncodeError;
-
-pub(crate) use eudi_cbor::cose::{sig_structure1, sig_structure1_with};
-pub(crate) use eudi_cbor::enc::{
-    bstr_into, bytes_into, head, head_len, len_arg, string_len, text_into,
-};
 
 /// An unsigned integer.
 pub(crate) fn uint(n: u64) -> Vec<u8> {

@@ -6,10 +6,12 @@
 
 use std::fmt;
 
-use eudi_status_list::StatusListError;
-use eudi_trust::{ErrorCode, HasErrorCode, KeyError, X509Error};
-
 use eudi_cbor::CborError;
+use eudi_status_list::StatusListError;
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode;
+use eudi_trust::KeyError;
+use eudi_trust::X509Error;
 
 /// Why CBOR could not be produced (API misuse, never a peer's fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

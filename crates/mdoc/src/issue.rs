@@ -5,17 +5,27 @@ use std::ops::Range;
 
 use aws_lc_rs::rand;
 use ciborium::Value;
+use coset::CoseSign1;
+use coset::HeaderBuilder;
+use coset::ProtectedHeader;
 use coset::iana::EnumI64 as _;
-use coset::{CoseSign1, HeaderBuilder, ProtectedHeader};
 use eudi_status_list::StatusReference;
-use eudi_trust::{Algorithm, Signer, VerifyingKey};
+use eudi_trust::Algorithm;
+use eudi_trust::Signer;
+use eudi_trust::VerifyingKey;
 
 use crate::device::cose_algorithm;
 use crate::digests::Digests;
 use crate::enc;
-use crate::error::{EncodeError, IssueError};
-use crate::issuer_signed::{IssuerAuth, IssuerSigned, ItemWriter, X5CHAIN};
-use crate::mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
+use crate::error::EncodeError;
+use crate::error::IssueError;
+use crate::issuer_signed::IssuerAuth;
+use crate::issuer_signed::IssuerSigned;
+use crate::issuer_signed::ItemWriter;
+use crate::issuer_signed::X5CHAIN;
+use crate::mso::DigestAlgorithm;
+use crate::mso::MobileSecurityObject;
+use crate::mso::ValidityInfo;
 
 /// Bytes of `random` per item: ISO/IEC 18013-5 §9.1.2.5 asks for at least 16.
 pub const RANDOM_LEN: usize = 16;

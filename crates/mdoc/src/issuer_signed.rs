@@ -25,13 +25,20 @@ use std::sync::Arc;
 
 use ciborium::Value;
 use coset::CoseSign1;
+use eudi_cbor::Budget;
+use eudi_cbor::Item;
 use eudi_cbor::cose;
+use eudi_cbor::{self as cbor};
 
 use crate::enc;
-use crate::error::{At, DecodeError, EncodeError};
-use crate::mso::{MobileSecurityObject, check_map, opt_field, req_field};
+use crate::error::At;
+use crate::error::DecodeError;
+use crate::error::EncodeError;
+use crate::mso::MobileSecurityObject;
+use crate::mso::check_map;
+use crate::mso::opt_field;
+use crate::mso::req_field;
 use crate::text;
-use eudi_cbor::{self as cbor, Budget, Item};
 
 /// COSE header label `x5chain` (RFC 9360 §2).
 pub(crate) const X5CHAIN: i64 = 33;
@@ -576,11 +583,14 @@ impl IssuerSigned {
 #[cfg(test)]
 mod tests {
     use ciborium::cbor;
-    use eudi_trust::{Algorithm, Signer as _, SoftwareKey};
+    use eudi_trust::Algorithm;
+    use eudi_trust::Signer as _;
+    use eudi_trust::SoftwareKey;
 
     use super::*;
+    use crate::IssuerSignedBuilder;
+    use crate::ValidityInfo;
     use crate::enc::MapEncoder;
-    use crate::{IssuerSignedBuilder, ValidityInfo};
 
     fn issue_one(
         digest_id: u64,

@@ -15,7 +15,9 @@
 //! | float | number (`null` for NaN and infinities) |
 
 use ciborium::Value;
-use serde_json::{Map, Number, Value as Json};
+use serde_json::Map;
+use serde_json::Number;
+use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::mso::format_time;

@@ -153,18 +153,33 @@ mod text;
 mod transcript;
 mod verify;
 
-pub use device::{DeviceAuthMethod, DeviceResponse, DeviceSigned, Document};
-pub use error::{DecodeError, EncodeError, IssueError, VerifyError};
-pub use eudi_cbor::{CborError, MAX_DEPTH, MAX_INPUT_LEN, MAX_ITEMS};
-pub use issue::{IssuerSignedBuilder, RANDOM_LEN};
-pub use issuer_signed::{IssuerSigned, IssuerSignedItem};
+pub use device::DeviceAuthMethod;
+pub use device::DeviceResponse;
+pub use device::DeviceSigned;
+pub use device::Document;
+pub use error::DecodeError;
+pub use error::EncodeError;
+pub use error::IssueError;
+pub use error::VerifyError;
+pub use eudi_cbor::CborError;
+pub use eudi_cbor::MAX_DEPTH;
+pub use eudi_cbor::MAX_INPUT_LEN;
+pub use eudi_cbor::MAX_ITEMS;
+pub use issue::IssuerSignedBuilder;
+pub use issue::RANDOM_LEN;
+pub use issuer_signed::IssuerSigned;
+pub use issuer_signed::IssuerSignedItem;
 pub use json::to_json;
-pub use mso::{DigestAlgorithm, MobileSecurityObject, ValidityInfo};
+pub use mso::DigestAlgorithm;
+pub use mso::MobileSecurityObject;
+pub use mso::ValidityInfo;
 pub use transcript::SessionTranscript;
-pub use verify::{
-    IssuerTrust, ReaderKey, VerifiedDeviceResponse, VerifiedDocument, VerifiedElement,
-    VerifyOptions,
-};
+pub use verify::IssuerTrust;
+pub use verify::ReaderKey;
+pub use verify::VerifiedDeviceResponse;
+pub use verify::VerifiedDocument;
+pub use verify::VerifiedElement;
+pub use verify::VerifyOptions;
 
 /// Decodes base64url or hex text (whichever it is) into bytes, within [`MAX_INPUT_LEN`]; for
 /// command-line input that may be either.

@@ -27,16 +27,22 @@ use std::sync::OnceLock;
 
 use aws_lc_rs::digest;
 use ciborium::Value;
-use coset::iana::{self, EnumI64 as _};
+use coset::iana::EnumI64 as _;
+use coset::iana::{self};
+use eudi_cbor::Budget;
+use eudi_cbor::Item;
+use eudi_cbor::{self as cbor};
 use eudi_status_list::StatusReference;
-use eudi_trust::{Algorithm, VerifyingKey};
+use eudi_trust::Algorithm;
+use eudi_trust::VerifyingKey;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::digests::Digests;
 use crate::enc;
-use crate::error::{At, DecodeError, EncodeError};
-use eudi_cbor::{self as cbor, Budget, Item};
+use crate::error::At;
+use crate::error::DecodeError;
+use crate::error::EncodeError;
 
 /// The MSO digest algorithm (ISO/IEC 18013-5 §9.1.2.5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -696,8 +702,10 @@ pub(crate) fn text_field(
 
 #[cfg(test)]
 mod tests {
-    use coset::{AsCborValue as _, CoseKeyBuilder};
-    use eudi_trust::{Signer as _, SoftwareKey};
+    use coset::AsCborValue as _;
+    use coset::CoseKeyBuilder;
+    use eudi_trust::Signer as _;
+    use eudi_trust::SoftwareKey;
     use time::Duration;
 
     use super::*;

@@ -1,7 +1,8 @@
 //! Text forms of binary mdoc structures: base64url (OpenID4VP `vp_token`) and hex (ISO/IEC
 //! 18013-5 Annex D, test vectors).
 
-use eudi_cbor::{CborError, MAX_INPUT_LEN};
+use eudi_cbor::CborError;
+use eudi_cbor::MAX_INPUT_LEN;
 use eudi_trust::b64;
 
 use crate::error::DecodeError;

@@ -15,10 +15,11 @@
 //! ```
 
 use aws_lc_rs::digest;
+use eudi_cbor::Budget;
+use eudi_cbor::{self as cbor};
 
 use crate::enc;
 use crate::error::DecodeError;
-use eudi_cbor::{self as cbor, Budget};
 
 /// A SessionTranscript, kept as the exact CBOR both sides hash and sign.
 #[derive(Clone, PartialEq, Eq)]

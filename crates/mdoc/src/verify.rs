@@ -21,27 +21,47 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::agreement::{self, ECDH_P256, ECDH_P384, PrivateKey, UnparsedPublicKey};
-use aws_lc_rs::{digest, hkdf, hmac};
+use aws_lc_rs::agreement::ECDH_P256;
+use aws_lc_rs::agreement::ECDH_P384;
+use aws_lc_rs::agreement::PrivateKey;
+use aws_lc_rs::agreement::UnparsedPublicKey;
+use aws_lc_rs::agreement::{self};
+use aws_lc_rs::digest;
+use aws_lc_rs::hkdf;
+use aws_lc_rs::hmac;
 use ciborium::Value;
+use coset::Algorithm as CoseAlgorithm;
+use coset::CoseSign1;
+use coset::MacContext;
 use coset::iana;
-use coset::{Algorithm as CoseAlgorithm, CoseSign1, MacContext};
 use eudi_cbor::cose;
 use eudi_status_list::StatusReference;
-use eudi_trust::{
-    Algorithm, AlgorithmPolicy, ChainValidator, LeafProfile, ValidatedChain, VerifyingKey,
-};
-use serde_json::{Map, Value as Json};
+use eudi_trust::Algorithm;
+use eudi_trust::AlgorithmPolicy;
+use eudi_trust::ChainValidator;
+use eudi_trust::LeafProfile;
+use eudi_trust::ValidatedChain;
+use eudi_trust::VerifyingKey;
+use serde_json::Map;
+use serde_json::Value as Json;
 use time::OffsetDateTime;
 
-use crate::device::{
-    DeviceAuth, DeviceAuthMethod, DeviceResponse, DeviceSigned, Document,
-    device_authentication_bytes, device_signature_tbs,
-};
-use crate::error::{DecodeError, VerifyError};
-use crate::issuer_signed::{IssuerSigned, sign1_tbs};
+use crate::device::DeviceAuth;
+use crate::device::DeviceAuthMethod;
+use crate::device::DeviceResponse;
+use crate::device::DeviceSigned;
+use crate::device::Document;
+use crate::device::device_authentication_bytes;
+use crate::device::device_signature_tbs;
+use crate::error::DecodeError;
+use crate::error::VerifyError;
+use crate::issuer_signed::IssuerSigned;
+use crate::issuer_signed::sign1_tbs;
 use crate::json::to_json;
-use crate::mso::{DigestAlgorithm, PID_DOC_TYPE, ValidityInfo, format_time};
+use crate::mso::DigestAlgorithm;
+use crate::mso::PID_DOC_TYPE;
+use crate::mso::ValidityInfo;
+use crate::mso::format_time;
 use crate::transcript::SessionTranscript;
 
 /// Minimum `random` length (ISO/IEC 18013-5 §9.1.2.5).

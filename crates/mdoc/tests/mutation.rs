@@ -10,21 +10,33 @@
 use std::sync::OnceLock;
 
 use ciborium::Value;
-use coset::{CborSerializable as _, CoseSign1};
+use coset::CborSerializable as _;
+use coset::CoseSign1;
 use eudi_bench::block_on;
-use eudi_mdoc::{
-    DeviceResponse, Document, IssuerSigned, IssuerSignedBuilder, SessionTranscript, ValidityInfo,
-    VerifyOptions,
-};
-use eudi_trust::{
-    Algorithm, ChainValidator, HasErrorCode as _, Signer as _, SoftwareKey, TrustAnchors,
-};
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::ValidityInfo;
+use eudi_mdoc::VerifyOptions;
+use eudi_trust::Algorithm;
+use eudi_trust::ChainValidator;
+use eudi_trust::HasErrorCode as _;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::TrustAnchors;
 use proptest::prelude::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-};
-use time::{Duration, OffsetDateTime};
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::ExtendedKeyUsagePurpose;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use time::Duration;
+use time::OffsetDateTime;
 
 const PID: &str = "eu.europa.ec.eudi.pid.1";
 /// 2026-01-01T00:00:00Z, the fixture's `signed` and `validFrom`.

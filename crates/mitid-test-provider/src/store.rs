@@ -19,11 +19,10 @@ use std::sync::Mutex;
 use std::sync::MutexGuard;
 
 use eudi_trust::AssuranceLevel;
-use serde::Deserialize;
-use serde::Serialize;
-
 use eudi_trust::Clock;
 use eudi_trust::SystemClock;
+use serde::Deserialize;
+use serde::Serialize;
 
 /// A store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -427,8 +426,9 @@ impl ProviderStore for InMemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use eudi_trust::clock::ManualClock;
+
+    use super::*;
 
     fn grant(expires_at: i64) -> CodeGrant {
         CodeGrant {

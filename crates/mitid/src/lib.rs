@@ -47,6 +47,12 @@ pub mod claims;
 pub mod client;
 pub mod metadata;
 
-pub use claims::{Broker, MappingError, map_claims};
-pub use client::{ClientConfig, IdTokenError, OidcClient, OidcError, VerifiedLogin};
+pub use claims::Broker;
+pub use claims::MappingError;
+pub use claims::map_claims;
+pub use client::ClientConfig;
+pub use client::IdTokenError;
+pub use client::OidcClient;
+pub use client::OidcError;
+pub use client::VerifiedLogin;
 pub use metadata::ProviderMetadata;

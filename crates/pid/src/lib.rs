@@ -133,18 +133,40 @@ pub mod sd_jwt;
 #[cfg(feature = "test-identities")]
 pub mod test_identities;
 
-pub use cpr::{Cpr, CprError, Sex};
-pub use login::{IdentityType, MitIdLogin};
-pub use mdoc::{DK_NAMESPACE, LOA_ELEMENT, MdocElement, stated_level_mdoc};
-pub use model::{
-    Address, AdministrativeNumber, DOCTYPE, NAMESPACE, Pid, PidAttributes, PidError, PidSex,
-    PlaceOfBirth, VCT,
-};
-pub use register::{
-    CprRegister, FileRegister, LookupFuture, LookupResult, PersonStatus, RegisterAddress,
-    RegisterError, RegisterRecord,
-};
-pub use rules::{IssuerPolicy, PidData, Refusal, pid_from_login};
-pub use sd_jwt::{LOA_CLAIM, stated_level_sd_jwt};
+pub use cpr::Cpr;
+pub use cpr::CprError;
+pub use cpr::Sex;
+pub use login::IdentityType;
+pub use login::MitIdLogin;
+pub use mdoc::DK_NAMESPACE;
+pub use mdoc::LOA_ELEMENT;
+pub use mdoc::MdocElement;
+pub use mdoc::stated_level_mdoc;
+pub use model::Address;
+pub use model::AdministrativeNumber;
+pub use model::DOCTYPE;
+pub use model::NAMESPACE;
+pub use model::Pid;
+pub use model::PidAttributes;
+pub use model::PidError;
+pub use model::PidSex;
+pub use model::PlaceOfBirth;
+pub use model::VCT;
+pub use register::CprRegister;
+pub use register::FileRegister;
+pub use register::LookupFuture;
+pub use register::LookupResult;
+pub use register::PersonStatus;
+pub use register::RegisterAddress;
+pub use register::RegisterError;
+pub use register::RegisterRecord;
+pub use rules::IssuerPolicy;
+pub use rules::PidData;
+pub use rules::Refusal;
+pub use rules::pid_from_login;
+pub use sd_jwt::LOA_CLAIM;
+pub use sd_jwt::stated_level_sd_jwt;
 #[cfg(feature = "test-identities")]
-pub use test_identities::{TestIdentity, default_test_identities};
+pub use test_identities::TestIdentity;
+#[cfg(feature = "test-identities")]
+pub use test_identities::default_test_identities;

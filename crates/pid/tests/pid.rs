@@ -340,8 +340,13 @@ fn pid_data() -> PidData {
 
 #[tokio::test]
 async fn round_trip_through_a_signed_sd_jwt_vc() {
-    use eudi_sdjwt::{ClaimPath, SdJwt, holder, vc, verifier};
-    use eudi_trust::{Algorithm, SoftwareKey};
+    use eudi_sdjwt::ClaimPath;
+    use eudi_sdjwt::SdJwt;
+    use eudi_sdjwt::holder;
+    use eudi_sdjwt::vc;
+    use eudi_sdjwt::verifier;
+    use eudi_trust::Algorithm;
+    use eudi_trust::SoftwareKey;
 
     let data = pid_data();
     let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -421,9 +426,13 @@ const NOT_VALIDATED_CHAIN: &[&[u8]] = &[b"0"];
 
 #[tokio::test]
 async fn round_trip_through_a_signed_mdoc() {
-    use eudi_mdoc::{IssuerSigned, IssuerSignedBuilder, ValidityInfo};
-    use eudi_trust::{Algorithm, SoftwareKey};
-    use time::{Duration, OffsetDateTime};
+    use eudi_mdoc::IssuerSigned;
+    use eudi_mdoc::IssuerSignedBuilder;
+    use eudi_mdoc::ValidityInfo;
+    use eudi_trust::Algorithm;
+    use eudi_trust::SoftwareKey;
+    use time::Duration;
+    use time::OffsetDateTime;
 
     let data = pid_data();
     let signer = SoftwareKey::generate(Algorithm::Es256).unwrap();
@@ -538,9 +547,13 @@ async fn every_default_identity_that_is_issued_round_trips_in_both_formats() {
 async fn issuing_both_formats_runs_in_a_spawned_task() {
     use std::sync::Arc;
 
-    use eudi_mdoc::{IssuerSignedBuilder, ValidityInfo};
-    use eudi_trust::{Algorithm, Signer, SoftwareKey};
-    use time::{Duration, OffsetDateTime};
+    use eudi_mdoc::IssuerSignedBuilder;
+    use eudi_mdoc::ValidityInfo;
+    use eudi_trust::Algorithm;
+    use eudi_trust::Signer;
+    use eudi_trust::SoftwareKey;
+    use time::Duration;
+    use time::OffsetDateTime;
 
     let issuer: Arc<dyn Signer> = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
     let device = SoftwareKey::generate(Algorithm::Es256).unwrap();

@@ -16,23 +16,48 @@
     reason = "benchmark binary: setup failures abort, results go to stdout"
 )]
 
-use eudi_bench::{Harness, NullSigner, block_on, print_ratio, ratio};
-
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
-    UnparsedPublicKey,
-};
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, DisclosurePlan, SdAlg, SdJwt, vc};
+use aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED;
+use aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+use aws_lc_rs::signature::EcdsaKeyPair;
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::UnparsedPublicKey;
+use eudi_bench::Harness;
+use eudi_bench::NullSigner;
+use eudi_bench::block_on;
+use eudi_bench::print_ratio;
+use eudi_bench::ratio;
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::DisclosurePlan;
+use eudi_sdjwt::SdAlg;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_sdjwt::verifier::{self};
+use eudi_trust::Algorithm;
+use eudi_trust::ChainValidator;
+use eudi_trust::LeafProfile;
+use eudi_trust::Signer;
+use eudi_trust::SoftwareKey;
+use eudi_trust::TrustAnchors;
+use eudi_trust::b64;
 use eudi_trust::jws::CompactJws;
-use eudi_trust::{Algorithm, ChainValidator, LeafProfile, Signer, SoftwareKey, TrustAnchors, b64};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
-use serde_json::{Map, Value, json};
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::date_time_ymd;
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 /// 2026-01-01T00:00:00Z, inside the certificates' validity.
 const NOW: i64 = 1_767_225_600;

@@ -1,11 +1,13 @@
 //! Disclosures (RFC 9901 §4.2): `base64url(JSON([salt, name, value]))` for object properties and
 //! `base64url(JSON([salt, value]))` for array elements.
 
-use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+use aws_lc_rs::rand::SecureRandom as _;
+use aws_lc_rs::rand::SystemRandom;
 use eudi_trust::b64;
 use serde_json::Value;
 
-use crate::{IssueError, SdJwtError};
+use crate::IssueError;
+use crate::SdJwtError;
 
 /// Bytes of entropy in a generated salt: 128 bits, as RFC 9901 §9.3 recommends.
 pub const SALT_BYTES: usize = 16;

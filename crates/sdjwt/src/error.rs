@@ -7,8 +7,9 @@
 //! * [`IssueError`]: an SD-JWT or a presentation could not be made, because of what the caller
 //!   asked for (a path to no claim, a reserved name) or a local failure (signing, randomness).
 
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode;
 use eudi_trust::jws::JwsError;
-use eudi_trust::{ErrorCode, HasErrorCode};
 
 /// Why an SD-JWT or SD-JWT+KB was rejected on parsing or verification.
 #[derive(Debug, thiserror::Error, PartialEq)]

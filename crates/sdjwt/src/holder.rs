@@ -1,15 +1,22 @@
 //! The holder's side (RFC 9901 §7.2): see what can be disclosed, choose by claim path, add a
 //! Key Binding JWT.
 
-use eudi_trust::jws::{self, Header};
-use eudi_trust::{Algorithm, Signer};
-use serde_json::{Map, Value, json};
+use eudi_trust::Algorithm;
+use eudi_trust::Signer;
+use eudi_trust::jws::Header;
+use eudi_trust::jws::{self};
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
+use crate::IssueError;
+use crate::SdAlg;
+use crate::SdJwtError;
 use crate::path::ClaimPath;
 use crate::process;
 use crate::serialization::SdJwt;
-use crate::verifier::{KB_JWT_TYP, unverified_payload};
-use crate::{IssueError, SdAlg, SdJwtError};
+use crate::verifier::KB_JWT_TYP;
+use crate::verifier::unverified_payload;
 
 /// One selectively disclosable claim as the holder sees it.
 #[derive(Clone, Debug, PartialEq)]

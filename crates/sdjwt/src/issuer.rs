@@ -3,15 +3,20 @@
 
 use std::borrow::Cow;
 
-use eudi_trust::jws::{Header, PreparedHeader};
-use eudi_trust::{Jwk, Signer};
-use serde_json::{Map, Value};
+use eudi_trust::Jwk;
+use eudi_trust::Signer;
+use eudi_trust::jws::Header;
+use eudi_trust::jws::PreparedHeader;
+use serde_json::Map;
+use serde_json::Value;
 use zeroize::Zeroize as _;
 
 use crate::IssueError;
 use crate::disclosure::SaltSource;
-use crate::hash::{DigestText, SdAlg};
-use crate::path::{ClaimPath, PathElement};
+use crate::hash::DigestText;
+use crate::hash::SdAlg;
+use crate::path::ClaimPath;
+use crate::path::PathElement;
 use crate::serialization::SdJwt;
 
 /// What the issuer makes selectively disclosable.
@@ -1344,10 +1349,11 @@ fn needs_escape(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    use eudi_trust::{Algorithm, SoftwareKey};
+    use eudi_trust::Algorithm;
+    use eudi_trust::SoftwareKey;
     use serde_json::json;
+
+    use super::*;
 
     fn claims() -> Map<String, Value> {
         let Value::Object(map) = json!({
@@ -1625,7 +1631,8 @@ mod tests {
 
     #[tokio::test]
     async fn builder_set_claims_replace_user_claims_and_earlier_settings() {
-        use eudi_trust::{Algorithm, SoftwareKey};
+        use eudi_trust::Algorithm;
+        use eudi_trust::SoftwareKey;
         let key = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let first = SoftwareKey::generate(Algorithm::Es256).unwrap();
         let second = SoftwareKey::generate(Algorithm::Es256).unwrap();

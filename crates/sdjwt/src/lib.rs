@@ -69,10 +69,17 @@ mod serialization;
 pub mod vc;
 pub mod verifier;
 
-pub use error::{IssueError, SdJwtError};
+pub use error::IssueError;
+pub use error::SdJwtError;
 pub use hash::SdAlg;
-pub use issuer::{DisclosurePlan, IntoClaims, SdJwtBuilder};
-pub use path::{ClaimPath, PathElement};
-pub use serialization::{
-    Disclosures, Format, JwsSignature, MAX_DISCLOSURES, MAX_SD_JWT_LEN, SdJwt,
-};
+pub use issuer::DisclosurePlan;
+pub use issuer::IntoClaims;
+pub use issuer::SdJwtBuilder;
+pub use path::ClaimPath;
+pub use path::PathElement;
+pub use serialization::Disclosures;
+pub use serialization::Format;
+pub use serialization::JwsSignature;
+pub use serialization::MAX_DISCLOSURES;
+pub use serialization::MAX_SD_JWT_LEN;
+pub use serialization::SdJwt;

@@ -5,12 +5,15 @@
 //! array-element object, no digest occurs twice, every Disclosure is referenced exactly once and
 //! has the shape its reference requires, no disclosed name collides with a plain one.
 
-use serde_json::{Map, Value};
+use serde_json::Map;
+use serde_json::Value;
 
 use crate::SdJwtError;
 use crate::disclosure;
-use crate::hash::{DigestText, SdAlg};
-use crate::path::{ClaimPath, PathElement};
+use crate::hash::DigestText;
+use crate::hash::SdAlg;
+use crate::path::ClaimPath;
+use crate::path::PathElement;
 
 /// Deepest nesting of objects/arrays/disclosures processed. Deeper input is rejected, so hostile
 /// input cannot exhaust the stack.

@@ -13,7 +13,9 @@
 
 use std::ops::Range;
 
-use serde_json::{Map, Value, json};
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 use crate::SdJwtError;
 

@@ -4,17 +4,27 @@
 //! selectively disclosed (§3.2.2.2), holder binding via `cnf`, and issuer key discovery through
 //! JWT VC Issuer Metadata (§4) or `x5c`.
 
+use eudi_trust::Jwk;
+use eudi_trust::Signer;
+use eudi_trust::VerifyingKey;
 use eudi_trust::jwk::JwkSet;
-use eudi_trust::jws::{Header, PreparedHeader};
-use eudi_trust::{Jwk, Signer, VerifyingKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use eudi_trust::jws::Header;
+use eudi_trust::jws::PreparedHeader;
+use serde::Deserialize;
+use serde::Serialize;
+use serde_json::Map;
+use serde_json::Value;
 
+use crate::IssueError;
+use crate::SdJwtBuilder;
+use crate::SdJwtError;
 use crate::issuer::IntoClaims;
 use crate::path::PathElement;
 use crate::serialization::SdJwt;
-use crate::verifier::{self, KeyResolver, VerifiedSdJwt, VerifyOptions};
-use crate::{IssueError, SdJwtBuilder, SdJwtError};
+use crate::verifier::KeyResolver;
+use crate::verifier::VerifiedSdJwt;
+use crate::verifier::VerifyOptions;
+use crate::verifier::{self};
 
 /// The media type of SD-JWT VCs.
 pub const TYP: &str = "dc+sd-jwt";

@@ -1,14 +1,23 @@
 //! Verification of SD-JWT and SD-JWT+KB (RFC 9901 §7.1 and §7.3).
 
 use aws_lc_rs::digest;
-use eudi_trust::jws::{self, CompactJws, Header, JwsError};
-use eudi_trust::{AlgorithmPolicy, JwkRef, VerifyingKey, b64};
+use eudi_trust::AlgorithmPolicy;
+use eudi_trust::JwkRef;
+use eudi_trust::VerifyingKey;
+use eudi_trust::b64;
+use eudi_trust::jws::CompactJws;
+use eudi_trust::jws::Header;
+use eudi_trust::jws::JwsError;
+use eudi_trust::jws::{self};
 use serde::Deserialize as _;
-use serde_json::{Map, Value};
+use serde_json::Map;
+use serde_json::Value;
 
-use crate::process::{self, DisclosureNode};
+use crate::SdAlg;
+use crate::SdJwtError;
+use crate::process::DisclosureNode;
+use crate::process::{self};
 use crate::serialization::SdJwt;
-use crate::{SdAlg, SdJwtError};
 
 /// The `typ` of a Key Binding JWT (RFC 9901 §4.3).
 pub const KB_JWT_TYP: &str = "kb+jwt";

@@ -6,12 +6,25 @@
 )]
 
 use aws_lc_rs::hmac;
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, IssueError, SdJwt, SdJwtBuilder, SdJwtError, vc};
-use eudi_trust::jws::{Header, JwsError};
-use eudi_trust::{Algorithm, Signer as _, SoftwareKey, b64};
-use serde_json::{Map, Value, json};
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::IssueError;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtBuilder;
+use eudi_sdjwt::SdJwtError;
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_trust::Algorithm;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::b64;
+use eudi_trust::jws::Header;
+use eudi_trust::jws::JwsError;
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 const IAT: i64 = 1_700_000_000;
 const NOW: i64 = IAT + 100;

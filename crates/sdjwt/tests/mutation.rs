@@ -14,12 +14,20 @@
 use std::sync::OnceLock;
 
 use eudi_bench::block_on;
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{SdJwt, SdJwtError, vc};
-use eudi_trust::{
-    Algorithm, ErrorCode, HasErrorCode as _, Signer as _, SoftwareKey, VerifyingKey, b64,
-};
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtError;
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_trust::Algorithm;
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode as _;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::VerifyingKey;
+use eudi_trust::b64;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -33,9 +41,8 @@ struct Issued {
     issuer: VerifyingKey,
 }
 
-/// The one place that issues and presents. Signing is async; software keys answer at the first poll, so
-/// `block_on` drives it without a runtime.
-
+/// The one place that issues and presents. Signing is async; software keys answer at the first
+/// poll, so `block_on` drives it without a runtime.
 fn issue() -> Issued {
     let issuer = SoftwareKey::generate(Algorithm::Es256).unwrap();
     let holder_key = SoftwareKey::generate(Algorithm::Es256).unwrap();

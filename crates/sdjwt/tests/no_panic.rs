@@ -6,10 +6,17 @@
 )]
 
 use eudi_bench::block_on;
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{self, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, SdJwt, vc};
-use eudi_trust::{Algorithm, Signer as _, SoftwareKey, b64};
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_sdjwt::verifier::{self};
+use eudi_trust::Algorithm;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::b64;
 use proptest::prelude::*;
 use serde_json::json;
 

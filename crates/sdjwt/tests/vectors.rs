@@ -6,15 +6,30 @@
     reason = "test setup failures should abort the test"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::path::PathBuf;
 
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::Format;
+use eudi_sdjwt::PathElement;
+use eudi_sdjwt::SdAlg;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtBuilder;
 use eudi_sdjwt::disclosure::Disclosure;
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{ClaimPath, Format, PathElement, SdAlg, SdJwt, SdJwtBuilder, vc};
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_sdjwt::verifier::{self};
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::VerifyingKey;
+use eudi_trust::b64;
 use eudi_trust::jwk::Jwk;
-use eudi_trust::{Signer as _, SoftwareKey, VerifyingKey, b64};
-use serde_json::{Map, Value, json};
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")

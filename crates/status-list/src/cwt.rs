@@ -12,6 +12,8 @@ use coset::iana;
 use coset::iana::EnumI64 as _;
 use eudi_cbor::Budget;
 use eudi_cbor::cose;
+use eudi_cbor::cose::HEADER_TYPE;
+use eudi_cbor::cose::HEADER_X5CHAIN;
 use eudi_trust::Algorithm;
 use eudi_trust::AlgorithmPolicy;
 use eudi_trust::Signer;
@@ -25,9 +27,6 @@ use crate::VerifiedStatusList;
 use crate::VerifyOptions;
 use crate::token::CWT_TYPE;
 use crate::token::Claims;
-
-use eudi_cbor::cose::HEADER_TYPE;
-use eudi_cbor::cose::HEADER_X5CHAIN;
 /// CWT claim keys (RFC 8392 §4, §5.2 of the draft).
 const CLAIM_SUB: i64 = 2;
 const CLAIM_EXP: i64 = 4;

@@ -80,20 +80,26 @@ mod reference;
 mod status;
 mod token;
 
-pub use cache::{
-    CacheConfig, DEFAULT_CACHE_TTL_SECS, DEFAULT_MAX_CACHE_ENTRIES, DEFAULT_MAX_CACHE_TTL_SECS,
-    StatusListCache,
-};
+pub use cache::CacheConfig;
+pub use cache::DEFAULT_CACHE_TTL_SECS;
+pub use cache::DEFAULT_MAX_CACHE_ENTRIES;
+pub use cache::DEFAULT_MAX_CACHE_TTL_SECS;
+pub use cache::StatusListCache;
 pub use cwt::UnverifiedStatusListCwt;
-pub use error::{StatusListError, StatusListIssueError};
+pub use error::StatusListError;
+pub use error::StatusListIssueError;
 pub use jwt::UnverifiedStatusListJwt;
-pub use list::{
-    DEFAULT_MAX_CBOR_ITEMS, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_TOKEN_BYTES, Limits,
-    StatusList,
-};
+pub use list::DEFAULT_MAX_CBOR_ITEMS;
+pub use list::DEFAULT_MAX_DECOMPRESSED_BYTES;
+pub use list::DEFAULT_MAX_TOKEN_BYTES;
+pub use list::Limits;
+pub use list::StatusList;
 pub use reference::StatusReference;
-pub use status::{Bits, Status};
-pub use token::{
-    CWT_TYPE, DEFAULT_CLOCK_SKEW_SECS, JWT_TYPE, StatusListTokenBuilder, VerifiedStatusList,
-    VerifyOptions,
-};
+pub use status::Bits;
+pub use status::Status;
+pub use token::CWT_TYPE;
+pub use token::DEFAULT_CLOCK_SKEW_SECS;
+pub use token::JWT_TYPE;
+pub use token::StatusListTokenBuilder;
+pub use token::VerifiedStatusList;
+pub use token::VerifyOptions;

@@ -9,13 +9,23 @@
 
 use std::sync::OnceLock;
 
-use coset::{CborSerializable as _, CoseSign1, TaggedCborSerializable as _};
+use coset::CborSerializable as _;
+use coset::CoseSign1;
+use coset::TaggedCborSerializable as _;
 use eudi_bench::block_on;
-use eudi_status_list::{
-    Bits, Status, StatusList, StatusListError, StatusListTokenBuilder, UnverifiedStatusListCwt,
-    UnverifiedStatusListJwt,
-};
-use eudi_trust::{Algorithm, AlgorithmPolicy, Signer as _, SoftwareKey, VerifyingKey, b64};
+use eudi_status_list::Bits;
+use eudi_status_list::Status;
+use eudi_status_list::StatusList;
+use eudi_status_list::StatusListError;
+use eudi_status_list::StatusListTokenBuilder;
+use eudi_status_list::UnverifiedStatusListCwt;
+use eudi_status_list::UnverifiedStatusListJwt;
+use eudi_trust::Algorithm;
+use eudi_trust::AlgorithmPolicy;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::VerifyingKey;
+use eudi_trust::b64;
 use proptest::prelude::*;
 
 const URI: &str = "https://example.com/statuslists/1";

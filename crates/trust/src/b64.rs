@@ -332,8 +332,9 @@ pub fn decode_std(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
 
     /// Pseudo-random bytes (xorshift64).
     fn noise(len: usize, mut state: u64) -> Vec<u8> {

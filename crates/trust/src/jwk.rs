@@ -3,11 +3,14 @@
 use std::fmt;
 
 use aws_lc_rs::digest;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde::Serialize;
 use zeroize::Zeroize as _;
 
 use crate::b64;
-use crate::key::{Algorithm, KeyError, VerifyingKey};
+use crate::key::Algorithm;
+use crate::key::KeyError;
+use crate::key::VerifyingKey;
 
 /// A public JSON Web Key: EC (`crv`, `x`, `y`) or RSA (`n`, `e`, for verification only). Only
 /// the members this workspace uses are typed.
@@ -351,7 +354,8 @@ mod tests {
 
     #[test]
     fn borrowed_jwk_reads_a_claim_without_copying_and_checks_coordinates() {
-        use crate::key::{Signer as _, SoftwareKey};
+        use crate::key::Signer as _;
+        use crate::key::SoftwareKey;
         for alg in [Algorithm::Es256, Algorithm::Es384, Algorithm::Es512] {
             let key = SoftwareKey::generate(alg).unwrap();
             let claim = serde_json::to_value(key.verifying_key().to_jwk()).unwrap();

@@ -8,13 +8,20 @@
 use std::fmt;
 
 use aws_lc_rs::digest;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::Serialize;
+use serde_json::Map;
+use serde_json::Value;
 
 use crate::b64;
-use crate::code::{ErrorCode, HasErrorCode};
+use crate::code::ErrorCode;
+use crate::code::HasErrorCode;
 use crate::jwk::Jwk;
-use crate::key::{Algorithm, AlgorithmPolicy, KeyError, Signer, VerifyingKey};
+use crate::key::Algorithm;
+use crate::key::AlgorithmPolicy;
+use crate::key::KeyError;
+use crate::key::Signer;
+use crate::key::VerifyingKey;
 
 /// Why a JWS was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

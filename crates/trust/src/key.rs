@@ -12,19 +12,26 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Context;
+use std::task::Poll;
 
-use aws_lc_rs::digest::{self, Digest};
+use aws_lc_rs::digest::Digest;
+use aws_lc_rs::digest::{self};
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair as _, ParsedPublicKey,
-    RsaPublicKeyComponents, VerificationAlgorithm,
-};
+use aws_lc_rs::signature::EcdsaKeyPair;
+use aws_lc_rs::signature::EcdsaSigningAlgorithm;
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::ParsedPublicKey;
+use aws_lc_rs::signature::RsaPublicKeyComponents;
+use aws_lc_rs::signature::VerificationAlgorithm;
+use aws_lc_rs::signature::{self};
 use zeroize::Zeroizing;
 
 use crate::b64;
-use crate::code::{ErrorCode, HasErrorCode};
-use crate::jwk::{Jwk, PrivateJwk};
+use crate::code::ErrorCode;
+use crate::code::HasErrorCode;
+use crate::jwk::Jwk;
+use crate::jwk::PrivateJwk;
 
 /// A JWS/COSE signature algorithm this workspace can verify (and, for ECDSA, sign) with.
 ///

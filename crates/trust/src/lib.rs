@@ -34,12 +34,29 @@ pub mod x509;
 
 /// The digest type [`Signer::sign_digest`] and [`VerifyingKey::verify_digest`] take, so signer
 /// implementations need not depend on aws-lc-rs themselves.
-pub use aws_lc_rs::digest::{self, Digest};
-pub use clock::{Clock, SystemClock};
-pub use code::{ErrorCode, HasErrorCode};
-pub use jwk::{Jwk, JwkRef, PrivateJwk};
-pub use key::{
-    Algorithm, AlgorithmPolicy, KeyError, SignFuture, SignResult, Signer, SoftwareKey, VerifyingKey,
-};
+pub use aws_lc_rs::digest::Digest;
+/// The digest type [`Signer::sign_digest`] and [`VerifyingKey::verify_digest`] take, so signer
+/// implementations need not depend on aws-lc-rs themselves.
+pub use aws_lc_rs::digest::{self};
+pub use clock::Clock;
+pub use clock::SystemClock;
+pub use code::ErrorCode;
+pub use code::HasErrorCode;
+pub use jwk::Jwk;
+pub use jwk::JwkRef;
+pub use jwk::PrivateJwk;
+pub use key::Algorithm;
+pub use key::AlgorithmPolicy;
+pub use key::KeyError;
+pub use key::SignFuture;
+pub use key::SignResult;
+pub use key::Signer;
+pub use key::SoftwareKey;
+pub use key::VerifyingKey;
 pub use loa::AssuranceLevel;
-pub use x509::{ChainValidator, LeafProfile, TrustAnchor, TrustAnchors, ValidatedChain, X509Error};
+pub use x509::ChainValidator;
+pub use x509::LeafProfile;
+pub use x509::TrustAnchor;
+pub use x509::TrustAnchors;
+pub use x509::ValidatedChain;
+pub use x509::X509Error;

@@ -58,23 +58,39 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
 use const_oid::ObjectIdentifier;
-use const_oid::db::{DB, rfc5280, rfc5912, rfc8410};
-use der::{Decode, Encode, Header, Reader, SliceReader};
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use const_oid::db::DB;
+use const_oid::db::rfc5280;
+use const_oid::db::rfc5912;
+use const_oid::db::rfc8410;
+use der::Decode;
+use der::Encode;
+use der::Header;
+use der::Reader;
+use der::SliceReader;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::SignatureVerificationAlgorithm;
+use rustls_pki_types::UnixTime;
 use webpki::VerifiedPath;
-use x509_cert::certificate::{CertificateInner, Profile};
+use x509_cert::certificate::CertificateInner;
+use x509_cert::certificate::Profile;
+use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+use x509_cert::ext::pkix::KeyUsage;
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::time::Time;
 
-use crate::key::{Algorithm, VerifyingKey};
+use crate::key::Algorithm;
+use crate::key::VerifyingKey;
 
 /// Longest chain accepted, counting every certificate given (leaf, intermediates and an
 /// included anchor). Credential chains have two or three certificates; the limit bounds the
@@ -1753,11 +1769,18 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, X509Error> {
 
 #[cfg(test)]
 mod tests {
-    use rcgen::{
-        BasicConstraints as RcBasicConstraints, CertificateParams, DistinguishedName, DnType,
-        ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-        PKCS_ECDSA_P384_SHA384, date_time_ymd,
-    };
+    use rcgen::BasicConstraints as RcBasicConstraints;
+    use rcgen::CertificateParams;
+    use rcgen::DistinguishedName;
+    use rcgen::DnType;
+    use rcgen::ExtendedKeyUsagePurpose;
+    use rcgen::IsCa;
+    use rcgen::Issuer;
+    use rcgen::KeyPair;
+    use rcgen::KeyUsagePurpose;
+    use rcgen::PKCS_ECDSA_P256_SHA256;
+    use rcgen::PKCS_ECDSA_P384_SHA384;
+    use rcgen::date_time_ymd;
 
     use super::*;
     use crate::HasErrorCode as _;

@@ -17,12 +17,23 @@
 use std::time::Instant;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey};
-use eudi_trust::{ChainValidator, LeafProfile, TrustAnchors};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
+use aws_lc_rs::signature::EcdsaKeyPair;
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::UnparsedPublicKey;
+use aws_lc_rs::signature::{self};
+use eudi_trust::ChainValidator;
+use eudi_trust::LeafProfile;
+use eudi_trust::TrustAnchors;
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::date_time_ymd;
 
 /// 2025-06-01T00:00:00Z, inside every certificate's validity.
 const NOW: i64 = 1_748_736_000;

@@ -10,7 +10,9 @@
 //! with the token, for the credential it means [`ErrorCode::StatusUnavailable`] (see `status`).
 
 use eudi_sdjwt::SdJwtError;
-use eudi_trust::{ErrorCode, HasErrorCode, X509Error};
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode;
+use eudi_trust::X509Error;
 
 /// An SD-JWT (RFC 9901) or SD-JWT VC verification failure (mapped exhaustively in eudi-sdjwt).
 pub(crate) fn sd_jwt(e: &SdJwtError) -> ErrorCode {
@@ -31,8 +33,9 @@ pub(crate) fn x509(e: &X509Error) -> ErrorCode {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use eudi_trust::jws::JwsError;
+
+    use super::*;
 
     #[test]
     fn signature_and_type_failures_keep_their_codes() {

@@ -80,13 +80,18 @@ mod status;
 pub mod trust;
 
 pub use eudi_mdoc::SessionTranscript;
+use eudi_trust::AssuranceLevel;
+use eudi_trust::Clock;
 pub use eudi_trust::ErrorCode;
-use eudi_trust::{AssuranceLevel, Clock};
 pub use sd_jwt::MAX_ISSUER_SIGNATURES;
 use serde::Serialize;
-use serde_json::{Map, Value};
-pub use status::{StatusCheck, StatusSource};
-pub use trust::{AnchorPurpose, TrustConfig, TrustedKey};
+use serde_json::Map;
+use serde_json::Value;
+pub use status::StatusCheck;
+pub use status::StatusSource;
+pub use trust::AnchorPurpose;
+pub use trust::TrustConfig;
+pub use trust::TrustedKey;
 
 /// The claim that carries the CPR number in a Danish PID (PID rulebook,
 /// `personal_administrative_number`).
@@ -364,7 +369,9 @@ mod tests {
 
     #[test]
     fn level_is_capped_by_the_anchor() {
-        use eudi_trust::AssuranceLevel::{High, Low, Substantial};
+        use eudi_trust::AssuranceLevel::High;
+        use eudi_trust::AssuranceLevel::Low;
+        use eudi_trust::AssuranceLevel::Substantial;
         assert_eq!(
             effective_level(Some(High), Some(Substantial)),
             Some(Substantial)
@@ -389,7 +396,8 @@ mod tests {
 
     #[test]
     fn policy_minimum_level() {
-        use eudi_trust::AssuranceLevel::{High, Substantial};
+        use eudi_trust::AssuranceLevel::High;
+        use eudi_trust::AssuranceLevel::Substantial;
         let policy = Policy {
             min_loa: Some(High),
             ..Policy::default()

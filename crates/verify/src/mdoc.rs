@@ -2,13 +2,25 @@
 //! IACA anchors (or trusted keys), digests, device authentication over the session transcript,
 //! and each document's status list (CWT form). One [`VerifiedCredential`] per document.
 
-use eudi_mdoc::{DeviceResponse, IssuerSigned, IssuerTrust, SessionTranscript, VerifyOptions};
-use eudi_trust::{ErrorCode, VerifyingKey};
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerTrust;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifyOptions;
+use eudi_trust::ErrorCode;
+use eudi_trust::VerifyingKey;
 use serde_json::Value;
 
-use crate::status::{self, Issuer, StatusForm, Vouched};
+use crate::Context;
+use crate::CredentialFormat;
+use crate::Failure;
+use crate::VerifiedCredential;
+use crate::codes;
+use crate::status::Issuer;
+use crate::status::StatusForm;
+use crate::status::Vouched;
+use crate::status::{self};
 use crate::trust::AnchorPurpose;
-use crate::{Context, CredentialFormat, Failure, VerifiedCredential, codes};
 
 const FORMAT: CredentialFormat = CredentialFormat::Mdoc;
 

@@ -1,16 +1,34 @@
 //! The SD-JWT / SD-JWT VC pipeline: issuer key resolution bound to the credential's issuer,
 //! the format's checks, holder binding, status.
 
-use eudi_sdjwt::verifier::{self, KeyBindingPolicy, VerifyOptions};
-use eudi_sdjwt::{SdJwt, SdJwtError, vc};
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtError;
+use eudi_sdjwt::vc;
+use eudi_sdjwt::verifier::KeyBindingPolicy;
+use eudi_sdjwt::verifier::VerifyOptions;
+use eudi_sdjwt::verifier::{self};
 use eudi_status_list::StatusReference;
+use eudi_trust::AssuranceLevel;
+use eudi_trust::ErrorCode;
+use eudi_trust::LeafProfile;
+use eudi_trust::ValidatedChain;
+use eudi_trust::VerifyingKey;
 use eudi_trust::jws::Header;
-use eudi_trust::{AssuranceLevel, ErrorCode, LeafProfile, ValidatedChain, VerifyingKey};
-use serde_json::{Map, Value};
+use serde_json::Map;
+use serde_json::Value;
 
-use crate::status::{self, Issuer, StatusForm, Vouched};
-use crate::trust::{AnchorPurpose, TrustConfig};
-use crate::{Context, CredentialFormat, Failure, KeyBinding, VerifiedCredential, codes};
+use crate::Context;
+use crate::CredentialFormat;
+use crate::Failure;
+use crate::KeyBinding;
+use crate::VerifiedCredential;
+use crate::codes;
+use crate::status::Issuer;
+use crate::status::StatusForm;
+use crate::status::Vouched;
+use crate::status::{self};
+use crate::trust::AnchorPurpose;
+use crate::trust::TrustConfig;
 
 /// Most issuer signatures of one General JWS JSON SD-JWT (RFC 9901 §8.3). Each is verified,
 /// with up to one try per candidate key: without a bound, copies of one valid signature would

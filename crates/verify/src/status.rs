@@ -7,15 +7,22 @@
 
 use std::sync::Arc;
 
-use eudi_status_list::{
-    CacheConfig, Status, StatusListCache, StatusReference, UnverifiedStatusListCwt,
-    UnverifiedStatusListJwt, VerifiedStatusList,
-};
-use eudi_trust::{AlgorithmPolicy, ErrorCode, LeafProfile, VerifyingKey};
+use eudi_status_list::CacheConfig;
+use eudi_status_list::Status;
+use eudi_status_list::StatusListCache;
+use eudi_status_list::StatusReference;
+use eudi_status_list::UnverifiedStatusListCwt;
+use eudi_status_list::UnverifiedStatusListJwt;
+use eudi_status_list::VerifiedStatusList;
+use eudi_trust::AlgorithmPolicy;
+use eudi_trust::ErrorCode;
+use eudi_trust::LeafProfile;
+use eudi_trust::VerifyingKey;
 
 use crate::fetch::Fetcher;
 use crate::sd_jwt::leaf_names;
-use crate::trust::{AnchorPurpose, TrustConfig};
+use crate::trust::AnchorPurpose;
+use crate::trust::TrustConfig;
 
 /// Where status lists come from when they are not supplied: a fetcher and a ttl-bounded cache
 /// of verified lists. Share one per process.

@@ -3,11 +3,15 @@
 //! optional ceiling on the level of assurance credentials under it can reach.
 
 use der::Decode as _;
-use eudi_trust::{
-    AssuranceLevel, ChainValidator, TrustAnchor, TrustAnchors, VerifyingKey, X509Error,
-};
+use eudi_trust::AssuranceLevel;
+use eudi_trust::ChainValidator;
+use eudi_trust::TrustAnchor;
+use eudi_trust::TrustAnchors;
+use eudi_trust::VerifyingKey;
+use eudi_trust::X509Error;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
+use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 /// `id-mdl-kp-mdlDS` (ISO/IEC 18013-5 Annex B.1.4): the extended key usage of an mdoc document
 /// signer certificate.

@@ -7,19 +7,42 @@
 )]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 
-use eudi_sdjwt::holder::{self, KeyBindingParams};
-use eudi_sdjwt::{ClaimPath, Format, SdJwt, SdJwtBuilder, vc};
-use eudi_status_list::{Bits, Status, StatusList, StatusListTokenBuilder};
+use eudi_sdjwt::ClaimPath;
+use eudi_sdjwt::Format;
+use eudi_sdjwt::SdJwt;
+use eudi_sdjwt::SdJwtBuilder;
+use eudi_sdjwt::holder::KeyBindingParams;
+use eudi_sdjwt::holder::{self};
+use eudi_sdjwt::vc;
+use eudi_status_list::Bits;
+use eudi_status_list::Status;
+use eudi_status_list::StatusList;
+use eudi_status_list::StatusListTokenBuilder;
+use eudi_trust::Algorithm;
+use eudi_trust::AssuranceLevel;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
 use eudi_trust::clock::ManualClock;
-use eudi_trust::{Algorithm, AssuranceLevel, Signer as _, SoftwareKey};
-use eudi_verify::fetch::{FetchError, FetchFuture, Fetcher};
-use eudi_verify::{
-    Context, CredentialFormat, ErrorCode, KeyBinding, Policy, StatusCheck, StatusSource,
-    TrustConfig, TrustedKey, verify_mdoc, verify_sd_jwt,
-};
-use serde_json::{Map, Value, json};
+use eudi_verify::Context;
+use eudi_verify::CredentialFormat;
+use eudi_verify::ErrorCode;
+use eudi_verify::KeyBinding;
+use eudi_verify::Policy;
+use eudi_verify::StatusCheck;
+use eudi_verify::StatusSource;
+use eudi_verify::TrustConfig;
+use eudi_verify::TrustedKey;
+use eudi_verify::fetch::FetchError;
+use eudi_verify::fetch::FetchFuture;
+use eudi_verify::fetch::Fetcher;
+use eudi_verify::verify_mdoc;
+use eudi_verify::verify_sd_jwt;
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
 
 const NOW: i64 = 1_780_000_000;
 const URI: &str = "https://issuer.example/status/7";

@@ -2,12 +2,16 @@
 //! that failed, and where.
 
 use ciborium::Value;
-use eudi_mdoc::{
-    DecodeError, DeviceResponse, Document, SessionTranscript, VerifiedDeviceResponse, VerifyError,
-    VerifyOptions,
-};
+use eudi_mdoc::DecodeError;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifiedDeviceResponse;
+use eudi_mdoc::VerifyError;
+use eudi_mdoc::VerifyOptions;
 use eudi_trust::HasErrorCode as _;
-use eudi_trust::{LeafProfile, X509Error};
+use eudi_trust::LeafProfile;
+use eudi_trust::X509Error;
 
 use crate::support::*;
 

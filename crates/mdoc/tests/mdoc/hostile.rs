@@ -1,12 +1,16 @@
 //! No input makes decoding or verification panic, run long, or allocate without bound.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use std::time::Instant;
 
 use eudi_bench::block_on;
-use eudi_mdoc::{
-    CborError, DecodeError, DeviceResponse, Document, IssuerSigned, SessionTranscript,
-    VerifyOptions,
-};
+use eudi_mdoc::CborError;
+use eudi_mdoc::DecodeError;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifyOptions;
 use eudi_trust::ChainValidator;
 use proptest::prelude::*;
 

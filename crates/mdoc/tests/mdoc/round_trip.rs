@@ -1,12 +1,18 @@
 //! Issue a PID-like mdoc, select, device-sign over an OpenID4VP transcript, verify.
 
 use ciborium::Value;
-use eudi_mdoc::{
-    DeviceAuthMethod, DeviceResponse, DigestAlgorithm, Document, IssuerSigned, SessionTranscript,
-    VerifyOptions,
-};
+use eudi_mdoc::DeviceAuthMethod;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::DigestAlgorithm;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifyOptions;
 use eudi_status_list::StatusReference;
-use eudi_trust::{Algorithm, AlgorithmPolicy, Signer as _, SoftwareKey};
+use eudi_trust::Algorithm;
+use eudi_trust::AlgorithmPolicy;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
 use serde_json::json;
 
 use crate::support::*;

@@ -3,12 +3,21 @@
 //! lengths in a PID, and nothing device-signed among the issuer's claims.
 
 use ciborium::Value;
-use coset::{CborSerializable as _, HeaderBuilder, iana};
-use eudi_mdoc::{
-    DecodeError, DeviceResponse, Document, IssuerSigned, IssuerSignedBuilder, SessionTranscript,
-    ValidityInfo, VerifyError, VerifyOptions,
-};
-use eudi_trust::{ErrorCode, HasErrorCode as _, Signer as _};
+use coset::CborSerializable as _;
+use coset::HeaderBuilder;
+use coset::iana;
+use eudi_mdoc::DecodeError;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::Document;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::ValidityInfo;
+use eudi_mdoc::VerifyError;
+use eudi_mdoc::VerifyOptions;
+use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode as _;
+use eudi_trust::Signer as _;
 
 use crate::support::*;
 

@@ -3,13 +3,27 @@
 use std::path::PathBuf;
 
 use ciborium::Value;
-use eudi_mdoc::{IssuerSigned, IssuerSignedBuilder, ValidityInfo};
-use eudi_trust::{Algorithm, ChainValidator, Signer as _, SoftwareKey, TrustAnchors};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384,
-    SignatureAlgorithm, date_time_ymd,
-};
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::IssuerSignedBuilder;
+use eudi_mdoc::ValidityInfo;
+use eudi_trust::Algorithm;
+use eudi_trust::ChainValidator;
+use eudi_trust::Signer as _;
+use eudi_trust::SoftwareKey;
+use eudi_trust::TrustAnchors;
+use rcgen::BasicConstraints;
+use rcgen::CertificateParams;
+use rcgen::DistinguishedName;
+use rcgen::DnType;
+use rcgen::ExtendedKeyUsagePurpose;
+use rcgen::IsCa;
+use rcgen::Issuer;
+use rcgen::KeyPair;
+use rcgen::KeyUsagePurpose;
+use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::PKCS_ECDSA_P384_SHA384;
+use rcgen::SignatureAlgorithm;
+use rcgen::date_time_ymd;
 use time::OffsetDateTime;
 
 pub(crate) const PID: &str = "eu.europa.ec.eudi.pid.1";

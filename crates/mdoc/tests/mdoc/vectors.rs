@@ -2,12 +2,18 @@
 //! mdoc-ts) and the OpenID4VP 1.0 Annex B handovers. See `../shared/vectors/README.md` §3-§5.
 
 use ciborium::Value;
-use eudi_mdoc::{
-    DeviceAuthMethod, DeviceResponse, IssuerSigned, ReaderKey, SessionTranscript, VerifyError,
-    VerifyOptions,
-};
+use eudi_mdoc::DeviceAuthMethod;
+use eudi_mdoc::DeviceResponse;
+use eudi_mdoc::IssuerSigned;
+use eudi_mdoc::ReaderKey;
+use eudi_mdoc::SessionTranscript;
+use eudi_mdoc::VerifyError;
+use eudi_mdoc::VerifyOptions;
+use eudi_trust::Algorithm;
 use eudi_trust::HasErrorCode as _;
-use eudi_trust::{Algorithm, LeafProfile, Signer as _, X509Error};
+use eudi_trust::LeafProfile;
+use eudi_trust::Signer as _;
+use eudi_trust::X509Error;
 use serde_json::json;
 
 use crate::support::*;
