@@ -79,12 +79,14 @@ fn harness() -> &'static Harness {
             format!("{base}/op/token"),
             format!("{base}/op/jwks"),
         );
-        let config = ClientConfig::new(
+        let mut config = ClientConfig::new(
             issuer.clone(),
             "pid-issuer",
             "https://issuer.example/callback",
         )
         .with_secret("secret", ClientAuthMethod::ClientSecretBasic);
+        // The harness's broker (its JWKS) runs on loopback plain http.
+        config.allow_private_network = true;
         let client = match OidcClient::from_metadata(config, metadata) {
             Ok(client) => client.with_clock(Arc::new(ManualClock::new(eudi_fuzz::NOW))),
             Err(e) => panic!("fuzz harness client: {e}"),
