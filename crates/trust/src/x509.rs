@@ -450,6 +450,29 @@ impl TrustAnchor {
     pub fn not_after(&self) -> i64 {
         self.cert.not_after
     }
+
+    /// The subject's single `countryName`, if it has exactly one.
+    pub fn country(&self) -> Option<&str> {
+        self.cert.subject_country.as_deref()
+    }
+
+    /// Whether basicConstraints makes it a CA, and its `pathLenConstraint` (RFC 5280 §4.2.1.9);
+    /// `None` without the extension.
+    pub fn ca_path_len(&self) -> Option<(bool, Option<u8>)> {
+        self.cert
+            .basic_constraints
+            .as_ref()
+            .map(|bc| (bc.ca, bc.path_len_constraint))
+    }
+
+    /// Whether its extendedKeyUsage names `purpose` (dotted OID, e.g. the mdoc document signer
+    /// EKU `1.0.18013.5.1.2`).
+    pub fn has_extended_key_usage(&self, purpose: &str) -> bool {
+        self.cert
+            .ext_key_usage
+            .as_deref()
+            .is_some_and(|ekus| ekus.iter().any(|oid| oid.to_string() == purpose))
+    }
 }
 
 /// The configured trust anchors. Entries keep their order; [`ValidatedChain::anchor_index`]

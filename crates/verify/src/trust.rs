@@ -2,24 +2,16 @@
 //! and issuer keys each bound to the issuer identifier they vouch for; every entry with an
 //! optional ceiling on the level of assurance credentials under it can reach.
 
-use der::Decode as _;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::ChainValidator;
 use eudi_trust::TrustAnchor;
 use eudi_trust::TrustAnchors;
 use eudi_trust::VerifyingKey;
 use eudi_trust::X509Error;
-use x509_cert::Certificate;
-use x509_cert::ext::pkix::BasicConstraints;
-use x509_cert::ext::pkix::ExtendedKeyUsage;
 
 /// `id-mdl-kp-mdlDS` (ISO/IEC 18013-5 Annex B.1.4): the extended key usage of an mdoc document
 /// signer certificate.
-const MDOC_DS_EKU: der::asn1::ObjectIdentifier =
-    der::asn1::ObjectIdentifier::new_unwrap("1.0.18013.5.1.2");
-/// `countryName` (X.520).
-const COUNTRY_NAME: der::asn1::ObjectIdentifier =
-    der::asn1::ObjectIdentifier::new_unwrap("2.5.4.6");
+const MDOC_DS_EKU: &str = "1.0.18013.5.1.2";
 
 /// What an X.509 trust anchor may validate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,38 +30,15 @@ impl AnchorPurpose {
     /// usage `id-mdl-kp-mdlDS`, B.1.4) or has the IACA shape (B.1.2: a CA whose
     /// `pathLenConstraint` is 0 and whose subject names a country); anything else is an SD-JWT
     /// VC CA. A CA that fits the IACA shape but serves SD-JWT VCs must be labelled.
-    pub fn classify(der_cert: &[u8]) -> Result<Self, X509Error> {
-        let cert = Certificate::from_der(der_cert).map_err(|e| X509Error::Malformed {
-            index: 0,
-            reason: e.to_string(),
-        })?;
-        let tbs = &cert.tbs_certificate;
-        let mut ca_path_len_zero = false;
-        for ext in tbs.extensions.iter().flatten() {
-            let value = ext.extn_value.as_bytes();
-            if ext.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE {
-                if let Ok(eku) = ExtendedKeyUsage::from_der(value)
-                    && eku.0.contains(&MDOC_DS_EKU)
-                {
-                    return Ok(Self::Mdoc);
-                }
-            } else if ext.extn_id == const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS
-                && let Ok(bc) = BasicConstraints::from_der(value)
-            {
-                ca_path_len_zero = bc.ca && bc.path_len_constraint == Some(0);
-            }
-        }
-        let has_country = tbs
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .any(|atv| atv.oid == COUNTRY_NAME);
-        Ok(if ca_path_len_zero && has_country {
+    pub fn classify(anchor: &TrustAnchor) -> Self {
+        let ca_path_len_zero = anchor.ca_path_len() == Some((true, Some(0)));
+        if anchor.has_extended_key_usage(MDOC_DS_EKU)
+            || (ca_path_len_zero && anchor.country().is_some())
+        {
             Self::Mdoc
         } else {
             Self::SdJwtVc
-        })
+        }
     }
 }
 
@@ -175,7 +144,7 @@ impl TrustConfig {
         for anchor in parsed.iter() {
             let purpose = match purpose {
                 Some(p) => p,
-                None => AnchorPurpose::classify(anchor.der())?,
+                None => AnchorPurpose::classify(anchor),
             };
             self.add_anchor(anchor.clone(), purpose, ceiling);
         }
@@ -252,8 +221,8 @@ mod tests {
             assert!(!pem.is_empty(), "{path}");
             let mut anchors = TrustAnchors::new();
             assert_eq!(anchors.add_pem(&pem).ok(), Some(1));
-            let der = anchors.get(0).map(TrustAnchor::der).unwrap_or_default();
-            assert_eq!(AnchorPurpose::classify(der).ok(), Some(AnchorPurpose::Mdoc));
+            let anchor = anchors.get(0).unwrap();
+            assert_eq!(AnchorPurpose::classify(anchor), AnchorPurpose::Mdoc);
         }
     }
 
