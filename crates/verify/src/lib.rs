@@ -72,7 +72,6 @@
 //! issuer, for every format that references one.
 #![forbid(unsafe_code)]
 
-mod codes;
 pub mod fetch;
 mod mdoc;
 mod sd_jwt;
@@ -350,7 +349,37 @@ fn effective_level(
 
 #[cfg(test)]
 mod tests {
+    use eudi_sdjwt::SdJwtError;
+    use eudi_trust::HasErrorCode;
+    use eudi_trust::X509Error;
+    use eudi_trust::jws::JwsError;
+
     use super::*;
+
+    #[test]
+    fn signature_and_type_failures_keep_their_codes() {
+        assert_eq!(
+            HasErrorCode::code(&SdJwtError::IssuerJws(JwsError::BadSignature)),
+            ErrorCode::InvalidSignature
+        );
+        assert_eq!(
+            HasErrorCode::code(&SdJwtError::IssuerKey("x".into())),
+            ErrorCode::UntrustedIssuer
+        );
+        assert_eq!(
+            HasErrorCode::code(&SdJwtError::MissingKeyBinding),
+            ErrorCode::KeyBindingRequired
+        );
+        // An empty `x5c` is not a chain at all; a chain to no anchor is an untrusted issuer.
+        assert_eq!(
+            HasErrorCode::code(&X509Error::EmptyChain),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            HasErrorCode::code(&X509Error::UntrustedChain("no anchor".into())),
+            ErrorCode::UntrustedIssuer
+        );
+    }
 
     fn credential(level: Option<AssuranceLevel>, claims: Value) -> VerifiedCredential {
         VerifiedCredential {

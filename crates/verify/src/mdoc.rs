@@ -8,6 +8,7 @@ use eudi_mdoc::IssuerTrust;
 use eudi_mdoc::SessionTranscript;
 use eudi_mdoc::VerifyOptions;
 use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode as _;
 use eudi_trust::VerifyingKey;
 use serde_json::Value;
 
@@ -15,7 +16,6 @@ use crate::Context;
 use crate::CredentialFormat;
 use crate::Failure;
 use crate::VerifiedCredential;
-use crate::codes;
 use crate::status::Issuer;
 use crate::status::StatusForm;
 use crate::status::Vouched;
@@ -67,7 +67,7 @@ pub(crate) async fn verify(
     } else {
         IssuerTrust::Keys(&keys)
     };
-    let lib = |e: eudi_mdoc::VerifyError| failure(codes::mdoc(&e), e.to_string());
+    let lib = |e: eudi_mdoc::VerifyError| failure(e.code(), e.to_string());
     let documents = match parsed {
         Parsed::Response(response) => response
             .verify(issuer_trust, &options)

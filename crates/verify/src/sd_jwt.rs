@@ -10,6 +10,7 @@ use eudi_sdjwt::verifier::{self};
 use eudi_status_list::StatusReference;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::ErrorCode;
+use eudi_trust::HasErrorCode as _;
 use eudi_trust::LeafProfile;
 use eudi_trust::ValidatedChain;
 use eudi_trust::VerifyingKey;
@@ -22,7 +23,6 @@ use crate::CredentialFormat;
 use crate::Failure;
 use crate::KeyBinding;
 use crate::VerifiedCredential;
-use crate::codes;
 use crate::status::Issuer;
 use crate::status::StatusForm;
 use crate::status::Vouched;
@@ -97,7 +97,7 @@ pub(crate) fn resolve_keys(
             .validate_x5c(x5c, now, LeafProfile::DigitalSignature)
             .map_err(|e| {
                 Failure::new(
-                    codes::x509(&e),
+                    e.code(),
                     format!("the issuer's certificate chain is not trusted: {e}"),
                     None,
                 )
@@ -211,7 +211,7 @@ pub(crate) async fn verify(
     let now = context.clock.now();
     let trust = context.trust;
     // Until it parses, the input is no SD-JWT: a failure here names no format.
-    let parse_failure = |e: SdJwtError| Failure::new(codes::sd_jwt(&e), e.to_string(), None);
+    let parse_failure = |e: SdJwtError| Failure::new(e.code(), e.to_string(), None);
     let sd = SdJwt::parse(input).map_err(parse_failure)?;
     let headers = verifier::issuer_headers(&sd).map_err(parse_failure)?;
     let payload = verifier::unverified_payload(&sd).map_err(parse_failure)?;
@@ -240,7 +240,7 @@ pub(crate) async fn verify(
             Some(format),
         ));
     }
-    let lib = |e: SdJwtError| Failure::new(codes::sd_jwt(&e), e.to_string(), Some(format));
+    let lib = |e: SdJwtError| Failure::new(e.code(), e.to_string(), Some(format));
 
     let mut options = VerifyOptions::new(now);
     options.key_binding = match binding {
