@@ -1,0 +1,14 @@
+//! OpenID for Verifiable Credential Issuance 1.0 (with the HAIP 1.0 profile) for the PID issuer and
+//! the wallet: the protocol's messages, the issuer's endpoint logic as plain functions over typed
+//! requests, and the wallet's client side. No web framework inside: the `eudi-issuer` binary maps
+//! HTTP onto these functions.
+//!
+//! * [`store`]: the persistence the issuer's flows need, as small async traits with their atomicity
+//!   written into each contract; `crates/store` implements them on SQLite and PostgreSQL, and
+//!   [`store::memory`] in memory for tests.
+//! * [`issuance`]: the seam between the protocol and what is issued: the issuer binary implements
+//!   [`issuance::CredentialMinter`] (PID rules, SD-JWT VC and mdoc encoding, status allocation).
+#![forbid(unsafe_code)]
+
+pub mod issuance;
+pub mod store;
