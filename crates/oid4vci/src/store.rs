@@ -246,7 +246,7 @@ pub struct NewPreAuthorizedCode {
     pub expires_at: i64,
 }
 
-/// The answer to [`PreAuthorizedCodeStore::redeem`].
+/// The answer to [`PreAuthorizedCodeStore::redeem_pre_authorized_code`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Redemption {
     /// The code and `tx_code` were right: the code is gone and here is its record.
