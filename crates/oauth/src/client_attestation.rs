@@ -613,26 +613,24 @@ fn verify_with(
         .map_err(|_| AttestationError::BadSignature)
 }
 
-/// Checks a client attestation and its PoP (draft §6.1 and §6.2).
-///
-/// Attestation: size, `typ`, `alg` allowed, signature by a trusted provider (an `x5c` chain to
-/// a configured anchor, or a configured key, by `kid` when named), `sub`, `exp` and `cnf.jwk`
-/// present, `cnf.jwk` a public key, not expired (`exp`, with leeway), not before `nbf`/`iat`,
-/// `sub` equal to the request's `client_id`. PoP: size, `typ`, `alg` allowed and the instance
-/// key's, signature by `cnf.jwk`, `aud` this server, `jti` and `iat` present, `iat` (and `exp`
-/// of older drafts) within the window, `iss` (older drafts) equal to `sub`, and the challenge
-/// when the server requires one.
-pub fn verify(
+/// A client attestation that passed its checks, before its PoP is looked at.
+struct Attested {
+    claims: Map<String, Value>,
+    client_id: String,
+    provider: Option<String>,
+    instance_key: Jwk,
+    instance: VerifyingKey,
+    exp: i64,
+}
+
+/// The attestation half of [`verify`] (draft §6.1).
+fn verify_attestation(
     attestation: &str,
-    pop: &str,
     expected: &AttestationExpected<'_>,
-) -> Result<VerifiedClientAttestation, AttestationError> {
+) -> Result<Attested, AttestationError> {
     const A: Part = Part::Attestation;
-    const P: Part = Part::Pop;
     let now = expected.now;
     let leeway = expected.leeway;
-
-    // The attestation.
     let (jws, claims, alg) = parse(
         attestation,
         A,
@@ -646,9 +644,10 @@ pub fn verify(
         .ok_or(AttestationError::InvalidClaim {
             part: A,
             claim: "sub",
-        })?;
-    let provider = string_claim(&claims, A, "iss")?;
-    if let (Some(pinned), Some(iss)) = (&pinned_issuer, provider)
+        })?
+        .to_owned();
+    let provider = string_claim(&claims, A, "iss")?.map(str::to_owned);
+    if let (Some(pinned), Some(iss)) = (&pinned_issuer, &provider)
         && pinned != iss
     {
         return Err(AttestationError::UntrustedProvider(
@@ -688,6 +687,42 @@ pub fn verify(
     {
         return Err(AttestationError::ClientIdMismatch);
     }
+    Ok(Attested {
+        claims,
+        client_id,
+        provider,
+        instance_key,
+        instance,
+        exp,
+    })
+}
+
+/// Checks a client attestation and its PoP (draft §6.1 and §6.2).
+///
+/// Attestation: size, `typ`, `alg` allowed, signature by a trusted provider (an `x5c` chain to
+/// a configured anchor, or a configured key, by `kid` when named), `sub`, `exp` and `cnf.jwk`
+/// present, `cnf.jwk` a public key, not expired (`exp`, with leeway), not before `nbf`/`iat`,
+/// `sub` equal to the request's `client_id`. PoP: size, `typ`, `alg` allowed and the instance
+/// key's, signature by `cnf.jwk`, `aud` this server, `jti` and `iat` present, `iat` (and `exp`
+/// of older drafts) within the window, `iss` (older drafts) equal to `sub`, and the challenge
+/// when the server requires one.
+pub fn verify(
+    attestation: &str,
+    pop: &str,
+    expected: &AttestationExpected<'_>,
+) -> Result<VerifiedClientAttestation, AttestationError> {
+    const P: Part = Part::Pop;
+    let now = expected.now;
+    let leeway = expected.leeway;
+    let Attested {
+        claims,
+        client_id,
+        provider,
+        instance_key,
+        instance,
+        exp,
+    } = verify_attestation(attestation, expected)?;
+    let client_id = client_id.as_str();
 
     // The PoP.
     let (pop_jws, pop_claims, pop_alg) = parse(pop, P, POP_TYP, MAX_POP_LEN, expected.algorithms)?;
@@ -760,7 +795,7 @@ pub fn verify(
 
     Ok(VerifiedClientAttestation {
         client_id: client_id.to_owned(),
-        provider: provider.map(str::to_owned),
+        provider,
         instance_jkt: instance_key.thumbprint(),
         instance_key,
         expires_at: exp,
@@ -768,4 +803,728 @@ pub fn verify(
         pop_iat: iat,
         claims,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use eudi_trust::SoftwareKey;
+    use eudi_trust::TrustAnchors;
+    use eudi_trust::b64;
+
+    use super::*;
+
+    const NOW: i64 = 1_750_000_000;
+    const AS: &str = "https://issuer.example.dk";
+    const CLIENT: &str = "https://wallet.example.dk";
+    const PROVIDER: &str = "https://provider.example.dk";
+
+    struct Fixture {
+        provider: SoftwareKey,
+        instance: SoftwareKey,
+        trust: WalletProviderTrust,
+        policy: AlgorithmPolicy,
+    }
+
+    fn fixture() -> Fixture {
+        let provider = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let instance = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let trust = WalletProviderTrust::new()
+            .with_key(provider.verifying_key().clone(), Some("p1".into()));
+        Fixture {
+            provider,
+            instance,
+            trust,
+            policy: AlgorithmPolicy::default(),
+        }
+    }
+
+    fn claims(instance: &SoftwareKey) -> AttestationClaims {
+        AttestationClaims {
+            issuer: Some(PROVIDER.into()),
+            client_id: CLIENT.into(),
+            instance_key: instance.verifying_key().to_jwk(),
+            iat: NOW - 3600,
+            exp: NOW + 3600,
+            wallet_name: Some("Test Wallet".into()),
+            wallet_link: Some("https://wallet.example.dk/about".into()),
+            extra: Map::new(),
+        }
+    }
+
+    impl Fixture {
+        fn expected(&self) -> AttestationExpected<'_> {
+            AttestationExpected {
+                audience: AS,
+                client_id: Some(CLIENT),
+                now: NOW,
+                max_pop_age: 60,
+                leeway: 5,
+                challenge: None,
+                trust: &self.trust,
+                algorithms: &self.policy,
+            }
+        }
+
+        async fn attestation_with(&self, claims: &AttestationClaims) -> String {
+            create_attestation(&self.provider, &ProviderKeyId::Kid("p1".into()), claims)
+                .await
+                .unwrap()
+        }
+
+        async fn attestation(&self) -> String {
+            self.attestation_with(&claims(&self.instance)).await
+        }
+
+        async fn pop_at(&self, iat: i64, challenge: Option<&str>) -> String {
+            create_pop(&self.instance, CLIENT, AS, None, iat, challenge)
+                .await
+                .unwrap()
+        }
+
+        async fn pop(&self) -> String {
+            self.pop_at(NOW, None).await
+        }
+    }
+
+    /// Signs `header` and `claims` as given with `key`.
+    async fn raw_jwt(key: &SoftwareKey, header: Value, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(serde_json::to_vec(&header).unwrap()),
+            b64::encode(serde_json::to_vec(&claims).unwrap())
+        );
+        let signature = key.sign(input.as_bytes()).await.unwrap();
+        format!("{input}.{}", b64::encode(signature))
+    }
+
+    fn payload(token: &str) -> Map<String, Value> {
+        CompactJws::parse(token).unwrap().payload_json().unwrap()
+    }
+
+    #[tokio::test]
+    async fn attestation_and_pop_made_here_verify() {
+        let f = fixture();
+        let attestation = f.attestation().await;
+        let pop = f.pop().await;
+        let jws = CompactJws::parse(&attestation).unwrap();
+        assert_eq!(jws.header().typ.as_deref(), Some(ATTESTATION_TYP));
+        assert_eq!(jws.header().kid.as_deref(), Some("p1"));
+        let body = payload(&attestation);
+        assert_eq!(body["sub"], CLIENT);
+        assert_eq!(body["iss"], PROVIDER);
+        assert_eq!(
+            body["cnf"]["jwk"],
+            serde_json::to_value(f.instance.verifying_key().to_jwk()).unwrap()
+        );
+        let pop_body = payload(&pop);
+        assert_eq!(
+            CompactJws::parse(&pop).unwrap().header().typ.as_deref(),
+            Some(POP_TYP)
+        );
+        assert_eq!(pop_body["aud"], AS);
+        assert_eq!(pop_body["iss"], CLIENT);
+        assert_eq!(pop_body["iat"], NOW);
+        assert_eq!(pop_body["jti"].as_str().unwrap().len(), 43);
+
+        let verified = verify(&attestation, &pop, &f.expected()).unwrap();
+        assert_eq!(verified.client_id(), CLIENT);
+        assert_eq!(verified.provider(), Some(PROVIDER));
+        assert_eq!(
+            verified.instance_jkt(),
+            f.instance.verifying_key().to_jwk().thumbprint()
+        );
+        assert_eq!(
+            verified.instance_key(),
+            &f.instance.verifying_key().to_jwk()
+        );
+        assert_eq!(verified.expires_at(), NOW + 3600);
+        assert_eq!(verified.pop_jti(), pop_body["jti"].as_str().unwrap());
+        assert_eq!(verified.pop_iat(), NOW);
+        assert_eq!(verified.wallet_name(), Some("Test Wallet"));
+        assert_eq!(
+            verified.wallet_link(),
+            Some("https://wallet.example.dk/about")
+        );
+
+        // Without a `client_id` in the request, and with a key configured without `kid`.
+        let unnamed = WalletProviderTrust::new().with_key(f.provider.verifying_key().clone(), None);
+        let expected = AttestationExpected {
+            client_id: None,
+            trust: &unnamed,
+            ..f.expected()
+        };
+        verify(&attestation, &pop, &expected).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_draft_08_pop_without_iss_and_an_attestation_without_iss_verify() {
+        let f = fixture();
+        let mut claims = claims(&f.instance);
+        claims.issuer = None;
+        let attestation = f.attestation_with(&claims).await;
+        let pop = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+            serde_json::json!({"aud": AS, "jti": "j-1", "iat": NOW, "challenge": "c-1"}),
+        )
+        .await;
+        let expected = AttestationExpected {
+            challenge: Some("c-1"),
+            ..f.expected()
+        };
+        let verified = verify(&attestation, &pop, &expected).unwrap();
+        assert_eq!(verified.provider(), None);
+        assert_eq!(verified.pop_jti(), "j-1");
+    }
+
+    #[tokio::test]
+    async fn expired_or_future_attestations_are_refused() {
+        let f = fixture();
+        let pop = f.pop().await;
+        let mut expired = claims(&f.instance);
+        expired.exp = NOW - 6;
+        let attestation = f.attestation_with(&expired).await;
+        let error = verify(&attestation, &pop, &f.expected()).unwrap_err();
+        assert_eq!(
+            error,
+            AttestationError::Expired {
+                exp: NOW - 6,
+                now: NOW
+            }
+        );
+        assert_eq!(error.code(), TrustCode::Expired);
+        // Inside the leeway it is still accepted.
+        expired.exp = NOW - 5;
+        verify(&f.attestation_with(&expired).await, &pop, &f.expected()).unwrap();
+
+        let mut future = claims(&f.instance);
+        future.iat = NOW + 60;
+        let error = verify(&f.attestation_with(&future).await, &pop, &f.expected()).unwrap_err();
+        assert_eq!(
+            error,
+            AttestationError::NotYetValid {
+                from: NOW + 60,
+                now: NOW
+            }
+        );
+        let mut not_before = claims(&f.instance);
+        not_before.extra.insert("nbf".into(), (NOW + 60).into());
+        assert!(matches!(
+            verify(&f.attestation_with(&not_before).await, &pop, &f.expected()),
+            Err(AttestationError::NotYetValid { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn untrusted_providers_and_tampered_attestations_are_refused() {
+        let f = fixture();
+        let pop = f.pop().await;
+        // Signed by a provider nobody configured (same kid, other key).
+        let stranger = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let foreign = create_attestation(&stranger, &ProviderKeyId::None, &claims(&f.instance))
+            .await
+            .unwrap();
+        let error = verify(&foreign, &pop, &f.expected()).unwrap_err();
+        assert!(
+            matches!(error, AttestationError::UntrustedProvider(_)),
+            "{error:?}"
+        );
+        assert_eq!(error.code(), TrustCode::UntrustedIssuer);
+        let named = create_attestation(
+            &stranger,
+            &ProviderKeyId::Kid("p1".into()),
+            &claims(&f.instance),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verify(&named, &pop, &f.expected()),
+            Err(AttestationError::BadSignature)
+        );
+        // Nobody trusted at all.
+        let nobody = WalletProviderTrust::new();
+        assert!(nobody.is_empty());
+        let expected = AttestationExpected {
+            trust: &nobody,
+            ..f.expected()
+        };
+        assert!(matches!(
+            verify(&f.attestation().await, &pop, &expected),
+            Err(AttestationError::UntrustedProvider(_))
+        ));
+
+        // A tampered payload (another client_id) with the original signature.
+        let attestation = f.attestation().await;
+        let mut parts: Vec<String> = attestation.split('.').map(str::to_owned).collect();
+        let mut body = payload(&attestation);
+        body.insert("sub".into(), "https://evil.example".into());
+        parts[1] = b64::encode(serde_json::to_vec(&body).unwrap());
+        let tampered = parts.join(".");
+        assert_eq!(
+            verify(
+                &tampered,
+                &pop,
+                &AttestationExpected {
+                    client_id: None,
+                    ..f.expected()
+                }
+            ),
+            Err(AttestationError::BadSignature)
+        );
+
+        // A key pinned to a provider identifier refuses an attestation naming another one.
+        let pinned = WalletProviderTrust::new().with_provider_key(ProviderKey {
+            key: f.provider.verifying_key().clone(),
+            kid: None,
+            issuer: Some("https://other-provider.example".into()),
+        });
+        let expected = AttestationExpected {
+            trust: &pinned,
+            ..f.expected()
+        };
+        assert!(matches!(
+            verify(&attestation, &pop, &expected),
+            Err(AttestationError::UntrustedProvider(_))
+        ));
+        let error = OAuthError::from(AttestationError::BadSignature);
+        assert_eq!(error.code, ErrorCode::InvalidClient);
+        assert_eq!(error.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn pops_are_checked_against_the_instance_key_audience_age_and_challenge() {
+        let f = fixture();
+        let attestation = f.attestation().await;
+
+        // Signed by another key than `cnf.jwk`.
+        let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let pop = create_pop(&other, CLIENT, AS, None, NOW, None)
+            .await
+            .unwrap();
+        let error = verify(&attestation, &pop, &f.expected()).unwrap_err();
+        assert_eq!(error, AttestationError::PopBadSignature);
+        assert_eq!(error.code(), TrustCode::InvalidKeyBinding);
+
+        // For another server; as a two-audience array.
+        let pop = create_pop(
+            &f.instance,
+            CLIENT,
+            "https://other.example",
+            None,
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verify(&attestation, &pop, &f.expected()),
+            Err(AttestationError::WrongAudience)
+        );
+        let pop = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+            serde_json::json!({"aud": [AS, "https://other.example"], "jti": "j", "iat": NOW}),
+        )
+        .await;
+        assert_eq!(
+            verify(&attestation, &pop, &f.expected()),
+            Err(AttestationError::WrongAudience)
+        );
+        let pop = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+            serde_json::json!({"aud": [AS], "jti": "j", "iat": NOW}),
+        )
+        .await;
+        verify(&attestation, &pop, &f.expected()).unwrap();
+
+        // Stale, from the future, and the window's edges (max_pop_age 60, leeway 5).
+        for (iat, ok) in [
+            (NOW - 65, true),
+            (NOW - 66, false),
+            (NOW + 5, true),
+            (NOW + 6, false),
+        ] {
+            let result = verify(&attestation, &f.pop_at(iat, None).await, &f.expected());
+            assert_eq!(result.is_ok(), ok, "iat {iat}: {result:?}");
+            if !ok {
+                assert_eq!(
+                    result,
+                    Err(AttestationError::PopOutOfWindow { iat, now: NOW })
+                );
+            }
+        }
+        // An expired `exp` of an older draft.
+        let pop = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+            serde_json::json!({"aud": AS, "jti": "j", "iat": NOW, "exp": NOW - 10}),
+        )
+        .await;
+        assert!(matches!(
+            verify(&attestation, &pop, &f.expected()),
+            Err(AttestationError::PopOutOfWindow { .. })
+        ));
+
+        // The challenge: missing, wrong, right, and as an older draft's `nonce`.
+        let expected = AttestationExpected {
+            challenge: Some("c-1"),
+            ..f.expected()
+        };
+        for pop in [f.pop().await, f.pop_at(NOW, Some("c-0")).await] {
+            let error = verify(&attestation, &pop, &expected).unwrap_err();
+            assert_eq!(error, AttestationError::ChallengeMismatch);
+            let answer = OAuthError::from(error);
+            assert_eq!(answer.code.as_str(), USE_ATTESTATION_CHALLENGE);
+            assert_eq!(answer.status(), 400);
+        }
+        verify(&attestation, &f.pop_at(NOW, Some("c-1")).await, &expected).unwrap();
+        let legacy = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+            serde_json::json!({"aud": AS, "jti": "j", "iat": NOW, "nonce": "c-1"}),
+        )
+        .await;
+        verify(&attestation, &legacy, &expected).unwrap();
+
+        // `iss` of a draft -07 PoP must be the attested client.
+        let pop = create_pop(
+            &f.instance,
+            "https://other-client.example",
+            AS,
+            None,
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verify(&attestation, &pop, &f.expected()),
+            Err(AttestationError::PopIssuerMismatch)
+        );
+
+        // Missing `jti` or `iat`.
+        for (claims, claim) in [
+            (serde_json::json!({"aud": AS, "iat": NOW}), "jti"),
+            (serde_json::json!({"aud": AS, "jti": "", "iat": NOW}), "jti"),
+            (serde_json::json!({"aud": AS, "jti": "j"}), "iat"),
+            (serde_json::json!({"jti": "j", "iat": NOW}), "aud"),
+        ] {
+            let pop = raw_jwt(
+                &f.instance,
+                serde_json::json!({"typ": POP_TYP, "alg": "ES256"}),
+                claims,
+            )
+            .await;
+            assert_eq!(
+                verify(&attestation, &pop, &f.expected()),
+                Err(AttestationError::InvalidClaim {
+                    part: Part::Pop,
+                    claim
+                })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn client_id_typ_alg_and_instance_key_are_checked() {
+        let f = fixture();
+        let attestation = f.attestation().await;
+        let pop = f.pop().await;
+        // `sub` is not the request's `client_id`.
+        let expected = AttestationExpected {
+            client_id: Some("https://other-wallet.example"),
+            ..f.expected()
+        };
+        assert_eq!(
+            verify(&attestation, &pop, &expected),
+            Err(AttestationError::ClientIdMismatch)
+        );
+        // The two tokens swapped, or with `typ` `JWT`.
+        assert!(matches!(
+            verify(&pop, &attestation, &f.expected()),
+            Err(AttestationError::WrongType {
+                part: Part::Attestation,
+                ..
+            })
+        ));
+        let plain_jwt = raw_jwt(
+            &f.instance,
+            serde_json::json!({"typ": "JWT", "alg": "ES256"}),
+            serde_json::json!({"aud": AS, "jti": "j", "iat": NOW}),
+        )
+        .await;
+        let error = verify(&attestation, &plain_jwt, &f.expected()).unwrap_err();
+        assert_eq!(
+            error,
+            AttestationError::WrongType {
+                part: Part::Pop,
+                found: Some("JWT".into()),
+                expected: POP_TYP
+            }
+        );
+        assert_eq!(error.code(), TrustCode::WrongType);
+        // `alg` `none` and an algorithm the policy does not allow.
+        let none = format!(
+            "{}.{}.",
+            b64::encode(format!(r#"{{"typ":"{ATTESTATION_TYP}","alg":"none"}}"#)),
+            b64::encode(r#"{"sub":"x"}"#)
+        );
+        assert!(matches!(
+            verify(&none, &pop, &f.expected()),
+            Err(AttestationError::UnsupportedAlgorithm { .. })
+        ));
+        let p384 = SoftwareKey::generate(Algorithm::Es384).unwrap();
+        let es384 = create_attestation(&p384, &ProviderKeyId::None, &claims(&f.instance))
+            .await
+            .unwrap();
+        assert!(matches!(
+            verify(&es384, &pop, &f.expected()),
+            Err(AttestationError::UnsupportedAlgorithm { .. })
+        ));
+        // `cnf.jwk` with a private member, missing, or not a key.
+        let good_jwk = serde_json::to_value(f.instance.verifying_key().to_jwk()).unwrap();
+        let mut private = good_jwk.clone();
+        private["d"] = "c2VjcmV0".into();
+        for (cnf, reason) in [
+            (
+                serde_json::json!({"jwk": private}),
+                "it contains a private key",
+            ),
+            (serde_json::json!({"kid": "k"}), "it is missing"),
+            (
+                serde_json::json!({"jwk": {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}}),
+                "it is not a supported public key",
+            ),
+        ] {
+            let body = serde_json::json!({"sub": CLIENT, "exp": NOW + 60, "cnf": cnf});
+            let attestation = raw_jwt(
+                &f.provider,
+                serde_json::json!({"typ": ATTESTATION_TYP, "alg": "ES256", "kid": "p1"}),
+                body,
+            )
+            .await;
+            assert_eq!(
+                verify(&attestation, &pop, &f.expected()),
+                Err(AttestationError::InvalidInstanceKey(reason))
+            );
+        }
+        // Missing `sub` or `exp`.
+        for (body, claim) in [
+            (
+                serde_json::json!({"exp": NOW + 60, "cnf": {"jwk": good_jwk}}),
+                "sub",
+            ),
+            (
+                serde_json::json!({"sub": CLIENT, "cnf": {"jwk": good_jwk}}),
+                "exp",
+            ),
+        ] {
+            let attestation = raw_jwt(
+                &f.provider,
+                serde_json::json!({"typ": ATTESTATION_TYP, "alg": "ES256", "kid": "p1"}),
+                body,
+            )
+            .await;
+            assert_eq!(
+                verify(&attestation, &pop, &f.expected()),
+                Err(AttestationError::InvalidClaim {
+                    part: Part::Attestation,
+                    claim
+                })
+            );
+        }
+        // Size limits.
+        let huge = "a".repeat(MAX_ATTESTATION_LEN + 1);
+        assert!(matches!(
+            verify(&huge, &pop, &f.expected()),
+            Err(AttestationError::TooLarge {
+                part: Part::Attestation,
+                ..
+            })
+        ));
+        let huge = "a".repeat(MAX_POP_LEN + 1);
+        assert!(matches!(
+            verify(&attestation, &huge, &f.expected()),
+            Err(AttestationError::TooLarge {
+                part: Part::Pop,
+                ..
+            })
+        ));
+        // Extra claims may not shadow the typed ones.
+        let mut shadow = claims(&f.instance);
+        shadow.extra.insert("sub".into(), "x".into());
+        assert!(matches!(
+            create_attestation(&f.provider, &ProviderKeyId::None, &shadow).await,
+            Err(AttestationError::Signing(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn x5c_chains_to_a_configured_anchor_are_trusted() {
+        use rcgen::BasicConstraints;
+        use rcgen::CertificateParams;
+        use rcgen::DnType;
+        use rcgen::IsCa;
+        use rcgen::Issuer;
+        use rcgen::KeyPair;
+        use rcgen::KeyUsagePurpose;
+        use rcgen::date_time_ymd;
+
+        let mut root_params = CertificateParams::new(vec![]).unwrap();
+        root_params
+            .distinguished_name
+            .push(DnType::CommonName, "wallet provider root");
+        root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        root_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        root_params.not_before = date_time_ymd(2025, 1, 1);
+        root_params.not_after = date_time_ymd(2030, 1, 1);
+        let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let root = root_params.self_signed(&root_key).unwrap();
+
+        let provider = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let provider_pkcs8 = provider.to_pkcs8_der().unwrap();
+        let leaf_key = KeyPair::try_from(provider_pkcs8.as_slice()).unwrap();
+        let mut leaf_params = CertificateParams::new(vec![]).unwrap();
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, "wallet provider");
+        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf_params.not_before = date_time_ymd(2025, 1, 1);
+        leaf_params.not_after = date_time_ymd(2027, 1, 1);
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &Issuer::from_params(&root_params, &root_key))
+            .unwrap();
+
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(root.der()).unwrap();
+        let trust = WalletProviderTrust::new().with_x509(
+            Arc::new(ChainValidator::new(anchors)),
+            LeafProfile::DigitalSignature,
+        );
+        let instance = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let x5c = vec![b64::encode_std(leaf.der())];
+        let attestation =
+            create_attestation(&provider, &ProviderKeyId::X5c(x5c), &claims(&instance))
+                .await
+                .unwrap();
+        let pop = create_pop(&instance, CLIENT, AS, None, NOW, None)
+            .await
+            .unwrap();
+        let policy = AlgorithmPolicy::default();
+        let expected = AttestationExpected {
+            audience: AS,
+            client_id: Some(CLIENT),
+            now: NOW,
+            max_pop_age: 60,
+            leeway: 5,
+            challenge: None,
+            trust: &trust,
+            algorithms: &policy,
+        };
+        assert_eq!(
+            verify(&attestation, &pop, &expected).unwrap().client_id(),
+            CLIENT
+        );
+
+        // The same chain against another anchor; or a chain whose leaf is not the signer.
+        let mut other = TrustAnchors::new();
+        let other_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        other
+            .add_der(root_params.self_signed(&other_key).unwrap().der())
+            .unwrap();
+        let elsewhere = WalletProviderTrust::new().with_x509(
+            Arc::new(ChainValidator::new(other)),
+            LeafProfile::DigitalSignature,
+        );
+        let error = verify(
+            &attestation,
+            &pop,
+            &AttestationExpected {
+                trust: &elsewhere,
+                ..expected.clone()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, AttestationError::UntrustedProvider(_)),
+            "{error:?}"
+        );
+        let impostor = SoftwareKey::generate(Algorithm::Es256).unwrap();
+        let forged = create_attestation(
+            &impostor,
+            &ProviderKeyId::X5c(vec![b64::encode_std(leaf.der())]),
+            &claims(&instance),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verify(&forged, &pop, &expected),
+            Err(AttestationError::BadSignature)
+        );
+        // After the leaf certificate expired (2027), the chain no longer vouches.
+        let late = AttestationExpected {
+            now: 1_830_000_000,
+            ..expected.clone()
+        };
+        assert!(matches!(
+            verify(&attestation, &pop, &late),
+            Err(AttestationError::UntrustedProvider(_))
+        ));
+    }
+
+    /// OpenID4VCI 1.0 Appendix E example wallet attestation (its `x5c` certificate trusted
+    /// directly): the signature verifies and the claims are read; the draft -07 `iss` and
+    /// `nbf` are honoured.
+    #[test]
+    fn openid4vci_wallet_attestation_example_verifies() {
+        let text = include_str!("../../../../shared/vectors/oid4vci/wallet_attestation.jwt.txt");
+        let token: String = text.split_whitespace().collect();
+        let x5c = CompactJws::parse(&token)
+            .unwrap()
+            .header()
+            .x5c
+            .clone()
+            .unwrap();
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(&b64::decode_std(&x5c[0]).unwrap()).unwrap();
+        let trust = WalletProviderTrust::new()
+            .with_x509(Arc::new(ChainValidator::new(anchors)), LeafProfile::Any);
+        let policy = AlgorithmPolicy::default();
+        let expected = AttestationExpected {
+            audience: AS,
+            client_id: Some("https://wallet.example.com"),
+            now: 1_755_050_000,
+            max_pop_age: 60,
+            leeway: 5,
+            challenge: None,
+            trust: &trust,
+            algorithms: &policy,
+        };
+        let attested = verify_attestation(&token, &expected).unwrap();
+        assert_eq!(attested.client_id, "https://wallet.example.com");
+        assert_eq!(
+            attested.provider.as_deref(),
+            Some("https://wallet-provider.example.com")
+        );
+        assert_eq!(attested.exp, 1_755_102_745);
+        assert_eq!(attested.instance_key.crv.as_deref(), Some("P-256"));
+        // Before its `nbf` (the certificate is valid from 50 s before it), and after its `exp`.
+        let early = AttestationExpected {
+            now: 1_755_023_547 - 20,
+            ..expected.clone()
+        };
+        assert!(matches!(
+            verify_attestation(&token, &early),
+            Err(AttestationError::NotYetValid { .. })
+        ));
+        let late = AttestationExpected {
+            now: 1_755_102_745 + 60,
+            ..expected.clone()
+        };
+        assert!(matches!(
+            verify_attestation(&token, &late),
+            Err(AttestationError::Expired { .. })
+        ));
+    }
 }
