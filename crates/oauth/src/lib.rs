@@ -2,6 +2,11 @@
 //! client and test provider share. No web framework inside: a service turns an [`OAuthError`]
 //! into its framework's response with [`OAuthError::status`] and [`OAuthError::to_json`].
 //!
+//! * [`dpop`]: DPoP proofs (RFC 9449), made by the client and checked by the server, and the
+//!   `WWW-Authenticate: DPoP` challenge.
+//! * [`client_attestation`]: OAuth 2.0 Attestation-Based Client Authentication
+//!   (draft-ietf-oauth-attestation-based-client-auth): wallet attestations and their PoP JWTs,
+//!   which HAIP 1.0 requires wallets to authenticate with.
 //! * [`error`]: the error response of RFC 6749 §5.2 / §4.1.2.1 and RFC 6750 §3.1
 //!   (`{"error","error_description"}`), its codes as an enum and the HTTP status of each.
 //! * [`form`]: `application/x-www-form-urlencoded` parameters, a parameter given twice being an
@@ -28,6 +33,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod client_attestation;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod pkce;

@@ -11,6 +11,8 @@
 //! * [`jwk`]: RFC 7517 JSON Web Keys for EC public keys (and RSA verification keys) and RFC 7638
 //!   thumbprints; private keys are a separate type ([`jwk::PrivateJwk`]) that cannot be
 //!   serialized, so publishing a [`Jwk`] can never leak `d`.
+//! * [`jwe`]: compact JWE with ECDH-ES on P-256 and A128GCM/A256GCM (RFC 7516/7518), as HAIP
+//!   1.0 requires for `direct_post.jwt` and credential response encryption.
 //! * [`jws`]: the compact JWS form (RFC 7515 §7.1) used by SD-JWT, KB-JWT and status list tokens.
 //! * [`clock`]: the [`clock::Clock`] trait every time check reads, with a settable
 //!   `ManualClock` for tests (feature `mock`).
@@ -26,6 +28,7 @@
 pub mod b64;
 pub mod clock;
 pub mod code;
+pub mod jwe;
 pub mod jwk;
 pub mod jws;
 pub mod key;
