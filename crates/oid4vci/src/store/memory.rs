@@ -102,8 +102,8 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'a, ()> {
         ready(self.lock().and_then(|mut state| {
             let slot = (kind, key.to_owned());
-            // An expired record is gone, so its key may be reused; `expires_at` stands in for now
-            // only as the lower bound a live record must beat.
+            // Keys are random or secret keys: any clash, even with an expired record, is refused
+            // (the contract's `Duplicate`), which needs no clock here.
             if state.sessions.contains_key(&slot) {
                 return Err(StoreError::Duplicate("session record"));
             }
@@ -622,6 +622,143 @@ mod tests {
                     .await
                     .unwrap(),
                 Redemption::Unknown
+            );
+        });
+    }
+
+    #[test]
+    fn nonces_are_consumed_once_and_replays_seen() {
+        let store = MemoryStore::new();
+        block_on(async {
+            store
+                .issue_nonce(NonceKind::CNonce, "n", 100)
+                .await
+                .unwrap();
+            store
+                .issue_nonce(NonceKind::DpopNonce, "d", 100)
+                .await
+                .unwrap();
+            assert!(
+                !store
+                    .consume_nonce(NonceKind::DpopNonce, "n", 10)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .consume_nonce(NonceKind::CNonce, "n", 10)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .consume_nonce(NonceKind::CNonce, "n", 10)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .nonce_is_live(NonceKind::DpopNonce, "d", 99)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .nonce_is_live(NonceKind::DpopNonce, "d", 99)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .nonce_is_live(NonceKind::DpopNonce, "d", 100)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .first_use(ReplayScope::DpopProof, "j", 50, 10)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .first_use(ReplayScope::DpopProof, "j", 50, 20)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .first_use(ReplayScope::AttestationPop, "j", 50, 20)
+                    .await
+                    .unwrap()
+            );
+            // Once the entry has expired the id is new again (the proof's own age check
+            // refuses a proof that old).
+            assert!(
+                store
+                    .first_use(ReplayScope::DpopProof, "j", 90, 50)
+                    .await
+                    .unwrap()
+            );
+        });
+    }
+
+    #[test]
+    fn deferred_issuance_is_decided_once_and_handed_out_once() {
+        let store = MemoryStore::new();
+        let record = |id: &str, key: &str| DeferredRecord {
+            id: id.into(),
+            transaction_key: key.into(),
+            state: DeferredState::Approved,
+            reason: "birth date differs".into(),
+            record: b"r".to_vec(),
+            created_at: 0,
+            expires_at: 100,
+        };
+        block_on(async {
+            // Whatever state the caller writes, a new record starts pending.
+            store.create_deferred(&record("a", "ka")).await.unwrap();
+            store.create_deferred(&record("b", "kb")).await.unwrap();
+            assert!(store.create_deferred(&record("a", "kc")).await.is_err());
+            assert_eq!(
+                store.poll_deferred("ka", 1).await.unwrap(),
+                DeferredPoll::Pending
+            );
+            let pending = store
+                .deferred(Some(DeferredState::Pending), 1)
+                .await
+                .unwrap();
+            assert_eq!(pending.len(), 2);
+            assert!(store.decide_deferred("a", true, 1).await.unwrap().is_some());
+            assert!(
+                store
+                    .decide_deferred("a", false, 1)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                store
+                    .decide_deferred("b", false, 1)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(matches!(
+                store.poll_deferred("ka", 2).await.unwrap(),
+                DeferredPoll::Ready(ready) if ready.state == DeferredState::Issued
+            ));
+            assert_eq!(
+                store.poll_deferred("ka", 2).await.unwrap(),
+                DeferredPoll::Unknown
+            );
+            assert_eq!(
+                store.poll_deferred("kb", 2).await.unwrap(),
+                DeferredPoll::Rejected
+            );
+            assert_eq!(
+                store.poll_deferred("kb", 100).await.unwrap(),
+                DeferredPoll::Unknown
             );
         });
     }
