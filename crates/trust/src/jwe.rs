@@ -504,6 +504,7 @@ impl Decrypted {
 struct Parts<'a> {
     header_b64: &'a str,
     header: Map<String, Value>,
+    encrypted_key: &'a str,
     iv: &'a str,
     ciphertext: &'a str,
     tag: &'a str,
@@ -527,17 +528,13 @@ fn split(token: &str) -> Result<Parts<'_>, JweError> {
     ) else {
         return Err(JweError::Malformed("expected five dot-separated parts"));
     };
-    if !encrypted_key.is_empty() {
-        return Err(JweError::Malformed(
-            "the encrypted key must be empty for ECDH-ES direct key agreement",
-        ));
-    }
     let header_bytes =
         b64::decode(header_b64).map_err(|_| JweError::Malformed("header is not base64url"))?;
     let header = parse_header(&header_bytes)?;
     Ok(Parts {
         header_b64,
         header,
+        encrypted_key,
         iv,
         ciphertext,
         tag,
@@ -628,6 +625,13 @@ pub fn decrypt(
     };
     if alg != ALG_ECDH_ES {
         return Err(JweError::UnsupportedAlgorithm(alg.to_owned()));
+    }
+    // Checked after `alg`, so a token made with key wrapping is refused for its algorithm,
+    // which tells its sender what to change.
+    if !parts.encrypted_key.is_empty() {
+        return Err(JweError::Malformed(
+            "the encrypted key must be empty for ECDH-ES direct key agreement",
+        ));
     }
     let enc = match header.get("enc") {
         Some(Value::String(enc)) => ContentEncryption::from_jose(enc)
