@@ -7,13 +7,15 @@
 // present {sdjwt, holderKey, presentationFrame, aud, nonce, iat}  -> {presentation}
 // verify  {token, issuerJwk, nonce}                              -> {ok: true, claims, header, kb}
 //                                                                  | {ok: false, error}
+// verify  {token, trustedCertificates: [pem], nonce}              (the same, with the issuer key
+//         taken from the `x5c` header, whose chain must end in one of the PEM certificates)
 //
 // Private keys (`issuerKey`, `holderKey`) are PKCS#8 DER, base64url. Public keys are JWKs.
 // `verify` returns what the library verified; it does not check `aud` or `typ` itself (the
 // library does not either), so the caller asserts on `header` and `kb`.
 // Any other failure goes to stderr with exit code 1.
 
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 
@@ -43,7 +45,38 @@ async function present({ sdjwt, holderKey, presentationFrame, aud, nonce, iat })
   return { presentation: await holder.present(sdjwt, presentationFrame, { kb }) };
 }
 
-async function verify({ token, issuerJwk, nonce }) {
+// The issuer key of `token` from its `x5c` header (RFC 7515 §4.1.6: base64, not base64url), after
+// checking with node's own X.509 code that each certificate is signed by the next and the last by
+// one of `trusted`, each within its validity.
+function x5cIssuerJwk(token, trusted) {
+  const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+  if (!Array.isArray(header.x5c) || header.x5c.length === 0) throw new Error('no x5c header');
+  const chain = header.x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+  const anchors = trusted.map((pem) => new X509Certificate(pem));
+  const now = new Date();
+  for (const cert of chain) {
+    if (new Date(cert.validFrom) > now || new Date(cert.validTo) < now) {
+      throw new Error(`certificate ${cert.subject} is not valid now`);
+    }
+  }
+  for (let i = 0; i + 1 < chain.length; i += 1) {
+    if (!chain[i].verify(chain[i + 1].publicKey)) throw new Error(`x5c[${i}] not signed by x5c[${i + 1}]`);
+  }
+  const last = chain[chain.length - 1];
+  if (!anchors.some((a) => last.checkIssued(a) && last.verify(a.publicKey))) {
+    throw new Error('the x5c chain does not end in a trusted certificate');
+  }
+  return chain[0].publicKey.export({ format: 'jwk' });
+}
+
+async function verify({ token, issuerJwk, trustedCertificates, nonce }) {
+  if (!issuerJwk) {
+    try {
+      issuerJwk = x5cIssuerJwk(token, trustedCertificates ?? []);
+    } catch (e) {
+      return { ok: false, error: String(e?.message ?? e) };
+    }
+  }
   const verifier = new SDJwtVcInstance({
     ...base,
     verifier: await ES256.getVerifier(issuerJwk),

@@ -6,7 +6,11 @@
 //!   stdout). Its npm packages must be installed with `npm ci --prefix tests/interop`; when they
 //!   are missing the call fails and says so, it never skips.
 //! * [`es256_key`], [`pkcs8_b64`], [`now`]: fresh keys and the clock.
+//! * [`process`]: the workspace's binaries as processes (`serve` until `listening on`, one-shot
+//!   subcommands) and temporary data directories.
 #![forbid(unsafe_code)]
+
+pub mod process;
 
 use std::fmt;
 use std::io::Write as _;
