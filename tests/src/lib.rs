@@ -8,9 +8,11 @@
 //! * [`es256_key`], [`pkcs8_b64`], [`now`]: fresh keys and the clock.
 //! * [`process`]: the workspace's binaries as processes (`serve` until `listening on`, one-shot
 //!   subcommands) and temporary data directories.
+//! * [`webdriver`]: Debian's headless chromium through chromedriver, for the page tests.
 #![forbid(unsafe_code)]
 
 pub mod process;
+pub mod webdriver;
 
 use std::fmt;
 use std::io::Write as _;

@@ -8,7 +8,6 @@
 
 use std::io::BufRead as _;
 use std::io::BufReader;
-use std::io::Read as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::path::PathBuf;
@@ -119,7 +118,29 @@ impl Service {
     /// extra environment `env`, and waits until it prints `listening on <URL>`.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Self, ProcessError> {
         let path = binary(name)?;
-        let mut child = Command::new(&path)
+        Self::spawn(name, &path, args, env, Ready::Listening)
+    }
+
+    /// Starts a program that is not of the workspace (a driver, a peer server) and waits until
+    /// a line of its output contains `ready`.
+    pub fn start_program(program: &str, args: &[&str], ready: &str) -> Result<Self, ProcessError> {
+        Self::spawn(
+            program,
+            Path::new(program),
+            args,
+            &[],
+            Ready::Contains(ready.into()),
+        )
+    }
+
+    fn spawn(
+        name: &str,
+        path: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        ready: Ready,
+    ) -> Result<Self, ProcessError> {
+        let mut child = Command::new(path)
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -131,27 +152,29 @@ impl Service {
         let (found, listening) = mpsc::channel::<String>();
         if let Some(stdout) = child.stdout.take() {
             let output = Arc::clone(&output);
+            let ready = ready.clone();
+            let found = found.clone();
             thread::spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        let _ = found.send(url.trim().to_owned());
+                    if let Some(url) = ready.matches(&line) {
+                        let _ = found.send(url);
                     }
                     append(&output, &line);
                 }
             });
         }
-        if let Some(mut stderr) = child.stderr.take() {
+        if let Some(stderr) = child.stderr.take() {
             let output = Arc::clone(&output);
             thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf) {
-                    if n == 0 {
-                        break;
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    // A program that announces itself on stderr counts too (not `listening on`:
+                    // the contract puts that on stdout).
+                    if let (Ready::Contains(_), Some(url)) = (&ready, ready.matches(&line)) {
+                        let _ = found.send(url);
                     }
-                    if let Ok(mut out) = output.lock() {
-                        out.push_str(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()));
-                    }
+                    append(&output, &line);
                 }
             });
         }
@@ -169,7 +192,7 @@ impl Service {
             Err(e) => {
                 let reason = match service.child.try_wait() {
                     Ok(Some(status)) => format!("it exited: {status}"),
-                    _ => format!("no `listening on` line: {e}"),
+                    _ => format!("it did not say it is ready: {e}"),
                 };
                 // Give the reader threads a moment to collect the last words.
                 thread::sleep(Duration::from_millis(200));
@@ -202,6 +225,27 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// What says a started program is ready.
+#[derive(Clone, Debug)]
+enum Ready {
+    /// The DESIGN.md contract: a line `listening on <URL>`.
+    Listening,
+    /// Any line containing this text.
+    Contains(String),
+}
+
+impl Ready {
+    /// The URL (or, for [`Ready::Contains`], an empty string) when `line` says so.
+    fn matches(&self, line: &str) -> Option<String> {
+        match self {
+            Self::Listening => line
+                .strip_prefix("listening on ")
+                .map(|url| url.trim().to_owned()),
+            Self::Contains(text) => line.contains(text.as_str()).then(String::new),
+        }
     }
 }
 
