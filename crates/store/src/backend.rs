@@ -31,6 +31,36 @@ use eudi_oid4vci::store::StoreError;
 /// call gives out (a credential response holds one per credential of the batch).
 pub const MAX_STATUS_BATCH: u32 = 1_000;
 
+/// Longest key, nonce, id or other text column a store accepts, in bytes: far above what the
+/// protocol writes (secret keys are 43 characters, a DPoP `jkt:jti` at most some 1 070 bytes) and
+/// below PostgreSQL's B-tree entry limit (about 2 700 bytes), so an oversized key is refused
+/// as [`StoreError::Invalid`] instead of failing deep in the database.
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// Largest opaque record (session value, pre-authorized grant, deferred issuance) a store
+/// accepts, in bytes.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+/// Refuses a key (or other indexed text) longer than [`MAX_KEY_BYTES`].
+pub(crate) fn check_key(what: &'static str, key: &str) -> Result<(), StoreError> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "a {what} longer than {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an opaque record larger than [`MAX_RECORD_BYTES`].
+pub(crate) fn check_record(what: &'static str, record: &[u8]) -> Result<(), StoreError> {
+    if record.len() > MAX_RECORD_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "a {what} larger than {MAX_RECORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Random draws for a free index before the allocator lists the used ones and picks among the
 /// rest (only a list filled close to `max_fill_percent` = 100 gets there).
 pub(crate) const RANDOM_PROBES: u32 = 16;
@@ -191,6 +221,8 @@ macro_rules! issuer_store {
                 expires_at: i64,
             ) -> StoreFuture<'a, ()> {
                 Box::pin(async move {
+                    crate::backend::check_key("session key", key)?;
+                    crate::backend::check_record("session record", value)?;
                     sqlx::query(
                         "INSERT INTO sessions (kind, key, value, expires_at) VALUES ($1, $2, $3, $4)",
                     )
@@ -298,6 +330,7 @@ macro_rules! issuer_store {
                 expires_at: i64,
             ) -> StoreFuture<'a, ()> {
                 Box::pin(async move {
+                    crate::backend::check_key("nonce", nonce)?;
                     sqlx::query("INSERT INTO nonces (kind, nonce, expires_at) VALUES ($1, $2, $3)")
                         .bind(kind.as_str())
                         .bind(nonce)
@@ -358,6 +391,7 @@ macro_rules! issuer_store {
                 now: i64,
             ) -> StoreFuture<'a, bool> {
                 Box::pin(async move {
+                    crate::backend::check_key("replay guard id", id)?;
                     // Inserts the id, or takes over an expired entry; a live entry makes the
                     // upsert change nothing, which is how a replay shows.
                     let changed = sqlx::query(
@@ -389,6 +423,11 @@ macro_rules! issuer_store {
                             "a pre-authorized code needs at least one attempt".into(),
                         ));
                     }
+                    crate::backend::check_key("pre-authorized code key", &code.code_key)?;
+                    if let Some(tx_code_key) = &code.tx_code_key {
+                        crate::backend::check_key("tx_code key", tx_code_key)?;
+                    }
+                    crate::backend::check_record("pre-authorized code", &code.record)?;
                     sqlx::query(
                         "INSERT INTO pre_authorized_codes \
                          (code_key, tx_code_key, attempts_left, record, expires_at) \
@@ -608,6 +647,14 @@ macro_rules! issuer_store {
                     }
                     let mut tx = self.write().await?;
                     for record in records {
+                        for text in [
+                            &record.id,
+                            &record.subject_key,
+                            &record.format,
+                            &record.configuration_id,
+                        ] {
+                            crate::backend::check_key("credential record field", text)?;
+                        }
                         let list = i64::from(record.status.list);
                         let index = i64::from(record.status.index);
                         let given = sqlx::query(
@@ -725,6 +772,10 @@ macro_rules! issuer_store {
         impl DeferredStore for $store {
             fn create_deferred<'a>(&'a self, record: &'a DeferredRecord) -> StoreFuture<'a, ()> {
                 Box::pin(async move {
+                    crate::backend::check_key("deferred issuance id", &record.id)?;
+                    crate::backend::check_key("transaction key", &record.transaction_key)?;
+                    crate::backend::check_key("deferral reason", &record.reason)?;
+                    crate::backend::check_record("deferred issuance", &record.record)?;
                     sqlx::query(
                         "INSERT INTO deferred (id, transaction_key, state, reason, record, \
                          created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

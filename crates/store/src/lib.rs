@@ -53,6 +53,8 @@ mod migrate;
 mod postgres;
 mod sqlite;
 
+pub use backend::MAX_KEY_BYTES;
+pub use backend::MAX_RECORD_BYTES;
 pub use backend::MAX_STATUS_BATCH;
 pub use postgres::PostgresStore;
 pub use sqlite::SQLITE_FILE_NAME;

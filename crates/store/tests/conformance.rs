@@ -1287,3 +1287,66 @@ async fn two_postgres_schemas_do_not_share_state() {
     assert!(!seen);
     assert!(seen_first);
 }
+
+async fn oversized_keys_and_records_are_refused(a: Handle, _b: Handle) {
+    let long_key = "k".repeat(eudi_store::MAX_KEY_BYTES + 1);
+    let big = vec![0u8; eudi_store::MAX_RECORD_BYTES + 1];
+    assert!(matches!(
+        a.put(SessionKind::PushedRequest, &long_key, b"v", 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.put(SessionKind::PushedRequest, "k", &big, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.issue_nonce(NonceKind::CNonce, &long_key, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.first_use(ReplayScope::DpopProof, &long_key, 10, 1).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut code = NewPreAuthorizedCode {
+        code_key: "c".into(),
+        tx_code_key: Some(long_key.clone()),
+        attempts: 1,
+        record: Vec::new(),
+        expires_at: 10,
+    };
+    assert!(matches!(
+        a.create_pre_authorized_code(&code).await,
+        Err(StoreError::Invalid(_))
+    ));
+    code.tx_code_key = None;
+    code.record = big.clone();
+    assert!(matches!(
+        a.create_pre_authorized_code(&code).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // At the limits, everything is stored.
+    let key = "k".repeat(eudi_store::MAX_KEY_BYTES);
+    let record = vec![7u8; eudi_store::MAX_RECORD_BYTES];
+    a.put(SessionKind::PushedRequest, &key, &record, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.take(SessionKind::PushedRequest, &key, 1).await.unwrap(),
+        Some(record)
+    );
+    assert!(
+        a.first_use(ReplayScope::DpopProof, &key, 10, 1)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refuses_oversized_keys_and_records() {
+    on_sqlite(oversized_keys_and_records_are_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_oversized_keys_and_records() {
+    on_postgres(oversized_keys_and_records_are_refused).await;
+}
