@@ -16,6 +16,7 @@
 //!   [`issuance::CredentialMinter`] (PID rules, SD-JWT VC and mdoc encoding, status allocation).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod issuance;
 pub mod messages;
 pub mod metadata;
