@@ -1128,6 +1128,12 @@ async fn deferred_issuance_is_polled() {
             interval: 2
         }
     );
+    // A wallet that kept the token (and its DPoP key) across a restart polls with it.
+    let tokens = eudi_oid4vci::client::Tokens::restore(
+        tokens.access_token().to_owned(),
+        tokens.dpop_key().clone(),
+        tokens.client_id().map(str::to_owned),
+    );
     let again = client
         .poll_deferred(&tokens, "tx-1", EncryptResponse::IfRequired)
         .await

@@ -109,6 +109,25 @@ impl fmt::Debug for Tokens {
 }
 
 impl Tokens {
+    /// Tokens a wallet kept (for a deferred credential or a notification after a restart):
+    /// the DPoP-bound `access_token`, its key, and the `client_id` it was obtained with
+    /// (`None` for anonymous pre-authorized access).
+    pub fn restore(access_token: String, dpop_key: DpopKey, client_id: Option<String>) -> Self {
+        Self {
+            access_token,
+            token_type: "DPoP".into(),
+            expires_in: None,
+            authorization_details: Vec::new(),
+            dpop_key,
+            client_id,
+        }
+    }
+
+    /// The `client_id` the token was obtained with (`None`: anonymous pre-authorized access).
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
     /// The access token (a secret).
     pub fn access_token(&self) -> &str {
         &self.access_token
