@@ -1,0 +1,1 @@
+//! TODO: data_dir (work in progress).

@@ -1,0 +1,1 @@
+//! TODO: minter (work in progress).

@@ -1,0 +1,1 @@
+//! TODO: pki (work in progress).

@@ -1,0 +1,1 @@
+//! TODO: status_lists (work in progress).

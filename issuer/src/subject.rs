@@ -1,0 +1,1 @@
+//! TODO: subject (work in progress).
