@@ -1,1 +1,1 @@
-//! TODO: minter (work in progress).
+//! Work in progress: minter.

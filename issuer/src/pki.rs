@@ -1,1 +1,1 @@
-//! TODO: pki (work in progress).
+//! Work in progress: pki.

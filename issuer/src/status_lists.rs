@@ -1,1 +1,1 @@
-//! TODO: status_lists (work in progress).
+//! Work in progress: status_lists.
