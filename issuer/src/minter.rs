@@ -23,6 +23,7 @@
 //! (Token Status List §6.3).
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SecureRandom as _;
@@ -41,9 +42,11 @@ use eudi_oid4vci::store::CredentialStore;
 use eudi_oid4vci::store::StatusListStore;
 use eudi_oid4vci::store::StatusSlot;
 use eudi_pid::CprRegister;
+use eudi_pid::FileRegister;
 use eudi_pid::IssuerPolicy;
 use eudi_pid::PidData;
 use eudi_pid::Refusal;
+use eudi_pid::RegisterError;
 use eudi_pid::pid_from_login;
 use eudi_sdjwt::vc;
 use eudi_status_list::StatusReference;
@@ -104,6 +107,15 @@ impl MinterSettings {
             defer_on_birth_date_mismatch: config.policy.defer_on_birth_date_mismatch,
             status_list_size: config.policy.status_list_size,
         }
+    }
+}
+
+/// The CPR register: the JSON file `path` (`eudi_pid::FileRegister` format), or the built-in
+/// test register.
+pub fn load_register(path: Option<&Path>) -> Result<FileRegister, RegisterError> {
+    match path {
+        Some(path) => FileRegister::from_path(path),
+        None => Ok(FileRegister::embedded()),
     }
 }
 

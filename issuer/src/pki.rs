@@ -32,8 +32,13 @@
 //! first verifier.
 
 use std::fmt;
+use std::fs;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+use std::time::Instant;
 
 use aws_lc_rs::rand::SecureRandom as _;
 use aws_lc_rs::rand::SystemRandom;
@@ -81,6 +86,12 @@ pub const RENEW_BEFORE_SECS: i64 = 30 * 86_400;
 pub const BACKDATE_SECS: i64 = 3_600;
 /// Largest key, certificate or anchor file read, in bytes.
 pub const MAX_PEM_FILE_BYTES: u64 = 256 * 1024;
+/// The lock file held while the development PKI is loaded or generated.
+pub const LOCK_FILE: &str = ".generate.lock";
+/// How long to wait for another process that holds the lock.
+pub const LOCK_WAIT: StdDuration = StdDuration::from_secs(30);
+/// A lock older than this was left by a process that died: it is broken.
+pub const LOCK_STALE: StdDuration = StdDuration::from_secs(60);
 /// The identity secret's file in the keys directory.
 pub const IDENTITY_SECRET_FILE: &str = "identity.secret";
 
@@ -118,6 +129,9 @@ pub enum PkiError {
         /// Why.
         reason: String,
     },
+    /// Another process has held the keys directory's lock for longer than [`LOCK_WAIT`].
+    #[error("{0} is held by another process")]
+    Locked(PathBuf),
     /// Making a certificate or key failed.
     #[error("generating the {what}: {reason}")]
     Generate {
@@ -202,6 +216,8 @@ impl IssuerKeys {
         clock: &dyn Clock,
     ) -> Result<Self, PkiError> {
         create_private_dir(keys_dir)?;
+        // Two instances started at once on one keys directory must not each make a CA.
+        let _lock = GenerationLock::acquire(keys_dir)?;
         let identity = load_or_make_identity_secret(keys_dir)?;
         let now = clock.now();
         if config.is_explicit() {
@@ -361,6 +377,56 @@ impl IssuerKeys {
     /// The secret that identity keys of credential records are keyed with.
     pub fn identity_secret(&self) -> &IdentitySecret {
         &self.identity
+    }
+}
+
+/// Held while the keys directory is read or written (see [`LOCK_FILE`]); removed on drop.
+struct GenerationLock {
+    path: PathBuf,
+}
+
+impl GenerationLock {
+    fn acquire(dir: &Path) -> Result<Self, PkiError> {
+        let path = dir.join(LOCK_FILE);
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(PRIVATE_FILE_MODE)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > LOCK_STALE);
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(PkiError::Locked(path));
+                    }
+                    std::thread::sleep(StdDuration::from_millis(50));
+                }
+                Err(source) => {
+                    return Err(PkiError::Io(DataDirError::Io {
+                        action: "creating",
+                        path,
+                        source,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for GenerationLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -732,6 +798,29 @@ pub fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_is_exclusive_and_released() {
+        let dir = std::env::temp_dir().join(format!("eudi-issuer-pki-lock-{}", std::process::id()));
+        create_private_dir(&dir).unwrap();
+        let held = GenerationLock::acquire(&dir).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let lock = GenerationLock::acquire(&dir).map(|_| ());
+                tx.send(()).unwrap();
+                lock
+            })
+        };
+        // The second acquirer waits while the first holds the lock.
+        assert!(rx.recv_timeout(StdDuration::from_millis(300)).is_err());
+        drop(held);
+        assert!(rx.recv_timeout(StdDuration::from_secs(5)).is_ok());
+        waiter.join().unwrap().unwrap();
+        assert!(!dir.join(LOCK_FILE).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn pem_round_trips() {
