@@ -15,6 +15,7 @@ use eudi_http::Request;
 use eudi_http::Response;
 use eudi_mitid::OidcClient;
 use eudi_mitid::OidcError;
+use eudi_mitid::client::AcrStyle;
 use eudi_mitid::client::ClientAuthMethod;
 use eudi_mitid::client::ClientConfig;
 use eudi_mitid_test_provider::ProviderConfig;
@@ -70,8 +71,12 @@ pub struct BrokerSettings {
     pub issuer: String,
     /// The issuer's client id at the broker.
     pub client_id: String,
-    /// Its client secret.
-    pub client_secret: String,
+    /// Its client secret (`None` with [`ClientAuthMethod::None`]).
+    pub client_secret: Option<String>,
+    /// How it authenticates at the token endpoint.
+    pub auth_method: ClientAuthMethod,
+    /// How the broker spells levels in `acr_values`.
+    pub acr_style: AcrStyle,
     /// DANGER (dev/test): plain http and private addresses allowed.
     pub allow_private_network: bool,
 }
@@ -130,11 +135,12 @@ impl MitId {
     ) -> Result<Self, MitIdSetupError> {
         let client = |callback: String| {
             let mut config =
-                ClientConfig::new(broker.issuer.clone(), broker.client_id.clone(), callback)
-                    .with_secret(
-                        broker.client_secret.clone(),
-                        ClientAuthMethod::ClientSecretBasic,
-                    );
+                ClientConfig::new(broker.issuer.clone(), broker.client_id.clone(), callback);
+            if let Some(secret) = &broker.client_secret {
+                config = config.with_secret(secret.clone(), broker.auth_method);
+            }
+            config.auth_method = broker.auth_method;
+            config.acr_style = broker.acr_style.clone();
             config.allow_private_network = broker.allow_private_network;
             config
         };
