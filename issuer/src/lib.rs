@@ -6,6 +6,7 @@
 //! - [`subject`]: the opaque subject the OpenID4VCI protocol carries between login and minting.
 //! - [`minter`]: the PID minter (SD-JWT VC and mdoc) behind `eudi_oid4vci`'s `CredentialMinter` seam.
 //! - [`status_lists`]: the served IETF Token Status Lists (JWT and CWT forms).
+//! - [`web`]: the HTTP service (axum router, MitID login, "Get your PID" pages, operations).
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -14,3 +15,4 @@ pub mod minter;
 pub mod pki;
 pub mod status_lists;
 pub mod subject;
+pub mod web;

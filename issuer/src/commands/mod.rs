@@ -1,0 +1,90 @@
+//! One module per subcommand, and what they share: the configuration (file, `EUDI_ISSUER_*`,
+//! command line), the data dir, and the keys.
+
+mod trust_anchors;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use anyhow::Result;
+use eudi_issuer::config::Config;
+use eudi_issuer::config::Overrides;
+use eudi_issuer::data_dir::DataDir;
+use eudi_issuer::pki::IssuerKeys;
+use eudi_trust::Clock;
+use url::Url;
+
+use crate::cli::Cli;
+use crate::cli::Command;
+
+/// Runs the command.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::TrustAnchors => trust_anchors::run(&cli),
+        _ => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "eudi-issuer: this subcommand is not available in this build yet"
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The configuration for this command line (`listen`/`public_url` only from `serve`).
+pub(crate) fn load_config(
+    cli: &Cli,
+    listen: Option<SocketAddr>,
+    public_url: Option<&str>,
+) -> Result<Config> {
+    let public_url = public_url
+        .map(|u| Url::parse(u).with_context(|| format!("--public-url {u:?} is not a URL")))
+        .transpose()?;
+    let overrides = Overrides {
+        listen,
+        public_url,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    Ok(Config::load(
+        cli.config.as_deref(),
+        std::env::vars(),
+        &overrides,
+    )?)
+}
+
+/// The data dir, created if missing.
+pub(crate) fn data_dir(config: &Config) -> Result<DataDir> {
+    Ok(DataDir::create(config.data_dir())?)
+}
+
+/// The public URL the other subcommands use: the one `serve` recorded in the data dir, else
+/// the configured one, else the listen URL.
+pub(crate) fn recorded_public_url(config: &Config, data_dir: &DataDir) -> Result<Url> {
+    if let Some(record) = data_dir.read_serve_record()? {
+        return Url::parse(&record.public_url)
+            .with_context(|| format!("{} holds no URL", eudi_issuer::data_dir::SERVE_FILE));
+    }
+    Ok(config.public_url_or(config.listen)?)
+}
+
+/// The issuer's keys (the development PKI is generated on first use).
+pub(crate) fn keys(config: &Config, public_url: &Url, clock: &dyn Clock) -> Result<IssuerKeys> {
+    Ok(IssuerKeys::load_or_generate(
+        &config.keys_dir(),
+        &config.keys,
+        "DK",
+        &eudi_issuer::config::issuer_identifier(public_url),
+        clock,
+    )?)
+}
+
+/// Writes `text` to stdout.
+pub(crate) fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
