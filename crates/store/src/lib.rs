@@ -44,19 +44,26 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use eudi_mitid_test_provider::store::ProviderStore;
+use eudi_mitid_test_provider::store::StoreLimits;
 use eudi_oid4vci::store::IssuerStore;
 use eudi_oid4vci::store::StoreError;
+use eudi_trust::Clock;
 
 mod backend;
 mod error;
 mod migrate;
 mod postgres;
+mod provider;
 mod sqlite;
 
 pub use backend::MAX_KEY_BYTES;
 pub use backend::MAX_RECORD_BYTES;
 pub use backend::MAX_STATUS_BATCH;
 pub use postgres::PostgresStore;
+pub use provider::PROVIDER_GRACE_SECONDS;
+pub use provider::PostgresProviderStore;
+pub use provider::SqliteProviderStore;
 pub use sqlite::SQLITE_FILE_NAME;
 pub use sqlite::SqliteStore;
 
@@ -128,6 +135,17 @@ impl Store {
         match self {
             Self::Sqlite(store) => Arc::new(store.clone()),
             Self::Postgres(store) => Arc::new(store.clone()),
+        }
+    }
+
+    /// The MitID test provider's store on this database, so instances share its logins; expiry
+    /// is told by `clock`, and `limits` bound what `/authorize` can make it hold.
+    pub fn provider(&self, clock: Arc<dyn Clock>, limits: StoreLimits) -> Arc<dyn ProviderStore> {
+        match self {
+            Self::Sqlite(store) => Arc::new(SqliteProviderStore::new(store.clone(), clock, limits)),
+            Self::Postgres(store) => {
+                Arc::new(PostgresProviderStore::new(store.clone(), clock, limits))
+            }
         }
     }
 

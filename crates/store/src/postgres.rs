@@ -25,7 +25,7 @@ const MAX_SCHEMA_LEN: usize = 63;
 /// Every issuance store trait on one PostgreSQL database (or one schema of it). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 /// Whether `schema` is a plain lower-case identifier (so it needs no quoting anywhere, also not
@@ -91,7 +91,7 @@ impl PostgresStore {
     }
 
     /// A write transaction (READ COMMITTED; the operations lock the rows they decide on).
-    async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(db("transaction"))
     }
 }

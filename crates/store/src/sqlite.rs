@@ -29,7 +29,7 @@ pub const SQLITE_FILE_NAME: &str = "issuer.sqlite3";
 /// Every issuance store trait on one SQLite database file. Cheap to clone (a pool handle).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -80,7 +80,7 @@ impl SqliteStore {
     }
 
     /// A write transaction holding SQLite's write lock from its start.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
