@@ -479,35 +479,39 @@ macro_rules! issuer_store {
                     let expected: Option<String> = row.try_get(0).map_err(db(what))?;
                     let attempts_left = to_u32(row.try_get(1).map_err(db(what))?, "attempt count")?;
                     let record: Vec<u8> = row.try_get(2).map_err(db(what))?;
-                    let answer = if crate::backend::tx_code_matches(expected.as_deref(), tx_code_key)
-                    {
-                        sqlx::query("DELETE FROM pre_authorized_codes WHERE code_key = $1")
-                            .bind(code_key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(what))?;
-                        Redemption::Redeemed(record)
-                    } else if attempts_left <= 1 {
-                        // The last allowed wrong attempt kills the code.
-                        sqlx::query("DELETE FROM pre_authorized_codes WHERE code_key = $1")
-                            .bind(code_key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(what))?;
-                        Redemption::LockedOut
-                    } else {
-                        sqlx::query(
-                            "UPDATE pre_authorized_codes SET attempts_left = attempts_left - 1 \
-                             WHERE code_key = $1",
+                    let right = crate::backend::tx_code_matches(expected.as_deref(), tx_code_key);
+                    // Right, or wrong for the last allowed time: the code goes. Otherwise the
+                    // attempt is counted. Each statement is also guarded by the row itself (the
+                    // lock already excludes a racing change; the row count proves it).
+                    let (statement, answer) = if right {
+                        (
+                            "DELETE FROM pre_authorized_codes WHERE code_key = $1",
+                            Redemption::Redeemed(record),
                         )
+                    } else if attempts_left <= 1 {
+                        (
+                            "DELETE FROM pre_authorized_codes WHERE code_key = $1",
+                            Redemption::LockedOut,
+                        )
+                    } else {
+                        (
+                            "UPDATE pre_authorized_codes SET attempts_left = attempts_left - 1 \
+                             WHERE code_key = $1 AND attempts_left > 1",
+                            Redemption::WrongTxCode {
+                                attempts_left: attempts_left - 1,
+                            },
+                        )
+                    };
+                    let changed = sqlx::query(statement)
                         .bind(code_key)
                         .execute(&mut *tx)
                         .await
-                        .map_err(db(what))?;
-                        Redemption::WrongTxCode {
-                            attempts_left: attempts_left - 1,
-                        }
-                    };
+                        .map_err(db(what))?
+                        .rows_affected();
+                    if changed != 1 {
+                        tx.rollback().await.map_err(db(what))?;
+                        return Ok(Redemption::Unknown);
+                    }
                     tx.commit().await.map_err(db(what))?;
                     Ok(answer)
                 })
