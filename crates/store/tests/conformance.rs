@@ -1350,3 +1350,57 @@ async fn sqlite_refuses_oversized_keys_and_records() {
 async fn postgres_refuses_oversized_keys_and_records() {
     on_postgres(oversized_keys_and_records_are_refused).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_do_not_read_back_are_corrupt_not_panics() {
+    let dir = TempDir::new();
+    let store = eudi_store::open_sqlite_in(&dir.0, &test_options())
+        .await
+        .unwrap();
+    let issuer = store.issuer();
+    let policy = AllocationPolicy {
+        list_size: 16,
+        max_fill_percent: 50,
+    };
+    let slot = issuer.allocate_status(1, &policy).await.unwrap()[0];
+    // A manual edit of the file: an index beyond u32, a negative version.
+    let url = format!(
+        "sqlite://{}",
+        dir.0.join(eudi_store::SQLITE_FILE_NAME).display()
+    );
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO status_slots (list, idx, value) VALUES ($1, $2, 1)")
+        .bind(i64::from(slot.list))
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("DELETE FROM status_slots WHERE idx = $1")
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE status_lists SET version = -1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("INSERT INTO status_lists (list, size) VALUES ($1, 16)")
+        .bind(1_i64 << 40)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_lists().await,
+        Err(StoreError::Corrupt(_))
+    ));
+    raw.close().await;
+    store.close().await;
+}
