@@ -26,6 +26,13 @@
 //! * `deferred`: deferred issuances awaiting review, including the opaque record issuing needs;
 //!   [`SessionStore::purge_expired`](eudi_oid4vci::store::SessionStore::purge_expired) deletes
 //!   expired ones with the other expired records.
+//! * `provider_records`: the embedded MitID test provider's pending logins, codes and access
+//!   tokens ([`Store::provider`], JSON keyed by secret keys), so instances share its logins;
+//!   purged [`PROVIDER_GRACE_SECONDS`] after they expire.
+//!
+//! Limits: keys and other indexed text up to [`MAX_KEY_BYTES`], opaque records up to
+//! [`MAX_RECORD_BYTES`], [`MAX_STATUS_BATCH`] status places per allocation; pool size and
+//! timeouts in [`StoreOptions`].
 //!
 //! # Scale-out on PostgreSQL
 //!
