@@ -8,15 +8,16 @@
 
 use std::str::FromStr as _;
 
+use eudi_oid4vci::store::StoreError;
 use sqlx::PgPool;
 use sqlx::Postgres;
 use sqlx::Transaction;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::postgres::PgRow;
 
 use crate::StoreOptions;
 use crate::backend::issuer_store;
+use crate::error::db;
 use crate::migrate;
 
 /// Longest schema name PostgreSQL keeps (NAMEDATALEN - 1).
@@ -96,7 +97,11 @@ impl PostgresStore {
     }
 }
 
-issuer_store!(PostgresStore, PgRow, for_update = " FOR UPDATE");
+issuer_store!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    for_update = " FOR UPDATE"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,17 +10,18 @@
 use std::path::Path;
 use std::str::FromStr as _;
 
+use eudi_oid4vci::store::StoreError;
 use sqlx::Sqlite;
 use sqlx::SqlitePool;
 use sqlx::Transaction;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::sqlite::SqliteJournalMode;
 use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::SqliteSynchronous;
 
 use crate::StoreOptions;
 use crate::backend::issuer_store;
+use crate::error::db;
 use crate::migrate;
 
 /// The default file name of the issuer's SQLite database in its data directory.
@@ -88,4 +89,4 @@ impl SqliteStore {
     }
 }
 
-issuer_store!(SqliteStore, SqliteRow, for_update = "");
+issuer_store!(SqliteStore, sqlx::sqlite::SqliteRow, for_update = "");
