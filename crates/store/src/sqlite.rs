@@ -34,10 +34,27 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating it when missing) the database of a `sqlite://PATH` URL and migrates it.
+    /// Opens (creating it and its directory when missing) the database of a `sqlite://PATH` URL
+    /// and migrates it. An in-memory database (`sqlite::memory:`, `mode=memory`) is refused: it
+    /// would lose everything with the process and share nothing with another instance (use
+    /// `eudi_oid4vci::store::memory::MemoryStore` in unit tests).
     pub async fn open(database_url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        if database_url.contains(":memory:") || database_url.contains("mode=memory") {
+            return Err(StoreError::Invalid(
+                "an in-memory SQLite database keeps nothing; give a file".into(),
+            ));
+        }
         let connect = SqliteConnectOptions::from_str(database_url)
             .map_err(|error| StoreError::Invalid(format!("SQLite database URL: {error}")))?;
+        if let Some(parent) = connect.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|error| {
+                    StoreError::Unavailable(format!(
+                        "cannot create the database's directory: {error}"
+                    ))
+                })?;
+            }
+        }
         Self::open_with(connect, options).await
     }
 

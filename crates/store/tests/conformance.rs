@@ -1238,6 +1238,20 @@ async fn opening_refuses_bad_urls_and_schemas() {
         eudi_store::open("postgres://postgres@127.0.0.1:1/test", &quick).await,
         Err(StoreError::Unavailable(_))
     ));
+    // In-memory SQLite keeps nothing and shares nothing.
+    for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+        assert!(matches!(
+            eudi_store::open(url, &options).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // A file URL in a directory that does not exist yet: created.
+    let nested = TempDir::new();
+    let url = format!("sqlite://{}", nested.0.join("a/b/issuer.db").display());
+    let store = eudi_store::open(&url, &options).await.unwrap();
+    store.issuer().ping().await.unwrap();
+    store.close().await;
+    assert!(nested.0.join("a/b/issuer.db").is_file());
     // A directory where the SQLite file should be.
     let dir = TempDir::new();
     std::fs::create_dir_all(dir.0.join(eudi_store::SQLITE_FILE_NAME)).unwrap();
