@@ -46,14 +46,14 @@ impl SqliteStore {
         }
         let connect = SqliteConnectOptions::from_str(database_url)
             .map_err(|error| StoreError::Invalid(format!("SQLite database URL: {error}")))?;
-        if let Some(parent) = connect.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|error| {
-                    StoreError::Unavailable(format!(
-                        "cannot create the database's directory: {error}"
-                    ))
-                })?;
-            }
+        if let Some(parent) = connect
+            .get_filename()
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::Unavailable(format!("cannot create the database's directory: {error}"))
+            })?;
         }
         Self::open_with(connect, options).await
     }
