@@ -54,6 +54,7 @@ use std::time::Duration;
 use eudi_mitid_test_provider::store::ProviderStore;
 use eudi_mitid_test_provider::store::StoreLimits;
 use eudi_oid4vci::store::IssuerStore;
+use eudi_oid4vci::store::SessionStore as _;
 use eudi_oid4vci::store::StoreError;
 use eudi_trust::Clock;
 
@@ -153,6 +154,25 @@ impl Store {
             Self::Postgres(store) => {
                 Arc::new(PostgresProviderStore::new(store.clone(), clock, limits))
             }
+        }
+    }
+
+    /// Whether the database answers (for `/ready`); the same as [`IssuerStore::ping`].
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(store) => store.ping().await,
+            Self::Postgres(store) => store.ping().await,
+        }
+    }
+
+    /// Removes every record expired at `now` (the issuer's sessions, nonces, replay entries,
+    /// pre-authorized codes and deferred issuances, and the test provider's records past
+    /// [`PROVIDER_GRACE_SECONDS`]); returns how many rows went. For the service to run
+    /// periodically: correctness never depends on it, the database's size does.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.purge_expired(now).await,
+            Self::Postgres(store) => store.purge_expired(now).await,
         }
     }
 

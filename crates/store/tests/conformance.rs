@@ -1130,7 +1130,9 @@ async fn a_reopened_sqlite_file_keeps_everything() {
         .await
         .unwrap();
     let issuer = store.issuer();
-    issuer.ping().await.unwrap();
+    store.ping().await.unwrap();
+    // Everything written expires at 100: nothing goes before.
+    assert_eq!(store.purge_expired(99).await.unwrap(), 0);
     assert_eq!(
         issuer.get(SessionKind::AccessToken, "t", 2).await.unwrap(),
         Some(b"grant".to_vec())
