@@ -1130,7 +1130,9 @@ async fn a_reopened_sqlite_file_keeps_everything() {
         .await
         .unwrap();
     let issuer = store.issuer();
-    issuer.ping().await.unwrap();
+    store.ping().await.unwrap();
+    // Everything written expires at 100: nothing goes before.
+    assert_eq!(store.purge_expired(99).await.unwrap(), 0);
     assert_eq!(
         issuer.get(SessionKind::AccessToken, "t", 2).await.unwrap(),
         Some(b"grant".to_vec())
@@ -1238,6 +1240,20 @@ async fn opening_refuses_bad_urls_and_schemas() {
         eudi_store::open("postgres://postgres@127.0.0.1:1/test", &quick).await,
         Err(StoreError::Unavailable(_))
     ));
+    // In-memory SQLite keeps nothing and shares nothing.
+    for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+        assert!(matches!(
+            eudi_store::open(url, &options).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // A file URL in a directory that does not exist yet: created.
+    let nested = TempDir::new();
+    let url = format!("sqlite://{}", nested.0.join("a/b/issuer.db").display());
+    let store = eudi_store::open(&url, &options).await.unwrap();
+    store.issuer().ping().await.unwrap();
+    store.close().await;
+    assert!(nested.0.join("a/b/issuer.db").is_file());
     // A directory where the SQLite file should be.
     let dir = TempDir::new();
     std::fs::create_dir_all(dir.0.join(eudi_store::SQLITE_FILE_NAME)).unwrap();
@@ -1349,4 +1365,58 @@ async fn sqlite_refuses_oversized_keys_and_records() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_refuses_oversized_keys_and_records() {
     on_postgres(oversized_keys_and_records_are_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_do_not_read_back_are_corrupt_not_panics() {
+    let dir = TempDir::new();
+    let store = eudi_store::open_sqlite_in(&dir.0, &test_options())
+        .await
+        .unwrap();
+    let issuer = store.issuer();
+    let policy = AllocationPolicy {
+        list_size: 16,
+        max_fill_percent: 50,
+    };
+    let slot = issuer.allocate_status(1, &policy).await.unwrap()[0];
+    // A manual edit of the file: an index beyond u32, a negative version.
+    let url = format!(
+        "sqlite://{}",
+        dir.0.join(eudi_store::SQLITE_FILE_NAME).display()
+    );
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO status_slots (list, idx, value) VALUES ($1, $2, 1)")
+        .bind(i64::from(slot.list))
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("DELETE FROM status_slots WHERE idx = $1")
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE status_lists SET version = -1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("INSERT INTO status_lists (list, size) VALUES ($1, 16)")
+        .bind(1_i64 << 40)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_lists().await,
+        Err(StoreError::Corrupt(_))
+    ));
+    raw.close().await;
+    store.close().await;
 }
