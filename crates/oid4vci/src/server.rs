@@ -183,7 +183,13 @@ impl Issuer {
                 200,
                 &self.authorization_server_metadata(),
             )),
-            paths::PAR => self.pushed_authorization_request(request).await,
+            paths::PAR => match self.pushed_authorization_request(request).await {
+                Ok(response) => Ok(response),
+                // RFC 9449 §8: a `use_dpop_nonce` answer carries the nonce to use.
+                Err(error) => Ok(self
+                    .with_dpop_nonce(HttpResponse::error(&error), &error)
+                    .await),
+            },
             paths::TOKEN => self.token(request).await,
             paths::NONCE => self.nonce().await,
             paths::CREDENTIAL => self.credential(request).await,

@@ -1587,3 +1587,176 @@ async fn client_attestation_required() {
         .await;
     Harness::token_of(&response);
 }
+
+// ---------------------------------------------------------------------------------------------
+// More
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn par_answers_use_dpop_nonce_with_a_nonce_to_retry_with() {
+    let h = Harness::new();
+    let verifier = random_token().unwrap();
+    let form = h.authorization_request(&verifier).to_form().unwrap();
+    let proof = h.dpop_proof(paths::PAR, None, None).await;
+    let response = h
+        .call(
+            HttpRequest::new("POST", paths::PAR)
+                .with_form(form.clone())
+                .with_header("DPoP", &proof),
+        )
+        .await;
+    assert_error(&response, 400, "use_dpop_nonce");
+    let nonce = response.header("dpop-nonce").unwrap().to_owned();
+    let proof = h.dpop_proof(paths::PAR, None, Some(&nonce)).await;
+    let response = h
+        .call(
+            HttpRequest::new("POST", paths::PAR)
+                .with_form(form)
+                .with_header("DPoP", &proof),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{:?}", response.json_body());
+}
+
+#[tokio::test]
+async fn notifications_are_only_accepted_from_the_same_subject() {
+    let h = Harness::new();
+    let token = h.pre_authorized_token().await;
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    let response = h.credential(&token, &body).await;
+    let notification_id = response.json_body().unwrap()["notification_id"].clone();
+    let other = h
+        .issuer
+        .create_pre_authorized_offer(b"someone else", &[MDOC.to_owned()], false, false)
+        .await
+        .unwrap();
+    let other = Harness::token_of(
+        &h.token_request(Harness::pre_authorized_form(&other, None))
+            .await,
+    );
+    let notify = json!({"notification_id": notification_id, "event": "credential_deleted"});
+    let response = h
+        .resource(paths::NOTIFICATION, &other.access_token, &notify)
+        .await;
+    assert_error(&response, 400, "invalid_notification_id");
+    let bad_event = json!({"notification_id": notification_id, "event": "credential_lost"});
+    let response = h
+        .resource(paths::NOTIFICATION, &token.access_token, &bad_event)
+        .await;
+    assert_error(&response, 400, "invalid_request");
+    let response = h
+        .resource(paths::NOTIFICATION, &token.access_token, &notify)
+        .await;
+    assert_eq!(response.status, 204);
+}
+
+async fn key_attestation(provider: &SoftwareKey, keys: &[&SoftwareKey], nonce: &str) -> String {
+    let header = eudi_trust::jws::Header::new(Algorithm::Es256, Some(proof::KEY_ATTESTATION_TYP));
+    let claims = json!({
+        "iat": NOW - 10,
+        "exp": NOW + 3600,
+        "nonce": nonce,
+        "key_storage": ["iso_18045_high"],
+        "attested_keys": keys
+            .iter()
+            .map(|k| serde_json::to_value(k.verifying_key().to_jwk()).unwrap())
+            .collect::<Vec<_>>(),
+    });
+    eudi_trust::jws::sign_compact(&header, claims.to_string().as_bytes(), provider)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn key_attestations_when_required_issue_one_credential_per_attested_key() {
+    let provider = key();
+    let trusted = provider.verifying_key().clone();
+    let h = Harness::with(|config| {
+        config
+            .key_attestation_trust
+            .keys
+            .push(proof::AttestationKey {
+                key: trusted,
+                kid: None,
+            });
+        if let Some(jwt) = config
+            .configurations
+            .get_mut(MDOC)
+            .and_then(|c| c.proof_types_supported.get_mut("jwt"))
+        {
+            jwt.key_attestations_required = Some(Default::default());
+        }
+    });
+    let token = h.pre_authorized_token().await;
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+
+    let nonce = h.c_nonce().await;
+    let (first, second) = (key(), key());
+    let rogue = key_attestation(&key(), &[&first, &second], &nonce).await;
+    let proof = proof::create(
+        &first,
+        &ProofClaims {
+            iss: None,
+            aud: ISSUER,
+            iat: NOW,
+            nonce: Some(&nonce),
+        },
+        Some((&rogue, 0)),
+    )
+    .await
+    .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": [proof]}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+
+    let attestation = key_attestation(&provider, &[&first, &second], &nonce).await;
+    let proof = proof::create(
+        &first,
+        &ProofClaims {
+            iss: None,
+            aud: ISSUER,
+            iat: NOW,
+            nonce: Some(&nonce),
+        },
+        Some((&attestation, 0)),
+    )
+    .await
+    .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": [proof]}});
+    let response = h.credential(&token, &body).await;
+    assert_eq!(response.status, 200, "{:?}", response.json_body());
+    assert_eq!(
+        response.json_body().unwrap()["credentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn configurations_are_checked() {
+    let store = Arc::new(MemoryStore::new());
+    let minter = Arc::new(FakeMinter {
+        mode: Mutex::new(Mode::Issue),
+        calls: Mutex::new(Vec::new()),
+    });
+    let clock = Arc::new(ManualClock::new(NOW));
+    let build = |change: &dyn Fn(&mut IssuerConfig)| {
+        let mut config = IssuerConfig::new(ISSUER, configurations());
+        change(&mut config);
+        Issuer::new(config, store.clone(), minter.clone(), clock.clone())
+    };
+    assert!(build(&|_| {}).is_ok());
+    assert!(build(&|c| c.credential_issuer = "http://127.0.0.1:8080".into()).is_ok());
+    for change in [
+        (|c: &mut IssuerConfig| c.batch_size = 1) as fn(&mut IssuerConfig),
+        |c| c.credential_issuer = "http://issuer.example".into(),
+        |c| c.credential_issuer = "https://issuer.example/".into(),
+        |c| c.configurations.clear(),
+        |c| c.tx_code_attempts = 0,
+        |c| c.lifetimes.code = 0,
+    ] {
+        assert!(build(&change).is_err());
+    }
+}
