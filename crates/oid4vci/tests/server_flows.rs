@@ -1379,6 +1379,10 @@ async fn access_tokens_are_checked() {
         )
         .await;
     assert_error(&as_bearer, 401, "invalid_token");
+    assert_eq!(
+        as_bearer.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
     let invented = h.resource(paths::CREDENTIAL, "invented-token", &body).await;
     assert_error(&invented, 401, "invalid_token");
     h.clock.advance(301);

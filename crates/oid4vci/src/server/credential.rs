@@ -131,6 +131,18 @@ impl Issuer {
                 "the Authorization scheme must be DPoP or Bearer",
             ));
         }
+        // A client that used the Bearer scheme is answered with a Bearer challenge (RFC 6750
+        // §3); DPoP clients with a DPoP one (RFC 9449 §7.1).
+        let unauthorized = |code: ErrorCode, description: &str| {
+            if dpop_scheme {
+                unauthorized(code, description)
+            } else {
+                let value = format!("Bearer error=\"{}\"", code.as_str());
+                OAuthError::new(code, description)
+                    .with_status(401)
+                    .with_challenge(value)
+            }
+        };
         let record = self
             .store
             .get(SessionKind::AccessToken, &key_of(token), self.now())
