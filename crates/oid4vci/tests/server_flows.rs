@@ -630,13 +630,19 @@ async fn deferred_issuance_is_marked_issued_only_after_minting() {
         transaction_id.as_str()
     );
 
-    let record = h.store.deferred(None, NOW).await.unwrap().remove(0);
+    // The review takes longer than the access token lives: the token stays good for the
+    // deferred endpoint only.
+    h.clock.advance(3600);
+    let now = h.clock.now();
+    let record = h.store.deferred(None, now).await.unwrap().remove(0);
     assert_eq!(record.reason, "manual review");
     h.store
-        .decide_deferred(&record.id, true, NOW)
+        .decide_deferred(&record.id, true, now)
         .await
         .unwrap()
         .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    assert_error(&h.credential(&token, &body).await, 401, "invalid_token");
 
     h.minter.set(Mode::Fail);
     let failed = h
