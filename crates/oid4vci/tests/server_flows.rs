@@ -1087,6 +1087,14 @@ async fn par_checks_pkce_redirect_uri_and_configurations() {
         "invalid_dpop_proof",
     );
 
+    let nested = h
+        .call(HttpRequest::new("POST", paths::PAR).with_form(format!(
+            "{}&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax",
+            good.to_form().unwrap()
+        )))
+        .await;
+    assert_error(&nested, 400, "invalid_request");
+
     let mut by_scope = good.clone();
     by_scope.authorization_details.clear();
     by_scope.scope = Some("pid_mdoc openid".into());
