@@ -348,11 +348,11 @@ impl Issuer {
                     .map_err(store_error)?,
                 None => false,
             };
-            // A nonce no proof can carry makes `verify_proof` answer `use_dpop_nonce`.
-            Some(if live {
-                claimed.unwrap_or_default()
-            } else {
-                String::from("\u{0}")
+            // A fresh random value, which no proof can carry, makes `verify_proof` answer
+            // `use_dpop_nonce` (a fixed placeholder could be sent as the nonce).
+            Some(match claimed {
+                Some(nonce) if live => nonce,
+                _ => random()?,
             })
         } else {
             None

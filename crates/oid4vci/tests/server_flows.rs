@@ -938,6 +938,17 @@ async fn dpop_nonce_retry_at_token_and_credential_endpoints() {
         )
         .await;
     assert_error(&response, 400, "use_dpop_nonce");
+    for placeholder in ["\u{0}", ""] {
+        let proof = h.dpop_proof(paths::TOKEN, None, Some(placeholder)).await;
+        let response = h
+            .call(
+                HttpRequest::new("POST", paths::TOKEN)
+                    .with_form(form.clone())
+                    .with_header("DPoP", &proof),
+            )
+            .await;
+        assert_error(&response, 400, "use_dpop_nonce");
+    }
     // The pre-authorized code was not spent by those failures.
     let retry = h.dpop_proof(paths::TOKEN, None, Some(&nonce)).await;
     let response = h
