@@ -85,6 +85,8 @@ pub mod paths {
     pub const NOTIFICATION: &str = "/notification";
     /// Credential offers by reference: this prefix, then the offer's id.
     pub const CREDENTIAL_OFFER_PREFIX: &str = "/credential_offer/";
+    /// The same as a route pattern (axum 0.8 syntax), for the binary's router.
+    pub const CREDENTIAL_OFFER: &str = "/credential_offer/{id}";
     /// Credential Issuer Metadata.
     pub const ISSUER_METADATA: &str = "/.well-known/openid-credential-issuer";
     /// Authorization Server Metadata.

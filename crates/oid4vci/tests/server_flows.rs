@@ -1789,3 +1789,49 @@ fn configurations_are_checked() {
         assert!(build(&change).is_err());
     }
 }
+
+#[tokio::test]
+async fn client_attestation_optional() {
+    let wallet = WalletProvider::new();
+    let trust = wallet.trust();
+    let h = Harness::with(|config| {
+        config.client_attestation = ClientAttestationPolicy::Optional(trust);
+    });
+    let as_metadata = h
+        .call(HttpRequest::new(
+            "GET",
+            paths::AUTHORIZATION_SERVER_METADATA,
+        ))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(
+        as_metadata["token_endpoint_auth_methods_supported"],
+        json!(["none", "attest_jwt_client_auth"])
+    );
+    let verifier = random_token().unwrap();
+    let request = h.authorization_request(&verifier);
+    assert_eq!(h.par_with(&request, false).await.status, 201);
+    let with = |request: &AuthorizationRequest, (attestation, pop): (String, String)| {
+        HttpRequest::new("POST", paths::PAR)
+            .with_form(request.to_form().unwrap())
+            .with_header("OAuth-Client-Attestation", &attestation)
+            .with_header("OAuth-Client-Attestation-PoP", &pop)
+    };
+    // Sent, it is checked: the attestation's `sub` must be the request's client_id.
+    let mut other_client = request.clone();
+    other_client.client_id = "someone-else".into();
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_error(
+        &h.call(with(&other_client, headers)).await,
+        401,
+        "invalid_client",
+    );
+    let (attestation, _) = wallet.headers(&wallet.provider, ISSUER).await;
+    let only_attestation = HttpRequest::new("POST", paths::PAR)
+        .with_form(request.to_form().unwrap())
+        .with_header("OAuth-Client-Attestation", &attestation);
+    assert_error(&h.call(only_attestation).await, 401, "invalid_client");
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_eq!(h.call(with(&request, headers)).await.status, 201);
+}
