@@ -2135,3 +2135,28 @@ async fn a_failing_store_is_answered_with_server_error_json() {
         .unwrap();
     assert_eq!(response.status, 200, "{:?}", response.json_body());
 }
+
+#[tokio::test]
+async fn key_proofs_name_the_client_the_token_was_issued_to() {
+    let h = Harness::new();
+    let (code, verifier) = h.authorization_code().await;
+    let token = Harness::token_of(&h.token_request(Harness::code_form(&code, &verifier)).await);
+    let nonce = h.c_nonce().await;
+    let holder = key();
+    let with_iss = |iss| ProofClaims {
+        iss: Some(iss),
+        aud: ISSUER,
+        iat: NOW,
+        nonce: Some(&nonce),
+    };
+    let intruder = proof::create(&holder, &with_iss("intruder"), None)
+        .await
+        .unwrap();
+    let body = json!({"credential_configuration_id": SD_JWT, "proofs": {"jwt": [intruder]}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+    let client = proof::create(&holder, &with_iss(CLIENT), None)
+        .await
+        .unwrap();
+    let body = json!({"credential_configuration_id": SD_JWT, "proofs": {"jwt": [client]}});
+    assert_eq!(h.credential(&token, &body).await.status, 200);
+}
