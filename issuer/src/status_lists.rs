@@ -110,8 +110,8 @@ fn parse_q(text: &str) -> u16 {
         .map_or(0, |q| (q * 1000.0).round() as u16)
 }
 
-/// A signed Status List Token, ready to serve.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A signed Status List Token, ready to serve. `Debug` shows the body's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServedStatusList {
     /// Its form.
     pub form: StatusForm,
@@ -123,6 +123,18 @@ pub struct ServedStatusList {
     pub issued_at: i64,
     /// Its `exp`.
     pub expires_at: i64,
+}
+
+impl fmt::Debug for ServedStatusList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServedStatusList")
+            .field("form", &self.form)
+            .field("body_len", &self.body.len())
+            .field("ttl", &self.ttl)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Why a list cannot be served (answered as a generic 5xx; the detail is for the log).

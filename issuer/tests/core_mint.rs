@@ -604,6 +604,23 @@ async fn revoked_and_suspended_indices_read_so_in_both_served_forms() {
     let failure = verify_mdoc(&s, &md[0], &tokens).await.unwrap_err();
     assert_eq!(failure.code, ErrorCode::Suspended);
 
+    // Unchanged but past half its lifetime: signed again, with a later expiry.
+    let renewed = s
+        .publisher
+        .serve(list, StatusForm::Jwt, NOW + 20 + 43_201)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(renewed.body, jwt.body);
+    assert_eq!(renewed.expires_at, NOW + 20 + 43_201 + 86_400);
+    let cached = s
+        .publisher
+        .serve(list, StatusForm::Jwt, NOW + 20 + 43_201 + 600)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cached, renewed, "the newest token is the one cached");
+
     // An unknown list is no list.
     assert!(
         s.publisher
