@@ -2,9 +2,10 @@
 //! transaction code, token, nonce and a credential request with a batch of key proofs, for both
 //! PID configurations; what comes back verifies with eudi-verify against `trust-anchors`. A
 //! refused identity gets `credential_request_denied` with the rule's words, a birth-date
-//! mismatch a deferred `transaction_id`.
+//! mismatch a deferred `transaction_id` that yields the PID once a reviewer approved it.
 #![expect(
     clippy::unwrap_used,
+    clippy::panic,
     reason = "test setup failures should abort the test"
 )]
 
@@ -26,6 +27,8 @@ use eudi_oid4vci::proof::ProofClaims;
 use eudi_oid4vci::server::Issuer;
 use eudi_oid4vci::server::config::IssuerConfig;
 use eudi_oid4vci::server::paths;
+use eudi_oid4vci::store::DeferredState;
+use eudi_oid4vci::store::DeferredStore as _;
 use eudi_oid4vci::store::StatusListStore as _;
 use eudi_oid4vci::store::memory::MemoryStore;
 use eudi_pid::FileRegister;
@@ -107,6 +110,17 @@ async fn call(s: &Setup, request: HttpRequest) -> (u16, Value) {
 
 /// Offer → token → nonce → credential with `proofs` key proofs; the credential response body.
 async fn redeem(s: &Setup, user: &str, configuration: &str, proofs: usize) -> (u16, Value) {
+    let (status, body, _) = redeem_with_token(s, user, configuration, proofs).await;
+    (status, body)
+}
+
+/// [`redeem`], also answering the access token.
+async fn redeem_with_token(
+    s: &Setup,
+    user: &str,
+    configuration: &str,
+    proofs: usize,
+) -> (u16, Value, String) {
     let identity = default_test_identities()
         .into_iter()
         .find(|i| i.username == user)
@@ -150,7 +164,8 @@ async fn redeem(s: &Setup, user: &str, configuration: &str, proofs: usize) -> (u
             "credential_configuration_id": configuration,
             "proofs": {"jwt": jwts},
         }));
-    call(s, request).await
+    let (status, body) = call(s, request).await;
+    (status, body, access_token)
 }
 
 async fn tokens(s: &Setup) -> Vec<Vec<u8>> {
@@ -232,9 +247,51 @@ async fn refused_and_deferred_identities() {
             .contains("MitID Erhverv"),
         "{body}"
     );
-    let (status, body) = redeem(&s, "birthdate-mismatch", MDOC_CONFIGURATION_ID, 1).await;
+    let (status, body, token) =
+        redeem_with_token(&s, "birthdate-mismatch", SD_JWT_CONFIGURATION_ID, 1).await;
     // OpenID4VCI 1.0 §8.3: a deferred answer is 202 with a transaction_id.
     assert_eq!(status, 202, "{body}");
-    assert!(body["transaction_id"].is_string(), "{body}");
     assert!(body.get("credentials").is_none(), "{body}");
+    let transaction_id = body["transaction_id"].as_str().unwrap().to_owned();
+    let poll = || {
+        HttpRequest::new("POST", paths::DEFERRED_CREDENTIAL)
+            .with_header("authorization", &format!("Bearer {token}"))
+            .with_json(&json!({"transaction_id": transaction_id}))
+    };
+    let (status, pending) = call(&s, poll()).await;
+    assert!(pending.get("credentials").is_none(), "{status} {pending}");
+    // A reviewer approves (`eudi-issuer review approve ID`): the next poll gets the PID, with
+    // the register's birth date.
+    let waiting = s
+        .store
+        .deferred(Some(DeferredState::Pending), NOW)
+        .await
+        .unwrap();
+    let [record] = waiting.as_slice() else {
+        panic!("one pending review: {waiting:?}");
+    };
+    assert!(!record.reason.contains("1990"), "{}", record.reason);
+    s.store
+        .decide_deferred(&record.id, true, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, issued) = call(&s, poll()).await;
+    assert_eq!(status, 200, "{issued}");
+    let credential = issued["credentials"][0]["credential"].as_str().unwrap();
+    let status_tokens = tokens(&s).await;
+    let mut trust = TrustConfig::new();
+    trust
+        .add_anchor_pem(&s.keys.trust_anchors_pem(), None, None)
+        .unwrap();
+    let clock = At(NOW + 60);
+    let context = Context {
+        trust: &trust,
+        status: StatusCheck::Supplied(&status_tokens),
+        clock: &clock,
+    };
+    let v = eudi_verify::verify_sd_jwt(credential, None, &context, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(v.claims["birthdate"], "1990-05-18");
 }
