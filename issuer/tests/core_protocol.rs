@@ -5,7 +5,6 @@
 //! mismatch a deferred `transaction_id` that yields the PID once a reviewer approved it.
 #![expect(
     clippy::unwrap_used,
-    clippy::panic,
     reason = "test setup failures should abort the test"
 )]
 
