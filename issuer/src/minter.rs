@@ -21,6 +21,16 @@
 //! mdoc (ISO/IEC 18013-5 §9.1.2): every element of `eu.europa.ec.eudi.pid.1` and the level in
 //! `dk.eudi.pid.1`, the MSO's `validityInfo` ending at the same expiry, and its `status`
 //! (Token Status List §6.3).
+//!
+//! # Wiring
+//!
+//! `Config::load` → `config::issuer_identifier(public URL)` →
+//! `IssuerKeys::load_or_generate(config.keys_dir(), …)` → a store (`eudi-store`) →
+//! `PidMinter::new(keys, register, store, store, MinterSettings::from_config(…))` for
+//! `eudi_oid4vci`'s `Issuer` (with [`pid_credential_configurations`] in its `IssuerConfig`), and
+//! `StatusListPublisher::new(store, keys, issuer id, policy.status_ttl, …)` for
+//! `GET /status/{list}`. A MitID login becomes `Subject::from_login(&login)`, whose `encode()` is
+//! the grant's subject; [`PidMinter::check`] refuses before a grant or offer is made.
 
 use std::collections::BTreeMap;
 use std::fmt;
