@@ -15,6 +15,18 @@
 //! * `token`: the token endpoint (§6) for both grants, with PKCE (RFC 7636) and DPoP (RFC 9449).
 //! * `credential`: nonce (§7), credential (§8), deferred (§9) and notification (§11) endpoints.
 //! * `offer`: pre-authorized credential offers (§4.1) and offers by reference.
+//!
+//! Choices where the specifications leave room or changed:
+//! * A still-pending deferred issuance is answered 202 with `transaction_id` and `interval`
+//!   (1.0 final, §9.2), not with the drafts' `issuance_pending` error.
+//! * The token response always carries `authorization_details` with one
+//!   `credential_identifier` per granted configuration; a credential request naming the
+//!   `credential_configuration_id` instead is accepted too (wallets differ here).
+//! * One `c_nonce` may serve all key proofs of a batch; each distinct nonce is spent once.
+//! * A token that got a deferred answer stays valid at the deferred endpoint only, for as long
+//!   as the deferred issuance, since a review outlasts an access token.
+//! * `/authorize` is not answered by [`Issuer::handle`]: the binary owns that page and the
+//!   MitID redirect.
 
 use std::fmt;
 use std::sync::Arc;
@@ -85,6 +97,8 @@ pub mod paths {
     pub const NOTIFICATION: &str = "/notification";
     /// Credential offers by reference: this prefix, then the offer's id.
     pub const CREDENTIAL_OFFER_PREFIX: &str = "/credential_offer/";
+    /// The same as a route pattern (axum 0.8 syntax), for the binary's router.
+    pub const CREDENTIAL_OFFER: &str = "/credential_offer/{id}";
     /// Credential Issuer Metadata.
     pub const ISSUER_METADATA: &str = "/.well-known/openid-credential-issuer";
     /// Authorization Server Metadata.
@@ -183,7 +197,13 @@ impl Issuer {
                 200,
                 &self.authorization_server_metadata(),
             )),
-            paths::PAR => self.pushed_authorization_request(request).await,
+            paths::PAR => match self.pushed_authorization_request(request).await {
+                Ok(response) => Ok(response),
+                // RFC 9449 §8: a `use_dpop_nonce` answer carries the nonce to use.
+                Err(error) => Ok(self
+                    .with_dpop_nonce(HttpResponse::error(&error), &error)
+                    .await),
+            },
             paths::TOKEN => self.token(request).await,
             paths::NONCE => self.nonce().await,
             paths::CREDENTIAL => self.credential(request).await,
@@ -342,11 +362,11 @@ impl Issuer {
                     .map_err(store_error)?,
                 None => false,
             };
-            // A nonce no proof can carry makes `verify_proof` answer `use_dpop_nonce`.
-            Some(if live {
-                claimed.unwrap_or_default()
-            } else {
-                String::from("\u{0}")
+            // A fresh random value, which no proof can carry, makes `verify_proof` answer
+            // `use_dpop_nonce` (a fixed placeholder could be sent as the nonce).
+            Some(match claimed {
+                Some(nonce) if live => nonce,
+                _ => random()?,
             })
         } else {
             None
