@@ -52,6 +52,7 @@ use eudi_trust::TrustAnchors;
 use eudi_trust::b64;
 use rcgen::BasicConstraints;
 use rcgen::CertificateParams;
+use rcgen::CustomExtension;
 use rcgen::DistinguishedName;
 use rcgen::DnType;
 use rcgen::ExtendedKeyUsagePurpose;
@@ -201,6 +202,10 @@ const SD_JWT_CA: &str = "sd-jwt-ca";
 const SD_JWT_SIGNER: &str = "sd-jwt-signer";
 const SD_JWT_STATUS: &str = "sd-jwt-status";
 
+/// `id-ce-issuerAltName` (RFC 5280 §4.2.1.7), which ISO/IEC 18013-5 Annex B asks of the IACA
+/// and the document signer.
+const ISSUER_ALT_NAME: [u64; 4] = [2, 5, 29, 18];
+
 /// `id-mdlDS`, ISO/IEC 18013-5 Annex B.1.4.
 const MDL_DS_EKU: [u64; 6] = [1, 0, 18013, 5, 1, 2];
 
@@ -218,17 +223,28 @@ impl IssuerKeys {
         create_private_dir(keys_dir)?;
         // Two instances started at once on one keys directory must not each make a CA.
         let _lock = GenerationLock::acquire(keys_dir)?;
-        let identity = load_or_make_identity_secret(keys_dir)?;
+        let identity = match &config.identity_secret {
+            Some(path) => load_identity_secret(path)?,
+            None => load_or_make_identity_secret(keys_dir)?,
+        };
         let now = clock.now();
         if config.is_explicit() {
             return Self::load_explicit(config, issuer_id, identity, now);
         }
-        let iaca = Ca::load_or_generate(keys_dir, IACA, ca_name("IACA", country), 0, now)?;
+        let iaca = Ca::load_or_generate(
+            keys_dir,
+            IACA,
+            ca_name("IACA", country),
+            0,
+            Some(issuer_id),
+            now,
+        )?;
         let sd_jwt_ca = Ca::load_or_generate(
             keys_dir,
             SD_JWT_CA,
             ca_name("SD-JWT VC CA", country),
             1,
+            None,
             now,
         )?;
         let leaf = |ca: &Ca, file, label, kind| {
@@ -545,6 +561,7 @@ impl Ca {
     fn params(
         name: DistinguishedName,
         path_len: u8,
+        issuer_alt_name: Option<&str>,
         now: i64,
     ) -> Result<CertificateParams, PkiError> {
         let mut params = CertificateParams::default();
@@ -554,6 +571,9 @@ impl Ca {
         params.not_before = offset_time(now - BACKDATE_SECS, "CA certificate")?;
         params.not_after = params.not_before + Duration::days(CA_VALIDITY_DAYS);
         params.serial_number = Some(random_serial()?);
+        if let Some(uri) = issuer_alt_name {
+            params.custom_extensions = vec![issuer_alt_name_extension(uri)];
+        }
         Ok(params)
     }
 
@@ -562,10 +582,11 @@ impl Ca {
         name: &'static str,
         subject: DistinguishedName,
         path_len: u8,
+        issuer_alt_name: Option<&str>,
         now: i64,
     ) -> Result<Self, PkiError> {
         let (key_path, cert_path) = files(dir, name);
-        let params = Self::params(subject, path_len, now)?;
+        let params = Self::params(subject, path_len, issuer_alt_name, now)?;
         if key_path.exists() && cert_path.exists() {
             let key = load_key_pair(&key_path)?;
             let der = first_certificate(&cert_path)?;
@@ -632,6 +653,7 @@ impl Ca {
             LeafKind::MdocSigner => {
                 params.extended_key_usages =
                     vec![ExtendedKeyUsagePurpose::Other(MDL_DS_EKU.to_vec())];
+                params.custom_extensions = vec![issuer_alt_name_extension(issuer_id)];
             }
             LeafKind::Status => {}
             LeafKind::SdJwt => {
@@ -669,6 +691,31 @@ impl Ca {
         })?;
         Ok(signer)
     }
+}
+
+/// `issuerAltName` with one `uniformResourceIdentifier` (RFC 5280 §4.2.1.7): `GeneralNames ::=
+/// SEQUENCE OF GeneralName`, the URI as `[6] IMPLICIT IA5String`.
+fn issuer_alt_name_extension(uri: &str) -> CustomExtension {
+    let mut name = vec![0x86];
+    der_length(uri.len(), &mut name);
+    name.extend_from_slice(uri.as_bytes());
+    let mut names = vec![0x30];
+    der_length(name.len(), &mut names);
+    names.extend_from_slice(&name);
+    CustomExtension::from_oid_content(&ISSUER_ALT_NAME, names)
+}
+
+/// A DER length (X.690 §8.1.3): short form below 128, else long form.
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
+    }
+    let bytes = len.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    let significant = bytes.get(skip..).unwrap_or(&[]);
+    out.push(0x80 | significant.len() as u8);
+    out.extend_from_slice(significant);
 }
 
 fn write_key(path: &Path, key: &KeyPair) -> Result<(), PkiError> {
@@ -737,17 +784,31 @@ fn load_key_pair(path: &Path) -> Result<KeyPair, PkiError> {
     Ok(key)
 }
 
+/// The identity secret in `path` (exactly [`IdentitySecret::LEN`] bytes), if the file exists.
+fn read_identity_secret(path: &Path) -> Result<Option<IdentitySecret>, PkiError> {
+    let Some(bytes) = read_bounded(path, IdentitySecret::LEN as u64)? else {
+        return Ok(None);
+    };
+    let bytes = Zeroizing::new(bytes);
+    if bytes.len() != IdentitySecret::LEN {
+        return Err(PkiError::Key {
+            path: path.to_owned(),
+            reason: format!("the identity secret is not {} bytes", IdentitySecret::LEN),
+        });
+    }
+    Ok(Some(IdentitySecret::new(&bytes)))
+}
+
+/// A configured identity secret: it must exist (a generated one would split the records of
+/// instances that share a database).
+fn load_identity_secret(path: &Path) -> Result<IdentitySecret, PkiError> {
+    read_identity_secret(path)?.ok_or_else(|| PkiError::Missing(path.to_owned()))
+}
+
 fn load_or_make_identity_secret(dir: &Path) -> Result<IdentitySecret, PkiError> {
     let path = dir.join(IDENTITY_SECRET_FILE);
-    if let Some(bytes) = read_bounded(&path, IdentitySecret::LEN as u64)? {
-        let bytes = Zeroizing::new(bytes);
-        if bytes.len() != IdentitySecret::LEN {
-            return Err(PkiError::Key {
-                path,
-                reason: format!("the identity secret is not {} bytes", IdentitySecret::LEN),
-            });
-        }
-        return Ok(IdentitySecret::new(&bytes));
+    if let Some(secret) = read_identity_secret(&path)? {
+        return Ok(secret);
     }
     let mut bytes = Zeroizing::new([0u8; IdentitySecret::LEN]);
     SystemRandom::new()
@@ -820,6 +881,21 @@ mod tests {
         waiter.join().unwrap().unwrap();
         assert!(!dir.join(LOCK_FILE).exists());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn issuer_alt_name_is_der() {
+        let short = issuer_alt_name_extension("https://i.example");
+        assert_eq!(
+            short.content(),
+            [&[0x30, 19, 0x86, 17][..], b"https://i.example"].concat()
+        );
+        let long_uri = format!("https://i.example/{}", "a".repeat(200));
+        let long = issuer_alt_name_extension(&long_uri);
+        assert_eq!(long.content()[..6], [0x30, 0x81, 221, 0x86, 0x81, 218]);
+        let mut len = Vec::new();
+        der_length(0x1234, &mut len);
+        assert_eq!(len, [0x82, 0x12, 0x34]);
     }
 
     #[test]

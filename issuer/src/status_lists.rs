@@ -76,13 +76,15 @@ impl StatusForm {
         let mut cwt: Option<u16> = None;
         let mut wildcard: Option<u16> = None;
         for range in accept.split(',') {
+            // Media types and parameter names are case-insensitive (RFC 9110 §8.3.1).
+            let range = range.to_ascii_lowercase();
             let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = parts.next().unwrap_or("").trim();
             let q = parts
                 .filter_map(|p| p.trim().strip_prefix("q="))
                 .next()
                 .map_or(1000, parse_q);
-            let slot = match media.as_str() {
+            let slot = match media {
                 JWT_MEDIA_TYPE => &mut jwt,
                 CWT_MEDIA_TYPE => &mut cwt,
                 "*/*" | "application/*" => &mut wildcard,
@@ -110,8 +112,8 @@ fn parse_q(text: &str) -> u16 {
         .map_or(0, |q| (q * 1000.0).round() as u16)
 }
 
-/// A signed Status List Token, ready to serve.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A signed Status List Token, ready to serve. `Debug` shows the body's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServedStatusList {
     /// Its form.
     pub form: StatusForm,
@@ -123,6 +125,18 @@ pub struct ServedStatusList {
     pub issued_at: i64,
     /// Its `exp`.
     pub expires_at: i64,
+}
+
+impl fmt::Debug for ServedStatusList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServedStatusList")
+            .field("form", &self.form)
+            .field("body_len", &self.body.len())
+            .field("ttl", &self.ttl)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Why a list cannot be served (answered as a generic 5xx; the detail is for the log).
@@ -306,6 +320,10 @@ mod tests {
             (Some("text/html"), None),
             (Some("application/statuslist+jwt;q=0"), None),
             (Some("*/*, application/statuslist+jwt;q=0"), Some(Cwt)),
+            (
+                Some("application/statuslist+jwt; Q=0.2, application/statuslist+cwt"),
+                Some(Cwt),
+            ),
         ] {
             assert_eq!(StatusForm::from_accept(accept), form, "{accept:?}");
         }
