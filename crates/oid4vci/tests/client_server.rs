@@ -17,13 +17,17 @@ use eudi_http::HttpFuture;
 use eudi_http::Request;
 use eudi_http::Response;
 use eudi_oauth::ErrorCode;
+use eudi_oauth::client_attestation;
+use eudi_oauth::client_attestation::WalletProviderTrust;
 use eudi_oid4vci::client::AuthorizationStart;
+use eudi_oid4vci::client::ClientAttestation;
 use eudi_oid4vci::client::ClientConfig;
 use eudi_oid4vci::client::ClientError;
 use eudi_oid4vci::client::CredentialOutcome;
 use eudi_oid4vci::client::DpopKey;
 use eudi_oid4vci::client::EncryptResponse;
 use eudi_oid4vci::client::IssuerClient;
+use eudi_oid4vci::client::PendingAuthorization;
 use eudi_oid4vci::client::resolve_offer;
 use eudi_oid4vci::endpoint::HttpRequest;
 use eudi_oid4vci::issuance::CredentialMinter;
@@ -32,6 +36,7 @@ use eudi_oid4vci::issuance::MintOutcome;
 use eudi_oid4vci::issuance::MintRequest;
 use eudi_oid4vci::messages::NotificationEvent;
 use eudi_oid4vci::metadata::CredentialConfiguration;
+use eudi_oid4vci::server::ClientAttestationPolicy;
 use eudi_oid4vci::server::Issuer;
 use eudi_oid4vci::server::IssuerConfig;
 use eudi_oid4vci::store::DeferredStore;
@@ -375,4 +380,136 @@ async fn deferred_issuance_end_to_end() {
         .await
         .unwrap_err();
     assert!(spent.oauth_error().is_some(), "{spent:?}");
+}
+
+fn start(dpop: &DpopKey, id: &str) -> AuthorizationStart {
+    AuthorizationStart {
+        client_id: CLIENT_ID.into(),
+        redirect_uri: REDIRECT.into(),
+        configuration_ids: vec![id.to_owned()],
+        issuer_state: None,
+        dpop_key: dpop.clone(),
+        client_attestation: None,
+    }
+}
+
+async fn log_in(issuer: &Issuer, pending: &PendingAuthorization) -> String {
+    let query = url::Url::parse(&pending.authorization_url)
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned();
+    let login = issuer.authorize(&query).await.unwrap();
+    issuer
+        .complete_authorization(&login.id, SUBJECT.to_vec())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_login_comes_back_as_a_typed_denial() {
+    let issuer = issuer(Arc::new(Minter::default()), |_| {});
+    let client = IssuerClient::connect(
+        Arc::new(Bridge(issuer.clone())),
+        ISSUER,
+        ClientConfig::default(),
+    )
+    .await
+    .unwrap();
+    let pending = client
+        .start_authorization(start(&DpopKey::new(key()), "pid-sd-jwt"))
+        .await
+        .unwrap();
+    let query = url::Url::parse(&pending.authorization_url)
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned();
+    let login = issuer.authorize(&query).await.unwrap();
+    let callback = issuer
+        .refuse_authorization(
+            &login.id,
+            ErrorCode::AccessDenied,
+            "MitID Erhverv cannot be used for a PID",
+        )
+        .await
+        .unwrap();
+    let error = client
+        .finish_authorization(pending, &callback)
+        .await
+        .unwrap_err();
+    let ClientError::AuthorizationDenied(denied) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(denied.code, ErrorCode::AccessDenied);
+    assert_eq!(
+        denied.description.as_deref(),
+        Some("MitID Erhverv cannot be used for a PID")
+    );
+}
+
+#[tokio::test]
+async fn client_attestation_required_by_the_issuer() {
+    let provider = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let trust = WalletProviderTrust::new().with_key(provider.verifying_key().clone(), None);
+    let issuer = issuer(Arc::new(Minter::default()), |config| {
+        config.client_attestation = ClientAttestationPolicy::Required(trust);
+    });
+    let client = IssuerClient::connect(
+        Arc::new(Bridge(issuer.clone())),
+        ISSUER,
+        ClientConfig::default(),
+    )
+    .await
+    .unwrap();
+    let dpop = DpopKey::new(key());
+    let refused = client
+        .start_authorization(start(&dpop, "pid-sd-jwt"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.oauth_error().unwrap().code,
+        ErrorCode::InvalidClient
+    );
+
+    let instance = key();
+    let now = eudi_trust::Clock::now(&SystemClock);
+    let attestation = client_attestation::create_attestation(
+        &provider,
+        &client_attestation::ProviderKeyId::None,
+        &client_attestation::AttestationClaims {
+            issuer: None,
+            client_id: CLIENT_ID.into(),
+            instance_key: instance.verifying_key().to_jwk(),
+            iat: now,
+            exp: now + 3600,
+            wallet_name: None,
+            wallet_link: None,
+            extra: serde_json::Map::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut attested = start(&dpop, "pid-sd-jwt");
+    attested.client_attestation = Some(ClientAttestation {
+        attestation,
+        instance_key: instance,
+    });
+    let pending = client.start_authorization(attested).await.unwrap();
+    let callback = log_in(&issuer, &pending).await;
+    let tokens = client
+        .finish_authorization(pending, &callback)
+        .await
+        .unwrap();
+    let holder = key();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            "pid-sd-jwt",
+            &[holder.as_ref()],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CredentialOutcome::Issued { .. }));
 }
