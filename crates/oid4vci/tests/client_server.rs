@@ -513,3 +513,72 @@ async fn client_attestation_required_by_the_issuer() {
         .unwrap();
     assert!(matches!(outcome, CredentialOutcome::Issued { .. }));
 }
+
+#[tokio::test]
+async fn pre_authorized_with_client_attestation() {
+    let provider = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let trust = WalletProviderTrust::new().with_key(provider.verifying_key().clone(), None);
+    let issuer = issuer(Arc::new(Minter::default()), |config| {
+        config.client_attestation = ClientAttestationPolicy::Required(trust);
+    });
+    let created = issuer
+        .create_pre_authorized_offer(SUBJECT, &["pid-mdoc".into()], true, false)
+        .await
+        .unwrap();
+    let http = Bridge(issuer.clone());
+    let config = ClientConfig::default();
+    let offer = resolve_offer(&http, &created.uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(Arc::new(http), &offer, config)
+        .await
+        .unwrap();
+    let instance = key();
+    let now = eudi_trust::Clock::now(&SystemClock);
+    let attestation = ClientAttestation {
+        attestation: client_attestation::create_attestation(
+            &provider,
+            &client_attestation::ProviderKeyId::None,
+            &client_attestation::AttestationClaims {
+                issuer: None,
+                client_id: CLIENT_ID.into(),
+                instance_key: instance.verifying_key().to_jwk(),
+                iat: now,
+                exp: now + 3600,
+                wallet_name: None,
+                wallet_link: None,
+                extra: serde_json::Map::new(),
+            },
+        )
+        .await
+        .unwrap(),
+        instance_key: instance,
+    };
+    let tx_code = created.tx_code.as_deref();
+    // Anonymous redemption is refused by an issuer that requires attestations.
+    let anonymous = client
+        .pre_authorized(&offer, tx_code, DpopKey::new(key()))
+        .await
+        .unwrap_err();
+    assert!(anonymous.oauth_error().is_some(), "{anonymous:?}");
+    let tokens = client
+        .pre_authorized_as(
+            &offer,
+            tx_code,
+            DpopKey::new(key()),
+            CLIENT_ID,
+            Some(&attestation),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tokens.client_id(), Some(CLIENT_ID));
+    let holder = key();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            "pid-mdoc",
+            &[holder.as_ref()],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CredentialOutcome::Issued { .. }));
+}
