@@ -546,6 +546,14 @@ mod tests {
             details,
             [AuthorizationDetail::new("UniversityDegreeCredential")]
         );
+        let with_locations = AuthorizationDetail::parse_list(include_str!(
+            "../../../../shared/vectors/oid4vci/authorization_details_with_as.json"
+        ))
+        .unwrap();
+        assert_eq!(
+            with_locations[0].locations,
+            ["https://credential-issuer.example.com"]
+        );
         let mixed = r#"[{"type":"payment_initiation","amount":1},
             {"type":"openid_credential","credential_configuration_id":"pid"}]"#;
         assert_eq!(

@@ -90,7 +90,9 @@ impl CredentialIssuerMetadata {
 /// `credential_request_encryption` (OpenID4VCI 1.0 §12.2.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestEncryptionMetadata {
-    /// The issuer's encryption keys.
+    /// The issuer's encryption keys. Read as a JWK Set (`{"keys":[…]}`, the errata) or as a bare
+    /// array of JWKs (as the 1.0 example shows it); written as a JWK Set.
+    #[serde(deserialize_with = "jwk_set_or_array")]
     pub jwks: JwkSet,
     /// Content encryption algorithms (`enc`) accepted.
     pub enc_values_supported: Vec<String>,
@@ -99,6 +101,19 @@ pub struct RequestEncryptionMetadata {
     pub zip_values_supported: Vec<String>,
     /// Whether every request must be encrypted.
     pub encryption_required: bool,
+}
+
+fn jwk_set_or_array<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<JwkSet, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Set(JwkSet),
+        Array(Vec<eudi_trust::jwk::Jwk>),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::Set(set) => set,
+        Either::Array(keys) => JwkSet { keys },
+    })
 }
 
 /// `credential_response_encryption` (OpenID4VCI 1.0 §12.2.4).
@@ -378,6 +393,36 @@ mod tests {
                 .is_none()
         );
         assert_eq!(metadata.batch_size(), 10);
+    }
+
+    #[test]
+    fn full_spec_metadata_reads_in_both_editions() {
+        for text in [
+            include_str!(
+                "../../../../shared/vectors/oid4vci/credential_issuer_metadata_sd_jwt_long.json"
+            ),
+            include_str!(
+                "../../../../shared/vectors/oid4vci/errata-editors-draft/credential_issuer_metadata_sd_jwt_long.json"
+            ),
+        ] {
+            let metadata: CredentialIssuerMetadata = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                metadata.credential_issuer,
+                "https://credential-issuer.example.com"
+            );
+            assert_eq!(metadata.batch_size(), 10);
+            let encryption = metadata.credential_request_encryption.as_ref().unwrap();
+            assert_eq!(encryption.jwks.keys.len(), 1);
+            assert!(
+                metadata
+                    .credential_response_encryption
+                    .unwrap()
+                    .encryption_required
+            );
+            assert!(!metadata.credential_configurations_supported.is_empty());
+            let written = serde_json::to_value(encryption).unwrap();
+            assert!(written["jwks"]["keys"].is_array());
+        }
     }
 
     #[test]

@@ -324,6 +324,40 @@ mod tests {
     }
 
     #[test]
+    fn an_offer_of_two_configurations_reads() {
+        let offer = CredentialOffer::from_json(include_bytes!(
+            "../../../../shared/vectors/oid4vci/credential_offer_multiple_credentials.json"
+        ))
+        .unwrap();
+        assert_eq!(offer.credential_configuration_ids.len(), 2);
+        let tx_code = offer
+            .pre_authorized_code()
+            .unwrap()
+            .tx_code
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (tx_code.length, tx_code.input_mode.as_deref()),
+            (Some(4), Some("numeric"))
+        );
+        let authorization_code: CredentialOffer = serde_json::from_str(
+            include_str!("../../../../shared/vectors/oid4vci/credential_offer_authz_code.txt")
+                .split_once("\n\n")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        assert!(authorization_code.check().is_ok());
+        assert!(
+            authorization_code
+                .authorization_code()
+                .unwrap()
+                .issuer_state
+                .is_some()
+        );
+    }
+
+    #[test]
     fn uris_round_trip() {
         let offer = offer();
         let uri = offer.to_uri().unwrap();

@@ -630,13 +630,19 @@ async fn deferred_issuance_is_marked_issued_only_after_minting() {
         transaction_id.as_str()
     );
 
-    let record = h.store.deferred(None, NOW).await.unwrap().remove(0);
+    // The review takes longer than the access token lives: the token stays good for the
+    // deferred endpoint only.
+    h.clock.advance(3600);
+    let now = h.clock.now();
+    let record = h.store.deferred(None, now).await.unwrap().remove(0);
     assert_eq!(record.reason, "manual review");
     h.store
-        .decide_deferred(&record.id, true, NOW)
+        .decide_deferred(&record.id, true, now)
         .await
         .unwrap()
         .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    assert_error(&h.credential(&token, &body).await, 401, "invalid_token");
 
     h.minter.set(Mode::Fail);
     let failed = h
@@ -932,6 +938,17 @@ async fn dpop_nonce_retry_at_token_and_credential_endpoints() {
         )
         .await;
     assert_error(&response, 400, "use_dpop_nonce");
+    for placeholder in ["\u{0}", ""] {
+        let proof = h.dpop_proof(paths::TOKEN, None, Some(placeholder)).await;
+        let response = h
+            .call(
+                HttpRequest::new("POST", paths::TOKEN)
+                    .with_form(form.clone())
+                    .with_header("DPoP", &proof),
+            )
+            .await;
+        assert_error(&response, 400, "use_dpop_nonce");
+    }
     // The pre-authorized code was not spent by those failures.
     let retry = h.dpop_proof(paths::TOKEN, None, Some(&nonce)).await;
     let response = h
@@ -1080,6 +1097,14 @@ async fn par_checks_pkce_redirect_uri_and_configurations() {
         400,
         "invalid_dpop_proof",
     );
+
+    let nested = h
+        .call(HttpRequest::new("POST", paths::PAR).with_form(format!(
+            "{}&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax",
+            good.to_form().unwrap()
+        )))
+        .await;
+    assert_error(&nested, 400, "invalid_request");
 
     let mut by_scope = good.clone();
     by_scope.authorization_details.clear();
@@ -1379,6 +1404,10 @@ async fn access_tokens_are_checked() {
         )
         .await;
     assert_error(&as_bearer, 401, "invalid_token");
+    assert_eq!(
+        as_bearer.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
     let invented = h.resource(paths::CREDENTIAL, "invented-token", &body).await;
     assert_error(&invented, 401, "invalid_token");
     h.clock.advance(301);
@@ -1586,4 +1615,223 @@ async fn client_attestation_required() {
         )
         .await;
     Harness::token_of(&response);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn par_answers_use_dpop_nonce_with_a_nonce_to_retry_with() {
+    let h = Harness::new();
+    let verifier = random_token().unwrap();
+    let form = h.authorization_request(&verifier).to_form().unwrap();
+    let proof = h.dpop_proof(paths::PAR, None, None).await;
+    let response = h
+        .call(
+            HttpRequest::new("POST", paths::PAR)
+                .with_form(form.clone())
+                .with_header("DPoP", &proof),
+        )
+        .await;
+    assert_error(&response, 400, "use_dpop_nonce");
+    let nonce = response.header("dpop-nonce").unwrap().to_owned();
+    let proof = h.dpop_proof(paths::PAR, None, Some(&nonce)).await;
+    let response = h
+        .call(
+            HttpRequest::new("POST", paths::PAR)
+                .with_form(form)
+                .with_header("DPoP", &proof),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{:?}", response.json_body());
+}
+
+#[tokio::test]
+async fn notifications_are_only_accepted_from_the_same_subject() {
+    let h = Harness::new();
+    let token = h.pre_authorized_token().await;
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    let response = h.credential(&token, &body).await;
+    let notification_id = response.json_body().unwrap()["notification_id"].clone();
+    let other = h
+        .issuer
+        .create_pre_authorized_offer(b"someone else", &[MDOC.to_owned()], false, false)
+        .await
+        .unwrap();
+    let other = Harness::token_of(
+        &h.token_request(Harness::pre_authorized_form(&other, None))
+            .await,
+    );
+    let notify = json!({"notification_id": notification_id, "event": "credential_deleted"});
+    let response = h
+        .resource(paths::NOTIFICATION, &other.access_token, &notify)
+        .await;
+    assert_error(&response, 400, "invalid_notification_id");
+    let bad_event = json!({"notification_id": notification_id, "event": "credential_lost"});
+    let response = h
+        .resource(paths::NOTIFICATION, &token.access_token, &bad_event)
+        .await;
+    assert_error(&response, 400, "invalid_request");
+    let response = h
+        .resource(paths::NOTIFICATION, &token.access_token, &notify)
+        .await;
+    assert_eq!(response.status, 204);
+}
+
+async fn key_attestation(provider: &SoftwareKey, keys: &[&SoftwareKey], nonce: &str) -> String {
+    let header = eudi_trust::jws::Header::new(Algorithm::Es256, Some(proof::KEY_ATTESTATION_TYP));
+    let claims = json!({
+        "iat": NOW - 10,
+        "exp": NOW + 3600,
+        "nonce": nonce,
+        "key_storage": ["iso_18045_high"],
+        "attested_keys": keys
+            .iter()
+            .map(|k| serde_json::to_value(k.verifying_key().to_jwk()).unwrap())
+            .collect::<Vec<_>>(),
+    });
+    eudi_trust::jws::sign_compact(&header, claims.to_string().as_bytes(), provider)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn key_attestations_when_required_issue_one_credential_per_attested_key() {
+    let provider = key();
+    let trusted = provider.verifying_key().clone();
+    let h = Harness::with(|config| {
+        config
+            .key_attestation_trust
+            .keys
+            .push(proof::AttestationKey {
+                key: trusted,
+                kid: None,
+            });
+        if let Some(jwt) = config
+            .configurations
+            .get_mut(MDOC)
+            .and_then(|c| c.proof_types_supported.get_mut("jwt"))
+        {
+            jwt.key_attestations_required = Some(Default::default());
+        }
+    });
+    let token = h.pre_authorized_token().await;
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+
+    let nonce = h.c_nonce().await;
+    let (first, second) = (key(), key());
+    let rogue = key_attestation(&key(), &[&first, &second], &nonce).await;
+    let proof = proof::create(
+        &first,
+        &ProofClaims {
+            iss: None,
+            aud: ISSUER,
+            iat: NOW,
+            nonce: Some(&nonce),
+        },
+        Some((&rogue, 0)),
+    )
+    .await
+    .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": [proof]}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+
+    let attestation = key_attestation(&provider, &[&first, &second], &nonce).await;
+    let proof = proof::create(
+        &first,
+        &ProofClaims {
+            iss: None,
+            aud: ISSUER,
+            iat: NOW,
+            nonce: Some(&nonce),
+        },
+        Some((&attestation, 0)),
+    )
+    .await
+    .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": [proof]}});
+    let response = h.credential(&token, &body).await;
+    assert_eq!(response.status, 200, "{:?}", response.json_body());
+    assert_eq!(
+        response.json_body().unwrap()["credentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn configurations_are_checked() {
+    let store = Arc::new(MemoryStore::new());
+    let minter = Arc::new(FakeMinter {
+        mode: Mutex::new(Mode::Issue),
+        calls: Mutex::new(Vec::new()),
+    });
+    let clock = Arc::new(ManualClock::new(NOW));
+    let build = |change: &dyn Fn(&mut IssuerConfig)| {
+        let mut config = IssuerConfig::new(ISSUER, configurations());
+        change(&mut config);
+        Issuer::new(config, store.clone(), minter.clone(), clock.clone())
+    };
+    assert!(build(&|_| {}).is_ok());
+    assert!(build(&|c| c.credential_issuer = "http://127.0.0.1:8080".into()).is_ok());
+    for change in [
+        (|c: &mut IssuerConfig| c.batch_size = 1) as fn(&mut IssuerConfig),
+        |c| c.credential_issuer = "http://issuer.example".into(),
+        |c| c.credential_issuer = "https://issuer.example/".into(),
+        |c| c.configurations.clear(),
+        |c| c.tx_code_attempts = 0,
+        |c| c.lifetimes.code = 0,
+    ] {
+        assert!(build(&change).is_err());
+    }
+}
+
+#[tokio::test]
+async fn client_attestation_optional() {
+    let wallet = WalletProvider::new();
+    let trust = wallet.trust();
+    let h = Harness::with(|config| {
+        config.client_attestation = ClientAttestationPolicy::Optional(trust);
+    });
+    let as_metadata = h
+        .call(HttpRequest::new(
+            "GET",
+            paths::AUTHORIZATION_SERVER_METADATA,
+        ))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(
+        as_metadata["token_endpoint_auth_methods_supported"],
+        json!(["none", "attest_jwt_client_auth"])
+    );
+    let verifier = random_token().unwrap();
+    let request = h.authorization_request(&verifier);
+    assert_eq!(h.par_with(&request, false).await.status, 201);
+    let with = |request: &AuthorizationRequest, (attestation, pop): (String, String)| {
+        HttpRequest::new("POST", paths::PAR)
+            .with_form(request.to_form().unwrap())
+            .with_header("OAuth-Client-Attestation", &attestation)
+            .with_header("OAuth-Client-Attestation-PoP", &pop)
+    };
+    // Sent, it is checked: the attestation's `sub` must be the request's client_id.
+    let mut other_client = request.clone();
+    other_client.client_id = "someone-else".into();
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_error(
+        &h.call(with(&other_client, headers)).await,
+        401,
+        "invalid_client",
+    );
+    let (attestation, _) = wallet.headers(&wallet.provider, ISSUER).await;
+    let only_attestation = HttpRequest::new("POST", paths::PAR)
+        .with_form(request.to_form().unwrap())
+        .with_header("OAuth-Client-Attestation", &attestation);
+    assert_error(&h.call(only_attestation).await, 401, "invalid_client");
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_eq!(h.call(with(&request, headers)).await.status, 201);
 }
