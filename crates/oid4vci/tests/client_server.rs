@@ -582,3 +582,45 @@ async fn pre_authorized_with_client_attestation() {
         .unwrap();
     assert!(matches!(outcome, CredentialOutcome::Issued { .. }));
 }
+
+#[tokio::test]
+async fn encryption_required_and_no_dpop_nonces() {
+    let issuer = issuer(Arc::new(Minter::default()), |config| {
+        config.dpop_nonce_required = false;
+        if let Some(encryption) = config.response_encryption.as_mut() {
+            encryption.required = true;
+        }
+    });
+    let created = issuer
+        .create_pre_authorized_offer(SUBJECT, &["pid-sd-jwt".into()], false, false)
+        .await
+        .unwrap();
+    let http = Bridge(issuer.clone());
+    let config = ClientConfig::default();
+    let offer = resolve_offer(&http, &created.uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(Arc::new(http), &offer, config)
+        .await
+        .unwrap();
+    assert!(
+        client
+            .metadata()
+            .credential_response_encryption
+            .as_ref()
+            .unwrap()
+            .encryption_required
+    );
+    let tokens = client
+        .pre_authorized(&offer, None, DpopKey::new(key()))
+        .await
+        .unwrap();
+    let holders = [key(), key()];
+    let signers: Vec<&dyn Signer> = holders.iter().map(|k| k.as_ref() as &dyn Signer).collect();
+    let outcome = client
+        .request_credentials(&tokens, "pid-sd-jwt", &signers, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    let CredentialOutcome::Issued { credentials, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(credentials.len(), 2);
+}
