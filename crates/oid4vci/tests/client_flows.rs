@@ -1312,3 +1312,15 @@ async fn answers_that_break_the_protocol_are_refused() {
     ));
     assert_eq!(issuer.state().log.len(), sent);
 }
+
+#[tokio::test]
+async fn a_dpop_algorithm_the_server_does_not_take_is_not_sent() {
+    let (issuer, client) = client(Knobs::default()).await;
+    let es384 = DpopKey::new(Arc::new(SoftwareKey::generate(Algorithm::Es384).unwrap()));
+    let sent = issuer.state().log.len();
+    assert!(matches!(
+        client.pre_authorized(&offer(), Some(TX_CODE), es384).await,
+        Err(ClientError::Unsupported(_))
+    ));
+    assert_eq!(issuer.state().log.len(), sent);
+}

@@ -422,6 +422,13 @@ impl IssuerClient {
         attestation: Option<&AttestationUse<'_>>,
         client_id: Option<String>,
     ) -> Result<Tokens, ClientError> {
+        let supported = &self.authorization_server.dpop_signing_alg_values_supported;
+        let alg = dpop_key.algorithm().jose_name();
+        if !supported.is_empty() && !supported.iter().any(|a| a == alg) {
+            return Err(ClientError::Unsupported(format!(
+                "the authorization server takes no {alg} DPoP proofs"
+            )));
+        }
         let endpoint = &self.authorization_server.token_endpoint;
         let request = Request::post(endpoint.as_str(), "application/x-www-form-urlencoded", form)
             .accept("application/json");
