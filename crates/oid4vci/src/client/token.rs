@@ -14,7 +14,6 @@ use url::Url;
 use crate::client::ClientError;
 use crate::client::IssuerClient;
 use crate::client::callback;
-use crate::client::callback::Callback;
 use crate::client::transport::AttestationUse;
 use crate::client::transport::ClientAttestation;
 use crate::client::transport::DpopKey;
@@ -193,8 +192,8 @@ impl IssuerClient {
                 "the authorization server does not support PKCE S256".into(),
             ));
         }
-        let state = random_token().map_err(|e| ClientError::Signing(e.to_string()))?;
-        let code_verifier = random_token().map_err(|e| ClientError::Signing(e.to_string()))?;
+        let state = random_token().map_err(|_| ClientError::Random)?;
+        let code_verifier = random_token().map_err(|_| ClientError::Random)?;
         let scope = self.scope_for(&start.configuration_ids);
         let request = AuthorizationRequest {
             response_type: "code".into(),
@@ -297,7 +296,7 @@ impl IssuerClient {
         callback: &str,
     ) -> Result<Tokens, ClientError> {
         let server = &self.authorization_server;
-        let Callback::Code(code) = callback::read(
+        let code = callback::read(
             callback,
             &pending.state,
             &server.issuer,
