@@ -624,3 +624,46 @@ async fn encryption_required_and_no_dpop_nonces() {
     };
     assert_eq!(credentials.len(), 2);
 }
+
+#[tokio::test]
+async fn an_expired_access_token_is_the_issuers_invalid_token() {
+    let clock = Arc::new(eudi_trust::clock::ManualClock::at_system_time());
+    let store = Arc::new(MemoryStore::new());
+    let issuer = Arc::new(
+        Issuer::new(
+            IssuerConfig::new(ISSUER, configurations()),
+            store,
+            Arc::new(Minter::default()),
+            clock.clone(),
+        )
+        .unwrap(),
+    );
+    let created = issuer
+        .create_pre_authorized_offer(SUBJECT, &["pid-sd-jwt".into()], false, false)
+        .await
+        .unwrap();
+    let http = Bridge(issuer.clone());
+    let config = ClientConfig::default().with_clock(clock.clone());
+    let offer = resolve_offer(&http, &created.uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(Arc::new(http), &offer, config)
+        .await
+        .unwrap();
+    let tokens = client
+        .pre_authorized(&offer, None, DpopKey::new(key()))
+        .await
+        .unwrap();
+    clock.advance(i64::try_from(tokens.expires_in.unwrap()).unwrap() + 1);
+    let holder = key();
+    let error = client
+        .request_credentials(
+            &tokens,
+            "pid-sd-jwt",
+            &[holder.as_ref()],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap_err();
+    let oauth = error.oauth_error().unwrap();
+    assert_eq!(oauth.code, ErrorCode::InvalidToken, "{error:?}");
+    assert_eq!(oauth.status(), 401);
+}
