@@ -51,6 +51,28 @@ pub struct AuthorizationStart {
     pub client_attestation: Option<ClientAttestation>,
 }
 
+impl AuthorizationStart {
+    /// An authorization for what `offer` offers, with its `issuer_state` (§4.1.1: the wallet
+    /// MUST send it when the offer has one), no client attestation.
+    pub fn for_offer(
+        offer: &CredentialOffer,
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        dpop_key: DpopKey,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.into(),
+            configuration_ids: offer.credential_configuration_ids.clone(),
+            issuer_state: offer
+                .authorization_code()
+                .and_then(|grant| grant.issuer_state.clone()),
+            dpop_key,
+            client_attestation: None,
+        }
+    }
+}
+
 /// An authorization the user is completing in the browser: open
 /// [`PendingAuthorization::authorization_url`], then pass the callback to
 /// [`IssuerClient::finish_authorization`]. `Debug` hides the PKCE verifier.
