@@ -720,6 +720,19 @@ async fn metadata_must_name_the_issuer_and_server_asked() {
             "{error:?}"
         );
     }
+    // An offer of a configuration the issuer does not have is refused.
+    let mut unknown = offer_json(false);
+    unknown["credential_configuration_ids"] = json!(["not-offered-by-the-issuer"]);
+    let unknown = CredentialOffer::from_json(&serde_json::to_vec(&unknown).unwrap()).unwrap();
+    assert!(matches!(
+        IssuerClient::for_offer(
+            Arc::new(Bridge(FakeIssuer::new(Knobs::default()))),
+            &unknown,
+            ClientConfig::default()
+        )
+        .await,
+        Err(ClientError::InvalidOffer(_))
+    ));
     let (_, client) = client(Knobs::default()).await;
     let (id, configuration) = client.find_configuration("mso_mdoc", PID_DOCTYPE).unwrap();
     assert_eq!(id, MDOC_ID);
@@ -1298,4 +1311,33 @@ async fn answers_that_break_the_protocol_are_refused() {
         Err(ClientError::Unsupported(_))
     ));
     assert_eq!(issuer.state().log.len(), sent);
+}
+
+#[tokio::test]
+async fn a_dpop_algorithm_the_server_does_not_take_is_not_sent() {
+    let (issuer, client) = client(Knobs::default()).await;
+    let es384 = DpopKey::new(Arc::new(SoftwareKey::generate(Algorithm::Es384).unwrap()));
+    let sent = issuer.state().log.len();
+    assert!(matches!(
+        client.pre_authorized(&offer(), Some(TX_CODE), es384).await,
+        Err(ClientError::Unsupported(_))
+    ));
+    assert_eq!(issuer.state().log.len(), sent);
+}
+
+#[tokio::test]
+async fn an_authorization_code_offer_passes_its_issuer_state() {
+    let (issuer, client) = client(Knobs::default()).await;
+    let json = json!({
+        "credential_issuer": ISSUER,
+        "credential_configuration_ids": [SD_JWT_ID],
+        "grants": { "authorization_code": { "issuer_state": "from-the-offer" } }
+    });
+    let offer = CredentialOffer::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let start = AuthorizationStart::for_offer(&offer, CLIENT_ID, REDIRECT, dpop_key());
+    assert_eq!(start.configuration_ids, [SD_JWT_ID]);
+    client.start_authorization(start).await.unwrap();
+    let state = issuer.state();
+    let pushed = state.par.values().next().unwrap();
+    assert_eq!(pushed.get("issuer_state"), Some("from-the-offer"));
 }

@@ -20,6 +20,7 @@ use eudi_oauth::ErrorCode;
 use eudi_oauth::OAuthError;
 use eudi_oauth::client_attestation;
 use eudi_oauth::dpop;
+use eudi_trust::Algorithm;
 use eudi_trust::Clock;
 use eudi_trust::Jwk;
 use eudi_trust::Signer;
@@ -43,6 +44,11 @@ pub const MAX_DPOP_NONCE_LEN: usize = dpop::MAX_NONCE_LEN;
 pub const MAX_REMEMBERED_NONCES: usize = 16;
 
 /// The client's limits and URL rules.
+///
+/// For an issuer on `http://127.0.0.1` (development, tests) both this policy and the HTTP
+/// client's (`eudi_http::HttpConfig::with_policy`) must be [`UrlPolicy::allow_private_network`]:
+/// the client checks every URL itself first, so an issuer-chosen URL is refused here even when
+/// the HTTP client would allow it.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -120,6 +126,11 @@ impl DpopKey {
     /// The public key, as sent in the proofs' `jwk` header.
     pub fn public_jwk(&self) -> &Jwk {
         &self.jwk
+    }
+
+    /// The signature algorithm of the proofs.
+    pub fn algorithm(&self) -> Algorithm {
+        self.signer.algorithm()
     }
 
     /// The RFC 7638 thumbprint (`dpop_jkt`, RFC 9449 §10).
