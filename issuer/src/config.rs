@@ -18,7 +18,6 @@ use eudi_mitid::client::AcrStyle;
 use eudi_mitid::client::ClientAuthMethod;
 use eudi_trust::AssuranceLevel;
 use serde::Deserialize;
-use serde::Serialize;
 use url::Url;
 
 /// Where the issuer listens by default (DESIGN.md: `--listen`, port 0 picks a free port).
@@ -172,8 +171,9 @@ pub enum ConfigError {
     NoDataDir,
 }
 
-/// A secret from the configuration: `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A secret from the configuration: `Debug` never shows it, and no configuration type is
+/// `Serialize`, so none can be written out by accident.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -196,7 +196,7 @@ impl fmt::Debug for Secret {
 }
 
 /// The whole configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The address to listen on (default [`DEFAULT_LISTEN`]).
@@ -239,7 +239,7 @@ impl Default for Config {
 
 /// The issuer's signers. Either all of the explicit files are set (a production PKI, nothing is
 /// generated), or none is, and a development PKI is generated on first run in `dir`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysConfig {
     /// The development PKI's directory (default `{data_dir}/keys`).
@@ -290,7 +290,7 @@ impl KeysConfig {
 }
 
 /// Where MitID logins come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MitIdMode {
     /// The embedded MitID test provider, served by the issuer on its own routes.
@@ -301,7 +301,7 @@ pub enum MitIdMode {
 }
 
 /// The MitID identity source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MitIdConfig {
     /// `embedded` (default) or `broker`.
@@ -322,7 +322,7 @@ pub struct MitIdConfig {
 }
 
 /// What is issued.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Lowest MitID level accepted: `low`, `substantial` (default) or `high`.
@@ -359,7 +359,7 @@ impl Default for PolicyConfig {
 
 /// Whether wallets must authenticate with OAuth client attestation
 /// (draft-ietf-oauth-attestation-based-client-auth).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAttestationMode {
     /// Not checked (public clients; the embedded default).
@@ -372,7 +372,7 @@ pub enum ClientAttestationMode {
 }
 
 /// Wallet authentication and DPoP.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OAuthConfig {
     /// `disabled` (default), `optional` or `required`.
@@ -384,7 +384,7 @@ pub struct OAuthConfig {
 }
 
 /// The log output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines (default).
@@ -395,7 +395,7 @@ pub enum LogFormat {
 }
 
 /// Logging.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// `text` (default) or `json`.
@@ -754,15 +754,7 @@ pub fn default_data_dir(xdg_data_home: Option<&str>, home: Option<&str>) -> Opti
 mod url_opt {
     use serde::Deserialize as _;
     use serde::Deserializer;
-    use serde::Serializer;
     use url::Url;
-
-    pub(super) fn serialize<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
-        match url {
-            Some(url) => s.serialize_str(url.as_str()),
-            None => s.serialize_none(),
-        }
-    }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
         let text = Option::<String>::deserialize(d)?;

@@ -32,8 +32,13 @@
 //! first verifier.
 
 use std::fmt;
+use std::fs;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+use std::time::Instant;
 
 use aws_lc_rs::rand::SecureRandom as _;
 use aws_lc_rs::rand::SystemRandom;
@@ -47,6 +52,7 @@ use eudi_trust::TrustAnchors;
 use eudi_trust::b64;
 use rcgen::BasicConstraints;
 use rcgen::CertificateParams;
+use rcgen::CustomExtension;
 use rcgen::DistinguishedName;
 use rcgen::DnType;
 use rcgen::ExtendedKeyUsagePurpose;
@@ -81,6 +87,12 @@ pub const RENEW_BEFORE_SECS: i64 = 30 * 86_400;
 pub const BACKDATE_SECS: i64 = 3_600;
 /// Largest key, certificate or anchor file read, in bytes.
 pub const MAX_PEM_FILE_BYTES: u64 = 256 * 1024;
+/// The lock file held while the development PKI is loaded or generated.
+pub const LOCK_FILE: &str = ".generate.lock";
+/// How long to wait for another process that holds the lock.
+pub const LOCK_WAIT: StdDuration = StdDuration::from_secs(30);
+/// A lock older than this was left by a process that died: it is broken.
+pub const LOCK_STALE: StdDuration = StdDuration::from_secs(60);
 /// The identity secret's file in the keys directory.
 pub const IDENTITY_SECRET_FILE: &str = "identity.secret";
 
@@ -118,6 +130,9 @@ pub enum PkiError {
         /// Why.
         reason: String,
     },
+    /// Another process has held the keys directory's lock for longer than [`LOCK_WAIT`].
+    #[error("{0} is held by another process")]
+    Locked(PathBuf),
     /// Making a certificate or key failed.
     #[error("generating the {what}: {reason}")]
     Generate {
@@ -187,6 +202,10 @@ const SD_JWT_CA: &str = "sd-jwt-ca";
 const SD_JWT_SIGNER: &str = "sd-jwt-signer";
 const SD_JWT_STATUS: &str = "sd-jwt-status";
 
+/// `id-ce-issuerAltName` (RFC 5280 §4.2.1.7), which ISO/IEC 18013-5 Annex B asks of the IACA
+/// and the document signer.
+const ISSUER_ALT_NAME: [u64; 4] = [2, 5, 29, 18];
+
 /// `id-mdlDS`, ISO/IEC 18013-5 Annex B.1.4.
 const MDL_DS_EKU: [u64; 6] = [1, 0, 18013, 5, 1, 2];
 
@@ -202,17 +221,27 @@ impl IssuerKeys {
         clock: &dyn Clock,
     ) -> Result<Self, PkiError> {
         create_private_dir(keys_dir)?;
+        // Two instances started at once on one keys directory must not each make a CA.
+        let _lock = GenerationLock::acquire(keys_dir)?;
         let identity = load_or_make_identity_secret(keys_dir)?;
         let now = clock.now();
         if config.is_explicit() {
             return Self::load_explicit(config, issuer_id, identity, now);
         }
-        let iaca = Ca::load_or_generate(keys_dir, IACA, ca_name("IACA", country), 0, now)?;
+        let iaca = Ca::load_or_generate(
+            keys_dir,
+            IACA,
+            ca_name("IACA", country),
+            0,
+            Some(issuer_id),
+            now,
+        )?;
         let sd_jwt_ca = Ca::load_or_generate(
             keys_dir,
             SD_JWT_CA,
             ca_name("SD-JWT VC CA", country),
             1,
+            None,
             now,
         )?;
         let leaf = |ca: &Ca, file, label, kind| {
@@ -364,6 +393,56 @@ impl IssuerKeys {
     }
 }
 
+/// Held while the keys directory is read or written (see [`LOCK_FILE`]); removed on drop.
+struct GenerationLock {
+    path: PathBuf,
+}
+
+impl GenerationLock {
+    fn acquire(dir: &Path) -> Result<Self, PkiError> {
+        let path = dir.join(LOCK_FILE);
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(PRIVATE_FILE_MODE)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > LOCK_STALE);
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(PkiError::Locked(path));
+                    }
+                    std::thread::sleep(StdDuration::from_millis(50));
+                }
+                Err(source) => {
+                    return Err(PkiError::Io(DataDirError::Io {
+                        action: "creating",
+                        path,
+                        source,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for GenerationLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
 /// What a leaf certificate is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LeafKind {
@@ -479,6 +558,7 @@ impl Ca {
     fn params(
         name: DistinguishedName,
         path_len: u8,
+        issuer_alt_name: Option<&str>,
         now: i64,
     ) -> Result<CertificateParams, PkiError> {
         let mut params = CertificateParams::default();
@@ -488,6 +568,9 @@ impl Ca {
         params.not_before = offset_time(now - BACKDATE_SECS, "CA certificate")?;
         params.not_after = params.not_before + Duration::days(CA_VALIDITY_DAYS);
         params.serial_number = Some(random_serial()?);
+        if let Some(uri) = issuer_alt_name {
+            params.custom_extensions = vec![issuer_alt_name_extension(uri)];
+        }
         Ok(params)
     }
 
@@ -496,10 +579,11 @@ impl Ca {
         name: &'static str,
         subject: DistinguishedName,
         path_len: u8,
+        issuer_alt_name: Option<&str>,
         now: i64,
     ) -> Result<Self, PkiError> {
         let (key_path, cert_path) = files(dir, name);
-        let params = Self::params(subject, path_len, now)?;
+        let params = Self::params(subject, path_len, issuer_alt_name, now)?;
         if key_path.exists() && cert_path.exists() {
             let key = load_key_pair(&key_path)?;
             let der = first_certificate(&cert_path)?;
@@ -566,6 +650,7 @@ impl Ca {
             LeafKind::MdocSigner => {
                 params.extended_key_usages =
                     vec![ExtendedKeyUsagePurpose::Other(MDL_DS_EKU.to_vec())];
+                params.custom_extensions = vec![issuer_alt_name_extension(issuer_id)];
             }
             LeafKind::Status => {}
             LeafKind::SdJwt => {
@@ -603,6 +688,31 @@ impl Ca {
         })?;
         Ok(signer)
     }
+}
+
+/// `issuerAltName` with one `uniformResourceIdentifier` (RFC 5280 §4.2.1.7): `GeneralNames ::=
+/// SEQUENCE OF GeneralName`, the URI as `[6] IMPLICIT IA5String`.
+fn issuer_alt_name_extension(uri: &str) -> CustomExtension {
+    let mut name = vec![0x86];
+    der_length(uri.len(), &mut name);
+    name.extend_from_slice(uri.as_bytes());
+    let mut names = vec![0x30];
+    der_length(name.len(), &mut names);
+    names.extend_from_slice(&name);
+    CustomExtension::from_oid_content(&ISSUER_ALT_NAME, names)
+}
+
+/// A DER length (X.690 §8.1.3): short form below 128, else long form.
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
+    }
+    let bytes = len.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    let significant = bytes.get(skip..).unwrap_or(&[]);
+    out.push(0x80 | significant.len() as u8);
+    out.extend_from_slice(significant);
 }
 
 fn write_key(path: &Path, key: &KeyPair) -> Result<(), PkiError> {
@@ -732,6 +842,44 @@ pub fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_is_exclusive_and_released() {
+        let dir = std::env::temp_dir().join(format!("eudi-issuer-pki-lock-{}", std::process::id()));
+        create_private_dir(&dir).unwrap();
+        let held = GenerationLock::acquire(&dir).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let lock = GenerationLock::acquire(&dir).map(|_| ());
+                tx.send(()).unwrap();
+                lock
+            })
+        };
+        // The second acquirer waits while the first holds the lock.
+        assert!(rx.recv_timeout(StdDuration::from_millis(300)).is_err());
+        drop(held);
+        assert!(rx.recv_timeout(StdDuration::from_secs(5)).is_ok());
+        waiter.join().unwrap().unwrap();
+        assert!(!dir.join(LOCK_FILE).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn issuer_alt_name_is_der() {
+        let short = issuer_alt_name_extension("https://i.example");
+        assert_eq!(
+            short.content(),
+            [&[0x30, 19, 0x86, 17][..], b"https://i.example"].concat()
+        );
+        let long_uri = format!("https://i.example/{}", "a".repeat(200));
+        let long = issuer_alt_name_extension(&long_uri);
+        assert_eq!(long.content()[..6], [0x30, 0x81, 221, 0x86, 0x81, 218]);
+        let mut len = Vec::new();
+        der_length(0x1234, &mut len);
+        assert_eq!(len, [0x82, 0x12, 0x34]);
+    }
 
     #[test]
     fn pem_round_trips() {

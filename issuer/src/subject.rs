@@ -9,13 +9,16 @@
 //! full; `Debug` masks it, and nothing here logs.
 
 use std::fmt;
+use std::path::Path;
 
 use aws_lc_rs::hmac;
 use eudi_pid::Cpr;
+use eudi_pid::FileRegister;
 use eudi_pid::IdentityType;
 use eudi_pid::MitIdLogin;
 use eudi_pid::RegisterRecord;
 use eudi_pid::TestIdentity;
+use eudi_pid::test_identities::TestIdentityError;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::b64;
 use serde::Deserialize;
@@ -30,6 +33,11 @@ pub const SUBJECT_VERSION: u8 = 1;
 pub const MAX_SUBJECT_BYTES: usize = 2048;
 /// Longest subject identifier accepted (MitID UUIDs and broker `sub`s are far shorter).
 pub const MAX_SUBJECT_ID_LEN: usize = 255;
+
+/// The level of assurance of a register person whom a caseworker identified in person
+/// (`eudi-issuer offer --identity CPR`): Substantial, the level of most MitIDs, so an in-person
+/// PID reaches no further than a MitID one would.
+pub const IN_PERSON_LOA: AssuranceLevel = AssuranceLevel::Substantial;
 
 const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
@@ -259,6 +267,53 @@ impl fmt::Debug for IdentitySecret {
     }
 }
 
+/// The MitID test identities: the file `path` (the `eudi_pid` test identity format), or the
+/// built-in ones.
+pub fn load_test_identities(path: Option<&Path>) -> Result<Vec<TestIdentity>, TestIdentityError> {
+    match path {
+        Some(path) => eudi_pid::test_identities::load_test_identities(path),
+        None => Ok(eudi_pid::default_test_identities()),
+    }
+}
+
+/// Whom `user` names on the command line (`offer --identity USER`): a MitID test identity by
+/// its user name (any case), else a person of the register by CPR number (`DDMMYY-SSSS` or ten
+/// digits) identified in person at [`IN_PERSON_LOA`]. `None` when it names neither.
+pub fn resolve_identity(
+    user: &str,
+    identities: &[TestIdentity],
+    register: &FileRegister,
+) -> Option<Subject> {
+    if let Some(identity) = identities
+        .iter()
+        .find(|i| i.username.eq_ignore_ascii_case(user.trim()))
+    {
+        return Some(Subject::from_test_identity(identity));
+    }
+    let cpr = Cpr::parse(user.trim()).ok()?;
+    register
+        .get(&cpr)
+        .map(|record| Subject::from_register(record, IN_PERSON_LOA))
+}
+
+/// The identity key `user` files credential records under (`credentials --identity USER`): a
+/// test identity's, else a CPR number's, whether or not the register holds it.
+pub fn identity_key_for(
+    user: &str,
+    identities: &[TestIdentity],
+    secret: &IdentitySecret,
+) -> Option<String> {
+    if let Some(identity) = identities
+        .iter()
+        .find(|i| i.username.eq_ignore_ascii_case(user.trim()))
+    {
+        return Some(Subject::from_test_identity(identity).identity_key(secret));
+    }
+    Cpr::parse(user.trim())
+        .ok()
+        .map(|cpr| secret.key_for_cpr(&cpr))
+}
+
 #[cfg(test)]
 mod tests {
     use eudi_pid::default_test_identities;
@@ -329,6 +384,36 @@ mod tests {
         .concat();
         let e = Subject::decode(&bad).unwrap_err().to_string();
         assert!(!e.contains("1203852450"), "{e}");
+    }
+
+    #[test]
+    fn users_resolve_to_test_identities_or_register_persons() {
+        let identities = default_test_identities();
+        let register = FileRegister::embedded();
+        let secret = IdentitySecret::new(&[1; 32]);
+        let by_name = resolve_identity("Substantial", &identities, &register).unwrap();
+        assert_eq!(by_name.source, IdentitySource::TestIdentity);
+        let by_cpr = resolve_identity("120385-2459", &identities, &register).unwrap();
+        assert_eq!(by_cpr.source, IdentitySource::Register);
+        assert_eq!(by_cpr.loa, IN_PERSON_LOA);
+        assert_eq!(by_cpr.birth_date, None);
+        // One person, one identity key, however named.
+        let key = by_name.identity_key(&secret);
+        assert_eq!(by_cpr.identity_key(&secret), key);
+        assert_eq!(
+            identity_key_for("substantial", &identities, &secret),
+            Some(key.clone())
+        );
+        assert_eq!(
+            identity_key_for("1203852459", &identities, &secret),
+            Some(key)
+        );
+        // Not in the register (a CPR no one has), and nobody at all.
+        assert!(resolve_identity("101079-1649", &identities, &register).is_none());
+        assert!(identity_key_for("101079-1649", &identities, &secret).is_some());
+        assert!(resolve_identity("nobody", &identities, &register).is_none());
+        assert!(identity_key_for("nobody", &identities, &secret).is_none());
+        assert_eq!(load_test_identities(None).unwrap(), identities);
     }
 
     #[test]

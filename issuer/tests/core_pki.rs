@@ -208,3 +208,19 @@ fn explicit_files_are_checked() {
     std::fs::remove_dir_all(&dev).unwrap();
     std::fs::remove_dir_all(&prod).unwrap();
 }
+
+#[test]
+fn two_processes_starting_at_once_share_one_pki() {
+    let dir = temp_dir("race");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = dir.clone();
+            std::thread::spawn(move || load(&dir, ISSUER, NOW).trust_anchors_pem())
+        })
+        .collect();
+    let anchors: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(anchors.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(anchors[0], load(&dir, ISSUER, NOW).trust_anchors_pem());
+    assert!(!dir.join(eudi_issuer::pki::LOCK_FILE).exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
