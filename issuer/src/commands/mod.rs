@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: the configuration (file, `EUDI_ISSUER_*`,
 //! command line), the data dir, and the keys.
 
+mod serve;
 mod trust_anchors;
 
 use std::io::Write as _;
@@ -13,6 +14,8 @@ use eudi_issuer::config::Config;
 use eudi_issuer::config::Overrides;
 use eudi_issuer::data_dir::DataDir;
 use eudi_issuer::pki::IssuerKeys;
+use eudi_store::Store;
+use eudi_store::StoreOptions;
 use eudi_trust::Clock;
 use url::Url;
 
@@ -22,6 +25,7 @@ use crate::cli::Command;
 /// Runs the command.
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
+        Command::Serve(args) => serve::run(&cli, args),
         Command::TrustAnchors => trust_anchors::run(&cli),
         _ => {
             let _ = writeln!(
@@ -79,6 +83,14 @@ pub(crate) fn keys(config: &Config, public_url: &Url, clock: &dyn Clock) -> Resu
         &eudi_issuer::config::issuer_identifier(public_url),
         clock,
     )?)
+}
+
+/// Opens (and migrates) the configured store: SQLite in the data dir by default.
+pub(crate) async fn open_store(config: &Config) -> Result<Store> {
+    let url = config.database_url();
+    eudi_store::open(url.expose(), &StoreOptions::default())
+        .await
+        .context("cannot open the database")
 }
 
 /// Writes `text` to stdout.
