@@ -73,14 +73,17 @@ pub fn configuration_ids() -> Vec<String> {
     ]
 }
 
-/// The CPR register the configuration names (default: the embedded test register).
+/// The CPR register file the configuration names (default: the embedded test register).
+pub fn file_register(config: &Config) -> Result<FileRegister, WiringError> {
+    match &config.policy.cpr_register {
+        Some(path) => FileRegister::from_path(path).map_err(|e| setup("policy.cpr_register")(&e)),
+        None => Ok(FileRegister::embedded()),
+    }
+}
+
+/// [`file_register`] as the register the rules ask.
 pub fn register(config: &Config) -> Result<Arc<dyn CprRegister>, WiringError> {
-    Ok(match &config.policy.cpr_register {
-        Some(path) => {
-            Arc::new(FileRegister::from_path(path).map_err(|e| setup("policy.cpr_register")(&e))?)
-        }
-        None => Arc::new(FileRegister::embedded()),
-    })
+    Ok(Arc::new(file_register(config)?))
 }
 
 /// The pieces of the issuer, before the web layer.
