@@ -19,6 +19,7 @@
 //!   [`issuance::CredentialMinter`] (PID rules, SD-JWT VC and mdoc encoding, status allocation).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod endpoint;
 pub mod issuance;
 pub mod messages;

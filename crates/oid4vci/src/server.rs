@@ -85,6 +85,8 @@ pub mod paths {
     pub const NOTIFICATION: &str = "/notification";
     /// Credential offers by reference: this prefix, then the offer's id.
     pub const CREDENTIAL_OFFER_PREFIX: &str = "/credential_offer/";
+    /// The same as a route pattern (axum 0.8 syntax), for the binary's router.
+    pub const CREDENTIAL_OFFER: &str = "/credential_offer/{id}";
     /// Credential Issuer Metadata.
     pub const ISSUER_METADATA: &str = "/.well-known/openid-credential-issuer";
     /// Authorization Server Metadata.
@@ -348,11 +350,11 @@ impl Issuer {
                     .map_err(store_error)?,
                 None => false,
             };
-            // A nonce no proof can carry makes `verify_proof` answer `use_dpop_nonce`.
-            Some(if live {
-                claimed.unwrap_or_default()
-            } else {
-                String::from("\u{0}")
+            // A fresh random value, which no proof can carry, makes `verify_proof` answer
+            // `use_dpop_nonce` (a fixed placeholder could be sent as the nonce).
+            Some(match claimed {
+                Some(nonce) if live => nonce,
+                _ => random()?,
             })
         } else {
             None

@@ -630,13 +630,19 @@ async fn deferred_issuance_is_marked_issued_only_after_minting() {
         transaction_id.as_str()
     );
 
-    let record = h.store.deferred(None, NOW).await.unwrap().remove(0);
+    // The review takes longer than the access token lives: the token stays good for the
+    // deferred endpoint only.
+    h.clock.advance(3600);
+    let now = h.clock.now();
+    let record = h.store.deferred(None, now).await.unwrap().remove(0);
     assert_eq!(record.reason, "manual review");
     h.store
-        .decide_deferred(&record.id, true, NOW)
+        .decide_deferred(&record.id, true, now)
         .await
         .unwrap()
         .unwrap();
+    let body = json!({"credential_configuration_id": MDOC, "proofs": {"jwt": h.proofs(1).await}});
+    assert_error(&h.credential(&token, &body).await, 401, "invalid_token");
 
     h.minter.set(Mode::Fail);
     let failed = h
@@ -932,6 +938,17 @@ async fn dpop_nonce_retry_at_token_and_credential_endpoints() {
         )
         .await;
     assert_error(&response, 400, "use_dpop_nonce");
+    for placeholder in ["\u{0}", ""] {
+        let proof = h.dpop_proof(paths::TOKEN, None, Some(placeholder)).await;
+        let response = h
+            .call(
+                HttpRequest::new("POST", paths::TOKEN)
+                    .with_form(form.clone())
+                    .with_header("DPoP", &proof),
+            )
+            .await;
+        assert_error(&response, 400, "use_dpop_nonce");
+    }
     // The pre-authorized code was not spent by those failures.
     let retry = h.dpop_proof(paths::TOKEN, None, Some(&nonce)).await;
     let response = h
@@ -1080,6 +1097,14 @@ async fn par_checks_pkce_redirect_uri_and_configurations() {
         400,
         "invalid_dpop_proof",
     );
+
+    let nested = h
+        .call(HttpRequest::new("POST", paths::PAR).with_form(format!(
+            "{}&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax",
+            good.to_form().unwrap()
+        )))
+        .await;
+    assert_error(&nested, 400, "invalid_request");
 
     let mut by_scope = good.clone();
     by_scope.authorization_details.clear();
@@ -1763,4 +1788,50 @@ fn configurations_are_checked() {
     ] {
         assert!(build(&change).is_err());
     }
+}
+
+#[tokio::test]
+async fn client_attestation_optional() {
+    let wallet = WalletProvider::new();
+    let trust = wallet.trust();
+    let h = Harness::with(|config| {
+        config.client_attestation = ClientAttestationPolicy::Optional(trust);
+    });
+    let as_metadata = h
+        .call(HttpRequest::new(
+            "GET",
+            paths::AUTHORIZATION_SERVER_METADATA,
+        ))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(
+        as_metadata["token_endpoint_auth_methods_supported"],
+        json!(["none", "attest_jwt_client_auth"])
+    );
+    let verifier = random_token().unwrap();
+    let request = h.authorization_request(&verifier);
+    assert_eq!(h.par_with(&request, false).await.status, 201);
+    let with = |request: &AuthorizationRequest, (attestation, pop): (String, String)| {
+        HttpRequest::new("POST", paths::PAR)
+            .with_form(request.to_form().unwrap())
+            .with_header("OAuth-Client-Attestation", &attestation)
+            .with_header("OAuth-Client-Attestation-PoP", &pop)
+    };
+    // Sent, it is checked: the attestation's `sub` must be the request's client_id.
+    let mut other_client = request.clone();
+    other_client.client_id = "someone-else".into();
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_error(
+        &h.call(with(&other_client, headers)).await,
+        401,
+        "invalid_client",
+    );
+    let (attestation, _) = wallet.headers(&wallet.provider, ISSUER).await;
+    let only_attestation = HttpRequest::new("POST", paths::PAR)
+        .with_form(request.to_form().unwrap())
+        .with_header("OAuth-Client-Attestation", &attestation);
+    assert_error(&h.call(only_attestation).await, 401, "invalid_client");
+    let headers = wallet.headers(&wallet.provider, ISSUER).await;
+    assert_eq!(h.call(with(&request, headers)).await.status, 201);
 }

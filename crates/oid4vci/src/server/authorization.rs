@@ -113,6 +113,12 @@ impl Issuer {
         let client_id = form.required("client_id")?;
         self.check_client_attestation(request, Some(client_id))
             .await?;
+        // RFC 9126 §2.1: a pushed request cannot itself point at a request object.
+        if form.contains("request_uri") || form.contains("request") {
+            return Err(OAuthError::invalid_request(
+                "request_uri and request are not accepted at the PAR endpoint",
+            ));
+        }
         let pushed = AuthorizationRequest::from_form(&form)?;
         if pushed.response_type != "code" {
             return Err(OAuthError::new(

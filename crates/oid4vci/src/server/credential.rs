@@ -45,6 +45,7 @@ use crate::store::DeferredRecord;
 use crate::store::DeferredState;
 use crate::store::NonceKind;
 use crate::store::SessionKind;
+use crate::store::StoreError;
 
 /// `invalid_transaction_id` (§9.3).
 const INVALID_TRANSACTION_ID: &str = "invalid_transaction_id";
@@ -54,6 +55,15 @@ const INVALID_NOTIFICATION_ID: &str = "invalid_notification_id";
 /// A request whose access token (and DPoP proof) passed.
 struct Authorized {
     record: TokenRecord,
+    /// The storage key of the access token.
+    token_key: String,
+}
+
+/// The storage key under which a token that got a deferred answer stays valid for the deferred
+/// endpoint only, as long as the deferred issuance (a review takes longer than a token lives;
+/// the token must not mint anything else meanwhile).
+fn deferred_token_key(token_key: &str) -> String {
+    format!("deferred:{token_key}")
 }
 
 fn code_error(code: &str, description: &str) -> OAuthError {
@@ -143,17 +153,29 @@ impl Issuer {
                     .with_challenge(value)
             }
         };
-        let record = self
+        let token_key = key_of(token);
+        let mut record = self
             .store
-            .get(SessionKind::AccessToken, &key_of(token), self.now())
+            .get(SessionKind::AccessToken, &token_key, self.now())
             .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                unauthorized(
-                    ErrorCode::InvalidToken,
-                    "the access token is invalid or expired",
+            .map_err(store_error)?;
+        if record.is_none() && path == super::paths::DEFERRED_CREDENTIAL {
+            record = self
+                .store
+                .get(
+                    SessionKind::AccessToken,
+                    &deferred_token_key(&token_key),
+                    self.now(),
                 )
-            })?;
+                .await
+                .map_err(store_error)?;
+        }
+        let record = record.ok_or_else(|| {
+            unauthorized(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or expired",
+            )
+        })?;
         let record: TokenRecord = from_bytes(&record)?;
         match &record.dpop_jkt {
             Some(jkt) => {
@@ -187,7 +209,7 @@ impl Issuer {
                 }
             }
         }
-        Ok(Authorized { record })
+        Ok(Authorized { record, token_key })
     }
 
     /// The encryption a request asks for, checked against the configuration (§10).
@@ -424,6 +446,20 @@ impl Issuer {
                     .create_deferred(&deferred)
                     .await
                     .map_err(store_error)?;
+                match self
+                    .store
+                    .put(
+                        SessionKind::AccessToken,
+                        &deferred_token_key(&authorized.token_key),
+                        &to_bytes(record)?,
+                        deferred.expires_at,
+                    )
+                    .await
+                {
+                    // The token got a deferred answer before: it is kept already.
+                    Ok(()) | Err(StoreError::Duplicate(_)) => {}
+                    Err(error) => return Err(store_error(error)),
+                }
                 let response = CredentialResponse {
                     transaction_id: Some(transaction_id),
                     interval: Some(self.config.deferred_interval),
