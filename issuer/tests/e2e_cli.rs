@@ -5,7 +5,7 @@
 //! gets no offer (exit 1, the rule on stderr); a usage error exits 2.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
+    clippy::panic,
     reason = "test helpers: a setup failure should abort the test"
 )]
 
