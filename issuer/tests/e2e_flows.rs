@@ -19,10 +19,15 @@ use eudi_http::HttpConfig;
 use eudi_http::ReqwestClient;
 use eudi_http::UrlPolicy;
 use eudi_issuer::config::Config;
+use eudi_issuer::config::MitIdMode;
+use eudi_issuer::config::Secret;
 use eudi_issuer::minter::MDOC_CONFIGURATION_ID;
 use eudi_issuer::minter::SD_JWT_CONFIGURATION_ID;
 use eudi_issuer::pki::IssuerKeys;
 use eudi_issuer::subject::Subject;
+use eudi_mitid_test_provider::ProviderConfig;
+use eudi_mitid_test_provider::ProviderState;
+use eudi_mitid_test_provider::RegisteredClient;
 use eudi_oid4vci::client::AuthorizationStart;
 use eudi_oid4vci::client::ClientConfig;
 use eudi_oid4vci::client::CredentialOutcome;
@@ -48,6 +53,8 @@ const BATCH: usize = 3;
 
 struct Service {
     url: String,
+    /// Where the browser logs in with MitID.
+    mitid: String,
     config: Config,
     store: Arc<MemoryStore>,
     state: eudi_issuer::web::AppState,
@@ -65,12 +72,45 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 async fn start(name: &str) -> Service {
+    start_with(name, |config, _| config).await
+}
+
+/// [`start`] on the address of `url` (just freed by the caller).
+async fn start_on(name: &str, url: &str, change: impl FnOnce(Config) -> Config) -> Service {
+    let address = url.trim_start_matches("http://").to_owned();
+    start_bound(
+        name,
+        tokio::net::TcpListener::bind(address).await.unwrap(),
+        |config, _| change(config),
+    )
+    .await
+}
+
+/// [`start`] with the configuration changed by `change` (given the issuer's URL).
+async fn start_with(name: &str, change: impl FnOnce(Config, &str) -> Config) -> Service {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_bound(name, listener, change).await
+}
+
+async fn start_bound(
+    name: &str,
+    listener: tokio::net::TcpListener,
+    change: impl FnOnce(Config, &str) -> Config,
+) -> Service {
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config {
-        data_dir: Some(temp_dir(name)),
-        public_url: Some(url.parse().unwrap()),
-        ..Config::default()
+    let config = change(
+        Config {
+            data_dir: Some(temp_dir(name)),
+            public_url: Some(url.parse().unwrap()),
+            ..Config::default()
+        },
+        &url,
+    );
+    let mitid = match &config.mitid.issuer {
+        Some(broker) if config.mitid.mode == MitIdMode::Broker => {
+            broker.as_str().trim_end_matches('/').to_owned()
+        }
+        _ => format!("{url}/mitid"),
     };
     let store = Arc::new(MemoryStore::new());
     let state = eudi_issuer::web::wiring::build(
@@ -91,6 +131,7 @@ async fn start(name: &str) -> Service {
         .unwrap();
     Service {
         url,
+        mitid,
         config,
         store,
         state,
@@ -293,7 +334,7 @@ async fn code_flow(
         .unwrap();
     let to_mitid = common::location(&authorize);
     assert!(
-        to_mitid.starts_with(&format!("{}/mitid/authorize?", s.url)),
+        to_mitid.starts_with(&format!("{}/authorize?", s.mitid)),
         "{to_mitid}"
     );
     let callback = common::mitid_login(&s.browser, &to_mitid, username).await;
@@ -343,4 +384,54 @@ async fn a_refused_identity_ends_at_the_wallet_with_the_rule_in_words() {
         assert!(error.contains("TransactionId: "), "{username}: {error}");
     }
     assert_eq!(s.state.metrics.issued("dc+sd-jwt"), 0);
+}
+
+#[tokio::test]
+async fn the_broker_path_to_a_mitid_provider_at_another_url() {
+    // The MitID test provider on its own listener, as a real broker would be: discovery, JWKS
+    // and the token exchange go over HTTP with client_secret_basic.
+    let provider_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_url = format!("http://{}", provider_listener.local_addr().unwrap());
+    let issuer_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer_url = format!("http://{}", issuer_listener.local_addr().unwrap());
+    drop(issuer_listener);
+    let provider = ProviderState::new(
+        ProviderConfig::new(
+            provider_url.clone(),
+            vec![RegisteredClient::confidential(
+                "pid-issuer",
+                "broker-secret",
+                [
+                    format!("{issuer_url}/callback"),
+                    format!("{issuer_url}/pid/callback"),
+                ],
+            )],
+        ),
+        eudi_pid::default_test_identities(),
+    )
+    .unwrap();
+    let router = eudi_mitid_test_provider::app(provider);
+    tokio::spawn(async move {
+        axum::serve(provider_listener, router).await.unwrap();
+    });
+    let s = start_on("broker", &issuer_url, |mut config| {
+        config.mitid.mode = MitIdMode::Broker;
+        config.mitid.issuer = Some(provider_url.parse().unwrap());
+        config.mitid.client_id = Some("pid-issuer".into());
+        config.mitid.client_secret = Some(Secret::new("broker-secret"));
+        config
+    })
+    .await;
+    assert_eq!(s.mitid, provider_url);
+    let (client, tokens) = code_flow(&s, "substantial").await.unwrap();
+    let sd = receive_and_verify(&s, &client, &tokens, SD_JWT_CONFIGURATION_ID).await;
+    check_claims(&sd, AssuranceLevel::Substantial, "Hansen");
+    // The issuer serves no embedded provider in broker mode.
+    let embedded = s
+        .browser
+        .get(format!("{}/mitid/.well-known/openid-configuration", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embedded.status(), 404);
 }

@@ -22,6 +22,7 @@ use eudi_mitid_test_provider::ProviderConfig;
 use eudi_mitid_test_provider::ProviderError;
 use eudi_mitid_test_provider::ProviderState;
 use eudi_mitid_test_provider::RegisteredClient;
+use eudi_pid::TestIdentity;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::Clock;
 use tower::ServiceExt as _;
@@ -82,11 +83,12 @@ pub struct BrokerSettings {
 }
 
 impl MitId {
-    /// The embedded test provider at `{public_url}/mitid`, with a fresh client secret, both
-    /// callbacks registered, and clients that reach it in process.
+    /// The embedded test provider at `{public_url}/mitid`, logging in `identities`, with a fresh
+    /// client secret, both callbacks registered, and clients that reach it in process.
     pub fn embedded(
         public_url: &str,
         level: AssuranceLevel,
+        identities: Vec<TestIdentity>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, MitIdSetupError> {
         let issuer = format!("{public_url}{PROVIDER_PATH}");
@@ -101,7 +103,7 @@ impl MitId {
                 [wallet_callback.clone(), page_callback.clone()],
             )],
         );
-        let provider = ProviderState::builder(config, eudi_pid::default_test_identities())
+        let provider = ProviderState::builder(config, identities)
             .clock(clock.clone())
             .build()?;
         let http: Arc<dyn HttpClient> = Arc::new(InProcessProvider {

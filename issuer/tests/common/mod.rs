@@ -214,7 +214,13 @@ pub(crate) async fn start_with(change: impl FnOnce(WebConfig) -> WebConfig) -> R
     });
     let store = Arc::new(MemoryStore::new());
     let metrics = Arc::new(Metrics::default());
-    let mitid = MitId::embedded(&url, AssuranceLevel::Substantial, clock.clone()).unwrap();
+    let mitid = MitId::embedded(
+        &url,
+        AssuranceLevel::Substantial,
+        eudi_pid::default_test_identities(),
+        clock.clone(),
+    )
+    .unwrap();
     let state = AppState {
         config: Arc::new(change(WebConfig::new(url.clone()))),
         backend: protocol.clone(),
