@@ -26,6 +26,13 @@
 //! * `deferred`: deferred issuances awaiting review, including the opaque record issuing needs;
 //!   [`SessionStore::purge_expired`](eudi_oid4vci::store::SessionStore::purge_expired) deletes
 //!   expired ones with the other expired records.
+//! * `provider_records`: the embedded MitID test provider's pending logins, codes and access
+//!   tokens ([`Store::provider`], JSON keyed by secret keys), so instances share its logins;
+//!   purged [`PROVIDER_GRACE_SECONDS`] after they expire.
+//!
+//! Limits: keys and other indexed text up to [`MAX_KEY_BYTES`], opaque records up to
+//! [`MAX_RECORD_BYTES`], [`MAX_STATUS_BATCH`] status places per allocation; pool size and
+//! timeouts in [`StoreOptions`].
 //!
 //! # Scale-out on PostgreSQL
 //!
@@ -44,17 +51,27 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use eudi_mitid_test_provider::store::ProviderStore;
+use eudi_mitid_test_provider::store::StoreLimits;
 use eudi_oid4vci::store::IssuerStore;
+use eudi_oid4vci::store::SessionStore as _;
 use eudi_oid4vci::store::StoreError;
+use eudi_trust::Clock;
 
 mod backend;
 mod error;
 mod migrate;
 mod postgres;
+mod provider;
 mod sqlite;
 
+pub use backend::MAX_KEY_BYTES;
+pub use backend::MAX_RECORD_BYTES;
 pub use backend::MAX_STATUS_BATCH;
 pub use postgres::PostgresStore;
+pub use provider::PROVIDER_GRACE_SECONDS;
+pub use provider::PostgresProviderStore;
+pub use provider::SqliteProviderStore;
 pub use sqlite::SQLITE_FILE_NAME;
 pub use sqlite::SqliteStore;
 
@@ -126,6 +143,36 @@ impl Store {
         match self {
             Self::Sqlite(store) => Arc::new(store.clone()),
             Self::Postgres(store) => Arc::new(store.clone()),
+        }
+    }
+
+    /// The MitID test provider's store on this database, so instances share its logins; expiry
+    /// is told by `clock`, and `limits` bound what `/authorize` can make it hold.
+    pub fn provider(&self, clock: Arc<dyn Clock>, limits: StoreLimits) -> Arc<dyn ProviderStore> {
+        match self {
+            Self::Sqlite(store) => Arc::new(SqliteProviderStore::new(store.clone(), clock, limits)),
+            Self::Postgres(store) => {
+                Arc::new(PostgresProviderStore::new(store.clone(), clock, limits))
+            }
+        }
+    }
+
+    /// Whether the database answers (for `/ready`); the same as [`IssuerStore::ping`].
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(store) => store.ping().await,
+            Self::Postgres(store) => store.ping().await,
+        }
+    }
+
+    /// Removes every record expired at `now` (the issuer's sessions, nonces, replay entries,
+    /// pre-authorized codes and deferred issuances, and the test provider's records past
+    /// [`PROVIDER_GRACE_SECONDS`]); returns how many rows went. For the service to run
+    /// periodically: correctness never depends on it, the database's size does.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.purge_expired(now).await,
+            Self::Postgres(store) => store.purge_expired(now).await,
         }
     }
 

@@ -16,18 +16,32 @@ use sqlx::migrate::Migrator;
 type Step = (i64, &'static str, &'static str);
 
 /// The SQLite schema, oldest first.
-pub(crate) const SQLITE: &[Step] = &[(
-    1,
-    "issuer",
-    include_str!("../migrations/sqlite/0001_issuer.sql"),
-)];
+pub(crate) const SQLITE: &[Step] = &[
+    (
+        1,
+        "issuer",
+        include_str!("../migrations/sqlite/0001_issuer.sql"),
+    ),
+    (
+        2,
+        "provider",
+        include_str!("../migrations/sqlite/0002_provider.sql"),
+    ),
+];
 
 /// The PostgreSQL schema, oldest first (the same tables as [`SQLITE`] with PostgreSQL types).
-pub(crate) const POSTGRES: &[Step] = &[(
-    1,
-    "issuer",
-    include_str!("../migrations/postgres/0001_issuer.sql"),
-)];
+pub(crate) const POSTGRES: &[Step] = &[
+    (
+        1,
+        "issuer",
+        include_str!("../migrations/postgres/0001_issuer.sql"),
+    ),
+    (
+        2,
+        "provider",
+        include_str!("../migrations/postgres/0002_provider.sql"),
+    ),
+];
 
 /// A [`MigrationSource`] over compiled-in steps (what `sqlx::migrate!` would build, without
 /// sqlx's proc macros).

@@ -8,15 +8,16 @@
 
 use std::str::FromStr as _;
 
+use eudi_oid4vci::store::StoreError;
 use sqlx::PgPool;
 use sqlx::Postgres;
 use sqlx::Transaction;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::postgres::PgRow;
 
 use crate::StoreOptions;
 use crate::backend::issuer_store;
+use crate::error::db;
 use crate::migrate;
 
 /// Longest schema name PostgreSQL keeps (NAMEDATALEN - 1).
@@ -25,7 +26,7 @@ const MAX_SCHEMA_LEN: usize = 63;
 /// Every issuance store trait on one PostgreSQL database (or one schema of it). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 /// Whether `schema` is a plain lower-case identifier (so it needs no quoting anywhere, also not
@@ -91,12 +92,16 @@ impl PostgresStore {
     }
 
     /// A write transaction (READ COMMITTED; the operations lock the rows they decide on).
-    async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(db("transaction"))
     }
 }
 
-issuer_store!(PostgresStore, PgRow, for_update = " FOR UPDATE");
+issuer_store!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    for_update = " FOR UPDATE"
+);
 
 #[cfg(test)]
 mod tests {

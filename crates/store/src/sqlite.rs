@@ -10,17 +10,18 @@
 use std::path::Path;
 use std::str::FromStr as _;
 
+use eudi_oid4vci::store::StoreError;
 use sqlx::Sqlite;
 use sqlx::SqlitePool;
 use sqlx::Transaction;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::sqlite::SqliteJournalMode;
 use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::SqliteSynchronous;
 
 use crate::StoreOptions;
 use crate::backend::issuer_store;
+use crate::error::db;
 use crate::migrate;
 
 /// The default file name of the issuer's SQLite database in its data directory.
@@ -29,14 +30,31 @@ pub const SQLITE_FILE_NAME: &str = "issuer.sqlite3";
 /// Every issuance store trait on one SQLite database file. Cheap to clone (a pool handle).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
-    /// Opens (creating it when missing) the database of a `sqlite://PATH` URL and migrates it.
+    /// Opens (creating it and its directory when missing) the database of a `sqlite://PATH` URL
+    /// and migrates it. An in-memory database (`sqlite::memory:`, `mode=memory`) is refused: it
+    /// would lose everything with the process and share nothing with another instance (use
+    /// `eudi_oid4vci::store::memory::MemoryStore` in unit tests).
     pub async fn open(database_url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        if database_url.contains(":memory:") || database_url.contains("mode=memory") {
+            return Err(StoreError::Invalid(
+                "an in-memory SQLite database keeps nothing; give a file".into(),
+            ));
+        }
         let connect = SqliteConnectOptions::from_str(database_url)
             .map_err(|error| StoreError::Invalid(format!("SQLite database URL: {error}")))?;
+        if let Some(parent) = connect
+            .get_filename()
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::Unavailable(format!("cannot create the database's directory: {error}"))
+            })?;
+        }
         Self::open_with(connect, options).await
     }
 
@@ -80,7 +98,7 @@ impl SqliteStore {
     }
 
     /// A write transaction holding SQLite's write lock from its start.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -88,4 +106,4 @@ impl SqliteStore {
     }
 }
 
-issuer_store!(SqliteStore, SqliteRow, for_update = "");
+issuer_store!(SqliteStore, sqlx::sqlite::SqliteRow, for_update = "");

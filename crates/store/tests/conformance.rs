@@ -1130,7 +1130,9 @@ async fn a_reopened_sqlite_file_keeps_everything() {
         .await
         .unwrap();
     let issuer = store.issuer();
-    issuer.ping().await.unwrap();
+    store.ping().await.unwrap();
+    // Everything written expires at 100: nothing goes before.
+    assert_eq!(store.purge_expired(99).await.unwrap(), 0);
     assert_eq!(
         issuer.get(SessionKind::AccessToken, "t", 2).await.unwrap(),
         Some(b"grant".to_vec())
@@ -1238,6 +1240,20 @@ async fn opening_refuses_bad_urls_and_schemas() {
         eudi_store::open("postgres://postgres@127.0.0.1:1/test", &quick).await,
         Err(StoreError::Unavailable(_))
     ));
+    // In-memory SQLite keeps nothing and shares nothing.
+    for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+        assert!(matches!(
+            eudi_store::open(url, &options).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // A file URL in a directory that does not exist yet: created.
+    let nested = TempDir::new();
+    let url = format!("sqlite://{}", nested.0.join("a/b/issuer.db").display());
+    let store = eudi_store::open(&url, &options).await.unwrap();
+    store.issuer().ping().await.unwrap();
+    store.close().await;
+    assert!(nested.0.join("a/b/issuer.db").is_file());
     // A directory where the SQLite file should be.
     let dir = TempDir::new();
     std::fs::create_dir_all(dir.0.join(eudi_store::SQLITE_FILE_NAME)).unwrap();
@@ -1286,4 +1302,121 @@ async fn two_postgres_schemas_do_not_share_state() {
     }
     assert!(!seen);
     assert!(seen_first);
+}
+
+async fn oversized_keys_and_records_are_refused(a: Handle, _b: Handle) {
+    let long_key = "k".repeat(eudi_store::MAX_KEY_BYTES + 1);
+    let big = vec![0u8; eudi_store::MAX_RECORD_BYTES + 1];
+    assert!(matches!(
+        a.put(SessionKind::PushedRequest, &long_key, b"v", 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.put(SessionKind::PushedRequest, "k", &big, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.issue_nonce(NonceKind::CNonce, &long_key, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        a.first_use(ReplayScope::DpopProof, &long_key, 10, 1).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut code = NewPreAuthorizedCode {
+        code_key: "c".into(),
+        tx_code_key: Some(long_key.clone()),
+        attempts: 1,
+        record: Vec::new(),
+        expires_at: 10,
+    };
+    assert!(matches!(
+        a.create_pre_authorized_code(&code).await,
+        Err(StoreError::Invalid(_))
+    ));
+    code.tx_code_key = None;
+    code.record = big.clone();
+    assert!(matches!(
+        a.create_pre_authorized_code(&code).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // At the limits, everything is stored.
+    let key = "k".repeat(eudi_store::MAX_KEY_BYTES);
+    let record = vec![7u8; eudi_store::MAX_RECORD_BYTES];
+    a.put(SessionKind::PushedRequest, &key, &record, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.take(SessionKind::PushedRequest, &key, 1).await.unwrap(),
+        Some(record)
+    );
+    assert!(
+        a.first_use(ReplayScope::DpopProof, &key, 10, 1)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refuses_oversized_keys_and_records() {
+    on_sqlite(oversized_keys_and_records_are_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_oversized_keys_and_records() {
+    on_postgres(oversized_keys_and_records_are_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_do_not_read_back_are_corrupt_not_panics() {
+    let dir = TempDir::new();
+    let store = eudi_store::open_sqlite_in(&dir.0, &test_options())
+        .await
+        .unwrap();
+    let issuer = store.issuer();
+    let policy = AllocationPolicy {
+        list_size: 16,
+        max_fill_percent: 50,
+    };
+    let slot = issuer.allocate_status(1, &policy).await.unwrap()[0];
+    // A manual edit of the file: an index beyond u32, a negative version.
+    let url = format!(
+        "sqlite://{}",
+        dir.0.join(eudi_store::SQLITE_FILE_NAME).display()
+    );
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO status_slots (list, idx, value) VALUES ($1, $2, 1)")
+        .bind(i64::from(slot.list))
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("DELETE FROM status_slots WHERE idx = $1")
+        .bind(1_i64 << 33)
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE status_lists SET version = -1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_list(slot.list).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    sqlx::query("INSERT INTO status_lists (list, size) VALUES ($1, 16)")
+        .bind(1_i64 << 40)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(
+        issuer.status_lists().await,
+        Err(StoreError::Corrupt(_))
+    ));
+    raw.close().await;
+    store.close().await;
 }
