@@ -15,6 +15,18 @@
 //! * `token`: the token endpoint (§6) for both grants, with PKCE (RFC 7636) and DPoP (RFC 9449).
 //! * `credential`: nonce (§7), credential (§8), deferred (§9) and notification (§11) endpoints.
 //! * `offer`: pre-authorized credential offers (§4.1) and offers by reference.
+//!
+//! Choices where the specifications leave room or changed:
+//! * A still-pending deferred issuance is answered 202 with `transaction_id` and `interval`
+//!   (1.0 final, §9.2), not with the drafts' `issuance_pending` error.
+//! * The token response always carries `authorization_details` with one
+//!   `credential_identifier` per granted configuration; a credential request naming the
+//!   `credential_configuration_id` instead is accepted too (wallets differ here).
+//! * One `c_nonce` may serve all key proofs of a batch; each distinct nonce is spent once.
+//! * A token that got a deferred answer stays valid at the deferred endpoint only, for as long
+//!   as the deferred issuance, since a review outlasts an access token.
+//! * `/authorize` is not answered by [`Issuer::handle`]: the binary owns that page and the
+//!   MitID redirect.
 
 use std::fmt;
 use std::sync::Arc;

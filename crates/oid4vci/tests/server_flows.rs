@@ -1835,3 +1835,328 @@ async fn client_attestation_optional() {
     let headers = wallet.headers(&wallet.provider, ISSUER).await;
     assert_eq!(h.call(with(&request, headers)).await.status, 201);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A store that fails on demand
+// ---------------------------------------------------------------------------------------------
+
+mod failing {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering;
+
+    use eudi_oid4vci::store::AllocationPolicy;
+    use eudi_oid4vci::store::CredentialRecord;
+    use eudi_oid4vci::store::CredentialState;
+    use eudi_oid4vci::store::CredentialStore;
+    use eudi_oid4vci::store::DeferredPoll;
+    use eudi_oid4vci::store::DeferredRecord;
+    use eudi_oid4vci::store::DeferredState;
+    use eudi_oid4vci::store::DeferredStore;
+    use eudi_oid4vci::store::IssuerStore;
+    use eudi_oid4vci::store::NewPreAuthorizedCode;
+    use eudi_oid4vci::store::NonceKind;
+    use eudi_oid4vci::store::NonceStore;
+    use eudi_oid4vci::store::PreAuthorizedCodeStore;
+    use eudi_oid4vci::store::Redemption;
+    use eudi_oid4vci::store::ReplayScope;
+    use eudi_oid4vci::store::SessionKind;
+    use eudi_oid4vci::store::SessionStore;
+    use eudi_oid4vci::store::StatusListSnapshot;
+    use eudi_oid4vci::store::StatusListStore;
+    use eudi_oid4vci::store::StatusSlot;
+    use eudi_oid4vci::store::StoreError;
+    use eudi_oid4vci::store::StoreFuture;
+    use eudi_oid4vci::store::memory::MemoryStore;
+
+    /// A `MemoryStore` whose every operation fails while `failing` is set.
+    #[derive(Debug, Default)]
+    pub(crate) struct FailingStore {
+        pub(crate) inner: MemoryStore,
+        pub(crate) failing: AtomicBool,
+    }
+
+    impl FailingStore {
+        /// Runs `next` only when not failing (the memory store works when called, not when
+        /// polled).
+        fn check<'a, T: Send + 'a>(
+            &'a self,
+            next: impl FnOnce() -> StoreFuture<'a, T>,
+        ) -> StoreFuture<'a, T> {
+            if self.failing.load(Ordering::SeqCst) {
+                Box::pin(async { Err(StoreError::Unavailable("switched off".into())) })
+            } else {
+                next()
+            }
+        }
+    }
+
+    impl SessionStore for FailingStore {
+        fn put<'a>(
+            &'a self,
+            kind: SessionKind,
+            key: &'a str,
+            value: &'a [u8],
+            expires_at: i64,
+        ) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.put(kind, key, value, expires_at))
+        }
+        fn get<'a>(
+            &'a self,
+            kind: SessionKind,
+            key: &'a str,
+            now: i64,
+        ) -> StoreFuture<'a, Option<Vec<u8>>> {
+            self.check(|| self.inner.get(kind, key, now))
+        }
+        fn take<'a>(
+            &'a self,
+            kind: SessionKind,
+            key: &'a str,
+            now: i64,
+        ) -> StoreFuture<'a, Option<Vec<u8>>> {
+            self.check(|| self.inner.take(kind, key, now))
+        }
+        fn delete<'a>(&'a self, kind: SessionKind, key: &'a str) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.delete(kind, key))
+        }
+        fn purge_expired(&self, now: i64) -> StoreFuture<'_, u64> {
+            self.check(|| self.inner.purge_expired(now))
+        }
+    }
+
+    impl NonceStore for FailingStore {
+        fn issue_nonce<'a>(
+            &'a self,
+            kind: NonceKind,
+            nonce: &'a str,
+            expires_at: i64,
+        ) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.issue_nonce(kind, nonce, expires_at))
+        }
+        fn consume_nonce<'a>(
+            &'a self,
+            kind: NonceKind,
+            nonce: &'a str,
+            now: i64,
+        ) -> StoreFuture<'a, bool> {
+            self.check(|| self.inner.consume_nonce(kind, nonce, now))
+        }
+        fn nonce_is_live<'a>(
+            &'a self,
+            kind: NonceKind,
+            nonce: &'a str,
+            now: i64,
+        ) -> StoreFuture<'a, bool> {
+            self.check(|| self.inner.nonce_is_live(kind, nonce, now))
+        }
+        fn first_use<'a>(
+            &'a self,
+            scope: ReplayScope,
+            id: &'a str,
+            expires_at: i64,
+            now: i64,
+        ) -> StoreFuture<'a, bool> {
+            self.check(|| self.inner.first_use(scope, id, expires_at, now))
+        }
+    }
+
+    impl PreAuthorizedCodeStore for FailingStore {
+        fn create_pre_authorized_code<'a>(
+            &'a self,
+            code: &'a NewPreAuthorizedCode,
+        ) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.create_pre_authorized_code(code))
+        }
+        fn redeem_pre_authorized_code<'a>(
+            &'a self,
+            code_key: &'a str,
+            tx_code_key: Option<&'a str>,
+            now: i64,
+        ) -> StoreFuture<'a, Redemption> {
+            self.check(|| {
+                self.inner
+                    .redeem_pre_authorized_code(code_key, tx_code_key, now)
+            })
+        }
+    }
+
+    impl StatusListStore for FailingStore {
+        fn allocate_status<'a>(
+            &'a self,
+            count: u32,
+            policy: &'a AllocationPolicy,
+        ) -> StoreFuture<'a, Vec<StatusSlot>> {
+            self.check(|| self.inner.allocate_status(count, policy))
+        }
+        fn status_lists(&self) -> StoreFuture<'_, Vec<u32>> {
+            self.check(|| self.inner.status_lists())
+        }
+        fn status_list(&self, list: u32) -> StoreFuture<'_, Option<StatusListSnapshot>> {
+            self.check(|| self.inner.status_list(list))
+        }
+    }
+
+    impl CredentialStore for FailingStore {
+        fn insert_credentials<'a>(
+            &'a self,
+            records: &'a [CredentialRecord],
+        ) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.insert_credentials(records))
+        }
+        fn credential<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<CredentialRecord>> {
+            self.check(|| self.inner.credential(id))
+        }
+        fn credentials_of<'a>(
+            &'a self,
+            subject_key: &'a str,
+        ) -> StoreFuture<'a, Vec<CredentialRecord>> {
+            self.check(|| self.inner.credentials_of(subject_key))
+        }
+        fn set_credential_state<'a>(
+            &'a self,
+            id: &'a str,
+            state: CredentialState,
+        ) -> StoreFuture<'a, Option<CredentialRecord>> {
+            self.check(|| self.inner.set_credential_state(id, state))
+        }
+    }
+
+    impl DeferredStore for FailingStore {
+        fn create_deferred<'a>(&'a self, record: &'a DeferredRecord) -> StoreFuture<'a, ()> {
+            self.check(|| self.inner.create_deferred(record))
+        }
+        fn deferred<'a>(
+            &'a self,
+            state: Option<DeferredState>,
+            now: i64,
+        ) -> StoreFuture<'a, Vec<DeferredRecord>> {
+            self.check(|| self.inner.deferred(state, now))
+        }
+        fn decide_deferred<'a>(
+            &'a self,
+            id: &'a str,
+            approve: bool,
+            now: i64,
+        ) -> StoreFuture<'a, Option<DeferredRecord>> {
+            self.check(|| self.inner.decide_deferred(id, approve, now))
+        }
+        fn poll_deferred<'a>(
+            &'a self,
+            transaction_key: &'a str,
+            now: i64,
+        ) -> StoreFuture<'a, DeferredPoll> {
+            self.check(|| self.inner.poll_deferred(transaction_key, now))
+        }
+    }
+
+    impl IssuerStore for FailingStore {
+        fn ping(&self) -> StoreFuture<'_, ()> {
+            self.check(|| self.inner.ping())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_is_answered_with_server_error_json() {
+    use std::sync::atomic::Ordering;
+
+    let store = Arc::new(failing::FailingStore::default());
+    let minter = Arc::new(FakeMinter {
+        mode: Mutex::new(Mode::Issue),
+        calls: Mutex::new(Vec::new()),
+    });
+    let issuer = Issuer::new(
+        IssuerConfig::new(ISSUER, configurations()),
+        store.clone(),
+        minter,
+        Arc::new(ManualClock::new(NOW)),
+    )
+    .unwrap();
+    let offer = issuer
+        .create_pre_authorized_offer(SUBJECT, &[MDOC.to_owned()], false, false)
+        .await
+        .unwrap();
+    let token_form = Harness::pre_authorized_form(&offer, None);
+    store.failing.store(true, Ordering::SeqCst);
+
+    let verifier = random_token().unwrap();
+    let par_form = AuthorizationRequest {
+        response_type: "code".into(),
+        client_id: CLIENT.into(),
+        redirect_uri: REDIRECT.into(),
+        code_challenge: pkce::s256_challenge(&verifier),
+        code_challenge_method: "S256".into(),
+        state: None,
+        scope: Some("pid_mdoc".into()),
+        authorization_details: Vec::new(),
+        issuer_state: None,
+        dpop_jkt: None,
+    }
+    .to_form()
+    .unwrap();
+    let requests = [
+        HttpRequest::new("POST", paths::NONCE),
+        HttpRequest::new("POST", paths::PAR).with_form(par_form),
+        HttpRequest::new("POST", paths::TOKEN).with_form(token_form),
+        HttpRequest::new("POST", paths::CREDENTIAL)
+            .with_json(&json!({"credential_configuration_id": MDOC}))
+            .with_header("Authorization", "Bearer some-token"),
+        HttpRequest::new("GET", "/credential_offer/some-id"),
+    ];
+    for request in requests {
+        let response = issuer.handle(&request).await.unwrap();
+        assert_error(&response, 500, "server_error");
+        assert_eq!(
+            response.json_body().unwrap()["error_description"],
+            "internal error",
+            "no detail leaks"
+        );
+    }
+    assert_eq!(
+        issuer
+            .authorize("client_id=a&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax")
+            .await,
+        Err(AuthorizeError::Internal)
+    );
+    assert!(
+        issuer
+            .create_pre_authorized_offer(SUBJECT, &[MDOC.to_owned()], true, false)
+            .await
+            .is_err()
+    );
+    // Back on, the offer made before still works: nothing was spent by the failures.
+    store.failing.store(false, Ordering::SeqCst);
+    let response = issuer
+        .handle(
+            &HttpRequest::new("POST", paths::TOKEN)
+                .with_form(Harness::pre_authorized_form(&offer, None)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200, "{:?}", response.json_body());
+}
+
+#[tokio::test]
+async fn key_proofs_name_the_client_the_token_was_issued_to() {
+    let h = Harness::new();
+    let (code, verifier) = h.authorization_code().await;
+    let token = Harness::token_of(&h.token_request(Harness::code_form(&code, &verifier)).await);
+    let nonce = h.c_nonce().await;
+    let holder = key();
+    let with_iss = |iss| ProofClaims {
+        iss: Some(iss),
+        aud: ISSUER,
+        iat: NOW,
+        nonce: Some(&nonce),
+    };
+    let intruder = proof::create(&holder, &with_iss("intruder"), None)
+        .await
+        .unwrap();
+    let body = json!({"credential_configuration_id": SD_JWT, "proofs": {"jwt": [intruder]}});
+    assert_error(&h.credential(&token, &body).await, 400, "invalid_proof");
+    let client = proof::create(&holder, &with_iss(CLIENT), None)
+        .await
+        .unwrap();
+    let body = json!({"credential_configuration_id": SD_JWT, "proofs": {"jwt": [client]}});
+    assert_eq!(h.credential(&token, &body).await.status, 200);
+}
