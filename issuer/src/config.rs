@@ -74,6 +74,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "keys.mdoc_status_chain",
     ),
     ("EUDI_ISSUER_KEYS_TRUST_ANCHORS", "keys.trust_anchors"),
+    ("EUDI_ISSUER_KEYS_IDENTITY_SECRET", "keys.identity_secret"),
     ("EUDI_ISSUER_MITID_MODE", "mitid.mode"),
     ("EUDI_ISSUER_MITID_ISSUER", "mitid.issuer"),
     ("EUDI_ISSUER_MITID_CLIENT_ID", "mitid.client_id"),
@@ -262,6 +263,10 @@ pub struct KeysConfig {
     pub mdoc_status_chain: Option<PathBuf>,
     /// The trust anchors `trust-anchors` prints (the IACA and the SD-JWT VC CA), PEM.
     pub trust_anchors: Option<PathBuf>,
+    /// The 32-byte secret credential records' identity keys are keyed with (default
+    /// `{keys dir}/identity.secret`, generated on first run). Instances that share a database
+    /// must share it too.
+    pub identity_secret: Option<PathBuf>,
 }
 
 impl KeysConfig {
@@ -530,6 +535,7 @@ impl Config {
             "keys.mdoc_status_key" => self.keys.mdoc_status_key = path(),
             "keys.mdoc_status_chain" => self.keys.mdoc_status_chain = path(),
             "keys.trust_anchors" => self.keys.trust_anchors = path(),
+            "keys.identity_secret" => self.keys.identity_secret = path(),
             "mitid.mode" => self.mitid.mode = named(value).map_err(bad)?,
             "mitid.issuer" => self.mitid.issuer = url()?,
             "mitid.client_id" => self.mitid.client_id = Some(value.to_owned()),

@@ -21,7 +21,18 @@
 //! mdoc (ISO/IEC 18013-5 §9.1.2): every element of `eu.europa.ec.eudi.pid.1` and the level in
 //! `dk.eudi.pid.1`, the MSO's `validityInfo` ending at the same expiry, and its `status`
 //! (Token Status List §6.3).
+//!
+//! # Wiring
+//!
+//! `Config::load` → `config::issuer_identifier(public URL)` →
+//! `IssuerKeys::load_or_generate(config.keys_dir(), …)` → a store (`eudi-store`) →
+//! `PidMinter::new(keys, register, store, store, MinterSettings::from_config(…))` for
+//! `eudi_oid4vci`'s `Issuer` (with [`pid_credential_configurations`] in its `IssuerConfig`), and
+//! `StatusListPublisher::new(store, keys, issuer id, policy.status_ttl, …)` for
+//! `GET /status/{list}`. A MitID login becomes `Subject::from_login(&login)`, whose `encode()` is
+//! the grant's subject; [`PidMinter::check`] refuses before a grant or offer is made.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +46,7 @@ use eudi_oid4vci::issuance::MintError;
 use eudi_oid4vci::issuance::MintFuture;
 use eudi_oid4vci::issuance::MintOutcome;
 use eudi_oid4vci::issuance::MintRequest;
+use eudi_oid4vci::metadata::CredentialConfiguration;
 use eudi_oid4vci::store::AllocationPolicy;
 use eudi_oid4vci::store::CredentialRecord;
 use eudi_oid4vci::store::CredentialState;
@@ -560,7 +572,12 @@ fn configuration(mdoc: bool) -> Value {
             } else {
                 path.to_vec()
             };
-            json!({"path": path, "mandatory": mandatory, "display": display(en, da)})
+            let mut claim = json!({"path": path, "display": display(en, da)});
+            // Absent means false (OpenID4VCI 1.0 Appendix B.2): only mandatory claims say so.
+            if *mandatory && let Some(c) = claim.as_object_mut() {
+                c.insert("mandatory".into(), Value::Bool(true));
+            }
+            claim
         })
         .collect();
     let proof = json!({"jwt": {"proof_signing_alg_values_supported": ["ES256"]}});
@@ -605,9 +622,43 @@ pub fn pid_configurations() -> Map<String, Value> {
     out
 }
 
+/// [`pid_configurations`] as `eudi_oid4vci`'s metadata types, for its `IssuerConfig`.
+pub fn pid_credential_configurations()
+-> Result<BTreeMap<String, CredentialConfiguration>, serde_json::Error> {
+    serde_json::from_value(Value::Object(pid_configurations()))
+}
+
 #[cfg(test)]
 mod tests {
+    use eudi_oid4vci::server::IssuerConfig;
+
     use super::*;
+
+    #[test]
+    fn configurations_are_typed_metadata_the_server_accepts() {
+        let typed = pid_credential_configurations().unwrap();
+        assert_eq!(
+            typed[SD_JWT_CONFIGURATION_ID].type_id(),
+            Some(eudi_pid::VCT)
+        );
+        assert_eq!(
+            typed[MDOC_CONFIGURATION_ID].type_id(),
+            Some(eudi_pid::DOCTYPE)
+        );
+        assert!(typed[MDOC_CONFIGURATION_ID].jwt_proof().is_some());
+        // Nothing lost in the typed form.
+        let json = pid_configurations();
+        for (id, configuration) in &typed {
+            assert_eq!(
+                &serde_json::to_value(configuration).unwrap(),
+                &json[id],
+                "{id}"
+            );
+        }
+        IssuerConfig::new("https://issuer.example", typed)
+            .check()
+            .unwrap();
+    }
 
     #[test]
     fn configurations_are_found_by_format() {

@@ -223,7 +223,10 @@ impl IssuerKeys {
         create_private_dir(keys_dir)?;
         // Two instances started at once on one keys directory must not each make a CA.
         let _lock = GenerationLock::acquire(keys_dir)?;
-        let identity = load_or_make_identity_secret(keys_dir)?;
+        let identity = match &config.identity_secret {
+            Some(path) => load_identity_secret(path)?,
+            None => load_or_make_identity_secret(keys_dir)?,
+        };
         let now = clock.now();
         if config.is_explicit() {
             return Self::load_explicit(config, issuer_id, identity, now);
@@ -781,17 +784,31 @@ fn load_key_pair(path: &Path) -> Result<KeyPair, PkiError> {
     Ok(key)
 }
 
+/// The identity secret in `path` (exactly [`IdentitySecret::LEN`] bytes), if the file exists.
+fn read_identity_secret(path: &Path) -> Result<Option<IdentitySecret>, PkiError> {
+    let Some(bytes) = read_bounded(path, IdentitySecret::LEN as u64)? else {
+        return Ok(None);
+    };
+    let bytes = Zeroizing::new(bytes);
+    if bytes.len() != IdentitySecret::LEN {
+        return Err(PkiError::Key {
+            path: path.to_owned(),
+            reason: format!("the identity secret is not {} bytes", IdentitySecret::LEN),
+        });
+    }
+    Ok(Some(IdentitySecret::new(&bytes)))
+}
+
+/// A configured identity secret: it must exist (a generated one would split the records of
+/// instances that share a database).
+fn load_identity_secret(path: &Path) -> Result<IdentitySecret, PkiError> {
+    read_identity_secret(path)?.ok_or_else(|| PkiError::Missing(path.to_owned()))
+}
+
 fn load_or_make_identity_secret(dir: &Path) -> Result<IdentitySecret, PkiError> {
     let path = dir.join(IDENTITY_SECRET_FILE);
-    if let Some(bytes) = read_bounded(&path, IdentitySecret::LEN as u64)? {
-        let bytes = Zeroizing::new(bytes);
-        if bytes.len() != IdentitySecret::LEN {
-            return Err(PkiError::Key {
-                path,
-                reason: format!("the identity secret is not {} bytes", IdentitySecret::LEN),
-            });
-        }
-        return Ok(IdentitySecret::new(&bytes));
+    if let Some(secret) = read_identity_secret(&path)? {
+        return Ok(secret);
     }
     let mut bytes = Zeroizing::new([0u8; IdentitySecret::LEN]);
     SystemRandom::new()

@@ -76,13 +76,15 @@ impl StatusForm {
         let mut cwt: Option<u16> = None;
         let mut wildcard: Option<u16> = None;
         for range in accept.split(',') {
+            // Media types and parameter names are case-insensitive (RFC 9110 §8.3.1).
+            let range = range.to_ascii_lowercase();
             let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = parts.next().unwrap_or("").trim();
             let q = parts
                 .filter_map(|p| p.trim().strip_prefix("q="))
                 .next()
                 .map_or(1000, parse_q);
-            let slot = match media.as_str() {
+            let slot = match media {
                 JWT_MEDIA_TYPE => &mut jwt,
                 CWT_MEDIA_TYPE => &mut cwt,
                 "*/*" | "application/*" => &mut wildcard,
@@ -318,6 +320,10 @@ mod tests {
             (Some("text/html"), None),
             (Some("application/statuslist+jwt;q=0"), None),
             (Some("*/*, application/statuslist+jwt;q=0"), Some(Cwt)),
+            (
+                Some("application/statuslist+jwt; Q=0.2, application/statuslist+cwt"),
+                Some(Cwt),
+            ),
         ] {
             assert_eq!(StatusForm::from_accept(accept), form, "{accept:?}");
         }

@@ -190,10 +190,16 @@ impl Subject {
             Some(other) => return Err(SubjectError::Version(other)),
             None => return Err(SubjectError::Size),
         }
-        // serde_json's messages name fields and positions, not values, except for an invalid
-        // CPR (eudi_pid's CprError never prints the number).
-        let wire: Wire =
-            serde_json::from_slice(body).map_err(|e| SubjectError::Malformed(e.to_string()))?;
+        // serde_json's messages can quote the offending value (personal data): only the kind
+        // of error and its position are kept.
+        let wire: Wire = serde_json::from_slice(body).map_err(|e| {
+            SubjectError::Malformed(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
         if wire.i.is_empty() || wire.i.len() > MAX_SUBJECT_ID_LEN {
             return Err(SubjectError::Malformed("subject id length".into()));
         }
@@ -384,6 +390,13 @@ mod tests {
         .concat();
         let e = Subject::decode(&bad).unwrap_err().to_string();
         assert!(!e.contains("1203852450"), "{e}");
+        let wrong_type = [
+            &[SUBJECT_VERSION][..],
+            br#"{"s":"mit_id","i":"x","t":"private","l":"high","c":1203852459}"#,
+        ]
+        .concat();
+        let e = Subject::decode(&wrong_type).unwrap_err().to_string();
+        assert!(!e.contains("1203852459"), "{e}");
     }
 
     #[test]

@@ -630,3 +630,42 @@ async fn revoked_and_suspended_indices_read_so_in_both_served_forms() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_holder_can_disclose_single_nested_claims() {
+    let s = setup("select", true);
+    let subject = Subject::from_test_identity(&identity("substantial"));
+    let sd = issued(
+        mint(
+            &s,
+            &subject,
+            SD_JWT_CONFIGURATION_ID,
+            &holder_keys(1),
+            false,
+        )
+        .await,
+    );
+    let parsed = eudi_sdjwt::SdJwt::parse(&sd[0]).unwrap();
+    let chosen = eudi_sdjwt::holder::select(
+        &parsed,
+        &[
+            eudi_sdjwt::ClaimPath::keys(["address", "locality"]),
+            eudi_sdjwt::ClaimPath::keys([eudi_pid::LOA_CLAIM]),
+        ],
+    )
+    .unwrap()
+    .to_compact()
+    .unwrap();
+    let tokens = status_tokens(&s, NOW).await;
+    let v = verify_sd_jwt(&s, &chosen, &tokens).await;
+    let mut names: Vec<&String> = v.claims.keys().collect();
+    names.sort();
+    assert_eq!(names, vec!["address", "dk_assurance_level"]);
+    let address = v.claims["address"].as_object().unwrap();
+    assert_eq!(address.keys().collect::<Vec<_>>(), vec!["locality"]);
+    assert_eq!(v.cpr, None, "the CPR is not disclosed unless chosen");
+    assert_eq!(
+        v.assurance_level,
+        Some(eudi_trust::AssuranceLevel::Substantial)
+    );
+}

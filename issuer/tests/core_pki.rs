@@ -182,6 +182,7 @@ fn explicit_files_are_checked() {
         mdoc_status_key: f("mdoc-status.key.pem"),
         mdoc_status_chain: f("mdoc-status.cert.pem"),
         trust_anchors: Some(anchors),
+        identity_secret: None,
     };
     let prod = temp_dir("explicit-prod");
     let loaded = IssuerKeys::load_or_generate(&prod, &config, "DK", ISSUER, &At(NOW)).unwrap();
@@ -223,4 +224,44 @@ fn two_processes_starting_at_once_share_one_pki() {
     assert_eq!(anchors[0], load(&dir, ISSUER, NOW).trust_anchors_pem());
     assert!(!dir.join(eudi_issuer::pki::LOCK_FILE).exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_configured_identity_secret_is_shared_and_must_exist() {
+    let a = temp_dir("secret-a");
+    let b = temp_dir("secret-b");
+    let first = load(&a, ISSUER, NOW);
+    let cpr: eudi_pid::Cpr = "120385-2459".parse().unwrap();
+    let key_a = first.identity_secret().key_for_cpr(&cpr);
+    // Another keys dir generates its own secret: other identity keys.
+    assert_ne!(
+        load(&b, ISSUER, NOW).identity_secret().key_for_cpr(&cpr),
+        key_a
+    );
+    // Configured to use the first one's secret, it files records under the same keys.
+    let shared = KeysConfig {
+        identity_secret: Some(a.join("identity.secret")),
+        ..KeysConfig::default()
+    };
+    let with_shared = IssuerKeys::load_or_generate(&b, &shared, "DK", ISSUER, &At(NOW)).unwrap();
+    assert_eq!(with_shared.identity_secret().key_for_cpr(&cpr), key_a);
+    let missing = KeysConfig {
+        identity_secret: Some(a.join("nope.secret")),
+        ..KeysConfig::default()
+    };
+    assert!(matches!(
+        IssuerKeys::load_or_generate(&b, &missing, "DK", ISSUER, &At(NOW)),
+        Err(PkiError::Missing(_))
+    ));
+    std::fs::write(a.join("short.secret"), [1u8; 31]).unwrap();
+    let short = KeysConfig {
+        identity_secret: Some(a.join("short.secret")),
+        ..KeysConfig::default()
+    };
+    assert!(matches!(
+        IssuerKeys::load_or_generate(&b, &short, "DK", ISSUER, &At(NOW)),
+        Err(PkiError::Key { .. })
+    ));
+    std::fs::remove_dir_all(&a).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
 }
