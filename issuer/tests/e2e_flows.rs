@@ -435,3 +435,72 @@ async fn the_broker_path_to_a_mitid_provider_at_another_url() {
         .unwrap();
     assert_eq!(embedded.status(), 404);
 }
+
+#[tokio::test]
+async fn a_birth_date_mismatch_is_deferred_until_a_reviewer_approves() {
+    use eudi_oid4vci::store::DeferredState;
+    use eudi_oid4vci::store::DeferredStore as _;
+    use eudi_trust::Clock as _;
+
+    let s = start("deferred").await;
+    let (client, tokens) = code_flow(&s, "birthdate-mismatch").await.unwrap();
+    let holder = key();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            SD_JWT_CONFIGURATION_ID,
+            &[holder.as_ref() as &dyn Signer],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    let CredentialOutcome::Deferred { transaction_id, .. } = outcome else {
+        panic!("not deferred: {outcome:?}")
+    };
+    // Still pending: nothing issued yet.
+    let again = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, CredentialOutcome::Deferred { .. }),
+        "{again:?}"
+    );
+    // The reviewer (what `eudi-issuer review approve ID` does).
+    let now = SystemClock.now();
+    let pending = s
+        .store
+        .deferred(Some(DeferredState::Pending), now)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(
+        !pending[0].reason.contains("19"),
+        "no birth date in the reason"
+    );
+    s.store
+        .decide_deferred(&pending[0].id, true, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let issued = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    let CredentialOutcome::Issued { credentials, .. } = issued else {
+        panic!("not issued after approval: {issued:?}")
+    };
+    assert_eq!(credentials.len(), 1);
+    let status_tokens = served_status_lists(&s).await;
+    let trust = trust(&s);
+    let context = Context {
+        trust: &trust,
+        status: StatusCheck::Supplied(&status_tokens),
+        clock: &SystemClock,
+    };
+    let text = credentials[0].credential.as_str().unwrap();
+    let verified = eudi_verify::verify_sd_jwt(text, None, &context, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(verified.status, Some(eudi_status_list::Status::Valid));
+}
