@@ -504,3 +504,63 @@ async fn a_birth_date_mismatch_is_deferred_until_a_reviewer_approves() {
         .unwrap();
     assert_eq!(verified.status, Some(eudi_status_list::Status::Valid));
 }
+
+#[tokio::test]
+async fn the_get_your_pid_page_offer_is_redeemed_by_the_wallet() {
+    let s = start("page").await;
+    let index = s
+        .browser
+        .get(format!("{}/?lang=en", s.url))
+        .send()
+        .await
+        .unwrap();
+    let action = common::form_action(&index.text().await.unwrap());
+    let login = s
+        .browser
+        .get(format!("{action}?lang=en"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_mitid = common::location(&login);
+    let callback = common::mitid_login(&s.browser, &to_mitid, "born-2000s").await;
+    let page = s
+        .browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg"));
+    let attribute = |id: &str, name: &str| -> String {
+        let at = html.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &html[at..];
+        let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + rest[start..].find('"').unwrap();
+        rest[start..end].replace("&amp;", "&")
+    };
+    let uri = attribute("offer-link", "href");
+    let tx_start = html.find("id=\"tx-code\">").unwrap() + "id=\"tx-code\">".len();
+    let tx_code = &html[tx_start..tx_start + 6];
+    assert!(tx_code.bytes().all(|b| b.is_ascii_digit()), "{tx_code}");
+
+    let (http, config) = wallet();
+    let resolved = resolve_offer(http.as_ref(), &uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(http.clone(), &resolved, config)
+        .await
+        .unwrap();
+    let tokens = client
+        .pre_authorized(&resolved, Some(tx_code), DpopKey::new(key()))
+        .await
+        .unwrap();
+    let md = receive_and_verify(&s, &client, &tokens, MDOC_CONFIGURATION_ID).await;
+    check_claims(&md, AssuranceLevel::High, "Poulsen");
+}
