@@ -18,6 +18,7 @@ use eudi_issuer::minter::MDOC_CONFIGURATION_ID;
 use eudi_issuer::minter::SD_JWT_CONFIGURATION_ID;
 use eudi_issuer::subject::Subject;
 use eudi_issuer::web::AppState;
+use eudi_oid4vci::client::AuthorizationStart;
 use eudi_oid4vci::client::ClientConfig;
 use eudi_oid4vci::client::CredentialOutcome;
 use eudi_oid4vci::client::DpopKey;
@@ -156,6 +157,98 @@ async fn an_offer_made_through_one_instance_is_redeemed_at_the_other() {
             record.status
         );
     }
+    a_store.close().await;
+    b_store.close().await;
+}
+
+#[tokio::test]
+async fn a_mitid_login_started_on_one_instance_is_finished_on_the_other() {
+    let schema = unique();
+    let data_dir = std::env::temp_dir().join(&schema);
+    let a_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a_url = format!("http://{}", a_listener.local_addr().unwrap());
+    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_url = format!("http://{}", b_listener.local_addr().unwrap());
+    let (_a, a_store) = instance(&schema, &data_dir, a_listener, &b_url).await;
+    let (_b, b_store) = instance(&schema, &data_dir, b_listener, &b_url).await;
+    let on_a = |url: &str| url.replacen(&b_url, &a_url, 1);
+
+    let http = Arc::new(
+        ReqwestClient::new(HttpConfig::default().with_policy(UrlPolicy::allow_private_network()))
+            .unwrap(),
+    );
+    let config = ClientConfig::default().with_policy(UrlPolicy::allow_private_network());
+    let client = IssuerClient::connect(http, &b_url, config).await.unwrap();
+    let dpop = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+    let pending = client
+        .start_authorization(AuthorizationStart {
+            client_id: "pg-wallet".into(),
+            redirect_uri: "http://127.0.0.1:9/cb".into(),
+            configuration_ids: vec![SD_JWT_CONFIGURATION_ID.into()],
+            issuer_state: None,
+            dpop_key: DpopKey::new(dpop),
+            client_attestation: None,
+        })
+        .await
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    // /authorize on B (B stores the login session), the MitID form from B's provider …
+    let authorize = browser
+        .get(&pending.authorization_url)
+        .send()
+        .await
+        .unwrap();
+    let to_mitid = location(&authorize);
+    let form = browser
+        .get(&to_mitid)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = form.find("action=\"").unwrap() + "action=\"".len();
+    let end = start + form[start..].find('"').unwrap();
+    let action = url::Url::parse(&to_mitid)
+        .unwrap()
+        .join(&form[start..end].replace("&amp;", "&"))
+        .unwrap();
+    // … posted to A's provider (which finds B's login request in the database) …
+    let posted = browser
+        .post(on_a(action.as_str()))
+        .form(&[("username", "substantial")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let callback = location(&posted);
+    // … and the callback on A, whose client redeems the code at A's provider.
+    let back = browser.get(on_a(&callback)).send().await.unwrap();
+    assert_eq!(back.status(), 303, "{:?}", back.text().await);
+    let to_wallet = location(&back);
+    assert!(to_wallet.contains("code="), "{to_wallet}");
+    let tokens = client
+        .finish_authorization(pending, &to_wallet)
+        .await
+        .unwrap();
+    let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            SD_JWT_CONFIGURATION_ID,
+            &[&holder],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, CredentialOutcome::Issued { .. }),
+        "{outcome:?}"
+    );
     a_store.close().await;
     b_store.close().await;
 }

@@ -21,6 +21,7 @@ pub mod backend;
 pub mod glue;
 pub mod login;
 pub mod mitid;
+pub mod mitid_store;
 pub mod ops;
 pub mod pages;
 pub mod qr;

@@ -178,8 +178,14 @@ pub async fn build(
                     .map_err(|e| setup("mitid.test_identities")(&e))?,
                 None => eudi_pid::default_test_identities(),
             };
-            MitId::embedded(&web.public_url, level, identities, clock.clone())
-                .map_err(|e| setup("embedded MitID provider")(&e))?
+            MitId::embedded(
+                &web.public_url,
+                level,
+                identities,
+                Some(store.clone()),
+                clock.clone(),
+            )
+            .map_err(|e| setup("embedded MitID provider")(&e))?
         }
         MitIdMode::Broker => {
             let issuer = config.mitid.issuer.as_ref().ok_or_else(|| {

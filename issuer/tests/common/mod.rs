@@ -218,6 +218,7 @@ pub(crate) async fn start_with(change: impl FnOnce(WebConfig) -> WebConfig) -> R
         &url,
         AssuranceLevel::Substantial,
         eudi_pid::default_test_identities(),
+        None,
         clock.clone(),
     )
     .unwrap();
