@@ -2,7 +2,7 @@
 //! database share MitID logins too: the login form can be posted to one instance and the
 //! callback answered by another (DESIGN.md: any instance serves any step of any flow).
 //!
-//! Records go through [`SessionStore`] under the provider's own key prefixes, so they never
+//! Records go through [`eudi_oid4vci::store::SessionStore`] under the provider's own key prefixes, so they never
 //! meet the protocol's records of the same kind. The provider passes the secret keys of codes
 //! and tokens, never the secrets.
 
