@@ -74,6 +74,10 @@ impl FakeProtocol {
 impl Backend for FakeProtocol {
     fn handle(&self, request: ProtocolRequest) -> BackendFuture<'_, Option<ProtocolResponse>> {
         Box::pin(async move {
+            if request.path == "/slow" {
+                // Slower than any request time limit a test sets.
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
             (request.path == "/.well-known/openid-credential-issuer").then(|| ProtocolResponse {
                 status: 200,
                 headers: vec![("content-type".into(), "application/json".into())],
