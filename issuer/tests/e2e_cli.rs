@@ -239,3 +239,78 @@ fn a_refused_identity_gets_no_offer_and_usage_errors_exit_2() {
     let missing = run(&dir, &["revoke", "no-such-credential"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn review_approve_releases_a_deferred_issuance() {
+    let dir = temp_dir();
+    let (server, url) = serve(&dir);
+    let offer = run(
+        &dir,
+        &["offer", "--identity", "birthdate-mismatch", "--json"],
+    );
+    assert!(
+        offer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offer.stderr)
+    );
+    let offer: serde_json::Value = serde_json::from_slice(&offer.stdout).unwrap();
+    let http = Arc::new(
+        ReqwestClient::new(HttpConfig::default().with_policy(UrlPolicy::allow_private_network()))
+            .unwrap(),
+    );
+    let config = ClientConfig::default().with_policy(UrlPolicy::allow_private_network());
+    let resolved = resolve_offer(http.as_ref(), offer["offer"].as_str().unwrap(), &config)
+        .await
+        .unwrap();
+    assert_eq!(resolved.credential_issuer, url);
+    let client = IssuerClient::for_offer(http.clone(), &resolved, config)
+        .await
+        .unwrap();
+    let dpop = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+    let tokens = client
+        .pre_authorized(&resolved, offer["tx_code"].as_str(), DpopKey::new(dpop))
+        .await
+        .unwrap();
+    let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            SD_JWT_CONFIGURATION_ID,
+            &[&holder],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    let CredentialOutcome::Deferred { transaction_id, .. } = outcome else {
+        panic!("not deferred: {outcome:?}")
+    };
+    let listed = run(&dir, &["review", "list", "--json"]);
+    assert!(listed.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let pending = listed["deferred"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{listed}");
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        pending[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("birth date")
+    );
+    let approved = run(&dir, &["review", "approve", &id]);
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    // Decided once: a second decision finds nothing pending.
+    assert_eq!(run(&dir, &["review", "reject", &id]).status.code(), Some(1));
+    let issued = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&issued, CredentialOutcome::Issued { credentials, .. } if credentials.len() == 1),
+        "{issued:?}"
+    );
+    drop(server);
+}
