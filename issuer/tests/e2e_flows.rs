@@ -564,3 +564,65 @@ async fn the_get_your_pid_page_offer_is_redeemed_by_the_wallet() {
     let md = receive_and_verify(&s, &client, &tokens, MDOC_CONFIGURATION_ID).await;
     check_claims(&md, AssuranceLevel::High, "Poulsen");
 }
+
+/// Collects log output (the fmt layer writes each line through it).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_the_transaction_id_and_no_personal_data() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    // This test's runtime is single-threaded: the server's tasks log through this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = start("logs").await;
+    let (client, tokens) = code_flow(&s, "substantial").await.unwrap();
+    receive_and_verify(&s, &client, &tokens, SD_JWT_CONFIGURATION_ID).await;
+    let refused = code_flow(&s, "erhverv").await.err().unwrap();
+    let transaction_id = refused
+        .split("TransactionId: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&transaction_id),
+        "the refusal's TransactionId is logged"
+    );
+    assert!(
+        logs.contains("mitid_erhverv"),
+        "the rule is logged by its code"
+    );
+    assert!(
+        logs.contains("request_id"),
+        "requests are logged with their id"
+    );
+    // Lars Hansen (substantial): CPR 120385-2459, born 1985-03-12; Jens Andersen (erhverv).
+    for personal in [
+        "1203852459",
+        "120385-2459",
+        "Hansen",
+        "1985-03-12",
+        "Andersen",
+    ] {
+        assert!(!logs.contains(personal), "{personal} in the logs");
+    }
+}
