@@ -314,3 +314,29 @@ async fn review_approve_releases_a_deferred_issuance() {
     );
     drop(server);
 }
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let dir = temp_dir();
+    let (mut server, url) = serve(&dir);
+    let ready = std::net::TcpStream::connect(url.trim_start_matches("http://"));
+    assert!(
+        ready.is_ok(),
+        "accepting connections once it printed the URL"
+    );
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
