@@ -4,11 +4,6 @@
 //! a transaction code, and the wallet client redeems that offer at the running `serve`.
 //!
 //! Without `chromium` or `node` on `PATH` the test says so on stderr and passes (CI has both).
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    reason = "test helpers: a setup failure should abort the test"
-)]
 
 use std::io::BufRead as _;
 use std::io::BufReader;
