@@ -21,9 +21,11 @@ pub mod backend;
 pub mod glue;
 pub mod login;
 pub mod mitid;
+pub mod mitid_store;
 pub mod ops;
 pub mod pages;
 pub mod qr;
+pub mod wiring;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
+use eudi_issuer::status_lists::StatusForm;
 use eudi_issuer::web::AppState;
 use eudi_issuer::web::WebConfig;
 use eudi_issuer::web::backend::AuthorizeRejection;
@@ -15,6 +16,7 @@ use eudi_issuer::web::backend::Offer;
 use eudi_issuer::web::backend::ProtocolRequest;
 use eudi_issuer::web::backend::ProtocolResponse;
 use eudi_issuer::web::backend::Refused;
+use eudi_issuer::web::backend::StatusAnswer;
 use eudi_issuer::web::backend::StatusToken;
 use eudi_issuer::web::mitid::MitId;
 use eudi_issuer::web::ops::Metrics;
@@ -72,6 +74,10 @@ impl FakeProtocol {
 impl Backend for FakeProtocol {
     fn handle(&self, request: ProtocolRequest) -> BackendFuture<'_, Option<ProtocolResponse>> {
         Box::pin(async move {
+            if request.path == "/slow" {
+                // Slower than any request time limit a test sets.
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
             (request.path == "/.well-known/openid-credential-issuer").then(|| ProtocolResponse {
                 status: 200,
                 headers: vec![("content-type".into(), "application/json".into())],
@@ -164,23 +170,23 @@ impl Backend for FakeProtocol {
         })
     }
 
-    fn status_list(
-        &self,
+    fn status_list<'a>(
+        &'a self,
         list: u32,
-        cwt: bool,
-    ) -> BackendFuture<'_, Result<Option<StatusToken>, BackendError>> {
+        accept: Option<&'a str>,
+    ) -> BackendFuture<'a, Result<StatusAnswer, BackendError>> {
         Box::pin(async move {
-            Ok((list == 1).then(|| StatusToken {
-                content_type: if cwt {
-                    "application/statuslist+cwt".into()
-                } else {
-                    "application/statuslist+jwt".into()
-                },
-                body: if cwt {
-                    vec![0xd2, 0x84]
-                } else {
-                    b"eyJ.x.y".to_vec()
-                },
+            if list != 1 {
+                return Ok(StatusAnswer::NoSuchList);
+            }
+            let (content_type, body) = match StatusForm::from_accept(accept) {
+                Some(StatusForm::Jwt) => ("application/statuslist+jwt", b"eyJ.x.y".to_vec()),
+                Some(StatusForm::Cwt) => ("application/statuslist+cwt", vec![0xd2, 0x84]),
+                None => return Ok(StatusAnswer::NotAcceptable),
+            };
+            Ok(StatusAnswer::Token(StatusToken {
+                content_type: content_type.into(),
+                body,
                 max_age: 300,
             }))
         })
@@ -212,7 +218,14 @@ pub(crate) async fn start_with(change: impl FnOnce(WebConfig) -> WebConfig) -> R
     });
     let store = Arc::new(MemoryStore::new());
     let metrics = Arc::new(Metrics::default());
-    let mitid = MitId::embedded(&url, AssuranceLevel::Substantial, clock.clone()).unwrap();
+    let mitid = MitId::embedded(
+        &url,
+        AssuranceLevel::Substantial,
+        eudi_pid::default_test_identities(),
+        None,
+        clock.clone(),
+    )
+    .unwrap();
     let state = AppState {
         config: Arc::new(change(WebConfig::new(url.clone()))),
         backend: protocol.clone(),
