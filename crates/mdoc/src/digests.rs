@@ -201,12 +201,14 @@ impl Digests {
                 self.encode_namespace(ns, out)?;
             }
         } else {
-            let mut order: Vec<usize> = (0..self.namespaces.len()).collect();
-            order.sort_unstable_by(|a, b| {
-                let name = |i: &usize| self.namespaces.get(*i).map_or("", String::as_str);
-                encoded_order(name(a), name(b))
-            });
-            for ns in order {
+            let mut order: Vec<(usize, &str)> = self
+                .namespaces
+                .iter()
+                .map(String::as_str)
+                .enumerate()
+                .collect();
+            order.sort_unstable_by(|(_, a), (_, b)| encoded_order(a, b));
+            for (ns, _) in order {
                 self.encode_namespace(ns, out)?;
             }
         }

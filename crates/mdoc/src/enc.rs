@@ -99,6 +99,11 @@ pub(crate) fn array<B: AsRef<[u8]>>(items: &[B]) -> Vec<u8> {
 ///
 /// Keys and values are appended to one buffer and remembered by position, so building a map
 /// costs a few allocations however many entries it has.
+///
+/// Invariant, held by this type: every entry is `start <= mid <= end <= buf.len()`. Entries are
+/// only added by [`text`](Self::text) and [`try_entry`](Self::try_entry), which measure them on
+/// the buffer just written, and `buf` never shrinks ([`try_entry`](Self::try_entry) refuses a
+/// closure that shrank it). So reading an entry back is total.
 #[derive(Debug, Default)]
 pub(crate) struct MapEncoder {
     buf: Vec<u8>,
@@ -130,28 +135,42 @@ impl MapEncoder {
     }
 
     /// Adds an entry whose key and value the closures append to the buffer they are given.
-    pub(crate) fn try_entry<E>(
+    ///
+    /// A closure must only append: one that shrank the buffer (and so could have cut into the
+    /// entries before) is an [`EncodeError::Internal`], and the encoder must then be dropped.
+    pub(crate) fn try_entry(
         &mut self,
-        key: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-        value: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<&mut Self, E> {
+        key: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+        value: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<&mut Self, EncodeError> {
         let start = self.buf.len();
         key(&mut self.buf)?;
         let mid = self.buf.len();
+        if mid < start {
+            return Err(EncodeError::Internal);
+        }
         value(&mut self.buf)?;
-        self.entries.push((start, mid, self.buf.len()));
+        let end = self.buf.len();
+        if end < mid {
+            return Err(EncodeError::Internal);
+        }
+        self.entries.push((start, mid, end));
         Ok(self)
     }
 
-    /// The encoded key of an entry (`None` only if the entry's positions were broken, which
-    /// [`finish_into`](Self::finish_into) reports).
-    fn key(&self, entry: &(usize, usize, usize)) -> Option<&[u8]> {
-        self.buf.get(entry.0..entry.1)
+    /// The encoded key of an entry; total by the invariant of [`MapEncoder`].
+    fn key(&self, entry: &(usize, usize, usize)) -> &[u8] {
+        &self.buf[entry.0..entry.1]
+    }
+
+    /// The encoded key and value of an entry; total by the invariant of [`MapEncoder`].
+    fn entry(&self, entry: &(usize, usize, usize)) -> &[u8] {
+        &self.buf[entry.0..entry.2]
     }
 
     fn sort(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| self.key(a).cmp(&self.key(b)));
+        entries.sort_unstable_by(|a, b| self.key(a).cmp(self.key(b)));
         self.entries = entries;
     }
 
@@ -165,13 +184,6 @@ impl MapEncoder {
 
     /// [`finish`](Self::finish), appended to `out`.
     pub(crate) fn finish_into(mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        if self
-            .entries
-            .iter()
-            .any(|e| self.buf.get(e.0..e.2).is_none())
-        {
-            return Err(EncodeError::Internal);
-        }
         self.sort();
         if self
             .entries
@@ -196,8 +208,8 @@ impl MapEncoder {
     fn write(&self, out: &mut Vec<u8>) {
         out.reserve(self.buf.len() + 9);
         head(out, 5, len_arg(self.entries.len()));
-        for &(start, _, end) in &self.entries {
-            out.extend_from_slice(self.buf.get(start..end).unwrap_or_default());
+        for entry in &self.entries {
+            out.extend_from_slice(self.entry(entry));
         }
     }
 }
@@ -464,5 +476,51 @@ mod tests {
         assert_eq!(hex(&bytes(&[1; 24])[..4]), "58180101");
         assert_eq!(hex(&array(&[uint(1), uint(500)])), "82011901f4");
         assert_eq!(hex(&tag(1004, &text("x"))), "d903ec6178");
+    }
+
+    /// A closure that shrinks the shared buffer would cut into the entries before it: refused,
+    /// never written as a shorter or empty entry.
+    #[test]
+    fn try_entry_refuses_a_closure_that_shrinks_the_buffer() {
+        let mut map = MapEncoder::new();
+        map.text("a", &uint(1));
+        let shrink_key = map.try_entry(
+            |buf| {
+                buf.clear();
+                Ok(())
+            },
+            |buf| {
+                buf.push(0);
+                Ok(())
+            },
+        );
+        assert_eq!(shrink_key.err(), Some(EncodeError::Internal));
+
+        let mut map = MapEncoder::new();
+        map.text("a", &uint(1));
+        let shrink_value = map.try_entry(
+            |buf| {
+                text_into(buf, "b");
+                Ok(())
+            },
+            |buf| {
+                buf.truncate(1);
+                Ok(())
+            },
+        );
+        assert_eq!(shrink_value.err(), Some(EncodeError::Internal));
+
+        // Appending closures still work.
+        let mut map = MapEncoder::new();
+        map.try_entry(
+            |buf| {
+                text_into(buf, "b");
+                Ok(())
+            },
+            |buf| value_append(&Value::Null, buf),
+        )
+        .unwrap();
+        map.text("a", &uint(1));
+        assert_eq!(hex(&map.finish().unwrap()), "a26161016162f6");
     }
 }

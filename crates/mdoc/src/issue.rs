@@ -220,23 +220,28 @@ impl IssuerSignedBuilder {
                 })?;
                 let salt = random.take(RANDOM_LEN)?;
                 let bytes = items.push(digest_id, salt, identifier, value)?;
-                let at = (base + usize::try_from(digest_id).unwrap_or(usize::MAX)) * digest_len;
                 let digest = this.digest_algorithm.hash(bytes);
-                if let Some(slot) = hashes.get_mut(at..at + digest_len) {
-                    // SHA-256 (the default) as a fixed-size copy, not a call to `memcpy`.
-                    match (
-                        <&mut [u8; 32]>::try_from(&mut *slot),
-                        <&[u8; 32]>::try_from(digest.as_ref()),
-                    ) {
-                        (Ok(slot), Ok(digest)) => *slot = *digest,
-                        _ => slot.copy_from_slice(digest.as_ref()),
-                    }
+                // The digest's slot: digest IDs are a permutation of 0..count, so it exists; a
+                // broken invariant is an error, never a digest silently left as zeros.
+                let slot = digest_slot(&mut hashes, base, digest_id, digest_len).ok_or(
+                    IssueError::Internal {
+                        what: "digest slot",
+                    },
+                )?;
+                // SHA-256 (the default) as a fixed-size copy, not a call to `memcpy`.
+                // (`digest_slot` is `digest_len` long, the digest's own length.)
+                match (
+                    <&mut [u8; 32]>::try_from(&mut *slot),
+                    <&[u8; 32]>::try_from(digest.as_ref()),
+                ) {
+                    (Ok(slot), Ok(digest)) => *slot = *digest,
+                    _ => slot.copy_from_slice(digest.as_ref()),
                 }
             }
             base += count;
             counts.push(count);
             names.push(ns.name.clone());
-            namespaces.push((ns.name, items.finish()));
+            namespaces.push((ns.name, items.finish()?));
         }
         // Namespaces are distinct (the builder merges them), digest IDs a permutation.
         let digests = Digests::from_permutations(names, &counts, hashes, digest_len)?;
@@ -357,13 +362,30 @@ fn check_distinct(ns: &Namespace) -> Result<(), IssueError> {
             .windows(2)
             .find(|w| matches!(w, [a, b] if a == b))
             .and_then(|w| w.first().copied())
-            .unwrap_or_default();
+            .ok_or(IssueError::Internal {
+                what: "duplicate element identifier",
+            })?;
         return Err(IssueError::Invalid(format!(
             "element {}/{first} is added twice",
             ns.name
         )));
     }
     Ok(())
+}
+
+/// The `digest_len` bytes of the digest of `digest_id` in a namespace whose digests start at
+/// digest number `base` of `hashes`; `None` if that is outside `hashes`.
+fn digest_slot(
+    hashes: &mut [u8],
+    base: usize,
+    digest_id: u64,
+    digest_len: usize,
+) -> Option<&mut [u8]> {
+    let at = usize::try_from(digest_id)
+        .ok()?
+        .checked_add(base)?
+        .checked_mul(digest_len)?;
+    hashes.get_mut(at..at.checked_add(digest_len)?)
 }
 
 /// The serialized protected header `{1: alg}` (RFC 9052 §3.1) for a signature algorithm, as
@@ -592,5 +614,20 @@ mod tests {
             .unwrap();
             assert_eq!(protected_header(alg), coset, "{alg}");
         }
+    }
+
+    /// A digest ID outside the namespace's digests is no slot (so an error), never an
+    /// overflowing or wrapped position.
+    #[test]
+    fn digest_slot_is_checked() {
+        let mut hashes = vec![0u8; 3 * 32];
+        assert_eq!(
+            digest_slot(&mut hashes, 1, 1, 32).map(|s| s.len()),
+            Some(32)
+        );
+        assert!(digest_slot(&mut hashes, 1, 2, 32).is_none());
+        assert!(digest_slot(&mut hashes, 0, u64::MAX, 32).is_none());
+        assert!(digest_slot(&mut hashes, usize::MAX, 1, 32).is_none());
+        assert!(digest_slot(&mut hashes, 2, 0, usize::MAX).is_none());
     }
 }

@@ -46,14 +46,9 @@ pub(crate) const X5CHAIN: i64 = 33;
 /// One issuer-signed data element, with the exact bytes its digest covers.
 #[derive(Clone)]
 pub struct IssuerSignedItem {
-    /// The bytes of the items issued or received together (one allocation for all of them);
-    /// this item's `IssuerSignedItemBytes` are at `at`.
-    buf: Arc<Vec<u8>>,
-    at: Range<usize>,
+    /// The item's bytes, `random` and `elementIdentifier`, their positions checked once.
+    layout: ItemLayout,
     digest_id: u64,
-    random: Part,
-    /// UTF-8, checked when the item was decoded or made.
-    element_identifier: Part,
     element_value: Value,
     /// No indefinite-length item inside (always, for items this crate made).
     definite: bool,
@@ -87,20 +82,12 @@ impl IssuerSignedItem {
 
     /// `random`: the salt that makes the digest unguessable.
     pub fn random(&self) -> &[u8] {
-        self.part(&self.random)
-    }
-
-    fn part<'s>(&'s self, part: &'s Part) -> &'s [u8] {
-        match part {
-            Part::Within(at) => self.as_bytes().get(at.clone()).unwrap_or_default(),
-            Part::Separate(bytes) => bytes,
-        }
+        self.layout.random()
     }
 
     /// `elementIdentifier`.
     pub fn element_identifier(&self) -> &str {
-        // Checked to be UTF-8 when the item was made or decoded.
-        std::str::from_utf8(self.part(&self.element_identifier)).unwrap_or_default()
+        self.layout.element_identifier()
     }
 
     /// `elementValue`.
@@ -110,7 +97,7 @@ impl IssuerSignedItem {
 
     /// `IssuerSignedItemBytes`: `#6.24(bstr)`, exactly as issued; the MSO digest is over these.
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(self.at.clone()).unwrap_or_default()
+        self.layout.as_bytes()
     }
 
     /// Decodes `item`, one of the items whose encodings `shared` holds: `shared` is the bytes of
@@ -155,12 +142,13 @@ impl IssuerSignedItem {
             Some(range) => (Arc::clone(shared), range),
             None => (Arc::new(item.raw.to_vec()), 0..item.raw.len()),
         };
+        // The positions were just measured on these bytes: a failure here is a bug, reported
+        // as an error rather than an item with an empty part.
+        let layout = ItemLayout::new(buf, range, random, element_identifier)
+            .map_err(|e| DecodeError::malformed(at, e.to_string()))?;
         Ok(Self {
-            buf,
-            at: range,
+            layout,
             digest_id,
-            random,
-            element_identifier,
             element_value,
             definite,
         })
@@ -176,12 +164,23 @@ impl IssuerSignedItem {
 #[derive(Debug)]
 pub(crate) struct ItemWriter {
     buf: Vec<u8>,
-    /// The items written, pointing to `placeholder` until [`finish`](Self::finish) gives them
-    /// the buffer.
-    items: Vec<IssuerSignedItem>,
-    placeholder: Arc<Vec<u8>>,
+    /// The items written, as positions in `buf` until [`finish`](Self::finish) checks them and
+    /// gives the items the buffer.
+    items: Vec<Written>,
     /// For encoding values with containers, reused from item to item.
     scratch: Vec<u8>,
+}
+
+/// An item [`ItemWriter::push`] wrote: where it is in the writer's buffer.
+#[derive(Debug)]
+struct Written {
+    at: Range<usize>,
+    digest_id: u64,
+    /// Relative to `at`.
+    random: Range<usize>,
+    /// Relative to `at`.
+    identifier: Range<usize>,
+    element_value: Value,
 }
 
 impl ItemWriter {
@@ -190,7 +189,6 @@ impl ItemWriter {
         Self {
             buf: Vec::with_capacity(items * 128),
             items: Vec::with_capacity(items),
-            placeholder: Arc::new(Vec::new()),
             scratch: Vec::new(),
         }
     }
@@ -248,27 +246,40 @@ impl ItemWriter {
         enc::text_into(bytes, element_identifier);
         let at = start..bytes.len();
         let identifier_at = at.len() - element_identifier.len()..at.len();
-        self.items.push(IssuerSignedItem {
-            buf: Arc::clone(&self.placeholder),
+        self.items.push(Written {
             at: at.clone(),
             digest_id,
-            random: Part::Within(random_at..random_at + random.len()),
-            element_identifier: Part::Within(identifier_at),
+            random: random_at..random_at + random.len(),
+            identifier: identifier_at,
             element_value,
-            // The encoder writes definite lengths only.
-            definite: true,
         });
         // `at` was measured on this buffer just now.
         self.buf.get(at).ok_or(EncodeError::Internal)
     }
 
-    /// The items, in the order written, sharing one buffer.
-    pub(crate) fn finish(mut self) -> Vec<IssuerSignedItem> {
+    /// The items, in the order written, sharing one buffer; each item's positions are checked
+    /// here, once, so that its accessors are total ([`ItemLayout`]).
+    pub(crate) fn finish(self) -> Result<Vec<IssuerSignedItem>, EncodeError> {
         let buf = Arc::new(self.buf);
-        for item in &mut self.items {
-            item.buf = Arc::clone(&buf);
-        }
         self.items
+            .into_iter()
+            .map(|w| {
+                let layout = ItemLayout::new(
+                    Arc::clone(&buf),
+                    w.at,
+                    Part::Within(w.random),
+                    Part::Within(w.identifier),
+                )
+                .map_err(|_| EncodeError::Internal)?;
+                Ok(IssuerSignedItem {
+                    layout,
+                    digest_id: w.digest_id,
+                    element_value: w.element_value,
+                    // The encoder writes definite lengths only.
+                    definite: true,
+                })
+            })
+            .collect()
     }
 }
 
@@ -288,6 +299,171 @@ impl Part {
         match range_within(item, part) {
             Some(range) => Self::Within(range),
             None => Self::Separate(part.to_vec()),
+        }
+    }
+}
+
+use layout::ItemLayout;
+
+/// Where an item's parts are, checked once when the item is made so that reading them is total.
+mod layout {
+    use std::ops::Range;
+    use std::sync::Arc;
+
+    use super::Part;
+
+    /// Why positions do not describe an item in its buffer (always a bug in this crate).
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    pub(super) enum BrokenLayout {
+        /// The item's range is not within the buffer.
+        #[error("internal error: an item's range is outside its buffer")]
+        Item,
+        /// `random` or `elementIdentifier` is not within the item's bytes.
+        #[error("internal error: a part of an item is outside the item")]
+        Part,
+        /// The `elementIdentifier` bytes are not UTF-8.
+        #[error("internal error: an element identifier is not UTF-8")]
+        Utf8,
+    }
+
+    /// An item's `IssuerSignedItemBytes` in a shared buffer, with where its `random` and
+    /// `elementIdentifier` are.
+    ///
+    /// Invariant, held by this type (its fields are private to this module and never change
+    /// after [`new`](Self::new) checked them): `at` is within `buf`, a [`Part::Within`] is
+    /// within `at`, and the identifier is UTF-8. So the accessors are total.
+    #[derive(Clone)]
+    pub(super) struct ItemLayout {
+        /// The bytes of the items issued or received together (one allocation for all of
+        /// them).
+        buf: Arc<Vec<u8>>,
+        at: Range<usize>,
+        random: Part,
+        identifier: Part,
+    }
+
+    impl ItemLayout {
+        /// Checks the positions; see the type's invariant.
+        pub(super) fn new(
+            buf: Arc<Vec<u8>>,
+            at: Range<usize>,
+            random: Part,
+            identifier: Part,
+        ) -> Result<Self, BrokenLayout> {
+            let item = buf.get(at.clone()).ok_or(BrokenLayout::Item)?;
+            fn within<'a>(item: &'a [u8], part: &'a Part) -> Result<&'a [u8], BrokenLayout> {
+                match part {
+                    Part::Within(range) => item.get(range.clone()).ok_or(BrokenLayout::Part),
+                    Part::Separate(bytes) => Ok(bytes),
+                }
+            }
+            within(item, &random)?;
+            std::str::from_utf8(within(item, &identifier)?).map_err(|_| BrokenLayout::Utf8)?;
+            Ok(Self {
+                buf,
+                at,
+                random,
+                identifier,
+            })
+        }
+
+        /// `IssuerSignedItemBytes`.
+        pub(super) fn as_bytes(&self) -> &[u8] {
+            // Total: `at` is within `buf` (checked in `new`, never changed).
+            &self.buf[self.at.clone()]
+        }
+
+        /// The length of [`as_bytes`](Self::as_bytes).
+        pub(super) fn len(&self) -> usize {
+            self.at.len()
+        }
+
+        fn part<'s>(&'s self, part: &'s Part) -> &'s [u8] {
+            match part {
+                // Total: within `at` (checked in `new`).
+                Part::Within(range) => &self.as_bytes()[range.clone()],
+                Part::Separate(bytes) => bytes,
+            }
+        }
+
+        /// `random`.
+        pub(super) fn random(&self) -> &[u8] {
+            self.part(&self.random)
+        }
+
+        /// `elementIdentifier`.
+        #[expect(
+            clippy::expect_used,
+            reason = "checked to be UTF-8 in `new` and immutable since: a failure is a bug \
+                      that must not read as an empty identifier"
+        )]
+        pub(super) fn element_identifier(&self) -> &str {
+            std::str::from_utf8(self.part(&self.identifier))
+                .expect("element identifier checked to be UTF-8 in ItemLayout::new")
+        }
+
+        #[cfg(test)]
+        pub(super) fn random_part(&self) -> &Part {
+            &self.random
+        }
+
+        #[cfg(test)]
+        pub(super) fn identifier_part(&self) -> &Part {
+            &self.identifier
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn broken_positions_are_errors_not_empty_parts() {
+            let buf = Arc::new(b"\xd8\x18\x43abc".to_vec());
+            let ok = ItemLayout::new(
+                Arc::clone(&buf),
+                0..6,
+                Part::Within(3..5),
+                Part::Within(5..6),
+            )
+            .unwrap();
+            assert_eq!(ok.as_bytes(), buf.as_slice());
+            assert_eq!(ok.random(), b"ab");
+            assert_eq!(ok.element_identifier(), "c");
+            assert_eq!(ok.len(), 6);
+
+            let new = |at: Range<usize>, random: Part, identifier: Part| {
+                ItemLayout::new(Arc::clone(&buf), at, random, identifier).err()
+            };
+            // The item beyond its buffer.
+            assert_eq!(
+                new(0..7, Part::Within(0..1), Part::Within(0..1)),
+                Some(BrokenLayout::Item)
+            );
+            assert_eq!(
+                new(7..9, Part::Within(0..1), Part::Within(0..1)),
+                Some(BrokenLayout::Item)
+            );
+            // A part beyond the item (though within the buffer).
+            assert_eq!(
+                new(0..4, Part::Within(3..5), Part::Within(0..1)),
+                Some(BrokenLayout::Part)
+            );
+            assert_eq!(
+                new(0..4, Part::Within(0..1), Part::Within(2..5)),
+                Some(BrokenLayout::Part)
+            );
+            // An identifier that is not UTF-8, within or separate.
+            assert_eq!(
+                new(0..6, Part::Within(3..5), Part::Within(0..1)),
+                Some(BrokenLayout::Utf8)
+            );
+            assert_eq!(
+                new(0..6, Part::Within(3..5), Part::Separate(vec![0xff])),
+                Some(BrokenLayout::Utf8)
+            );
+            // A separate `random` needs no position.
+            assert!(new(0..6, Part::Separate(vec![1; 16]), Part::Within(5..6)).is_none());
         }
     }
 }
@@ -486,7 +662,7 @@ impl IssuerSigned {
             .map(|(ns, items)| {
                 enc::string_len(ns.len())
                     + enc::head_len(enc::len_arg(items.len()))
-                    + items.iter().map(|item| item.at.len()).sum::<usize>()
+                    + items.iter().map(|item| item.layout.len()).sum::<usize>()
             })
             .sum::<usize>()
             + enc::head_len(enc::len_arg(namespaces.len()));
@@ -600,7 +776,7 @@ mod tests {
     ) -> Result<IssuerSignedItem, EncodeError> {
         let mut writer = ItemWriter::with_capacity(1);
         writer.push(digest_id, random, id, value)?;
-        Ok(writer.finish().remove(0))
+        Ok(writer.finish()?.remove(0))
     }
 
     fn decode_one(bytes: &[u8], budget: &mut Budget) -> IssuerSignedItem {
@@ -674,7 +850,7 @@ mod tests {
                 .push(i as u64, &[i as u8; 16], &format!("e{i}"), value)
                 .unwrap();
         }
-        let items = writer.finish();
+        let items = writer.finish().unwrap();
         for (i, (item, value)) in items.iter().zip(values()).enumerate() {
             assert_eq!(
                 item.as_bytes(),
@@ -692,7 +868,7 @@ mod tests {
         let item = issue_one(5, &random, "e", Value::Null).unwrap();
         let decoded = decode(item.as_bytes());
         assert_eq!(decoded.random(), random);
-        assert!(matches!(decoded.random, Part::Within(_)));
+        assert!(matches!(decoded.layout.random_part(), Part::Within(_)));
         assert!(decoded == item);
 
         // The same item with `random` as two chunks: 5f 48 <8 bytes> 48 <8 bytes> ff.
@@ -706,8 +882,8 @@ mod tests {
         inner.extend_from_slice(b"\x68digestID\x05\x6celementValue\xf6\x71elementIdentifier\x61e");
         let chunked = decode(&enc::tag24(&inner));
         assert_eq!(chunked.random(), random);
-        assert!(matches!(chunked.random, Part::Separate(_)));
-        assert!(matches!(chunked.element_identifier, Part::Within(_)));
+        assert!(matches!(chunked.layout.random_part(), Part::Separate(_)));
+        assert!(matches!(chunked.layout.identifier_part(), Part::Within(_)));
         assert_eq!(chunked.element_identifier(), "e");
         assert_eq!(chunked.digest_id(), 5);
 
@@ -719,8 +895,11 @@ mod tests {
         inner.extend_from_slice(b"\x68digestID\x05\x6celementValue\xf6\x71elementIdentifier");
         inner.extend_from_slice(b"\x7f\x62fa\x64mily\xff");
         let chunked = decode(&enc::tag24(&inner));
-        assert!(matches!(chunked.random, Part::Within(_)));
-        assert!(matches!(chunked.element_identifier, Part::Separate(_)));
+        assert!(matches!(chunked.layout.random_part(), Part::Within(_)));
+        assert!(matches!(
+            chunked.layout.identifier_part(),
+            Part::Separate(_)
+        ));
         assert_eq!(chunked.element_identifier(), "family");
         assert_eq!(chunked.random(), random);
     }
