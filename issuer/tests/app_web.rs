@@ -237,6 +237,15 @@ async fn status_lists_are_served_by_accept() {
         .unwrap();
     assert_eq!(cwt.headers()["content-type"], "application/statuslist+cwt");
     assert_eq!(cwt.bytes().await.unwrap().as_ref(), &[0xd2, 0x84]);
+    let neither = app
+        .http
+        .get(format!("{}/status/1", app.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(neither.status(), 406);
+    assert_eq!(neither.headers()["content-type"], "application/json");
     for missing in ["2", "x", "99999999999"] {
         let answer = app
             .http

@@ -720,6 +720,19 @@ async fn metadata_must_name_the_issuer_and_server_asked() {
             "{error:?}"
         );
     }
+    // An offer of a configuration the issuer does not have is refused.
+    let mut unknown = offer_json(false);
+    unknown["credential_configuration_ids"] = json!(["not-offered-by-the-issuer"]);
+    let unknown = CredentialOffer::from_json(&serde_json::to_vec(&unknown).unwrap()).unwrap();
+    assert!(matches!(
+        IssuerClient::for_offer(
+            Arc::new(Bridge(FakeIssuer::new(Knobs::default()))),
+            &unknown,
+            ClientConfig::default()
+        )
+        .await,
+        Err(ClientError::InvalidOffer(_))
+    ));
     let (_, client) = client(Knobs::default()).await;
     let (id, configuration) = client.find_configuration("mso_mdoc", PID_DOCTYPE).unwrap();
     assert_eq!(id, MDOC_ID);

@@ -1,6 +1,11 @@
 //! One module per subcommand, and what they share: the configuration (file, `EUDI_ISSUER_*`,
 //! command line), the data dir, and the keys.
 
+mod credentials;
+mod offer;
+mod review;
+mod serve;
+mod status;
 mod trust_anchors;
 
 use std::io::Write as _;
@@ -13,6 +18,9 @@ use eudi_issuer::config::Config;
 use eudi_issuer::config::Overrides;
 use eudi_issuer::data_dir::DataDir;
 use eudi_issuer::pki::IssuerKeys;
+use eudi_oid4vci::store::CredentialState;
+use eudi_store::Store;
+use eudi_store::StoreOptions;
 use eudi_trust::Clock;
 use url::Url;
 
@@ -22,15 +30,40 @@ use crate::cli::Command;
 /// Runs the command.
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
+        Command::Serve(args) => serve::run(&cli, args),
+        Command::Offer(args) => offer::run(&cli, args),
         Command::TrustAnchors => trust_anchors::run(&cli),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "eudi-issuer: this subcommand is not available in this build yet"
-            );
-            Ok(ExitCode::from(1))
-        }
+        Command::Credentials(args) => credentials::run(&cli, args),
+        Command::Revoke(id) => status::run(&cli, &id.id, CredentialState::Revoked),
+        Command::Suspend(id) => status::run(&cli, &id.id, CredentialState::Suspended),
+        Command::Reinstate(id) => status::run(&cli, &id.id, CredentialState::Valid),
+        Command::Review(command) => review::run(&cli, command),
     }
+}
+
+/// Runs `future` on a runtime of its own (the admin subcommands are short).
+pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(future)
+}
+
+/// A Unix time as RFC 3339 (the number itself if out of range).
+pub(crate) fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// Writes a line to stderr (nobody to tell if that fails).
+pub(crate) fn eprint(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The configuration for this command line (`listen`/`public_url` only from `serve`).
@@ -79,6 +112,14 @@ pub(crate) fn keys(config: &Config, public_url: &Url, clock: &dyn Clock) -> Resu
         &eudi_issuer::config::issuer_identifier(public_url),
         clock,
     )?)
+}
+
+/// Opens (and migrates) the configured store: SQLite in the data dir by default.
+pub(crate) async fn open_store(config: &Config) -> Result<Store> {
+    let url = config.database_url();
+    eudi_store::open(url.expose(), &StoreOptions::default())
+        .await
+        .context("cannot open the database")
 }
 
 /// Writes `text` to stdout.

@@ -100,6 +100,17 @@ pub struct StatusToken {
     pub max_age: u64,
 }
 
+/// The answer for a status list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusAnswer {
+    /// The token.
+    Token(StatusToken),
+    /// There is no such list (404).
+    NoSuchList,
+    /// `Accept` names neither form (406).
+    NotAcceptable,
+}
+
 /// A fault of the issuer (store, signing): logged, answered with a generic 5xx.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -144,10 +155,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Makes a pre-authorized offer of every PID configuration for `subject`, with a `tx_code`.
     fn create_offer(&self, subject: Vec<u8>) -> BackendFuture<'_, Result<Offer, BackendError>>;
 
-    /// The signed status list `list`, as a CWT when `cwt`, else as a JWT; `None` if unknown.
-    fn status_list(
-        &self,
+    /// The signed status list `list` in the form `accept` (the request's `Accept` header) asks
+    /// for (draft-ietf-oauth-status-list §8: JWT by default, CWT on request).
+    fn status_list<'a>(
+        &'a self,
         list: u32,
-        cwt: bool,
-    ) -> BackendFuture<'_, Result<Option<StatusToken>, BackendError>>;
+        accept: Option<&'a str>,
+    ) -> BackendFuture<'a, Result<StatusAnswer, BackendError>>;
 }

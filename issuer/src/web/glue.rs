@@ -19,12 +19,9 @@ use crate::web::AppState;
 use crate::web::MAX_BODY_BYTES;
 use crate::web::backend::ProtocolRequest;
 use crate::web::backend::ProtocolResponse;
+use crate::web::backend::StatusAnswer;
 use crate::web::ops;
 
-/// Media type of a status list token as a JWT (draft-ietf-oauth-status-list §5.1).
-pub const STATUS_LIST_JWT: &str = "application/statuslist+jwt";
-/// Media type of a status list token as a CWT (draft-ietf-oauth-status-list §5.2).
-pub const STATUS_LIST_CWT: &str = "application/statuslist+cwt";
 /// Most headers forwarded to the protocol.
 pub const MAX_FORWARDED_HEADERS: usize = 64;
 
@@ -114,24 +111,6 @@ fn copy_headers(from: &[(String, String)], to: &mut HeaderMap, keep: impl Fn(&He
     }
 }
 
-/// Whether `accept` prefers the CWT form: it names `application/statuslist+cwt` and not the JWT
-/// one before it (the JWT is the default, draft-ietf-oauth-status-list §8.2).
-pub fn wants_cwt(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else {
-        return false;
-    };
-    for item in accept.split(',') {
-        let media = item.split(';').next().unwrap_or_default().trim();
-        if media.eq_ignore_ascii_case(STATUS_LIST_JWT) {
-            return false;
-        }
-        if media.eq_ignore_ascii_case(STATUS_LIST_CWT) {
-            return true;
-        }
-    }
-    false
-}
-
 /// `GET /status/{list}`: the status list token, JWT or CWT by `Accept`.
 pub async fn status_list(
     State(state): State<AppState>,
@@ -142,8 +121,8 @@ pub async fn status_list(
         return ops::json_error(StatusCode::NOT_FOUND, "not_found", "no such status list");
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    match state.backend.status_list(list, wants_cwt(accept)).await {
-        Ok(Some(token)) => (
+    match state.backend.status_list(list, accept).await {
+        Ok(StatusAnswer::Token(token)) => (
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, token.content_type),
@@ -152,7 +131,14 @@ pub async fn status_list(
             token.body,
         )
             .into_response(),
-        Ok(None) => ops::json_error(StatusCode::NOT_FOUND, "not_found", "no such status list"),
+        Ok(StatusAnswer::NoSuchList) => {
+            ops::json_error(StatusCode::NOT_FOUND, "not_found", "no such status list")
+        }
+        Ok(StatusAnswer::NotAcceptable) => ops::json_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "invalid_request",
+            "a status list is served as application/statuslist+jwt or application/statuslist+cwt",
+        ),
         Err(e) => {
             tracing::error!(error = %e, list, "status list unavailable");
             ops::server_error()
@@ -163,19 +149,6 @@ pub async fn status_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_chooses_the_status_list_form() {
-        assert!(!wants_cwt(None));
-        assert!(!wants_cwt(Some("*/*")));
-        assert!(wants_cwt(Some("application/statuslist+cwt")));
-        assert!(wants_cwt(Some(
-            "text/plain, Application/StatusList+CWT;q=0.9"
-        )));
-        assert!(!wants_cwt(Some(
-            "application/statuslist+jwt, application/statuslist+cwt"
-        )));
-    }
 
     #[test]
     fn a_server_error_of_the_protocol_reaches_no_peer() {

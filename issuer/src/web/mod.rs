@@ -24,6 +24,7 @@ pub mod mitid;
 pub mod ops;
 pub mod pages;
 pub mod qr;
+pub mod wiring;
 
 use std::sync::Arc;
 use std::time::Duration;

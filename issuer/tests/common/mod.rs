@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
+use eudi_issuer::status_lists::StatusForm;
 use eudi_issuer::web::AppState;
 use eudi_issuer::web::WebConfig;
 use eudi_issuer::web::backend::AuthorizeRejection;
@@ -15,6 +16,7 @@ use eudi_issuer::web::backend::Offer;
 use eudi_issuer::web::backend::ProtocolRequest;
 use eudi_issuer::web::backend::ProtocolResponse;
 use eudi_issuer::web::backend::Refused;
+use eudi_issuer::web::backend::StatusAnswer;
 use eudi_issuer::web::backend::StatusToken;
 use eudi_issuer::web::mitid::MitId;
 use eudi_issuer::web::ops::Metrics;
@@ -164,23 +166,23 @@ impl Backend for FakeProtocol {
         })
     }
 
-    fn status_list(
-        &self,
+    fn status_list<'a>(
+        &'a self,
         list: u32,
-        cwt: bool,
-    ) -> BackendFuture<'_, Result<Option<StatusToken>, BackendError>> {
+        accept: Option<&'a str>,
+    ) -> BackendFuture<'a, Result<StatusAnswer, BackendError>> {
         Box::pin(async move {
-            Ok((list == 1).then(|| StatusToken {
-                content_type: if cwt {
-                    "application/statuslist+cwt".into()
-                } else {
-                    "application/statuslist+jwt".into()
-                },
-                body: if cwt {
-                    vec![0xd2, 0x84]
-                } else {
-                    b"eyJ.x.y".to_vec()
-                },
+            if list != 1 {
+                return Ok(StatusAnswer::NoSuchList);
+            }
+            let (content_type, body) = match StatusForm::from_accept(accept) {
+                Some(StatusForm::Jwt) => ("application/statuslist+jwt", b"eyJ.x.y".to_vec()),
+                Some(StatusForm::Cwt) => ("application/statuslist+cwt", vec![0xd2, 0x84]),
+                None => return Ok(StatusAnswer::NotAcceptable),
+            };
+            Ok(StatusAnswer::Token(StatusToken {
+                content_type: content_type.into(),
+                body,
                 max_age: 300,
             }))
         })

@@ -337,6 +337,33 @@ impl IssuerClient {
         tx_code: Option<&str>,
         dpop_key: DpopKey,
     ) -> Result<Tokens, ClientError> {
+        self.redeem_pre_authorized(offer, tx_code, dpop_key, None, None)
+            .await
+    }
+
+    /// [`Self::pre_authorized`] as client `client_id`, authenticated by `attestation` when
+    /// given (for an authorization server without anonymous access, §12.3, or one requiring
+    /// wallet attestations, HAIP 1.0 §4.3). The key proofs then carry `iss` (Appendix F.1).
+    pub async fn pre_authorized_as(
+        &self,
+        offer: &CredentialOffer,
+        tx_code: Option<&str>,
+        dpop_key: DpopKey,
+        client_id: &str,
+        attestation: Option<&ClientAttestation>,
+    ) -> Result<Tokens, ClientError> {
+        self.redeem_pre_authorized(offer, tx_code, dpop_key, Some(client_id), attestation)
+            .await
+    }
+
+    async fn redeem_pre_authorized(
+        &self,
+        offer: &CredentialOffer,
+        tx_code: Option<&str>,
+        dpop_key: DpopKey,
+        client_id: Option<&str>,
+        attestation: Option<&ClientAttestation>,
+    ) -> Result<Tokens, ClientError> {
         if offer.credential_issuer != self.issuer.credential_issuer {
             return Err(ClientError::InvalidArgument(
                 "the offer is for another credential issuer".into(),
@@ -366,10 +393,24 @@ impl IssuerClient {
         let form = TokenRequest::PreAuthorizedCode {
             pre_authorized_code: grant.pre_authorized_code.clone(),
             tx_code,
-            client_id: None,
+            client_id: client_id.map(str::to_owned),
         }
         .to_form();
-        self.token_request(form, &dpop_key, None, None).await
+        let attestation = match (attestation, client_id) {
+            (Some(attestation), Some(client_id)) => Some(AttestationUse {
+                attestation,
+                client_id,
+                audience: &self.authorization_server.issuer,
+            }),
+            _ => None,
+        };
+        self.token_request(
+            form,
+            &dpop_key,
+            attestation.as_ref(),
+            client_id.map(str::to_owned),
+        )
+        .await
     }
 
     /// A token request (RFC 6749 §4.1.3 / OpenID4VCI §6.1) with DPoP: the answer must be a

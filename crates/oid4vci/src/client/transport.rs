@@ -43,6 +43,11 @@ pub const MAX_DPOP_NONCE_LEN: usize = dpop::MAX_NONCE_LEN;
 pub const MAX_REMEMBERED_NONCES: usize = 16;
 
 /// The client's limits and URL rules.
+///
+/// For an issuer on `http://127.0.0.1` (development, tests) both this policy and the HTTP
+/// client's (`eudi_http::HttpConfig::with_policy`) must be [`UrlPolicy::allow_private_network`]:
+/// the client checks every URL itself first, so an issuer-chosen URL is refused here even when
+/// the HTTP client would allow it.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientConfig {
