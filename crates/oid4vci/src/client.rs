@@ -40,6 +40,7 @@ use std::sync::Arc;
 use eudi_http::HttpClient;
 
 pub use self::callback::MAX_CALLBACK_LEN;
+pub use self::credential::AttestedKey;
 pub use self::credential::CredentialOutcome;
 pub use self::credential::EncryptResponse;
 pub use self::credential::MAX_CREDENTIALS;

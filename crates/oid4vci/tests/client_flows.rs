@@ -1312,3 +1312,32 @@ async fn answers_that_break_the_protocol_are_refused() {
     ));
     assert_eq!(issuer.state().log.len(), sent);
 }
+
+#[tokio::test]
+async fn a_dpop_algorithm_the_server_does_not_take_is_not_sent() {
+    let (issuer, client) = client(Knobs::default()).await;
+    let es384 = DpopKey::new(Arc::new(SoftwareKey::generate(Algorithm::Es384).unwrap()));
+    let sent = issuer.state().log.len();
+    assert!(matches!(
+        client.pre_authorized(&offer(), Some(TX_CODE), es384).await,
+        Err(ClientError::Unsupported(_))
+    ));
+    assert_eq!(issuer.state().log.len(), sent);
+}
+
+#[tokio::test]
+async fn an_authorization_code_offer_passes_its_issuer_state() {
+    let (issuer, client) = client(Knobs::default()).await;
+    let json = json!({
+        "credential_issuer": ISSUER,
+        "credential_configuration_ids": [SD_JWT_ID],
+        "grants": { "authorization_code": { "issuer_state": "from-the-offer" } }
+    });
+    let offer = CredentialOffer::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let start = AuthorizationStart::for_offer(&offer, CLIENT_ID, REDIRECT, dpop_key());
+    assert_eq!(start.configuration_ids, [SD_JWT_ID]);
+    client.start_authorization(start).await.unwrap();
+    let state = issuer.state();
+    let pushed = state.par.values().next().unwrap();
+    assert_eq!(pushed.get("issuer_state"), Some("from-the-offer"));
+}

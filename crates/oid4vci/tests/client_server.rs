@@ -19,6 +19,7 @@ use eudi_http::Response;
 use eudi_oauth::ErrorCode;
 use eudi_oauth::client_attestation;
 use eudi_oauth::client_attestation::WalletProviderTrust;
+use eudi_oid4vci::client::AttestedKey;
 use eudi_oid4vci::client::AuthorizationStart;
 use eudi_oid4vci::client::ClientAttestation;
 use eudi_oid4vci::client::ClientConfig;
@@ -623,4 +624,170 @@ async fn encryption_required_and_no_dpop_nonces() {
         panic!("{outcome:?}")
     };
     assert_eq!(credentials.len(), 2);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_the_issuers_invalid_token() {
+    let clock = Arc::new(eudi_trust::clock::ManualClock::at_system_time());
+    let store = Arc::new(MemoryStore::new());
+    let issuer = Arc::new(
+        Issuer::new(
+            IssuerConfig::new(ISSUER, configurations()),
+            store,
+            Arc::new(Minter::default()),
+            clock.clone(),
+        )
+        .unwrap(),
+    );
+    let created = issuer
+        .create_pre_authorized_offer(SUBJECT, &["pid-sd-jwt".into()], false, false)
+        .await
+        .unwrap();
+    let http = Bridge(issuer.clone());
+    let config = ClientConfig::default().with_clock(clock.clone());
+    let offer = resolve_offer(&http, &created.uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(Arc::new(http), &offer, config)
+        .await
+        .unwrap();
+    let tokens = client
+        .pre_authorized(&offer, None, DpopKey::new(key()))
+        .await
+        .unwrap();
+    clock.advance(i64::try_from(tokens.expires_in.unwrap()).unwrap() + 1);
+    let holder = key();
+    let error = client
+        .request_credentials(
+            &tokens,
+            "pid-sd-jwt",
+            &[holder.as_ref()],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap_err();
+    let oauth = error.oauth_error().unwrap();
+    assert_eq!(oauth.code, ErrorCode::InvalidToken, "{error:?}");
+    assert_eq!(oauth.status(), 401);
+}
+
+/// A key attestation (`key-attestation+jwt`, Appendix D.1) by `provider` for `keys`.
+async fn key_attestation(provider: &SoftwareKey, keys: &[&SoftwareKey], nonce: &str) -> String {
+    let header = eudi_trust::jws::Header::new(
+        Algorithm::Es256,
+        Some(eudi_oid4vci::proof::KEY_ATTESTATION_TYP),
+    );
+    let now = eudi_trust::Clock::now(&SystemClock);
+    let claims = json!({
+        "iat": now,
+        "exp": now + 3600,
+        "nonce": nonce,
+        "key_storage": ["iso_18045_high"],
+        "attested_keys": keys
+            .iter()
+            .map(|k| serde_json::to_value(k.verifying_key().to_jwk()).unwrap())
+            .collect::<Vec<_>>(),
+    });
+    eudi_trust::jws::sign_compact(&header, claims.to_string().as_bytes(), provider)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn key_attestations_bind_one_credential_per_attested_key() {
+    let provider = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let trusted = provider.verifying_key().clone();
+    let issuer = issuer(Arc::new(Minter::default()), |config| {
+        config
+            .key_attestation_trust
+            .keys
+            .push(eudi_oid4vci::proof::AttestationKey {
+                key: trusted,
+                kid: None,
+            });
+        if let Some(jwt) = config
+            .configurations
+            .get_mut("pid-mdoc")
+            .and_then(|c| c.proof_types_supported.get_mut("jwt"))
+        {
+            jwt.key_attestations_required = Some(Default::default());
+        }
+    });
+    let created = issuer
+        .create_pre_authorized_offer(SUBJECT, &["pid-mdoc".into()], false, false)
+        .await
+        .unwrap();
+    let http = Bridge(issuer.clone());
+    let config = ClientConfig::default();
+    let offer = resolve_offer(&http, &created.uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(Arc::new(http), &offer, config)
+        .await
+        .unwrap();
+    let tokens = client
+        .pre_authorized(&offer, None, DpopKey::new(key()))
+        .await
+        .unwrap();
+    // Plain key proofs are refused here, before any request, for what the issuer requires.
+    let plain = key();
+    assert!(matches!(
+        client
+            .request_credentials(
+                &tokens,
+                "pid-mdoc",
+                &[plain.as_ref()],
+                EncryptResponse::IfRequired
+            )
+            .await,
+        Err(ClientError::Unsupported(_))
+    ));
+
+    let (first, second) = (key(), key());
+    let nonce = client.nonce().await.unwrap();
+    let attestation = key_attestation(&provider, &[first.as_ref(), second.as_ref()], &nonce).await;
+    let outcome = client
+        .request_attested_credentials(
+            &tokens,
+            "pid-mdoc",
+            &AttestedKey {
+                signer: second.as_ref(),
+                attestation: &attestation,
+                index: 1,
+                c_nonce: Some(&nonce),
+            },
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    let CredentialOutcome::Issued { credentials, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let expected: Vec<serde_json::Value> = [&first, &second]
+        .iter()
+        .map(|k| {
+            json!(format!(
+                "credential:test-person-1:{}",
+                k.verifying_key().to_jwk().thumbprint()
+            ))
+        })
+        .collect();
+    let issued: Vec<serde_json::Value> = credentials.into_iter().map(|c| c.credential).collect();
+    assert_eq!(issued, expected);
+
+    // An attestation by an untrusted provider is the issuer's invalid_proof.
+    let nonce = client.nonce().await.unwrap();
+    let rogue = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let attestation = key_attestation(&rogue, &[first.as_ref()], &nonce).await;
+    let error = client
+        .request_attested_credentials(
+            &tokens,
+            "pid-mdoc",
+            &AttestedKey {
+                signer: first.as_ref(),
+                attestation: &attestation,
+                index: 0,
+                c_nonce: Some(&nonce),
+            },
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.oauth_error().unwrap().code, ErrorCode::InvalidProof);
 }

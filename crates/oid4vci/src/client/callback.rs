@@ -12,22 +12,16 @@ use crate::client::ClientError;
 /// Longest callback (URL or query) read, in bytes: a code, a state and an `iss` are a few hundred.
 pub const MAX_CALLBACK_LEN: usize = 8 * 1024;
 
-/// What an authorization response carried, once `state` and `iss` are checked.
-#[derive(Debug)]
-pub(crate) enum Callback {
-    /// `code`.
-    Code(String),
-}
-
 /// Reads the callback (`https://wallet.example/cb?code=…&state=…&iss=…`, or its query with or
 /// without the leading `?`), and checks it in the order RFC 9207 §2.4 asks: `state`, then
-/// `iss` (before the rest, errors included, is looked at), then `error` or `code`.
+/// `iss` (before the rest, errors included, is looked at), then `error` or `code`. Returns the
+/// authorization code.
 pub(crate) fn read(
     callback: &str,
     expected_state: &str,
     expected_issuer: &str,
     iss_required: bool,
-) -> Result<Callback, ClientError> {
+) -> Result<String, ClientError> {
     if callback.len() > MAX_CALLBACK_LEN {
         return Err(ClientError::TooLarge {
             what: "authorization response",
@@ -67,7 +61,7 @@ pub(crate) fn read(
         return Err(ClientError::AuthorizationDenied(error));
     }
     match params.get("code") {
-        Some(code) if !code.is_empty() => Ok(Callback::Code(code.to_owned())),
+        Some(code) if !code.is_empty() => Ok(code.to_owned()),
         _ => Err(ClientError::invalid_response(
             "authorization",
             "neither a code nor an error",
@@ -90,15 +84,9 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(matches!(cb, Callback::Code(code) if code == "abc"));
-        assert!(matches!(
-            read("?code=abc&state=s1", "s1", AS, false).unwrap(),
-            Callback::Code(_)
-        ));
-        assert!(matches!(
-            read("code=abc&state=s1", "s1", AS, false).unwrap(),
-            Callback::Code(_)
-        ));
+        assert_eq!(cb, "abc");
+        assert_eq!(read("?code=abc&state=s1", "s1", AS, false).unwrap(), "abc");
+        assert_eq!(read("code=abc&state=s1", "s1", AS, false).unwrap(), "abc");
     }
 
     #[test]

@@ -72,6 +72,20 @@ pub enum CredentialOutcome {
     },
 }
 
+/// An attested key that proves possession for all the keys of its key attestation
+/// (OpenID4VCI 1.0 Appendix D, F.1).
+#[derive(Clone, Copy, Debug)]
+pub struct AttestedKey<'a> {
+    /// One of the attested keys; it signs the key proof.
+    pub signer: &'a dyn Signer,
+    /// The key attestation JWT (`key-attestation+jwt`) from the wallet's key storage.
+    pub attestation: &'a str,
+    /// The signer's place in the attestation's `attested_keys` (the proof's `kid`).
+    pub index: usize,
+    /// The `c_nonce` the attestation carries, when the issuer has a nonce endpoint.
+    pub c_nonce: Option<&'a str>,
+}
+
 /// An ephemeral key for one encrypted answer, and the `enc` asked for.
 struct ResponseKey {
     key: DecryptionKey,
@@ -138,7 +152,9 @@ impl IssuerClient {
             Some(metadata) => {
                 if metadata.key_attestations_required.is_some() {
                     return Err(ClientError::Unsupported(
-                        "the configuration requires key attestations".into(),
+                        "the configuration requires key attestations: use \
+                         request_attested_credentials"
+                            .into(),
                     ));
                 }
                 for key in holder_keys {
@@ -196,6 +212,80 @@ impl IssuerClient {
                 None,
             );
         }
+    }
+
+    /// Requests credentials of configuration `configuration_id` for the keys of a key
+    /// attestation (Appendix D): one `jwt` proof by one attested key with the attestation in its
+    /// header (Appendix F.1), and the issuer binds one credential to each attested key. The
+    /// attestation's `nonce` must be `key.c_nonce`, a fresh value from [`Self::nonce`], which
+    /// the proof carries too; an `invalid_nonce` answer is not retried (a new attestation is
+    /// needed).
+    pub async fn request_attested_credentials(
+        &self,
+        tokens: &Tokens,
+        configuration_id: &str,
+        key: &AttestedKey<'_>,
+        encryption: EncryptResponse,
+    ) -> Result<CredentialOutcome, ClientError> {
+        let configuration = self.configuration(configuration_id)?;
+        let metadata = configuration.jwt_proof().ok_or_else(|| {
+            ClientError::Unsupported("the configuration takes no jwt key proofs".into())
+        })?;
+        let alg = key.signer.algorithm().jose_name();
+        if !metadata
+            .proof_signing_alg_values_supported
+            .iter()
+            .any(|a| a == alg)
+        {
+            return Err(ClientError::Unsupported(format!(
+                "the issuer takes no {alg} key proofs"
+            )));
+        }
+        if self.issuer.nonce_endpoint.is_some() && key.c_nonce.is_none() {
+            return Err(ClientError::InvalidArgument(
+                "the issuer has a nonce endpoint: the attestation and proof need its c_nonce"
+                    .into(),
+            ));
+        }
+        let claims = proof::ProofClaims {
+            iss: tokens.client_id.as_deref(),
+            aud: &self.issuer.credential_issuer,
+            iat: self.transport.now(),
+            nonce: key.c_nonce,
+        };
+        let jwt = proof::create(key.signer, &claims, Some((key.attestation, key.index)))
+            .await
+            .map_err(|e| ClientError::Signing(e.to_string()))?;
+        let identifier = tokens.credential_identifiers(configuration_id).first();
+        let response_key = self.response_key(encryption)?;
+        let request = CredentialRequest {
+            credential_configuration_id: match identifier {
+                Some(_) => None,
+                None => Some(configuration_id.to_owned()),
+            },
+            credential_identifier: identifier.cloned(),
+            proofs: Some(Proofs {
+                jwt: Some(vec![jwt]),
+                other: serde_json::Map::new(),
+            }),
+            credential_response_encryption: response_key.as_ref().map(request_encryption),
+        };
+        let response = self
+            .post_resource(
+                tokens,
+                &self.issuer.credential_endpoint,
+                "credential",
+                &request,
+                response_key.is_some(),
+            )
+            .await?;
+        read_outcome(
+            "credential",
+            &response,
+            response_key.as_ref(),
+            MAX_CREDENTIALS,
+            None,
+        )
     }
 
     /// Asks the deferred credential endpoint for the credentials of `transaction_id` (§9.1).

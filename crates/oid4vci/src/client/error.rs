@@ -92,6 +92,9 @@ pub enum ClientError {
     /// Signing a DPoP proof, key proof or attestation PoP failed (a fault of this side).
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The system random generator failed (`state`, PKCE verifier).
+    #[error("the system random number generator failed")]
+    Random,
     /// An encrypted credential response could not be decrypted, or request encryption failed.
     #[error("credential response encryption: {0}")]
     Encryption(#[from] JweError),

@@ -14,7 +14,6 @@ use url::Url;
 use crate::client::ClientError;
 use crate::client::IssuerClient;
 use crate::client::callback;
-use crate::client::callback::Callback;
 use crate::client::transport::AttestationUse;
 use crate::client::transport::ClientAttestation;
 use crate::client::transport::DpopKey;
@@ -50,6 +49,28 @@ pub struct AuthorizationStart {
     pub dpop_key: DpopKey,
     /// The wallet's attestation (HAIP 1.0 §4.3), sent at PAR and at the token endpoint.
     pub client_attestation: Option<ClientAttestation>,
+}
+
+impl AuthorizationStart {
+    /// An authorization for what `offer` offers, with its `issuer_state` (§4.1.1: the wallet
+    /// MUST send it when the offer has one), no client attestation.
+    pub fn for_offer(
+        offer: &CredentialOffer,
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        dpop_key: DpopKey,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.into(),
+            configuration_ids: offer.credential_configuration_ids.clone(),
+            issuer_state: offer
+                .authorization_code()
+                .and_then(|grant| grant.issuer_state.clone()),
+            dpop_key,
+            client_attestation: None,
+        }
+    }
 }
 
 /// An authorization the user is completing in the browser: open
@@ -193,8 +214,8 @@ impl IssuerClient {
                 "the authorization server does not support PKCE S256".into(),
             ));
         }
-        let state = random_token().map_err(|e| ClientError::Signing(e.to_string()))?;
-        let code_verifier = random_token().map_err(|e| ClientError::Signing(e.to_string()))?;
+        let state = random_token().map_err(|_| ClientError::Random)?;
+        let code_verifier = random_token().map_err(|_| ClientError::Random)?;
         let scope = self.scope_for(&start.configuration_ids);
         let request = AuthorizationRequest {
             response_type: "code".into(),
@@ -297,7 +318,7 @@ impl IssuerClient {
         callback: &str,
     ) -> Result<Tokens, ClientError> {
         let server = &self.authorization_server;
-        let Callback::Code(code) = callback::read(
+        let code = callback::read(
             callback,
             &pending.state,
             &server.issuer,
@@ -422,6 +443,13 @@ impl IssuerClient {
         attestation: Option<&AttestationUse<'_>>,
         client_id: Option<String>,
     ) -> Result<Tokens, ClientError> {
+        let supported = &self.authorization_server.dpop_signing_alg_values_supported;
+        let alg = dpop_key.algorithm().jose_name();
+        if !supported.is_empty() && !supported.iter().any(|a| a == alg) {
+            return Err(ClientError::Unsupported(format!(
+                "the authorization server takes no {alg} DPoP proofs"
+            )));
+        }
         let endpoint = &self.authorization_server.token_endpoint;
         let request = Request::post(endpoint.as_str(), "application/x-www-form-urlencoded", form)
             .accept("application/json");

@@ -20,6 +20,7 @@ use eudi_oauth::ErrorCode;
 use eudi_oauth::OAuthError;
 use eudi_oauth::client_attestation;
 use eudi_oauth::dpop;
+use eudi_trust::Algorithm;
 use eudi_trust::Clock;
 use eudi_trust::Jwk;
 use eudi_trust::Signer;
@@ -125,6 +126,11 @@ impl DpopKey {
     /// The public key, as sent in the proofs' `jwk` header.
     pub fn public_jwk(&self) -> &Jwk {
         &self.jwk
+    }
+
+    /// The signature algorithm of the proofs.
+    pub fn algorithm(&self) -> Algorithm {
+        self.signer.algorithm()
     }
 
     /// The RFC 7638 thumbprint (`dpop_jkt`, RFC 9449 §10).
