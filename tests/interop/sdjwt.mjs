@@ -8,7 +8,8 @@
 // verify  {token, issuerJwk, nonce}                              -> {ok: true, claims, header, kb}
 //                                                                  | {ok: false, error}
 // verify  {token, trustedCertificates: [pem], nonce}              (the same, with the issuer key
-//         taken from the `x5c` header, whose chain must end in one of the PEM certificates)
+//         taken from the `x5c` header, whose chain must end in one of the PEM certificates; the
+//         library then also fetches the status list and checks the credential is valid)
 //
 // Private keys (`issuerKey`, `holderKey`) are PKCS#8 DER, base64url. Public keys are JWKs.
 // `verify` returns what the library verified; it does not check `aud` or `typ` itself (the
@@ -70,15 +71,31 @@ function x5cIssuerJwk(token, trusted) {
 }
 
 async function verify({ token, issuerJwk, trustedCertificates, nonce }) {
+  // With trusted certificates, a `status.status_list` is checked by the library too: it fetches
+  // the Status List Token itself; its key comes from the token's own x5c, checked like the
+  // credential's (the library would otherwise verify it with the credential's key).
+  let statusToken;
+  const statusConfig = {};
   if (!issuerJwk) {
     try {
       issuerJwk = x5cIssuerJwk(token, trustedCertificates ?? []);
     } catch (e) {
       return { ok: false, error: String(e?.message ?? e) };
     }
+    statusConfig.statusListFetcher = async (uri) => {
+      const response = await fetch(uri, { headers: { Accept: 'application/statuslist+jwt' } });
+      if (!response.ok) throw new Error(`status list ${uri}: ${response.status}`);
+      const type = response.headers.get('content-type') ?? '';
+      if (!type.includes('application/statuslist+jwt')) throw new Error(`status list type ${type}`);
+      statusToken = await response.text();
+      return statusToken;
+    };
+    statusConfig.statusVerifier = async (data, signature) =>
+      (await ES256.getVerifier(x5cIssuerJwk(statusToken, trustedCertificates ?? [])))(data, signature);
   }
   const verifier = new SDJwtVcInstance({
     ...base,
+    ...statusConfig,
     verifier: await ES256.getVerifier(issuerJwk),
     // The holder key is the `cnf.jwk` of the verified Issuer-signed JWT payload.
     kbVerifier: async (data, signature, payload) =>
