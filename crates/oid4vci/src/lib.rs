@@ -15,6 +15,10 @@
 //! * [`endpoint`]: framework-free HTTP request and response types with OAuth error answers.
 //! * [`server`]: the issuer and its authorization server: [`server::Issuer::handle`] serves
 //!   every protocol endpoint; the login steps around MitID are methods the binary calls.
+//! * [`client`]: the wallet's side: resolve an offer, check the issuer's metadata, the
+//!   authorization-code flow (PAR, PKCE S256, DPoP, `state` and `iss` checked) and the
+//!   pre-authorized flow (`tx_code`), nonce, batch credential requests with one key proof per
+//!   holder key, encrypted responses, deferred polling and notifications.
 //! * [`issuance`]: the seam between the protocol and what is issued: the issuer binary implements
 //!   [`issuance::CredentialMinter`] (PID rules, SD-JWT VC and mdoc encoding, status allocation).
 #![forbid(unsafe_code)]
