@@ -165,6 +165,20 @@ async fn serve_offer_redeem_list_and_revoke() {
     assert_eq!(records[0]["state"], "valid");
     assert!(records[0]["status_index"].is_u64());
     let id = records[0]["id"].as_str().unwrap().to_owned();
+    // The same person by CPR number (a register person at a Citizen Service) has the same records.
+    let by_cpr = run(
+        &dir,
+        &["credentials", "--identity", "120385-2459", "--json"],
+    );
+    let by_cpr: serde_json::Value = serde_json::from_slice(&by_cpr.stdout).unwrap();
+    assert_eq!(by_cpr, listed);
+    // And can be offered a PID in person.
+    let in_person = run(&dir, &["offer", "--identity", "120385-2459", "--json"]);
+    assert!(
+        in_person.status.success(),
+        "{}",
+        String::from_utf8_lossy(&in_person.stderr)
+    );
     let list = records[0]["status_list"].as_u64().unwrap();
 
     // The trust anchors verify it while it is valid.
