@@ -354,3 +354,20 @@ fn serve_stops_gracefully_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn help_never_shows_the_database_url_of_the_environment() {
+    let dir = temp_dir();
+    let help = issuer(&dir)
+        .env(
+            "EUDI_ISSUER_DATABASE_URL",
+            "postgres://issuer:hunter2@db.example/pid",
+        )
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--database-url"));
+    assert!(!text.contains("hunter2"), "{text}");
+}
