@@ -165,6 +165,20 @@ async fn serve_offer_redeem_list_and_revoke() {
     assert_eq!(records[0]["state"], "valid");
     assert!(records[0]["status_index"].is_u64());
     let id = records[0]["id"].as_str().unwrap().to_owned();
+    // The same person by CPR number (a register person at a Citizen Service) has the same records.
+    let by_cpr = run(
+        &dir,
+        &["credentials", "--identity", "120385-2459", "--json"],
+    );
+    let by_cpr: serde_json::Value = serde_json::from_slice(&by_cpr.stdout).unwrap();
+    assert_eq!(by_cpr, listed);
+    // And can be offered a PID in person.
+    let in_person = run(&dir, &["offer", "--identity", "120385-2459", "--json"]);
+    assert!(
+        in_person.status.success(),
+        "{}",
+        String::from_utf8_lossy(&in_person.stderr)
+    );
     let list = records[0]["status_list"].as_u64().unwrap();
 
     // The trust anchors verify it while it is valid.
@@ -238,6 +252,14 @@ fn a_refused_identity_gets_no_offer_and_usage_errors_exit_2() {
     assert_eq!(usage.status.code(), Some(2));
     let missing = run(&dir, &["revoke", "no-such-credential"]);
     assert_eq!(missing.status.code(), Some(1));
+    // Ids are base64url: one may start with `-` and is still an id, not an option.
+    let hyphen = run(&dir, &["revoke", "-Sx9_no-such-credential"]);
+    assert_eq!(hyphen.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&hyphen.stderr).contains("no credential"));
+    assert_eq!(
+        run(&dir, &["review", "approve", "-Sx9"]).status.code(),
+        Some(1)
+    );
 }
 
 #[tokio::test]
@@ -339,4 +361,21 @@ fn serve_stops_gracefully_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn help_never_shows_the_database_url_of_the_environment() {
+    let dir = temp_dir();
+    let help = issuer(&dir)
+        .env(
+            "EUDI_ISSUER_DATABASE_URL",
+            "postgres://issuer:hunter2@db.example/pid",
+        )
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--database-url"));
+    assert!(!text.contains("hunter2"), "{text}");
 }

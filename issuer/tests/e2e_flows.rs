@@ -580,18 +580,25 @@ impl std::io::Write for Captured {
     }
 }
 
+static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+
 #[tokio::test]
 async fn logs_carry_the_transaction_id_and_no_personal_data() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    // This test's runtime is single-threaded: the server's tasks log through this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The process-wide subscriber (a scoped one races with the other tests' threads over
+    // tracing's callsite cache): every test of this binary logs into it, so the checks below
+    // also hold for their logs.
+    let captured = CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    });
     let s = start("logs").await;
     let (client, tokens) = code_flow(&s, "substantial").await.unwrap();
     receive_and_verify(&s, &client, &tokens, SD_JWT_CONFIGURATION_ID).await;

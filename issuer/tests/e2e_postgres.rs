@@ -58,6 +58,7 @@ async fn instance(
     let config = Config {
         data_dir: Some(data_dir.to_path_buf()),
         public_url: Some(public_url.parse().unwrap()),
+        database_url: Some(eudi_issuer::config::Secret::new(DATABASE_URL)),
         ..Config::default()
     };
     let state = eudi_issuer::web::wiring::build(
@@ -248,6 +249,123 @@ async fn a_mitid_login_started_on_one_instance_is_finished_on_the_other() {
     assert!(
         matches!(outcome, CredentialOutcome::Issued { .. }),
         "{outcome:?}"
+    );
+    a_store.close().await;
+    b_store.close().await;
+}
+
+/// A "load balancer" on the wallet's side: every request for B's URL goes to A or B in turn.
+#[derive(Debug)]
+struct Alternate {
+    inner: Arc<ReqwestClient>,
+    public: String,
+    instances: [String; 2],
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl eudi_http::HttpClient for Alternate {
+    fn send(&self, mut request: eudi_http::Request) -> eudi_http::HttpFuture<'_> {
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+        if let Some(rest) = request.url.strip_prefix(&self.public) {
+            request.url = format!("{}{rest}", self.instances[turn]);
+        }
+        self.inner.send(request)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_credentials_across_both_instances_never_share_a_status_place() {
+    const FLOWS: usize = 40;
+    const PER_FLOW: usize = 5;
+    let schema = unique();
+    let data_dir = std::env::temp_dir().join(&schema);
+    let a_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a_url = format!("http://{}", a_listener.local_addr().unwrap());
+    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_url = format!("http://{}", b_listener.local_addr().unwrap());
+    let (a, a_store) = instance(&schema, &data_dir, a_listener, &b_url).await;
+    let (b, b_store) = instance(&schema, &data_dir, b_listener, &b_url).await;
+    let http = Arc::new(Alternate {
+        inner: Arc::new(
+            ReqwestClient::new(
+                HttpConfig::default().with_policy(UrlPolicy::allow_private_network()),
+            )
+            .unwrap(),
+        ),
+        public: b_url.clone(),
+        instances: [a_url.clone(), b_url.clone()],
+        next: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let identity = eudi_pid::default_test_identities()
+        .into_iter()
+        .find(|i| i.username == "high")
+        .unwrap();
+    let subject = Subject::from_test_identity(&identity).encode();
+    let mut flows = Vec::new();
+    for _ in 0..FLOWS {
+        let offer = a.backend.create_offer(subject.clone()).await.unwrap();
+        let http = http.clone();
+        flows.push(tokio::spawn(async move {
+            let config = ClientConfig::default().with_policy(UrlPolicy::allow_private_network());
+            let resolved = resolve_offer(http.as_ref(), &offer.uri, &config)
+                .await
+                .unwrap();
+            let client = IssuerClient::for_offer(http.clone(), &resolved, config)
+                .await
+                .unwrap();
+            let dpop = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+            let tokens = client
+                .pre_authorized(&resolved, offer.tx_code.as_deref(), DpopKey::new(dpop))
+                .await
+                .unwrap();
+            let holders: Vec<SoftwareKey> = (0..PER_FLOW)
+                .map(|_| SoftwareKey::generate(Algorithm::Es256).unwrap())
+                .collect();
+            let signers: Vec<&dyn Signer> = holders.iter().map(|k| k as &dyn Signer).collect();
+            let outcome = client
+                .request_credentials(
+                    &tokens,
+                    SD_JWT_CONFIGURATION_ID,
+                    &signers,
+                    EncryptResponse::IfRequired,
+                )
+                .await
+                .unwrap();
+            matches!(outcome, CredentialOutcome::Issued { credentials, .. } if credentials.len() == PER_FLOW)
+        }));
+    }
+    for flow in flows {
+        assert!(flow.await.unwrap());
+    }
+    // Both instances minted (the wallet's requests alternate between them).
+    let (at_a, at_b) = (a.metrics.issued("dc+sd-jwt"), b.metrics.issued("dc+sd-jwt"));
+    assert!(at_a > 0 && at_b > 0, "A minted {at_a}, B minted {at_b}");
+    assert_eq!(at_a + at_b, (FLOWS * PER_FLOW) as u64);
+    let config = Config {
+        data_dir: Some(data_dir.clone()),
+        ..Config::default()
+    };
+    let keys = eudi_issuer::pki::IssuerKeys::load_or_generate(
+        &config.keys_dir(),
+        &config.keys,
+        "DK",
+        &b_url,
+        &SystemClock,
+    )
+    .unwrap();
+    let person = Subject::decode(&subject)
+        .unwrap()
+        .identity_key(keys.identity_secret());
+    let records = b_store.issuer().credentials_of(&person).await.unwrap();
+    assert_eq!(records.len(), FLOWS * PER_FLOW);
+    let places: HashSet<(u32, u32)> = records
+        .iter()
+        .map(|r| (r.status.list, r.status.index))
+        .collect();
+    assert_eq!(
+        places.len(),
+        FLOWS * PER_FLOW,
+        "a status place was given twice"
     );
     a_store.close().await;
     b_store.close().await;
