@@ -427,6 +427,78 @@ async fn signatures_by_different_keys_verify_in_any_trust_order() {
     }
 }
 
+/// Two candidate keys (no `kid` anywhere) for one compact signature: valid whichever is
+/// configured first, and the key that verified is the one reported; with neither key the
+/// failure is the one a single wrong key gives (a bad issuer signature).
+#[tokio::test]
+async fn two_candidate_keys_in_either_order() {
+    let s = Setup::new();
+    let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let third = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let mut claims = s.claims(0);
+    claims.insert("iss".into(), json!(ISS));
+    claims.remove("status");
+    let presentation = SdJwtBuilder::new(&claims)
+        .sign(&s.issuer)
+        .await
+        .unwrap()
+        .serialize()
+        .unwrap();
+    let right = TrustedKey::new(s.issuer.verifying_key().clone(), "right").issuer(ISS);
+    let wrong = TrustedKey::new(other.verifying_key().clone(), "wrong").issuer(ISS);
+    for keys in [[&right, &wrong], [&wrong, &right]] {
+        let mut trust = TrustConfig::new();
+        for k in keys {
+            trust.add_key(k.clone());
+        }
+        let cx = s.context(&trust, StatusCheck::Skip);
+        let v = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
+            .await
+            .unwrap();
+        assert_eq!(v.issuer.as_deref(), Some(ISS));
+    }
+
+    let verify_with = |keys: Vec<TrustedKey>| {
+        let mut trust = TrustConfig::new();
+        for k in keys {
+            trust.add_key(k);
+        }
+        trust
+    };
+    let single = verify_with(vec![wrong.clone()]);
+    let single = verify_sd_jwt(
+        &presentation,
+        None,
+        &s.context(&single, StatusCheck::Skip),
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(single.code, ErrorCode::InvalidSignature);
+    for keys in [
+        vec![
+            wrong.clone(),
+            TrustedKey::new(third.verifying_key().clone(), "third").issuer(ISS),
+        ],
+        vec![
+            TrustedKey::new(third.verifying_key().clone(), "third").issuer(ISS),
+            wrong.clone(),
+        ],
+    ] {
+        let trust = verify_with(keys);
+        let e = verify_sd_jwt(
+            &presentation,
+            None,
+            &s.context(&trust, StatusCheck::Skip),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, single.code);
+        assert_eq!(e.message, single.message);
+    }
+}
+
 #[tokio::test]
 async fn policy_level_claims_and_cpr() {
     let s = Setup::new();
