@@ -499,6 +499,43 @@ async fn two_candidate_keys_in_either_order() {
     }
 }
 
+/// An SD-JWT (VC) whose issuer signature is RS256 or PS256 is refused, by name, before any key
+/// could verify it: ES256 only unless configured. The signature bytes are never looked at, so
+/// no RSA key is needed.
+#[tokio::test]
+async fn non_es256_issuer_signature_is_refused_by_name() {
+    let s = Setup::new();
+    let mut trust = TrustConfig::new();
+    trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "issuer").issuer(ISS));
+    let cx = s.context(&trust, StatusCheck::Skip);
+    let payload =
+        json!({"iss": ISS, "vct": "urn:eudi:pid:1", "iat": NOW - 60, "given_name": "Karen"});
+    for alg in ["RS256", "PS256"] {
+        for typ in ["dc+sd-jwt", "example+sd-jwt"] {
+            let header = json!({"alg": alg, "typ": typ});
+            let mut payload = payload.clone();
+            if typ != "dc+sd-jwt" {
+                payload.as_object_mut().unwrap().remove("vct");
+            }
+            let token = format!(
+                "{}.{}.{}~",
+                eudi_trust::b64::encode(header.to_string()),
+                eudi_trust::b64::encode(payload.to_string()),
+                eudi_trust::b64::encode([7u8; 256]),
+            );
+            let e = verify_sd_jwt(&token, None, &cx, &Policy::default())
+                .await
+                .unwrap_err();
+            assert!(e.message.contains(alg), "{alg} {typ}: {e:?}");
+            assert_eq!(
+                e.code,
+                ErrorCode::UnsupportedAlgorithm,
+                "{alg} {typ}: {e:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn policy_level_claims_and_cpr() {
     let s = Setup::new();
