@@ -26,6 +26,7 @@ use eudi_trust::AssuranceLevel;
 use eudi_trust::Signer as _;
 use eudi_trust::SoftwareKey;
 use eudi_trust::clock::ManualClock;
+use eudi_verify::AnchorPurpose;
 use eudi_verify::Context;
 use eudi_verify::CredentialFormat;
 use eudi_verify::ErrorCode;
@@ -591,6 +592,55 @@ async fn policy_level_claims_and_cpr() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::MissingClaim);
+}
+
+/// An mdoc whose `issuerAuth` is not ES256 (EdDSA -8, PS256 -37) is refused by name: the
+/// ISO/IEC 18013-5 Annex D response with its protected header rewritten, so no key of those
+/// types is needed (every structure around the header is counted in items, not bytes).
+#[tokio::test]
+async fn non_es256_mdoc_issuer_auth_is_refused_by_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/mdoc/annex-d");
+    let hex = std::fs::read_to_string(dir.join("device_response.hex")).unwrap();
+    let hex = hex.trim();
+    let pem = std::fs::read_to_string(dir.join("ds_cert.pem")).unwrap();
+    let mut trust = TrustConfig::new();
+    trust
+        .add_anchor_pem(&pem, Some(AnchorPurpose::Mdoc), None)
+        .unwrap();
+    // 2021-01-01, while the Annex D DS certificate is valid.
+    let clock = ManualClock::new(1_609_459_200);
+    let cx = Context {
+        trust: &trust,
+        status: StatusCheck::Skip,
+        clock: &clock,
+    };
+    let bytes = |hex: &str| -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    // As published it verifies (so the failures below are the header's doing).
+    verify_mdoc(&bytes(hex), None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    const ES256_HEADER: &str = "43a10126";
+    assert_eq!(hex.matches(ES256_HEADER).count(), 1);
+    for (header, names) in [
+        ("43a10127", ["EdDSA", "-8"]),
+        ("44a1013824", ["PS256", "-37"]),
+    ] {
+        let tampered = bytes(&hex.replacen(ES256_HEADER, header, 1));
+        let e = verify_mdoc(&tampered, None, &cx, &Policy::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedAlgorithm, "{header}: {e:?}");
+        assert!(
+            names.iter().any(|n| e.message.contains(n)),
+            "{header}: {e:?}"
+        );
+    }
 }
 
 #[tokio::test]
