@@ -261,25 +261,25 @@ impl ItemWriter {
     /// here, once, so that its accessors are total ([`ItemLayout`]).
     pub(crate) fn finish(self) -> Result<Vec<IssuerSignedItem>, EncodeError> {
         let buf = Arc::new(self.buf);
-        self.items
-            .into_iter()
-            .map(|w| {
-                let layout = ItemLayout::new(
-                    Arc::clone(&buf),
-                    w.at,
-                    Part::Within(w.random),
-                    Part::Within(w.identifier),
-                )
-                .map_err(|_| EncodeError::Internal)?;
-                Ok(IssuerSignedItem {
-                    layout,
-                    digest_id: w.digest_id,
-                    element_value: w.element_value,
-                    // The encoder writes definite lengths only.
-                    definite: true,
-                })
-            })
-            .collect()
+        // A loop, not `collect` into a `Result`, which would lose the size hint and regrow.
+        let mut items = Vec::with_capacity(self.items.len());
+        for w in self.items {
+            let layout = ItemLayout::new(
+                Arc::clone(&buf),
+                w.at,
+                Part::Within(w.random),
+                Part::Within(w.identifier),
+            )
+            .map_err(|_| EncodeError::Internal)?;
+            items.push(IssuerSignedItem {
+                layout,
+                digest_id: w.digest_id,
+                element_value: w.element_value,
+                // The encoder writes definite lengths only.
+                definite: true,
+            });
+        }
+        Ok(items)
     }
 }
 

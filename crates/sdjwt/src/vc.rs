@@ -21,6 +21,7 @@ use crate::SdJwtError;
 use crate::issuer::IntoClaims;
 use crate::path::PathElement;
 use crate::serialization::SdJwt;
+use crate::verifier::CandidateResolver;
 use crate::verifier::KeyResolver;
 use crate::verifier::VerifiedSdJwt;
 use crate::verifier::VerifyOptions;
@@ -172,6 +173,19 @@ pub fn verify(
 ) -> Result<VerifiedSdJwtVc, SdJwtError> {
     let verified = verifier::verify_typed(sd_jwt, resolve_key, options, &[TYP, LEGACY_TYP])?;
     check_vc(verified)
+}
+
+/// [`verify`] with several candidate keys per issuer signature
+/// ([`verifier::verify_with_candidates`]): also returns, per issuer signature, the index of the
+/// candidate that verified it.
+pub fn verify_with_candidates(
+    sd_jwt: &SdJwt,
+    resolve_keys: &mut CandidateResolver<'_>,
+    options: &VerifyOptions,
+) -> Result<(VerifiedSdJwtVc, Vec<usize>), SdJwtError> {
+    let (verified, chosen) =
+        verifier::verify_candidates_typed(sd_jwt, resolve_keys, options, &[TYP, LEGACY_TYP])?;
+    Ok((check_vc(verified)?, chosen))
 }
 
 fn check_vc(verified: VerifiedSdJwt) -> Result<VerifiedSdJwtVc, SdJwtError> {

@@ -53,6 +53,13 @@ impl KeyBindingPolicy {
 pub type KeyResolver<'a> =
     dyn FnMut(&Header, &Map<String, Value>) -> Result<VerifyingKey, String> + 'a;
 
+/// Like [`KeyResolver`], for a verifier that trusts several keys a signature may be by (no
+/// `kid`, or configured keys without one): returns the candidates, in order. The signature must
+/// verify with one of them; each is tried at most once, and the first that verifies is the one
+/// (see [`verify_with_candidates`]).
+pub type CandidateResolver<'a> =
+    dyn FnMut(&Header, &Map<String, Value>) -> Result<Vec<VerifyingKey>, String> + 'a;
+
 /// Verification settings. Every limit is explicit.
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
@@ -253,6 +260,37 @@ pub fn verify(
     verify_typed(sd_jwt, resolve_key, options, &[])
 }
 
+/// [`verify`] with several candidate keys per issuer signature: each signature is verified once
+/// per candidate at most, in the order given, and the first that verifies is the signature's
+/// key; if none does, the error is the first candidate's. Also returns, per issuer signature in
+/// order, the index of the candidate that verified it, so that a verifier picks its key with
+/// one verification instead of verifying to choose and then again.
+pub fn verify_with_candidates(
+    sd_jwt: &SdJwt,
+    resolve_keys: &mut CandidateResolver<'_>,
+    options: &VerifyOptions,
+) -> Result<(VerifiedSdJwt, Vec<usize>), SdJwtError> {
+    verify_candidates_typed(sd_jwt, resolve_keys, options, &[])
+}
+
+/// [`verify_with_candidates`] with `default_typ` (see [`verify_typed`]).
+pub(crate) fn verify_candidates_typed(
+    sd_jwt: &SdJwt,
+    resolve_keys: &mut CandidateResolver<'_>,
+    options: &VerifyOptions,
+    default_typ: &[&str],
+) -> Result<(VerifiedSdJwt, Vec<usize>), SdJwtError> {
+    let mut chosen = Vec::new();
+    let verified = verify_core(
+        sd_jwt,
+        &mut |h, p| resolve_keys(h, p),
+        options,
+        default_typ,
+        Some(&mut chosen),
+    )?;
+    Ok((verified, chosen))
+}
+
 /// [`verify`], with `default_typ` as the accepted `typ` values when `options` names none
 /// (an empty list: no check).
 pub(crate) fn verify_typed(
@@ -260,6 +298,44 @@ pub(crate) fn verify_typed(
     resolve_key: &mut KeyResolver<'_>,
     options: &VerifyOptions,
     default_typ: &[&str],
+) -> Result<VerifiedSdJwt, SdJwtError> {
+    // One candidate, in an array: no allocation on this (the common) path.
+    verify_core(
+        sd_jwt,
+        &mut |h, p| resolve_key(h, p).map(|k| [k]),
+        options,
+        default_typ,
+        None,
+    )
+}
+
+/// Verifies one issuer signature with the first of `keys` it verifies with; the index of that
+/// key, or the error of the first key. `verify_one` is one verification.
+fn first_verifying(
+    keys: &[VerifyingKey],
+    mut verify_one: impl FnMut(&VerifyingKey) -> Result<(), SdJwtError>,
+) -> Result<usize, SdJwtError> {
+    let mut first_error = None;
+    for (index, key) in keys.iter().enumerate() {
+        match verify_one(key) {
+            Ok(()) => return Ok(index),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| SdJwtError::IssuerKey("no candidate key".into())))
+}
+
+/// A resolver of one or more candidate keys ([`KeyResolver`], [`CandidateResolver`]).
+type Resolve<'a, K> = dyn FnMut(&Header, &Map<String, Value>) -> Result<K, String> + 'a;
+
+fn verify_core<K: AsRef<[VerifyingKey]>>(
+    sd_jwt: &SdJwt,
+    resolve_keys: &mut Resolve<'_, K>,
+    options: &VerifyOptions,
+    default_typ: &[&str],
+    mut chosen: Option<&mut Vec<usize>>,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     // 1. The Issuer-signed JWT (RFC 9901 §7.1 step 2).
     let payload = unverified_payload(sd_jwt)?;
@@ -287,35 +363,56 @@ pub(crate) fn verify_typed(
                 None => {}
             }
         }
-        let key = resolve_key(&header, &payload).map_err(SdJwtError::IssuerKey)?;
+        let keys = resolve_keys(&header, &payload).map_err(SdJwtError::IssuerKey)?;
+        let keys = keys.as_ref();
         let signature = b64::decode(sig.signature).map_err(|_| {
             SdJwtError::IssuerJws(JwsError::Malformed("signature is not base64url"))
         })?;
-        if i == 0 {
-            let alg = jws::check_algorithm(&header, &key, &options.algorithms)?;
-            let mut hash = digest::Context::new(alg.digest_algorithm());
-            hash.update(sd_jwt.first_signing_input()?.as_bytes());
-            if kb_jwt.is_some()
-                && let Some(sd_alg) = sd_alg
-                && sd_alg.algorithm() == alg.digest_algorithm()
-            {
-                sd_hash = Some(hash.clone());
-            }
-            key.verify_digest(&hash.finish(), &signature)
-                .map_err(|_| SdJwtError::IssuerJws(JwsError::BadSignature))?;
+        let index = if i == 0 {
+            // The hash of the signing input depends only on the header's `alg`: computed once
+            // for every candidate (and continued for `sd_hash`).
+            let mut digests: Option<(&digest::Algorithm, digest::Digest)> = None;
+            first_verifying(keys, |key| {
+                let alg = jws::check_algorithm(&header, key, &options.algorithms)?;
+                let algorithm = alg.digest_algorithm();
+                let digest = match &digests {
+                    Some((a, d)) if *a == algorithm => *d,
+                    _ => {
+                        let mut hash = digest::Context::new(algorithm);
+                        hash.update(sd_jwt.first_signing_input()?.as_bytes());
+                        if kb_jwt.is_some()
+                            && let Some(sd_alg) = sd_alg
+                            && sd_alg.algorithm() == algorithm
+                        {
+                            sd_hash = Some(hash.clone());
+                        }
+                        let d = hash.finish();
+                        digests = Some((algorithm, d));
+                        d
+                    }
+                };
+                key.verify_digest(&digest, &signature)
+                    .map_err(|_| SdJwtError::IssuerJws(JwsError::BadSignature))
+            })?
         } else {
             let mut signing_input =
                 String::with_capacity(sig.protected.len() + 1 + payload_b64.len());
             signing_input.push_str(sig.protected);
             signing_input.push('.');
             signing_input.push_str(payload_b64);
-            jws::verify_parts(
-                &header,
-                signing_input.as_bytes(),
-                &signature,
-                &key,
-                &options.algorithms,
-            )?;
+            first_verifying(keys, |key| {
+                jws::verify_parts(
+                    &header,
+                    signing_input.as_bytes(),
+                    &signature,
+                    key,
+                    &options.algorithms,
+                )
+                .map_err(SdJwtError::from)
+            })?
+        };
+        if let Some(chosen) = chosen.as_deref_mut() {
+            chosen.push(index);
         }
         first_header.get_or_insert(header);
     }

@@ -177,32 +177,6 @@ pub(crate) fn resolve_keys(
     Ok(bound)
 }
 
-/// The candidate key that verifies signature `index`, so that the order of the configured
-/// keys never matters (RFC 9901 §8.3, General JWS JSON: every signature must verify, each
-/// with its own key). With several candidates, the one whose signature verifies, else the first
-/// (whose failure the library then reports).
-fn choose_key(sd: &SdJwt, index: usize, mut candidates: Vec<ResolvedKey>) -> Option<ResolvedKey> {
-    let pick = if candidates.len() <= 1 {
-        0
-    } else {
-        let signatures = sd.signatures().ok();
-        let payload = sd.payload_b64().ok();
-        signatures
-            .as_ref()
-            .and_then(|sigs| sigs.get(index))
-            .zip(payload)
-            .and_then(|(sig, payload)| {
-                let input = format!("{}.{}", sig.protected, payload);
-                let signature = eudi_trust::b64::decode(sig.signature).ok()?;
-                candidates
-                    .iter()
-                    .position(|c| c.key.verify(input.as_bytes(), &signature).is_ok())
-            })
-            .unwrap_or(0)
-    };
-    (pick < candidates.len()).then(|| candidates.swap_remove(pick))
-}
-
 pub(crate) async fn verify(
     input: &str,
     binding: Option<&KeyBinding>,
@@ -252,29 +226,37 @@ pub(crate) async fn verify(
     let iss = iss_of(&payload).map_err(fail)?;
     // The library calls the resolver once per issuer signature, in order, with its merged
     // (protected and unprotected) header.
-    let mut keys: Vec<ResolvedKey> = Vec::with_capacity(headers.len());
+    // Every candidate of every signature goes to the library, which verifies each signature
+    // once per candidate at most and says which one verified: so the order of the configured
+    // keys never matters (RFC 9901 §8.3, General JWS JSON: every signature must verify, each
+    // with its own key), and the key that verifies is not verified twice.
+    let mut candidates: Vec<Vec<ResolvedKey>> = Vec::with_capacity(headers.len());
     let mut resolve = |header: &Header, _: &Map<String, Value>| {
-        let candidates = resolve_keys(trust, header, iss, now).map_err(|f| f.message)?;
-        let chosen = choose_key(&sd, keys.len(), candidates)
-            .ok_or_else(|| "no trusted key for this signature".to_owned())?;
-        let key = chosen.key.clone();
-        keys.push(chosen);
-        Ok(key)
+        let resolved = resolve_keys(trust, header, iss, now).map_err(|f| f.message)?;
+        let keys = resolved.iter().map(|r| r.key.clone()).collect();
+        candidates.push(resolved);
+        Ok(keys)
     };
-    let (verified, claims, vct) = if is_vc {
-        vc::verify(&sd, &mut resolve, &options).map(|v| {
+    let (verified, claims, vct, chosen) = if is_vc {
+        vc::verify_with_candidates(&sd, &mut resolve, &options).map(|(v, chosen)| {
             let claims = v.user_claims();
             let vct = v.vct().to_owned();
-            (v.into_sd_jwt(), claims, Some(vct))
+            (v.into_sd_jwt(), claims, Some(vct), chosen)
         })
     } else {
-        verifier::verify(&sd, &mut resolve, &options).map(|v| {
+        verifier::verify_with_candidates(&sd, &mut resolve, &options).map(|(v, chosen)| {
             let claims = user_claims(v.claims());
-            (v, claims, None)
+            (v, claims, None, chosen)
         })
     }
     .map_err(lib)?;
-    let resolved = keys.first().ok_or_else(|| {
+    // The first signature's key vouches for the credential (and for its status list).
+    let resolved = candidates
+        .into_iter()
+        .zip(chosen)
+        .next()
+        .and_then(|(mut keys, index)| (index < keys.len()).then(|| keys.swap_remove(index)));
+    let resolved = resolved.as_ref().ok_or_else(|| {
         Failure::new(
             ErrorCode::Internal,
             "no issuer key was resolved",

@@ -26,6 +26,7 @@ use eudi_trust::AssuranceLevel;
 use eudi_trust::Signer as _;
 use eudi_trust::SoftwareKey;
 use eudi_trust::clock::ManualClock;
+use eudi_verify::AnchorPurpose;
 use eudi_verify::Context;
 use eudi_verify::CredentialFormat;
 use eudi_verify::ErrorCode;
@@ -427,6 +428,115 @@ async fn signatures_by_different_keys_verify_in_any_trust_order() {
     }
 }
 
+/// Two candidate keys (no `kid` anywhere) for one compact signature: valid whichever is
+/// configured first, and the key that verified is the one reported; with neither key the
+/// failure is the one a single wrong key gives (a bad issuer signature).
+#[tokio::test]
+async fn two_candidate_keys_in_either_order() {
+    let s = Setup::new();
+    let other = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let third = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let mut claims = s.claims(0);
+    claims.insert("iss".into(), json!(ISS));
+    claims.remove("status");
+    let presentation = SdJwtBuilder::new(&claims)
+        .sign(&s.issuer)
+        .await
+        .unwrap()
+        .serialize()
+        .unwrap();
+    let right = TrustedKey::new(s.issuer.verifying_key().clone(), "right").issuer(ISS);
+    let wrong = TrustedKey::new(other.verifying_key().clone(), "wrong").issuer(ISS);
+    for keys in [[&right, &wrong], [&wrong, &right]] {
+        let mut trust = TrustConfig::new();
+        for k in keys {
+            trust.add_key(k.clone());
+        }
+        let cx = s.context(&trust, StatusCheck::Skip);
+        let v = verify_sd_jwt(&presentation, None, &cx, &Policy::default())
+            .await
+            .unwrap();
+        assert_eq!(v.issuer.as_deref(), Some(ISS));
+    }
+
+    let verify_with = |keys: Vec<TrustedKey>| {
+        let mut trust = TrustConfig::new();
+        for k in keys {
+            trust.add_key(k);
+        }
+        trust
+    };
+    let single = verify_with(vec![wrong.clone()]);
+    let single = verify_sd_jwt(
+        &presentation,
+        None,
+        &s.context(&single, StatusCheck::Skip),
+        &Policy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(single.code, ErrorCode::InvalidSignature);
+    for keys in [
+        vec![
+            wrong.clone(),
+            TrustedKey::new(third.verifying_key().clone(), "third").issuer(ISS),
+        ],
+        vec![
+            TrustedKey::new(third.verifying_key().clone(), "third").issuer(ISS),
+            wrong.clone(),
+        ],
+    ] {
+        let trust = verify_with(keys);
+        let e = verify_sd_jwt(
+            &presentation,
+            None,
+            &s.context(&trust, StatusCheck::Skip),
+            &Policy::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code, single.code);
+        assert_eq!(e.message, single.message);
+    }
+}
+
+/// An SD-JWT (VC) whose issuer signature is RS256 or PS256 is refused, by name, before any key
+/// could verify it: ES256 only unless configured. The signature bytes are never looked at, so
+/// no RSA key is needed.
+#[tokio::test]
+async fn non_es256_issuer_signature_is_refused_by_name() {
+    let s = Setup::new();
+    let mut trust = TrustConfig::new();
+    trust.add_key(TrustedKey::new(s.issuer.verifying_key().clone(), "issuer").issuer(ISS));
+    let cx = s.context(&trust, StatusCheck::Skip);
+    let payload =
+        json!({"iss": ISS, "vct": "urn:eudi:pid:1", "iat": NOW - 60, "given_name": "Karen"});
+    for alg in ["RS256", "PS256"] {
+        for typ in ["dc+sd-jwt", "example+sd-jwt"] {
+            let header = json!({"alg": alg, "typ": typ});
+            let mut payload = payload.clone();
+            if typ != "dc+sd-jwt" {
+                payload.as_object_mut().unwrap().remove("vct");
+            }
+            let token = format!(
+                "{}.{}.{}~",
+                eudi_trust::b64::encode(header.to_string()),
+                eudi_trust::b64::encode(payload.to_string()),
+                eudi_trust::b64::encode([7u8; 256]),
+            );
+            let e = verify_sd_jwt(&token, None, &cx, &Policy::default())
+                .await
+                .unwrap_err();
+            assert!(e.message.contains(alg), "{alg} {typ}: {e:?}");
+            assert_eq!(
+                e.code,
+                ErrorCode::UnsupportedAlgorithm,
+                "{alg} {typ}: {e:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn policy_level_claims_and_cpr() {
     let s = Setup::new();
@@ -482,6 +592,55 @@ async fn policy_level_claims_and_cpr() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::MissingClaim);
+}
+
+/// An mdoc whose `issuerAuth` is not ES256 (EdDSA -8, PS256 -37) is refused by name: the
+/// ISO/IEC 18013-5 Annex D response with its protected header rewritten, so no key of those
+/// types is needed (every structure around the header is counted in items, not bytes).
+#[tokio::test]
+async fn non_es256_mdoc_issuer_auth_is_refused_by_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/mdoc/annex-d");
+    let hex = std::fs::read_to_string(dir.join("device_response.hex")).unwrap();
+    let hex = hex.trim();
+    let pem = std::fs::read_to_string(dir.join("ds_cert.pem")).unwrap();
+    let mut trust = TrustConfig::new();
+    trust
+        .add_anchor_pem(&pem, Some(AnchorPurpose::Mdoc), None)
+        .unwrap();
+    // 2021-01-01, while the Annex D DS certificate is valid.
+    let clock = ManualClock::new(1_609_459_200);
+    let cx = Context {
+        trust: &trust,
+        status: StatusCheck::Skip,
+        clock: &clock,
+    };
+    let bytes = |hex: &str| -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    // As published it verifies (so the failures below are the header's doing).
+    verify_mdoc(&bytes(hex), None, &cx, &Policy::default())
+        .await
+        .unwrap();
+    const ES256_HEADER: &str = "43a10126";
+    assert_eq!(hex.matches(ES256_HEADER).count(), 1);
+    for (header, names) in [
+        ("43a10127", ["EdDSA", "-8"]),
+        ("44a1013824", ["PS256", "-37"]),
+    ] {
+        let tampered = bytes(&hex.replacen(ES256_HEADER, header, 1));
+        let e = verify_mdoc(&tampered, None, &cx, &Policy::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedAlgorithm, "{header}: {e:?}");
+        assert!(
+            names.iter().any(|n| e.message.contains(n)),
+            "{header}: {e:?}"
+        );
+    }
 }
 
 #[tokio::test]
