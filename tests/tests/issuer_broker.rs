@@ -58,11 +58,6 @@ const PID_VCT: &str = "urn:eudi:pid:1";
 /// through this executable; on its own (no [`PROVIDER_CALLBACKS`]) it returns at once.
 #[tokio::test]
 #[ignore = "the MitID provider process of the broker test, started by that test; not a test itself"]
-#[expect(
-    clippy::expect_used,
-    clippy::print_stdout,
-    reason = "a helper process: it announces its URL on stdout and aborts when it cannot serve"
-)]
 async fn mitid_provider_process() {
     let Ok(callbacks) = std::env::var(PROVIDER_CALLBACKS) else {
         return;
