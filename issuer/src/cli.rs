@@ -21,12 +21,14 @@ pub(crate) struct Cli {
     /// The TOML configuration file (see issuer.example.toml).
     #[arg(long, global = true, env = "EUDI_ISSUER_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// The database: `sqlite://…` or `postgres://…` (default: SQLite in the data dir).
+    /// The database: `sqlite://…` or `postgres://…` (default: SQLite in the data dir). Its value
+    /// may hold a password: `--help` never shows it.
     #[arg(
         long,
         global = true,
         env = "EUDI_ISSUER_DATABASE_URL",
-        value_name = "URL"
+        value_name = "URL",
+        hide_env_values = true
     )]
     pub(crate) database_url: Option<String>,
     #[command(subcommand)]

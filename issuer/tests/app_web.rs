@@ -7,7 +7,6 @@
     reason = "test helpers: a setup failure should abort the test"
 )]
 
-#[expect(dead_code, reason = "the helpers serve several test binaries")]
 mod common;
 
 use common::form_action;
@@ -15,6 +14,9 @@ use common::location;
 use common::mitid_login;
 use common::query_of;
 use common::start;
+use common::start_with;
+use eudi_oid4vci::store::SessionKind;
+use eudi_oid4vci::store::SessionStore as _;
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer() {
@@ -279,6 +281,24 @@ async fn wallet_flow(
         to_mitid.starts_with(&format!("{}/mitid/authorize?", app.url)),
         "{to_mitid}"
     );
+    // The login session is in the shared store (so another instance could finish it), keyed
+    // by the secret key of the OIDC state, never the state itself.
+    let oidc_state = query_of(&to_mitid)["state"].clone();
+    let session_key = eudi_oauth::token::secret_key(&oidc_state);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let stored = app
+        .store
+        .get(SessionKind::LoginSession, &session_key, now)
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+    assert!(
+        app.store
+            .get(SessionKind::LoginSession, &oidc_state, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let callback = mitid_login(&app.http, &to_mitid, username).await;
     assert!(
         callback.starts_with(&format!("{}/callback?", app.url)),
@@ -286,6 +306,14 @@ async fn wallet_flow(
     );
     let back = app.http.get(&callback).send().await.unwrap();
     let to_wallet = location(&back);
+    assert!(
+        app.store
+            .get(SessionKind::LoginSession, &session_key, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "the session is used up"
+    );
     assert!(to_wallet.starts_with(WALLET_REDIRECT), "{to_wallet}");
     // The callback is single use.
     let again = app.http.get(&callback).send().await.unwrap();
@@ -496,4 +524,33 @@ async fn a_page_login_finished_in_another_browser_gets_no_offer() {
         );
     }
     assert!(app.protocol.offers.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_request_over_its_time_limit_is_answered_503_json() {
+    let app = start_with(|mut config| {
+        config.request_timeout = std::time::Duration::from_millis(200);
+        config
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let answer = app
+        .http
+        .get(format!("{}/slow", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // Requests within the limit are answered as usual.
+    let health = app
+        .http
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }

@@ -165,6 +165,20 @@ async fn serve_offer_redeem_list_and_revoke() {
     assert_eq!(records[0]["state"], "valid");
     assert!(records[0]["status_index"].is_u64());
     let id = records[0]["id"].as_str().unwrap().to_owned();
+    // The same person by CPR number (a register person at a Citizen Service) has the same records.
+    let by_cpr = run(
+        &dir,
+        &["credentials", "--identity", "120385-2459", "--json"],
+    );
+    let by_cpr: serde_json::Value = serde_json::from_slice(&by_cpr.stdout).unwrap();
+    assert_eq!(by_cpr, listed);
+    // And can be offered a PID in person.
+    let in_person = run(&dir, &["offer", "--identity", "120385-2459", "--json"]);
+    assert!(
+        in_person.status.success(),
+        "{}",
+        String::from_utf8_lossy(&in_person.stderr)
+    );
     let list = records[0]["status_list"].as_u64().unwrap();
 
     // The trust anchors verify it while it is valid.
@@ -238,4 +252,122 @@ fn a_refused_identity_gets_no_offer_and_usage_errors_exit_2() {
     assert_eq!(usage.status.code(), Some(2));
     let missing = run(&dir, &["revoke", "no-such-credential"]);
     assert_eq!(missing.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn review_approve_releases_a_deferred_issuance() {
+    let dir = temp_dir();
+    let (server, url) = serve(&dir);
+    let offer = run(
+        &dir,
+        &["offer", "--identity", "birthdate-mismatch", "--json"],
+    );
+    assert!(
+        offer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offer.stderr)
+    );
+    let offer: serde_json::Value = serde_json::from_slice(&offer.stdout).unwrap();
+    let http = Arc::new(
+        ReqwestClient::new(HttpConfig::default().with_policy(UrlPolicy::allow_private_network()))
+            .unwrap(),
+    );
+    let config = ClientConfig::default().with_policy(UrlPolicy::allow_private_network());
+    let resolved = resolve_offer(http.as_ref(), offer["offer"].as_str().unwrap(), &config)
+        .await
+        .unwrap();
+    assert_eq!(resolved.credential_issuer, url);
+    let client = IssuerClient::for_offer(http.clone(), &resolved, config)
+        .await
+        .unwrap();
+    let dpop = Arc::new(SoftwareKey::generate(Algorithm::Es256).unwrap());
+    let tokens = client
+        .pre_authorized(&resolved, offer["tx_code"].as_str(), DpopKey::new(dpop))
+        .await
+        .unwrap();
+    let holder = SoftwareKey::generate(Algorithm::Es256).unwrap();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            SD_JWT_CONFIGURATION_ID,
+            &[&holder],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    let CredentialOutcome::Deferred { transaction_id, .. } = outcome else {
+        panic!("not deferred: {outcome:?}")
+    };
+    let listed = run(&dir, &["review", "list", "--json"]);
+    assert!(listed.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let pending = listed["deferred"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{listed}");
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        pending[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("birth date")
+    );
+    let approved = run(&dir, &["review", "approve", &id]);
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    // Decided once: a second decision finds nothing pending.
+    assert_eq!(run(&dir, &["review", "reject", &id]).status.code(), Some(1));
+    let issued = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&issued, CredentialOutcome::Issued { credentials, .. } if credentials.len() == 1),
+        "{issued:?}"
+    );
+    drop(server);
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let dir = temp_dir();
+    let (mut server, url) = serve(&dir);
+    let ready = std::net::TcpStream::connect(url.trim_start_matches("http://"));
+    assert!(
+        ready.is_ok(),
+        "accepting connections once it printed the URL"
+    );
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn help_never_shows_the_database_url_of_the_environment() {
+    let dir = temp_dir();
+    let help = issuer(&dir)
+        .env(
+            "EUDI_ISSUER_DATABASE_URL",
+            "postgres://issuer:hunter2@db.example/pid",
+        )
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--database-url"));
+    assert!(!text.contains("hunter2"), "{text}");
 }

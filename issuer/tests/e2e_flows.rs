@@ -19,10 +19,15 @@ use eudi_http::HttpConfig;
 use eudi_http::ReqwestClient;
 use eudi_http::UrlPolicy;
 use eudi_issuer::config::Config;
+use eudi_issuer::config::MitIdMode;
+use eudi_issuer::config::Secret;
 use eudi_issuer::minter::MDOC_CONFIGURATION_ID;
 use eudi_issuer::minter::SD_JWT_CONFIGURATION_ID;
 use eudi_issuer::pki::IssuerKeys;
 use eudi_issuer::subject::Subject;
+use eudi_mitid_test_provider::ProviderConfig;
+use eudi_mitid_test_provider::ProviderState;
+use eudi_mitid_test_provider::RegisteredClient;
 use eudi_oid4vci::client::AuthorizationStart;
 use eudi_oid4vci::client::ClientConfig;
 use eudi_oid4vci::client::CredentialOutcome;
@@ -48,6 +53,8 @@ const BATCH: usize = 3;
 
 struct Service {
     url: String,
+    /// Where the browser logs in with MitID.
+    mitid: String,
     config: Config,
     store: Arc<MemoryStore>,
     state: eudi_issuer::web::AppState,
@@ -65,12 +72,45 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 async fn start(name: &str) -> Service {
+    start_with(name, |config, _| config).await
+}
+
+/// [`start`] on the address of `url` (just freed by the caller).
+async fn start_on(name: &str, url: &str, change: impl FnOnce(Config) -> Config) -> Service {
+    let address = url.trim_start_matches("http://").to_owned();
+    start_bound(
+        name,
+        tokio::net::TcpListener::bind(address).await.unwrap(),
+        |config, _| change(config),
+    )
+    .await
+}
+
+/// [`start`] with the configuration changed by `change` (given the issuer's URL).
+async fn start_with(name: &str, change: impl FnOnce(Config, &str) -> Config) -> Service {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_bound(name, listener, change).await
+}
+
+async fn start_bound(
+    name: &str,
+    listener: tokio::net::TcpListener,
+    change: impl FnOnce(Config, &str) -> Config,
+) -> Service {
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config {
-        data_dir: Some(temp_dir(name)),
-        public_url: Some(url.parse().unwrap()),
-        ..Config::default()
+    let config = change(
+        Config {
+            data_dir: Some(temp_dir(name)),
+            public_url: Some(url.parse().unwrap()),
+            ..Config::default()
+        },
+        &url,
+    );
+    let mitid = match &config.mitid.issuer {
+        Some(broker) if config.mitid.mode == MitIdMode::Broker => {
+            broker.as_str().trim_end_matches('/').to_owned()
+        }
+        _ => format!("{url}/mitid"),
     };
     let store = Arc::new(MemoryStore::new());
     let state = eudi_issuer::web::wiring::build(
@@ -91,6 +131,7 @@ async fn start(name: &str) -> Service {
         .unwrap();
     Service {
         url,
+        mitid,
         config,
         store,
         state,
@@ -293,7 +334,7 @@ async fn code_flow(
         .unwrap();
     let to_mitid = common::location(&authorize);
     assert!(
-        to_mitid.starts_with(&format!("{}/mitid/authorize?", s.url)),
+        to_mitid.starts_with(&format!("{}/authorize?", s.mitid)),
         "{to_mitid}"
     );
     let callback = common::mitid_login(&s.browser, &to_mitid, username).await;
@@ -343,4 +384,252 @@ async fn a_refused_identity_ends_at_the_wallet_with_the_rule_in_words() {
         assert!(error.contains("TransactionId: "), "{username}: {error}");
     }
     assert_eq!(s.state.metrics.issued("dc+sd-jwt"), 0);
+}
+
+#[tokio::test]
+async fn the_broker_path_to_a_mitid_provider_at_another_url() {
+    // The MitID test provider on its own listener, as a real broker would be: discovery, JWKS
+    // and the token exchange go over HTTP with client_secret_basic.
+    let provider_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_url = format!("http://{}", provider_listener.local_addr().unwrap());
+    let issuer_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer_url = format!("http://{}", issuer_listener.local_addr().unwrap());
+    drop(issuer_listener);
+    let provider = ProviderState::new(
+        ProviderConfig::new(
+            provider_url.clone(),
+            vec![RegisteredClient::confidential(
+                "pid-issuer",
+                "broker-secret",
+                [
+                    format!("{issuer_url}/callback"),
+                    format!("{issuer_url}/pid/callback"),
+                ],
+            )],
+        ),
+        eudi_pid::default_test_identities(),
+    )
+    .unwrap();
+    let router = eudi_mitid_test_provider::app(provider);
+    tokio::spawn(async move {
+        axum::serve(provider_listener, router).await.unwrap();
+    });
+    let s = start_on("broker", &issuer_url, |mut config| {
+        config.mitid.mode = MitIdMode::Broker;
+        config.mitid.issuer = Some(provider_url.parse().unwrap());
+        config.mitid.client_id = Some("pid-issuer".into());
+        config.mitid.client_secret = Some(Secret::new("broker-secret"));
+        config
+    })
+    .await;
+    assert_eq!(s.mitid, provider_url);
+    let (client, tokens) = code_flow(&s, "substantial").await.unwrap();
+    let sd = receive_and_verify(&s, &client, &tokens, SD_JWT_CONFIGURATION_ID).await;
+    check_claims(&sd, AssuranceLevel::Substantial, "Hansen");
+    // The issuer serves no embedded provider in broker mode.
+    let embedded = s
+        .browser
+        .get(format!("{}/mitid/.well-known/openid-configuration", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embedded.status(), 404);
+}
+
+#[tokio::test]
+async fn a_birth_date_mismatch_is_deferred_until_a_reviewer_approves() {
+    use eudi_oid4vci::store::DeferredState;
+    use eudi_oid4vci::store::DeferredStore as _;
+    use eudi_trust::Clock as _;
+
+    let s = start("deferred").await;
+    let (client, tokens) = code_flow(&s, "birthdate-mismatch").await.unwrap();
+    let holder = key();
+    let outcome = client
+        .request_credentials(
+            &tokens,
+            SD_JWT_CONFIGURATION_ID,
+            &[holder.as_ref() as &dyn Signer],
+            EncryptResponse::IfRequired,
+        )
+        .await
+        .unwrap();
+    let CredentialOutcome::Deferred { transaction_id, .. } = outcome else {
+        panic!("not deferred: {outcome:?}")
+    };
+    // Still pending: nothing issued yet.
+    let again = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, CredentialOutcome::Deferred { .. }),
+        "{again:?}"
+    );
+    // The reviewer (what `eudi-issuer review approve ID` does).
+    let now = SystemClock.now();
+    let pending = s
+        .store
+        .deferred(Some(DeferredState::Pending), now)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(
+        !pending[0].reason.contains("19"),
+        "no birth date in the reason"
+    );
+    s.store
+        .decide_deferred(&pending[0].id, true, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let issued = client
+        .poll_deferred(&tokens, &transaction_id, EncryptResponse::IfRequired)
+        .await
+        .unwrap();
+    let CredentialOutcome::Issued { credentials, .. } = issued else {
+        panic!("not issued after approval: {issued:?}")
+    };
+    assert_eq!(credentials.len(), 1);
+    let status_tokens = served_status_lists(&s).await;
+    let trust = trust(&s);
+    let context = Context {
+        trust: &trust,
+        status: StatusCheck::Supplied(&status_tokens),
+        clock: &SystemClock,
+    };
+    let text = credentials[0].credential.as_str().unwrap();
+    let verified = eudi_verify::verify_sd_jwt(text, None, &context, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(verified.status, Some(eudi_status_list::Status::Valid));
+}
+
+#[tokio::test]
+async fn the_get_your_pid_page_offer_is_redeemed_by_the_wallet() {
+    let s = start("page").await;
+    let index = s
+        .browser
+        .get(format!("{}/?lang=en", s.url))
+        .send()
+        .await
+        .unwrap();
+    let action = common::form_action(&index.text().await.unwrap());
+    let login = s
+        .browser
+        .get(format!("{action}?lang=en"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_mitid = common::location(&login);
+    let callback = common::mitid_login(&s.browser, &to_mitid, "born-2000s").await;
+    let page = s
+        .browser
+        .get(&callback)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg"));
+    let attribute = |id: &str, name: &str| -> String {
+        let at = html.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &html[at..];
+        let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + rest[start..].find('"').unwrap();
+        rest[start..end].replace("&amp;", "&")
+    };
+    let uri = attribute("offer-link", "href");
+    let tx_start = html.find("id=\"tx-code\">").unwrap() + "id=\"tx-code\">".len();
+    let tx_code = &html[tx_start..tx_start + 6];
+    assert!(tx_code.bytes().all(|b| b.is_ascii_digit()), "{tx_code}");
+
+    let (http, config) = wallet();
+    let resolved = resolve_offer(http.as_ref(), &uri, &config).await.unwrap();
+    let client = IssuerClient::for_offer(http.clone(), &resolved, config)
+        .await
+        .unwrap();
+    let tokens = client
+        .pre_authorized(&resolved, Some(tx_code), DpopKey::new(key()))
+        .await
+        .unwrap();
+    let md = receive_and_verify(&s, &client, &tokens, MDOC_CONFIGURATION_ID).await;
+    check_claims(&md, AssuranceLevel::High, "Poulsen");
+}
+
+/// Collects log output (the fmt layer writes each line through it).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+
+#[tokio::test]
+async fn logs_carry_the_transaction_id_and_no_personal_data() {
+    // The process-wide subscriber (a scoped one races with the other tests' threads over
+    // tracing's callsite cache): every test of this binary logs into it, so the checks below
+    // also hold for their logs.
+    let captured = CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    });
+    let s = start("logs").await;
+    let (client, tokens) = code_flow(&s, "substantial").await.unwrap();
+    receive_and_verify(&s, &client, &tokens, SD_JWT_CONFIGURATION_ID).await;
+    let refused = code_flow(&s, "erhverv").await.err().unwrap();
+    let transaction_id = refused
+        .split("TransactionId: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&transaction_id),
+        "the refusal's TransactionId is logged"
+    );
+    assert!(
+        logs.contains("mitid_erhverv"),
+        "the rule is logged by its code"
+    );
+    assert!(
+        logs.contains("request_id"),
+        "requests are logged with their id"
+    );
+    // Lars Hansen (substantial): CPR 120385-2459, born 1985-03-12; Jens Andersen (erhverv).
+    for personal in [
+        "1203852459",
+        "120385-2459",
+        "Hansen",
+        "1985-03-12",
+        "Andersen",
+    ] {
+        assert!(!logs.contains(personal), "{personal} in the logs");
+    }
 }

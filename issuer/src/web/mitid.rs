@@ -22,9 +22,13 @@ use eudi_mitid_test_provider::ProviderConfig;
 use eudi_mitid_test_provider::ProviderError;
 use eudi_mitid_test_provider::ProviderState;
 use eudi_mitid_test_provider::RegisteredClient;
+use eudi_oid4vci::store::IssuerStore;
+use eudi_pid::TestIdentity;
 use eudi_trust::AssuranceLevel;
 use eudi_trust::Clock;
 use tower::ServiceExt as _;
+
+use crate::web::mitid_store::SharedProviderStore;
 
 /// Where the embedded provider is mounted.
 pub const PROVIDER_PATH: &str = "/mitid";
@@ -82,11 +86,16 @@ pub struct BrokerSettings {
 }
 
 impl MitId {
-    /// The embedded test provider at `{public_url}/mitid`, with a fresh client secret, both
-    /// callbacks registered, and clients that reach it in process.
+    /// The embedded test provider at `{public_url}/mitid`, logging in `identities`, with a fresh
+    /// client secret, both callbacks registered, and clients that reach it in process.
+    ///
+    /// With `store`, the provider keeps its logins, codes and tokens there, so instances sharing
+    /// a database share them; without, in memory (one process).
     pub fn embedded(
         public_url: &str,
         level: AssuranceLevel,
+        identities: Vec<TestIdentity>,
+        store: Option<Arc<dyn IssuerStore>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, MitIdSetupError> {
         let issuer = format!("{public_url}{PROVIDER_PATH}");
@@ -101,9 +110,11 @@ impl MitId {
                 [wallet_callback.clone(), page_callback.clone()],
             )],
         );
-        let provider = ProviderState::builder(config, eudi_pid::default_test_identities())
-            .clock(clock.clone())
-            .build()?;
+        let mut builder = ProviderState::builder(config, identities).clock(clock.clone());
+        if let Some(store) = store {
+            builder = builder.store(Arc::new(SharedProviderStore::new(store, clock.clone())));
+        }
+        let provider = builder.build()?;
         let http: Arc<dyn HttpClient> = Arc::new(InProcessProvider {
             prefix: issuer.clone(),
             router: eudi_mitid_test_provider::app(provider.clone()),

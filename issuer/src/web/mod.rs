@@ -12,6 +12,11 @@
 //! | `GET /status/{list}` | status list tokens, JWT or CWT by `Accept` (draft-ietf-oauth-status-list §8) |
 //! | `GET /health`, `GET /ready`, `GET /metrics` | operations ([`ops`]) |
 //!
+//! [`wiring::build`] assembles the real state from the configuration (keys, PID minter, status
+//! lists, the OpenID4VCI server, the MitID clients); tests may put any [`backend::Backend`] in
+//! its place. The embedded MitID provider keeps its state in the issuer's store
+//! ([`mitid_store`]), so instances on one database share logins.
+//!
 //! Every answer that is not a page for a person is JSON; errors are OAuth shaped
 //! (`{"error","error_description"}`) with generic bodies for 5xx. Each request has an id
 //! (`x-request-id`, in its tracing span) and a time limit, and request bodies are limited to
@@ -21,6 +26,7 @@ pub mod backend;
 pub mod glue;
 pub mod login;
 pub mod mitid;
+pub mod mitid_store;
 pub mod ops;
 pub mod pages;
 pub mod qr;

@@ -172,8 +172,21 @@ pub async fn build(
     let web = WebConfig::new(crate::config::issuer_identifier(public_url));
     let level = config.policy.min_loa;
     let mitid = match config.mitid.mode {
-        MitIdMode::Embedded => MitId::embedded(&web.public_url, level, clock.clone())
-            .map_err(|e| setup("embedded MitID provider")(&e))?,
+        MitIdMode::Embedded => {
+            let identities = match &config.mitid.test_identities {
+                Some(path) => eudi_pid::test_identities::load_test_identities(path)
+                    .map_err(|e| setup("mitid.test_identities")(&e))?,
+                None => eudi_pid::default_test_identities(),
+            };
+            MitId::embedded(
+                &web.public_url,
+                level,
+                identities,
+                Some(store.clone()),
+                clock.clone(),
+            )
+            .map_err(|e| setup("embedded MitID provider")(&e))?
+        }
         MitIdMode::Broker => {
             let issuer = config.mitid.issuer.as_ref().ok_or_else(|| {
                 WiringError::Setup("mitid.issuer is required in broker mode".into())

@@ -74,6 +74,10 @@ impl FakeProtocol {
 impl Backend for FakeProtocol {
     fn handle(&self, request: ProtocolRequest) -> BackendFuture<'_, Option<ProtocolResponse>> {
         Box::pin(async move {
+            if request.path == "/slow" {
+                // Slower than any request time limit a test sets.
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
             (request.path == "/.well-known/openid-credential-issuer").then(|| ProtocolResponse {
                 status: 200,
                 headers: vec![("content-type".into(), "application/json".into())],
@@ -214,7 +218,14 @@ pub(crate) async fn start_with(change: impl FnOnce(WebConfig) -> WebConfig) -> R
     });
     let store = Arc::new(MemoryStore::new());
     let metrics = Arc::new(Metrics::default());
-    let mitid = MitId::embedded(&url, AssuranceLevel::Substantial, clock.clone()).unwrap();
+    let mitid = MitId::embedded(
+        &url,
+        AssuranceLevel::Substantial,
+        eudi_pid::default_test_identities(),
+        None,
+        clock.clone(),
+    )
+    .unwrap();
     let state = AppState {
         config: Arc::new(change(WebConfig::new(url.clone()))),
         backend: protocol.clone(),
