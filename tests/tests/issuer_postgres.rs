@@ -367,12 +367,17 @@ async fn two_instances_share_one_database_offers_and_status_indexes() -> Result<
         let index = record["status_index"]
             .as_u64()
             .ok_or("a record without status_index")?;
-        let list = record["status_list"].to_string();
+        let list = record["status_list"]
+            .as_u64()
+            .ok_or("a record without status_list")?;
+        let list = format!("{PUBLIC_URL}/status/{list}");
         assert!(
             indexes.insert((list, index)),
             "status index {index} recorded twice"
         );
     }
+    // The records are the credentials received: the same list entries, one for one.
+    assert_eq!(indexes, entries);
     drop(b);
     drop(a);
     drop(schema);
