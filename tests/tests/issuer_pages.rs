@@ -7,11 +7,14 @@
 //! that the issuer's log carries too.
 
 use std::error::Error;
+use std::time::Duration;
+use std::time::Instant;
 
 use eudi_tests::process::Service;
 use eudi_tests::process::TempDir;
 use eudi_tests::run_node;
 use eudi_tests::webdriver::Browser;
+use eudi_tests::webdriver::Element;
 use serde_json::json;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -32,20 +35,39 @@ fn serve(data: &TempDir) -> Result<Service> {
     )?)
 }
 
+/// How long a page may take to appear after a click (the machine may be busy).
+const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often to look again meanwhile.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The first element matching `css`, waiting for a navigation a click started to finish.
+async fn wait_for(browser: &Browser, css: &str) -> Result<Element> {
+    let deadline = Instant::now() + PAGE_TIMEOUT;
+    loop {
+        match browser.find(css).await {
+            Ok(element) => return Ok(element),
+            Err(e) if Instant::now() >= deadline => return Err(e.into()),
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
 /// From the "Get your PID" page at `page_url` through the MitID login form as `username`, to
 /// the page the issuer shows after the login.
 async fn log_in(browser: &Browser, page_url: &str, issuer_url: &str, username: &str) -> Result<()> {
     browser.goto(page_url).await?;
-    let login = browser.find("#login").await?;
+    let login = wait_for(browser, "#login").await?;
     browser.click(&login).await?;
     // The embedded provider's login form (its own routes under the issuer's URL).
     let at_mitid = browser.current_url().await?;
     assert!(at_mitid.starts_with(issuer_url), "{at_mitid}");
     assert!(!at_mitid.contains("/pid/callback"), "{at_mitid}");
-    let field = browser.find("input[name=username]").await?;
+    let field = wait_for(browser, "input[name=username]").await?;
     browser.type_into(&field, username).await?;
     let submit = browser.find("form button[type=submit]").await?;
     browser.click(&submit).await?;
+    // The issuer's page after the login: an offer or a refusal, both with a TransactionId.
+    wait_for(browser, "#transaction-id").await?;
     let back = browser.current_url().await?;
     assert!(
         back.starts_with(&format!("{issuer_url}/pid/callback")),
@@ -98,7 +120,22 @@ async fn get_your_pid_in_chromium_shows_a_qr_code_and_tx_code_a_wallet_redeems()
         .unwrap_or_default();
     assert!(natural > 0, "the PNG QR code did not load");
 
-    // A wallet library nobody here wrote redeems the offer with the code from the page.
+    // A wrong transaction code gets nothing (RFC: one attempt of the few allowed) …
+    let wrong = if tx_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let refused = run_node(
+        "openid4vci.mjs",
+        "receive",
+        &json!({"offer": offer, "txCode": wrong, "batch": 1, "allowInsecure": true}),
+    );
+    assert!(
+        refused.is_err(),
+        "a wrong tx_code was accepted: {refused:?}"
+    );
+    // … and a wallet library nobody here wrote redeems the offer with the code from the page.
     let received = run_node(
         "openid4vci.mjs",
         "receive",
@@ -111,7 +148,8 @@ async fn get_your_pid_in_chromium_shows_a_qr_code_and_tx_code_a_wallet_redeems()
         .iter()
         .filter_map(|c| c["format"].as_str())
         .collect::<Vec<_>>();
-    assert!(!formats.is_empty(), "{received}");
+    assert!(formats.contains(&"dc+sd-jwt"), "{received}");
+    assert!(formats.contains(&"mso_mdoc"), "{received}");
     for credential in credentials {
         let text = credential["credential"]
             .as_str()
