@@ -42,6 +42,8 @@ use eudi_trust::Signer;
 use eudi_trust::SoftwareKey;
 use eudi_trust::b64;
 use serde_json::Value;
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnection;
 use tokio::task::JoinSet;
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -115,7 +117,7 @@ impl Schema {
     fn create() -> Result<Self> {
         let suffix = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
         let name = format!("issuer_it_{}_{suffix}", std::process::id());
-        psql(&format!("CREATE SCHEMA {name}"))?;
+        execute(format!("CREATE SCHEMA {name}"))?;
         Ok(Self { name })
     }
 
@@ -127,22 +129,26 @@ impl Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let _ = psql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        let _ = execute(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
     }
 }
 
-fn psql(sql: &str) -> Result<String> {
-    let out = Command::new("psql")
-        .args([POSTGRES, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql])
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "psql {sql:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// Runs one SQL statement on the test database, on a thread and runtime of its own so that
+/// [`Schema`]'s `Drop` can use it inside the test's runtime too.
+fn execute(sql: String) -> Result<()> {
+    std::thread::spawn(move || -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let mut connection = PgConnection::connect(POSTGRES).await?;
+            sqlx::query(&sql).execute(&mut connection).await?;
+            connection.close().await?;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| "the SQL thread panicked")?
 }
 
 /// One issuer instance: its own data dir, the shared keys dir and database.
