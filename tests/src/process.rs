@@ -133,6 +133,18 @@ impl Service {
         )
     }
 
+    /// Starts the executable at `path` (not a workspace binary: e.g. the test executable itself,
+    /// re-run as a helper process) with extra environment `env`, and waits until it prints
+    /// `listening on <URL>`, as [`Service::start`] does.
+    pub fn start_path(
+        path: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self, ProcessError> {
+        let name = path.display().to_string();
+        Self::spawn(&name, path, args, env, Ready::Listening)
+    }
+
     fn spawn(
         name: &str,
         path: &Path,
