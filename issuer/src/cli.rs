@@ -89,7 +89,9 @@ pub(crate) struct CredentialsArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CredentialId {
-    /// The credential's id (from `eudi-issuer credentials`).
+    /// The credential's id (from `eudi-issuer credentials`). Ids are base64url and may start
+    /// with `-`, so a leading `-` is part of the id, not an option.
+    #[arg(allow_hyphen_values = true)]
     pub(crate) id: String,
 }
 

@@ -252,6 +252,14 @@ fn a_refused_identity_gets_no_offer_and_usage_errors_exit_2() {
     assert_eq!(usage.status.code(), Some(2));
     let missing = run(&dir, &["revoke", "no-such-credential"]);
     assert_eq!(missing.status.code(), Some(1));
+    // Ids are base64url: one may start with `-` and is still an id, not an option.
+    let hyphen = run(&dir, &["revoke", "-Sx9_no-such-credential"]);
+    assert_eq!(hyphen.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&hyphen.stderr).contains("no credential"));
+    assert_eq!(
+        run(&dir, &["review", "approve", "-Sx9"]).status.code(),
+        Some(1)
+    );
 }
 
 #[tokio::test]

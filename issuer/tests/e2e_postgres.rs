@@ -58,6 +58,7 @@ async fn instance(
     let config = Config {
         data_dir: Some(data_dir.to_path_buf()),
         public_url: Some(public_url.parse().unwrap()),
+        database_url: Some(eudi_issuer::config::Secret::new(DATABASE_URL)),
         ..Config::default()
     };
     let state = eudi_issuer::web::wiring::build(

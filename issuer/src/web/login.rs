@@ -86,7 +86,7 @@ pub async fn start_login(
     transaction_id: String,
     lang: Lang,
     purpose: Purpose,
-) -> Result<(String, LoginSession), Response> {
+) -> Result<String, Response> {
     let request = client
         .authorization_request(&AuthorizationOptions::level(state.mitid.level))
         .map_err(|e| {
@@ -135,7 +135,7 @@ pub async fn start_login(
             )
         })?;
     tracing::info!(transaction_id, "MitID login started");
-    Ok((request.url.to_string(), session))
+    Ok(request.url.to_string())
 }
 
 /// Takes (single use) the login session of a callback, or the page explaining why there is none.
@@ -243,7 +243,7 @@ pub async fn authorize(
     )
     .await
     {
-        Ok((location, _)) => see_other(&location),
+        Ok(location) => see_other(&location),
         Err(page) => page,
     }
 }

@@ -310,7 +310,7 @@ pub async fn login(
         browser_key: eudi_oauth::token::secret_key(&cookie),
     };
     match login::start_login(&state, &state.mitid.page, transaction_id, lang, purpose).await {
-        Ok((location, _)) => {
+        Ok(location) => {
             let mut response = login::see_other(&location);
             let secure = if state.config.public_url.starts_with("https://") {
                 "; Secure"

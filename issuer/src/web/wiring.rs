@@ -178,11 +178,20 @@ pub async fn build(
                     .map_err(|e| setup("mitid.test_identities")(&e))?,
                 None => eudi_pid::default_test_identities(),
             };
+            // On PostgreSQL (scale-out) the provider's logins live in the shared database, so
+            // any instance finishes any login; on the single-instance SQLite default they stay
+            // in the provider's memory store, which bounds pending logins per client and in
+            // total (the shared store has no such bound: an open /authorize could fill it).
+            let shared = config
+                .database_url()
+                .expose()
+                .to_ascii_lowercase()
+                .starts_with("postgres");
             MitId::embedded(
                 &web.public_url,
                 level,
                 identities,
-                Some(store.clone()),
+                shared.then(|| store.clone()),
                 clock.clone(),
             )
             .map_err(|e| setup("embedded MitID provider")(&e))?
