@@ -376,6 +376,11 @@ struct Measured {
     vs_sign: f64,
     /// Median per-round ratio against the unavoidable crypto.
     vs_unavoidable: f64,
+    /// Best round of the requests over the best round of one raw sign per credential (under
+    /// heavy load, the least-preempted rounds of each side).
+    best_vs_sign: f64,
+    /// Best round of the requests over the best round of the unavoidable crypto.
+    best_vs_unavoidable: f64,
     rounds: usize,
 }
 
@@ -418,6 +423,8 @@ fn measure(
     let mut vs_sign = Vec::with_capacity(rounds);
     let mut vs_unavoidable = Vec::with_capacity(rounds);
     let mut best = f64::INFINITY;
+    let mut best_signs = f64::INFINITY;
+    let mut best_unavoidable = f64::INFINITY;
     for chunk in pool.chunks(per_round) {
         let t = Instant::now();
         for request in chunk {
@@ -427,6 +434,8 @@ fn measure(
         let signs = time(chunk.len(), || raw.signs());
         let unavoidable = time(chunk.len(), || raw.unavoidable());
         best = best.min(op);
+        best_signs = best_signs.min(signs);
+        best_unavoidable = best_unavoidable.min(unavoidable);
         vs_sign.push(op / signs);
         vs_unavoidable.push(op / unavoidable);
     }
@@ -435,6 +444,8 @@ fn measure(
         ns_per_credential: best * 1e9 / BATCH as f64,
         vs_sign: median(vs_sign),
         vs_unavoidable: median(vs_unavoidable),
+        best_vs_sign: best / best_signs,
+        best_vs_unavoidable: best / best_unavoidable,
         rounds,
     };
     eprintln!(
@@ -668,24 +679,33 @@ fn main() {
         load_average()
     );
     println!(
-        "  {:<24} {:>13} {:>16} {:>12} {:>14}",
-        "case (batch of 10)", "µs/credential", "credentials/s", "/ raw sign", "/ unavoidable"
+        "  {:<24} {:>13} {:>16} {:>12} {:>14} {:>12} {:>14}",
+        "case (batch of 10)",
+        "µs/credential",
+        "credentials/s",
+        "/ raw sign",
+        "/ unavoidable",
+        "best/best s",
+        "best/best u"
     );
     for m in &results {
         println!(
-            "  {:<24} {:>13.1} {:>16.0} {:>11.2}x {:>13.2}x",
+            "  {:<24} {:>13.1} {:>16.0} {:>11.2}x {:>13.2}x {:>11.2}x {:>13.2}x",
             m.name,
             m.ns_per_credential / 1e3,
             1e9 / m.ns_per_credential,
             m.vs_sign,
-            m.vs_unavoidable
+            m.vs_unavoidable,
+            m.best_vs_sign,
+            m.best_vs_unavoidable
         );
     }
     println!();
     println!(
         "  µs/credential: best round; ratios: median of interleaved rounds. / raw sign: against one raw \
          ES256 sign per credential (target <= 2.00x); / unavoidable: against 1 sign + 1 verify per \
-         credential + 1 verify (DPoP) per request."
+         credential + 1 verify (DPoP) per request. best/best: best round of each side (s: raw sign, \
+         u: unavoidable)."
     );
 }
 
