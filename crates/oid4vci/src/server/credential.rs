@@ -364,14 +364,18 @@ impl Issuer {
             attestation_required: jwt_metadata.and_then(|m| m.key_attestations_required.as_ref()),
         };
         let mut holder_keys: Vec<Jwk> = Vec::new();
+        // Each key's thumbprint once (JSON + SHA-256): comparing against every earlier key's
+        // recomputed thumbprint cost n(n-1)/2 of them per batch.
+        let mut thumbprints = Vec::new();
         let mut nonces: Vec<String> = Vec::new();
         for jwt in jwts {
             let verified = proof::verify(jwt, &expected).map_err(|error| error.to_oauth())?;
             for key in verified.holder_keys() {
                 let jkt = key.thumbprint();
-                if holder_keys.iter().any(|known| known.thumbprint() == jkt) {
+                if thumbprints.contains(&jkt) {
                     return Err(invalid_proof("a key is proven twice"));
                 }
+                thumbprints.push(jkt);
                 holder_keys.push(key);
             }
             if let Some(nonce) = verified.nonce
