@@ -546,8 +546,11 @@ macro_rules! issuer_store {
                         .map_err(db(what))?;
                         let fill = policy.max_fill_percent;
                         let mut slots = Vec::with_capacity(count as usize);
-                        // The list being filled: (list, size, given).
+                        // The list being filled: (list, size, given), and how many of its places
+                        // this call gave that `status_lists.given` does not count yet (one UPDATE
+                        // per list, not one per place).
                         let mut current: Option<(u32, u32, u32)> = None;
+                        let mut uncounted: u32 = 0;
                         while slots.len() < count as usize {
                             let (list, size, given) = match current {
                                 Some((list, size, given))
@@ -556,6 +559,11 @@ macro_rules! issuer_store {
                                     (list, size, given)
                                 }
                                 _ => {
+                                    // The query below reads `given`: count the full list first.
+                                    if let Some((full, _, _)) = current {
+                                        self.count_given(&mut tx, full, uncounted).await?;
+                                        uncounted = 0;
+                                    }
                                     let open = sqlx::query(
                                         "SELECT list, size, given FROM status_lists \
                                          WHERE given * 100 < size * $1 ORDER BY list LIMIT 1",
@@ -587,13 +595,12 @@ macro_rules! issuer_store {
                                 }
                             };
                             let index = self.place_index(&mut tx, list, size).await?;
-                            sqlx::query("UPDATE status_lists SET given = given + 1 WHERE list = $1")
-                                .bind(i64::from(list))
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(db(what))?;
                             current = Some((list, size, given + 1));
+                            uncounted += 1;
                             slots.push(StatusSlot { list, index });
+                        }
+                        if let Some((list, _, _)) = current {
+                            self.count_given(&mut tx, list, uncounted).await?;
                         }
                         tx.commit().await.map_err(db(what))?;
                         Ok(slots)
@@ -663,6 +670,7 @@ macro_rules! issuer_store {
                             return Ok(());
                         }
                         let mut tx = self.write().await?;
+                        let mut lists: Vec<u32> = Vec::new();
                         for record in records {
                             for text in [
                                 &record.id,
@@ -674,19 +682,27 @@ macro_rules! issuer_store {
                             }
                             let list = i64::from(record.status.list);
                             let index = i64::from(record.status.index);
-                            let given = sqlx::query(
-                                "SELECT 1 FROM status_slots WHERE list = $1 AND idx = $2",
+                            // Writes the entry's state and shows, in one statement, that the
+                            // place was allocated (no row: it never was; the transaction is
+                            // dropped, so nothing of the batch is kept).
+                            let allocated = sqlx::query(
+                                "UPDATE status_slots SET value = $3 WHERE list = $1 AND idx = $2",
                             )
                             .bind(list)
                             .bind(index)
-                            .fetch_optional(&mut *tx)
+                            .bind(i64::from(record.state.status_value()))
+                            .execute(&mut *tx)
                             .await
-                            .map_err(db(what))?;
-                            if given.is_none() {
+                            .map_err(db(what))?
+                            .rows_affected();
+                            if allocated == 0 {
                                 return Err(StoreError::Invalid(format!(
                                     "status list {} index {} was never allocated",
                                     record.status.list, record.status.index
                                 )));
+                            }
+                            if !lists.contains(&record.status.list) {
+                                lists.push(record.status.list);
                             }
                             sqlx::query(
                                 "INSERT INTO credentials (id, subject_key, format, configuration_id, \
@@ -705,7 +721,14 @@ macro_rules! issuer_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(db(what))?;
-                            self.set_status_value(&mut tx, record.status, record.state).await?;
+                        }
+                        // Each list's version moves once per batch (the publisher re-signs on it).
+                        for list in lists {
+                            sqlx::query("UPDATE status_lists SET version = version + 1 WHERE list = $1")
+                                .bind(i64::from(list))
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db(what))?;
                         }
                         tx.commit().await.map_err(db(what))?;
                         Ok(())
@@ -970,6 +993,23 @@ macro_rules! issuer_store {
                         .await
                         .map_err(db(what))?;
                     Ok(index)
+                }
+
+                /// Adds `places` to the count of places given in `list` (the allocation transaction
+                /// holds the allocator lock).
+                async fn count_given(
+                    &self,
+                    tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+                    list: u32,
+                    places: u32,
+                ) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE status_lists SET given = given + $2 WHERE list = $1")
+                        .bind(i64::from(list))
+                        .bind(i64::from(places))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db("status list"))?;
+                    Ok(())
                 }
 
                 /// Writes a credential's state into its status list entry and moves the list's version.
